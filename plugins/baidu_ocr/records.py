@@ -1,0 +1,112 @@
+"""The outcome of one OCR call and its staged form: the contract between OCR tasks and normalizers.
+
+``BaiduOcrHook.ocr_many`` yields :class:`OcrOutcome`; operators turn each into a raw record
+(:func:`OcrOutcome.to_record`) and stage the records as Parquet; ``normalize.py`` reads those records back.
+Pure Python (no Airflow imports) so both sides can be tested without a scheduler.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+# Column -> pandas dtype of a staged raw record, in order. log_id and error_code are strings on purpose:
+# log_id can exceed 2**53 and error codes include the SDK's own "SDK108".
+RAW_RECORD_COLUMNS: dict[str, str] = {
+    "content_sha256": "string",
+    "endpoint": "string",
+    "options_hash": "string",
+    "options_json": "string",
+    "source_uri": "string",
+    "bytes": "Int64",
+    "width": "Int64",
+    "height": "Int64",
+    "status": "string",  # "ok" | "failed"
+    "error_code": "string",
+    "error_class": "string",
+    "error_msg": "string",
+    "log_id": "string",
+    "attempts": "Int64",
+    "latency_ms": "Float64",
+    "result_json": "string",  # the Baidu response body, verbatim JSON text (None when failed)
+    "dag_id": "string",
+    "run_id": "string",
+    "processed_at": "datetime64[us, UTC]",
+}
+
+
+def canonical_options(options: dict[str, Any] | None) -> str:
+    """Options as canonical JSON (sorted keys, values as Baidu receives them: strings)."""
+    normalized = {str(k): _as_form_value(v) for k, v in (options or {}).items() if v is not None}
+    return json.dumps(normalized, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+
+def options_hash(options: dict[str, Any] | None) -> str:
+    """Short stable hash of the options: the same image OCRed with other options is another document."""
+    return hashlib.sha256(canonical_options(options).encode()).hexdigest()[:16]
+
+
+def _as_form_value(value: Any) -> str:
+    # Baidu reads booleans as the strings "true"/"false"; make True and "true" hash alike.
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+@dataclass
+class OcrOutcome:
+    """What happened to one image: a result or a classified error, never an exception."""
+
+    key: str
+    ok: bool
+    result: dict | None = None
+    error_code: str | None = None
+    error_class: str | None = None
+    error_msg: str | None = None
+    attempts: int = 0
+    latency_ms: float | None = None
+    log_id: str | None = None
+    content_sha256: str | None = None
+    bytes: int | None = None
+    width: int | None = None
+    height: int | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_record(
+        self,
+        *,
+        endpoint: str,
+        options: dict[str, Any] | None = None,
+        source_uri: str | None = None,
+        dag_id: str | None = None,
+        run_id: str | None = None,
+        processed_at: datetime | None = None,
+    ) -> dict[str, Any]:
+        """Return the raw record (``RAW_RECORD_COLUMNS``) that a batch task stages."""
+        return {
+            "content_sha256": self.content_sha256,
+            "endpoint": endpoint,
+            "options_hash": options_hash(options),
+            "options_json": canonical_options(options),
+            "source_uri": source_uri if source_uri is not None else self.key,
+            "bytes": self.bytes,
+            "width": self.width,
+            "height": self.height,
+            "status": "ok" if self.ok else "failed",
+            "error_code": self.error_code,
+            "error_class": self.error_class,
+            "error_msg": self.error_msg,
+            "log_id": self.log_id,
+            "attempts": self.attempts,
+            "latency_ms": self.latency_ms,
+            "result_json": json.dumps(self.result, ensure_ascii=False) if self.result is not None else None,
+            "dag_id": dag_id,
+            "run_id": run_id,
+            "processed_at": processed_at or datetime.now(UTC),
+        }
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)

@@ -1,0 +1,39 @@
+"""Find the real services tests need. Missing service: skip with the reason on a laptop, fail when CI is set."""
+
+from __future__ import annotations
+
+import os
+import socket
+
+import pytest
+
+POSTGRES_URI = os.environ.get("BAIDU_OCR_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
+REDIS_URL = os.environ.get("BAIDU_OCR_TEST_REDIS", "redis://127.0.0.1:6379/0")
+
+
+def _port_open(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=1.0):
+            return True
+    except OSError:
+        return False
+
+
+def require_service(name: str, host: str, port: int) -> None:
+    """Skip (laptop) or fail (CI) when ``name`` does not answer on ``host:port``."""
+    if _port_open(host, port):
+        return
+    reason = f"{name} is not reachable on {host}:{port}"
+    if os.environ.get("CI"):
+        pytest.fail(f"{reason}, and CI is set: services are required in CI", pytrace=False)
+    pytest.skip(f"{reason} (start it to run this test; CI fails instead of skipping)")
+
+
+def require_postgres() -> str:
+    require_service("PostgreSQL", "127.0.0.1", 5432)
+    return POSTGRES_URI
+
+
+def require_redis() -> str:
+    require_service("Redis", "127.0.0.1", 6379)
+    return REDIS_URL
