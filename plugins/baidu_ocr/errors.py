@@ -1,0 +1,166 @@
+"""Baidu error codes -> a small exception hierarchy whose class decides the retry policy (DESIGN §4).
+
+Baidu answers most errors inside an HTTP 200 JSON body (``error_code``, ``error_msg``); HTTP statuses,
+timeouts and dropped connections are mapped here too, so the hook never decides on bare numbers.
+Every class pickles with its attributes (Celery workers and triggers move exceptions between processes),
+and no message ever contains a secret: callers pass the endpoint and connection id, never a URL with
+``access_token`` in it.
+"""
+
+from __future__ import annotations
+
+from airflow.exceptions import AirflowException
+
+
+class BaiduOcrError(AirflowException):
+    """Base class: a Baidu OCR call failed. ``error_class`` is the stable name stored in the warehouse."""
+
+    error_class = "error"
+    retryable = False
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: int | str | None = None,
+        endpoint: str | None = None,
+        conn_id: str | None = None,
+        log_id: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code
+        self.endpoint = endpoint
+        self.conn_id = conn_id
+        self.log_id = log_id
+
+    def __reduce__(self):
+        kwargs = {"code": self.code, "endpoint": self.endpoint, "conn_id": self.conn_id, "log_id": self.log_id}
+        return (_rebuild, (type(self), self.message, kwargs))
+
+    def __str__(self) -> str:
+        parts = []
+        if self.conn_id:
+            parts.append(f"connection {self.conn_id!r}")
+        if self.endpoint:
+            parts.append(f"endpoint {self.endpoint!r}")
+        if self.code is not None:
+            parts.append(f"error_code {self.code}")
+        if self.log_id:
+            parts.append(f"log_id {self.log_id}")
+        where = f" ({', '.join(parts)})" if parts else ""
+        return f"{self.message}{where}"
+
+
+def _rebuild(cls, message, kwargs):
+    return cls(message, **kwargs)
+
+
+class TokenError(BaiduOcrError):
+    """The access token is invalid or expired (100, 110, 111): refresh once, then retry."""
+
+    error_class = "token"
+    retryable = True
+
+
+class AuthenticationFailed(BaiduOcrError):
+    """The token endpoint refused the API Key / Secret Key: nothing to retry, fix the connection."""
+
+    error_class = "auth"
+
+
+class RateLimited(BaiduOcrError):
+    """QPS or concurrency limit (18, 282006, HTTP 429): back off with jitter and retry."""
+
+    error_class = "rate_limited"
+    retryable = True
+
+
+class TransientError(BaiduOcrError):
+    """Server-side hiccup (1, 2, 4, 282000, HTTP 5xx, timeouts, connection errors): retry with backoff."""
+
+    error_class = "transient"
+    retryable = True
+
+
+class QuotaExhausted(BaiduOcrError):
+    """Daily or total call quota used up (17, 19): stop the batch at once; retrying only burns time."""
+
+    error_class = "quota"
+
+
+class ConfigError(BaiduOcrError):
+    """Permission or request configuration (3, 6, 14, 216100, 282003, ...): fail the task, name the code."""
+
+    error_class = "config"
+
+
+class BadImage(BaiduOcrError):
+    """This image cannot be recognized (216200-216202, 216630..., 282810): record it, never retry it."""
+
+    error_class = "bad_image"
+
+
+TOKEN_CODES = frozenset({100, 110, 111})
+RATE_LIMIT_CODES = frozenset({18, 140, 282006})
+TRANSIENT_CODES = frozenset({1, 2, 4, 282000, 282005, "SDK108"})
+QUOTA_CODES = frozenset({17, 19})
+CONFIG_CODES = frozenset(
+    {3, 6, 13, 14, 15, 216100, 216101, 216102, 216103, 216110, 282003, 282808, 282809}
+)
+BAD_IMAGE_CODES = frozenset(
+    {120, 216200, 216201, 216202, 216630, 216631, 216633, 216634, 282110, 282111, 282112, 282113, 282114, 282810}
+)
+
+_CLASS_BY_CODE: dict[int | str, type[BaiduOcrError]] = {}
+for _codes, _cls in (
+    (TOKEN_CODES, TokenError),
+    (RATE_LIMIT_CODES, RateLimited),
+    (TRANSIENT_CODES, TransientError),
+    (QUOTA_CODES, QuotaExhausted),
+    (CONFIG_CODES, ConfigError),
+    (BAD_IMAGE_CODES, BadImage),
+):
+    for _code in _codes:
+        _CLASS_BY_CODE[_code] = _cls
+
+
+def normalize_code(code: int | str | None) -> int | str | None:
+    """Baidu sends ints; proxies and the SDK sometimes send strings ("18", "SDK108")."""
+    if isinstance(code, str) and code.strip().lstrip("-").isdigit():
+        return int(code)
+    return code
+
+
+def class_for_code(code: int | str | None) -> type[BaiduOcrError]:
+    """The exception class for a Baidu ``error_code``; unknown codes are config errors (fail loudly)."""
+    return _CLASS_BY_CODE.get(normalize_code(code), ConfigError)
+
+
+def class_for_http_status(status: int) -> type[BaiduOcrError] | None:
+    """HTTP-level failures: 429 is rate limiting, 5xx transient, other 4xx configuration."""
+    if status == 429:
+        return RateLimited
+    if status >= 500:
+        return TransientError
+    if status >= 400:
+        return ConfigError
+    return None
+
+
+def error_from_response(
+    body: dict, *, endpoint: str | None = None, conn_id: str | None = None
+) -> BaiduOcrError | None:
+    """Return the typed error a Baidu JSON body carries, or ``None`` for a successful body."""
+    if "error_code" not in body or body.get("error_code") in (0, "0", None):
+        return None
+    code = normalize_code(body.get("error_code"))
+    log_id = body.get("log_id")
+    cls = class_for_code(code)
+    return cls(
+        str(body.get("error_msg") or "Baidu OCR error"),
+        code=code,
+        endpoint=endpoint,
+        conn_id=conn_id,
+        log_id=str(log_id) if log_id is not None else None,
+    )
