@@ -35,7 +35,12 @@ class BaiduOcrError(AirflowException):
         self.log_id = log_id
 
     def __reduce__(self):
-        kwargs = {"code": self.code, "endpoint": self.endpoint, "conn_id": self.conn_id, "log_id": self.log_id}
+        kwargs = {
+            "code": self.code,
+            "endpoint": self.endpoint,
+            "conn_id": self.conn_id,
+            "log_id": self.log_id,
+        }
         return (_rebuild, (type(self), self.message, kwargs))
 
     def __str__(self) -> str:
@@ -105,11 +110,24 @@ TOKEN_CODES = frozenset({100, 110, 111})
 RATE_LIMIT_CODES = frozenset({18, 140, 282006})
 TRANSIENT_CODES = frozenset({1, 2, 4, 282000, 282005, "SDK108"})
 QUOTA_CODES = frozenset({17, 19})
-CONFIG_CODES = frozenset(
-    {3, 6, 13, 14, 15, 216100, 216101, 216102, 216103, 216110, 282003, 282808, 282809}
-)
+CONFIG_CODES = frozenset({3, 6, 13, 14, 15, 216100, 216101, 216102, 216103, 216110, 282003, 282808, 282809})
 BAD_IMAGE_CODES = frozenset(
-    {120, 216200, 216201, 216202, 216630, 216631, 216633, 216634, 282110, 282111, 282112, 282113, 282114, 282810}
+    {
+        120,
+        216200,
+        216201,
+        216202,
+        216630,
+        216631,
+        216633,
+        216634,
+        282110,
+        282111,
+        282112,
+        282113,
+        282114,
+        282810,
+    }
 )
 
 _CLASS_BY_CODE: dict[int | str, type[BaiduOcrError]] = {}

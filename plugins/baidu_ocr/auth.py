@@ -1,0 +1,182 @@
+"""Access tokens: fetch with client credentials, cache with expiry, share one refresh between threads.
+
+Baidu tokens live 30 days and fetching a new one does not invalidate the old, so every process may hold its
+own. Still, a batch of N threads that all see error 110 at once must cause ONE token request, not N: the
+cache refreshes under a lock and re-checks whether another thread already replaced the failed token.
+With a Redis URL the token is shared by every worker (one fetch per account, not per task process).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import requests
+
+from baidu_ocr.errors import AuthenticationFailed, TransientError
+
+TOKEN_PATH = "/oauth/2.0/token"
+# Baidu's SDK decides "token auth" only when the scope contains this; without it a token is useless for OCR.
+OCR_SCOPE = "brain_all_scope"
+
+
+@dataclass(frozen=True)
+class AccessToken:
+    value: str
+    expires_at: float  # epoch seconds
+    lifetime: float  # seconds, as issued
+
+    def refresh_due(self, now: float) -> bool:
+        """Refresh a safe margin before expiry: 10 % of the lifetime, at most 5 minutes."""
+        return now >= self.expires_at - min(300.0, self.lifetime * 0.1)
+
+    def to_json(self) -> str:
+        return json.dumps({"value": self.value, "expires_at": self.expires_at, "lifetime": self.lifetime})
+
+    @classmethod
+    def from_json(cls, text: str | bytes) -> AccessToken:
+        return cls(**json.loads(text))
+
+
+def fetch_access_token(
+    session: requests.Session,
+    *,
+    base_url: str,
+    api_key: str,
+    secret_key: str,
+    conn_id: str,
+    timeout: tuple[float, float],
+    verify: bool | str = True,
+) -> AccessToken:
+    """POST the client-credentials grant. Errors name the connection, never the keys or the URL's query."""
+    params = {"grant_type": "client_credentials", "client_id": api_key, "client_secret": secret_key}
+    try:
+        response = session.post(base_url + TOKEN_PATH, params=params, timeout=timeout, verify=verify)
+    except requests.RequestException as exc:
+        # str(exc) would contain the request URL, and with it the secret key: name only the failure kind.
+        raise TransientError(
+            f"Cannot reach the token endpoint at {base_url} ({type(exc).__name__})", conn_id=conn_id
+        ) from None
+    try:
+        body = response.json()
+    except ValueError:
+        body = {}
+    if response.status_code >= 500:
+        raise TransientError(f"Token endpoint answered HTTP {response.status_code}", conn_id=conn_id)
+    if response.status_code != 200 or "access_token" not in body:
+        reason = body.get("error_description") or body.get("error") or f"HTTP {response.status_code}"
+        raise AuthenticationFailed(
+            f"Baidu refused the API Key / Secret Key: {reason}. Check the connection's login (API Key) "
+            "and password (Secret Key)",
+            conn_id=conn_id,
+        )
+    scope = str(body.get("scope", ""))
+    if OCR_SCOPE not in scope.split():
+        raise AuthenticationFailed(
+            f"The token has no '{OCR_SCOPE}' scope: enable the OCR service for this application in Baidu's console",
+            conn_id=conn_id,
+        )
+    lifetime = float(body.get("expires_in", 2592000))
+    return AccessToken(value=body["access_token"], expires_at=time.time() + lifetime, lifetime=lifetime)
+
+
+def cache_key(base_url: str, api_key: str) -> str:
+    """One token per (host, account); the API key is hashed so it never appears in Redis key listings."""
+    return "baidu_ocr:token:" + hashlib.sha256(f"{base_url}\0{api_key}".encode()).hexdigest()[:24]
+
+
+class TokenCache:
+    """In-process token cache: one entry per account, refreshed by one thread at a time."""
+
+    def __init__(self, clock: Callable[[], float] = time.time) -> None:
+        self._tokens: dict[str, AccessToken] = {}
+        self._locks: dict[str, threading.Lock] = {}
+        self._guard = threading.Lock()
+        self._clock = clock
+
+    def _lock_for(self, key: str) -> threading.Lock:
+        with self._guard:
+            return self._locks.setdefault(key, threading.Lock())
+
+    def _read(self, key: str) -> AccessToken | None:
+        return self._tokens.get(key)
+
+    def _write(self, key: str, token: AccessToken) -> None:
+        self._tokens[key] = token
+
+    def get(self, key: str, fetch: Callable[[], AccessToken], *, rejected: str | None = None) -> AccessToken:
+        """Return a usable token, fetching at most once however many threads ask at the same moment.
+
+        :param rejected: the token value Baidu just answered 110/111 for; it is replaced unless another thread
+            has replaced it already.
+        """
+        token = self._read(key)
+        if self._usable(token, rejected):
+            return token
+        with self._lock_for(key):
+            token = self._read(key)  # another thread may have refreshed while we waited
+            if self._usable(token, rejected):
+                return token
+            token = fetch()
+            self._write(key, token)
+            return token
+
+    def _usable(self, token: AccessToken | None, rejected: str | None) -> bool:
+        return token is not None and token.value != rejected and not token.refresh_due(self._clock())
+
+    def clear(self) -> None:
+        self._tokens.clear()
+
+
+class RedisTokenCache(TokenCache):
+    """Token shared by every process through Redis; refreshes are serialized by a Redis lock."""
+
+    def __init__(self, redis_url: str, clock: Callable[[], float] = time.time) -> None:
+        super().__init__(clock)
+        import redis
+
+        self._redis = redis.Redis.from_url(redis_url)
+
+    def _read(self, key: str) -> AccessToken | None:
+        raw = self._redis.get(key)
+        return AccessToken.from_json(raw) if raw else None
+
+    def _write(self, key: str, token: AccessToken) -> None:
+        ttl = max(1, int(token.expires_at - self._clock()))
+        self._redis.set(key, token.to_json(), ex=ttl)
+
+    def get(self, key: str, fetch: Callable[[], AccessToken], *, rejected: str | None = None) -> AccessToken:
+        token = self._read(key)
+        if self._usable(token, rejected):
+            return token
+        # Serialize across processes: the thread lock keeps one process's threads off Redis' lock queue.
+        with self._lock_for(key), self._redis.lock(key + ":lock", timeout=60, blocking_timeout=90):
+            token = self._read(key)
+            if self._usable(token, rejected):
+                return token
+            token = fetch()
+            self._write(key, token)
+            return token
+
+    def clear(self) -> None:
+        for key in self._redis.scan_iter("baidu_ocr:token:*"):
+            self._redis.delete(key)
+
+
+_PROCESS_CACHE = TokenCache()
+_REDIS_CACHES: dict[str, RedisTokenCache] = {}
+_REDIS_GUARD = threading.Lock()
+
+
+def token_cache_for(redis_url: str | None) -> TokenCache:
+    """The process-wide cache, or the Redis-backed one for ``redis_url`` (one client per URL per process)."""
+    if not redis_url:
+        return _PROCESS_CACHE
+    with _REDIS_GUARD:
+        if redis_url not in _REDIS_CACHES:
+            _REDIS_CACHES[redis_url] = RedisTokenCache(redis_url)
+        return _REDIS_CACHES[redis_url]

@@ -1,0 +1,78 @@
+"""Read a ``baidu_ocr`` Airflow connection into typed settings, once, with no I/O beyond the lookup."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from baidu_ocr.errors import ConfigError
+
+DEFAULT_HOST = "https://aip.baidubce.com"
+DEFAULT_QPS = 2.0  # Baidu's free tier
+DEFAULT_TIMEOUT = 30.0
+DEFAULT_CONNECT_TIMEOUT = 5.0
+DEFAULT_MAX_RETRIES = 5
+
+
+def _truthy(value: Any) -> bool:
+    if isinstance(value, str):
+        return value.strip().lower() not in {"false", "0", "no", "off", ""}
+    return bool(value)
+
+
+@dataclass(frozen=True)
+class BaiduOcrSettings:
+    conn_id: str
+    api_key: str = field(repr=False)
+    secret_key: str = field(repr=False)
+    base_url: str = DEFAULT_HOST
+    app_id: str = ""
+    qps: float = DEFAULT_QPS
+    timeout: float = DEFAULT_TIMEOUT
+    connect_timeout: float = DEFAULT_CONNECT_TIMEOUT
+    max_retries: int = DEFAULT_MAX_RETRIES
+    redis_url: str | None = field(default=None, repr=False)
+    verify: bool | str = True
+    image_limits: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_connection(cls, conn: Any) -> BaiduOcrSettings:
+        """Build settings from an Airflow ``Connection``; missing keys fail with the connection named."""
+        extra = conn.extra_dejson or {}
+        conn_id = conn.conn_id
+        if not conn.login or not conn.password:
+            raise ConfigError(
+                "The connection needs the API Key as login and the Secret Key as password", conn_id=conn_id
+            )
+        verify: bool | str = extra.get("verify", True)
+        if not (isinstance(verify, str) and "/" in verify):  # a CA bundle path stays a path
+            verify = _truthy(verify)
+        try:
+            return cls(
+                conn_id=conn_id,
+                api_key=conn.login.strip(),
+                secret_key=conn.password.strip(),
+                base_url=base_url_of(conn.host, conn.port, extra.get("scheme") or conn.schema),
+                app_id=str(extra.get("app_id") or ""),
+                qps=float(extra.get("qps") or DEFAULT_QPS),
+                timeout=float(extra.get("timeout") or DEFAULT_TIMEOUT),
+                connect_timeout=float(extra.get("connect_timeout") or DEFAULT_CONNECT_TIMEOUT),
+                max_retries=int(extra.get("max_retries", DEFAULT_MAX_RETRIES)),
+                redis_url=extra.get("redis_url") or None,
+                verify=verify,
+                image_limits=dict(extra.get("image_limits") or {}),
+            )
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(f"Invalid value in the connection's extra: {exc}", conn_id=conn_id) from None
+
+
+def base_url_of(host: str | None, port: int | None = None, scheme: str | None = None) -> str:
+    """``https://aip.baidubce.com`` by default; a bare host gets https unless the connection says otherwise."""
+    if not host:
+        return DEFAULT_HOST
+    host = host.strip().rstrip("/")
+    if "://" not in host:
+        host = f"{(scheme or 'https').lower()}://{host}"
+    if port and host.count(":") < 2:
+        host = f"{host}:{port}"
+    return host

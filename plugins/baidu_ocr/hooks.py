@@ -1,0 +1,451 @@
+"""BaiduOcrHook: call any Baidu OCR endpoint without thinking about tokens, QPS errors or image limits.
+
+One hook owns one pooled ``requests.Session`` (keep-alive, TLS verified), a token from the shared cache
+(``auth.py``), the connection's QPS limiter (``ratelimit.py``) and a retry policy keyed on error classes
+(``errors.py``). Nothing happens in ``__init__``: the connection is read on first use.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import math
+import time
+from collections.abc import Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+import requests
+from requests.adapters import HTTPAdapter
+from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
+
+from baidu_ocr.auth import AccessToken, cache_key, fetch_access_token, token_cache_for
+from baidu_ocr.connection import BaiduOcrSettings
+from baidu_ocr.errors import (
+    BadImage,
+    BaiduOcrError,
+    ConfigError,
+    RateLimited,
+    TokenError,
+    TransientError,
+    class_for_http_status,
+    error_from_response,
+)
+from baidu_ocr.records import OcrOutcome
+from baidu_ocr.stats import CallStats, ProgressLogger
+
+try:
+    from airflow.sdk import BaseHook
+except ImportError:  # pragma: no cover - Airflow < 3
+    from airflow.hooks.base import BaseHook
+
+if TYPE_CHECKING:
+    from aip import AipOcr
+
+    from baidu_ocr.endpoints import Endpoint
+    from baidu_ocr.images import PreparedImage
+
+# Errors that concern one image (or one unlucky call): recorded per image, the batch goes on.
+PER_IMAGE_ERRORS = (BadImage, RateLimited, TransientError)
+
+
+def _form_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+class BaiduOcrHook(BaseHook):
+    """Interact with Baidu AI Cloud OCR (文字识别).
+
+    :param baidu_ocr_conn_id: connection of type ``baidu_ocr``: login = API Key, password = Secret Key,
+        host = API base URL (default ``https://aip.baidubce.com``), extra: ``app_id``, ``qps``, ``timeout``,
+        ``max_retries``, ``redis_url``, ``verify``.
+    :param concurrency: calls in flight at once in :meth:`ocr_many` (default: enough to keep the QPS busy).
+    """
+
+    conn_name_attr = "baidu_ocr_conn_id"
+    default_conn_name = "baidu_ocr_default"
+    conn_type = "baidu_ocr"
+    hook_name = "Baidu OCR"
+
+    def __init__(
+        self, baidu_ocr_conn_id: str = default_conn_name, *, concurrency: int | None = None, **kwargs: Any
+    ) -> None:
+        super().__init__(**kwargs)
+        self.baidu_ocr_conn_id = baidu_ocr_conn_id
+        self._concurrency = concurrency
+        self.stats = CallStats()
+
+    # -- configuration (read once, lazily) ---------------------------------------------------------
+
+    @cached_property
+    def settings(self) -> BaiduOcrSettings:
+        settings = BaiduOcrSettings.from_connection(self.get_connection(self.baidu_ocr_conn_id))
+        self._mask(settings.secret_key)
+        return settings
+
+    @property
+    def concurrency(self) -> int:
+        """Enough calls in flight to use the whole QPS budget at ~1 s latency, retries included."""
+        return self._concurrency or min(32, max(4, math.ceil(self.settings.qps * 2)))
+
+    @cached_property
+    def session(self) -> requests.Session:
+        session = requests.Session()
+        adapter = HTTPAdapter(pool_connections=2, pool_maxsize=self.concurrency + 2, max_retries=0)
+        session.mount("https://", adapter)
+        session.mount("http://", adapter)
+        session.verify = self.settings.verify
+        session.headers["User-Agent"] = "airflow-provider-baidu-ocr"
+        return session
+
+    @cached_property
+    def limiter(self):
+        from baidu_ocr.ratelimit import QpsLimiter
+
+        key = cache_key(self.settings.base_url, self.settings.api_key).replace(":token:", ":qps:")
+        return QpsLimiter(self.settings.qps, key, self.settings.redis_url)
+
+    @cached_property
+    def _token_cache(self):
+        return token_cache_for(self.settings.redis_url)
+
+    @property
+    def _timeout(self) -> tuple[float, float]:
+        return (self.settings.connect_timeout, self.settings.timeout)
+
+    @staticmethod
+    def _mask(secret: str) -> None:
+        try:
+            from airflow.sdk.log import mask_secret
+        except ImportError:  # pragma: no cover
+            return
+        mask_secret(secret)
+
+    # -- tokens ------------------------------------------------------------------------------------
+
+    def get_access_token(self, *, rejected: str | None = None) -> str:
+        """A valid access token: cached with its expiry; ``rejected`` is replaced (one fetch for all threads)."""
+        s = self.settings
+
+        def fetch() -> AccessToken:
+            self.stats.count("token_fetches")
+            token = fetch_access_token(
+                self.session,
+                base_url=s.base_url,
+                api_key=s.api_key,
+                secret_key=s.secret_key,
+                conn_id=s.conn_id,
+                timeout=self._timeout,
+                verify=s.verify,
+            )
+            self._mask(token.value)
+            return token
+
+        token = self._token_cache.get(cache_key(s.base_url, s.api_key), fetch, rejected=rejected)
+        return token.value
+
+    # -- single calls ------------------------------------------------------------------------------
+
+    def _endpoint(self, name: str) -> Endpoint:
+        from baidu_ocr.endpoints import get_endpoint
+
+        try:
+            return get_endpoint(name)
+        except KeyError as exc:
+            raise ConfigError(str(exc.args[0]), endpoint=name, conn_id=self.baidu_ocr_conn_id) from None
+
+    def prepare(self, image: Any, *, endpoint: str = "general_basic", **image_options: Any) -> PreparedImage:
+        """Validate and shrink an image (bytes, path or S3 object) to the endpoint's limits, before any billing."""
+        from baidu_ocr.images import ImageLimits, PreparedImage, prepare_image
+
+        if isinstance(image, PreparedImage):
+            return image
+        ep = self._endpoint(endpoint)
+        limits = ep.limits or ImageLimits()
+        if self.settings.image_limits:
+            limits = ImageLimits.from_extra(self.settings.image_limits, base=limits)
+        return prepare_image(image, limits=limits, endpoint=ep.name, **image_options)
+
+    def post(self, endpoint: str, data: dict[str, Any]) -> dict:
+        """POST form ``data`` to an endpoint with the token, QPS limit and retries; return the JSON body.
+
+        Retries: token errors refresh the token once; rate-limited and transient errors back off
+        exponentially with jitter up to ``max_retries``; everything else raises at once.
+        """
+        ep = self._endpoint(endpoint)
+        form = {k: _form_value(v) for k, v in data.items() if v is not None}
+        attempts = 0
+
+        def before_sleep(state) -> None:
+            self.stats.count("retries")
+            exc = state.outcome.exception()
+            self.log.warning(
+                "Baidu OCR %s: attempt %d failed (%s), retrying", ep.name, state.attempt_number, exc
+            )
+
+        retrying = Retrying(
+            retry=retry_if_exception_type((RateLimited, TransientError)),
+            wait=wait_exponential_jitter(initial=0.25, max=10.0, jitter=0.5),
+            stop=stop_after_attempt(self.settings.max_retries + 1),
+            before_sleep=before_sleep,
+            reraise=True,
+        )
+        try:
+            for attempt in retrying:
+                with attempt:
+                    attempts = attempt.retry_state.attempt_number
+                    body = self._post_with_token_refresh(ep, form)
+        except BaiduOcrError as exc:
+            exc.attempts = attempts
+            raise
+        body.setdefault("_attempts", attempts)
+        return body
+
+    def _post_with_token_refresh(self, ep: Endpoint, form: dict[str, str]) -> dict:
+        token = self.get_access_token()
+        try:
+            return self._post_once(ep, form, token)
+        except TokenError:
+            self.stats.count("token_refreshes")
+            fresh = self.get_access_token(rejected=token)
+            return self._post_once(ep, form, fresh)
+
+    def _post_once(self, ep: Endpoint, form: dict[str, str], token: str) -> dict:
+        conn_id = self.baidu_ocr_conn_id
+        self.limiter.acquire(ep.name)
+        self.stats.count("billable_calls")
+        started = time.monotonic()
+        try:
+            response = self.session.post(
+                self.settings.base_url + ep.path,
+                params={"access_token": token},
+                data=form,
+                timeout=self._timeout,
+            )
+        except requests.RequestException as exc:
+            # Never str(exc): it carries the URL, and the URL carries the access token.
+            self.stats.record_error("transient")
+            raise TransientError(
+                f"Request failed: {type(exc).__name__}", endpoint=ep.name, conn_id=conn_id
+            ) from None
+        finally:
+            self.stats.record_latency(time.monotonic() - started)
+        http_error = class_for_http_status(response.status_code)
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        if isinstance(body, dict):
+            error = error_from_response(body, endpoint=ep.name, conn_id=conn_id)
+            if error is not None:
+                self.stats.record_error(error.error_class)
+                raise error
+        if http_error is not None or not isinstance(body, dict):
+            cls = http_error or TransientError
+            self.stats.record_error(cls.error_class)
+            raise cls(f"HTTP {response.status_code} from Baidu OCR", endpoint=ep.name, conn_id=conn_id)
+        return body
+
+    def ocr(
+        self,
+        image: Any = None,
+        *,
+        endpoint: str = "general_basic",
+        url: str | None = None,
+        pdf_file: bytes | None = None,
+        pdf_file_num: int | None = None,
+        grayscale: bool = False,
+        binarize: bool = False,
+        **options: Any,
+    ) -> dict:
+        """Recognize one image (bytes, path, S3 object), ``url`` or ``pdf_file`` page; return Baidu's JSON.
+
+        :raises BaiduOcrError: a typed subclass (BadImage, QuotaExhausted, ConfigError, ...) on failure.
+        """
+        data: dict[str, Any] = dict(options)
+        if image is not None:
+            prepared = self.prepare(image, endpoint=endpoint, grayscale=grayscale, binarize=binarize)
+            data["image"] = base64.b64encode(prepared.data).decode("ascii")
+        elif pdf_file is not None:
+            data["pdf_file"] = base64.b64encode(pdf_file).decode("ascii")
+            if pdf_file_num is not None:
+                data["pdf_file_num"] = pdf_file_num
+        elif url is not None:
+            data["url"] = url
+        else:
+            raise ConfigError(
+                "Pass one of image, url or pdf_file", endpoint=endpoint, conn_id=self.baidu_ocr_conn_id
+            )
+        body = self.post(endpoint, data)
+        body.pop("_attempts", None)
+        return body
+
+    # -- batches -----------------------------------------------------------------------------------
+
+    def _outcome_for(
+        self, key: str, image: Any, endpoint: str, image_options: dict, options: dict
+    ) -> OcrOutcome:
+        outcome = OcrOutcome(key=key, ok=False)
+        started = time.monotonic()
+        try:
+            try:
+                prepared = self.prepare(image, endpoint=endpoint, **image_options)
+            except BaiduOcrError:
+                raise
+            except Exception as exc:  # the source itself failed (S3 read, file vanished): this image only
+                raise BadImage(
+                    f"Cannot read the image: {type(exc).__name__}: {exc}",
+                    endpoint=endpoint,
+                    conn_id=self.baidu_ocr_conn_id,
+                ) from exc
+            outcome.content_sha256 = prepared.content_sha256
+            outcome.bytes = prepared.source_bytes
+            outcome.width, outcome.height = prepared.width, prepared.height
+            body = self.post(endpoint, {**options, "image": base64.b64encode(prepared.data).decode("ascii")})
+            outcome.attempts = body.pop("_attempts", 1)
+            outcome.ok, outcome.result = True, body
+            outcome.log_id = str(body["log_id"]) if body.get("log_id") is not None else None
+        except PER_IMAGE_ERRORS as exc:
+            outcome.error_code = None if exc.code is None else str(exc.code)
+            outcome.error_class = exc.error_class
+            outcome.error_msg = exc.message
+            outcome.log_id = exc.log_id
+            outcome.attempts = getattr(exc, "attempts", 0)
+            if outcome.content_sha256 is None:  # unreadable before hashing: hash what we were given
+                outcome.content_sha256 = _source_hash(image)
+        outcome.latency_ms = round((time.monotonic() - started) * 1000, 1)
+        return outcome
+
+    def ocr_many(
+        self,
+        items: Iterable[tuple[str, Any]],
+        *,
+        endpoint: str = "general_basic",
+        concurrency: int | None = None,
+        total: int | None = None,
+        grayscale: bool = False,
+        binarize: bool = False,
+        **options: Any,
+    ) -> Iterator[OcrOutcome]:
+        """OCR ``(key, image)`` pairs concurrently within the QPS limit; yield one outcome per item.
+
+        Per-image failures (bad image, retries exhausted) are outcomes, never exceptions. Errors that would
+        fail every image (quota exhausted, permission, wrong keys) stop the batch at once: in-flight images
+        finish and are yielded, then the error is raised, so a caller can stage what succeeded first.
+        Items are read lazily with a bounded window, so a generator of S3 keys is never loaded whole.
+        """
+        workers = concurrency or self.concurrency
+        image_options = {"grayscale": grayscale, "binarize": binarize}
+        self._endpoint(endpoint)  # unknown endpoint: fail before reading any image
+        if total is None and hasattr(items, "__len__"):
+            total = len(items)  # type: ignore[arg-type]
+        progress = ProgressLogger(self.log, total=total, label=f"Baidu OCR {endpoint}")
+        stop: list[BaiduOcrError] = []
+        iterator = iter(items)
+        pending: set[Future] = set()
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="baidu-ocr") as pool:
+
+            def submit_next() -> bool:
+                for key, image in iterator:
+                    pending.add(pool.submit(self._outcome_for, key, image, endpoint, image_options, options))
+                    return True
+                return False
+
+            while len(pending) < workers * 2 and submit_next():
+                pass
+            while pending:
+                done, _ = wait(pending, return_when=FIRST_COMPLETED)
+                for future in done:
+                    pending.discard(future)
+                    try:
+                        outcome = future.result()
+                    except BaiduOcrError as exc:
+                        stop.append(exc)
+                        continue
+                    progress.advance(ok=outcome.ok)
+                    yield outcome
+                    if not stop:
+                        submit_next()
+            progress.finish()
+        if stop:
+            raise stop[0]
+
+    # -- async table recognition -------------------------------------------------------------------
+
+    def submit_table_job(self, image: Any, **options: Any) -> str:
+        """Submit an image to ``form_ocr/request`` (async table recognition); return its request id."""
+        body = self.ocr(image, endpoint="form_ocr_request", **options)
+        try:
+            return str(body["result"][0]["request_id"])
+        except (KeyError, IndexError, TypeError):
+            raise TransientError(
+                "form_ocr/request answered without a request_id",
+                endpoint="form_ocr_request",
+                conn_id=self.baidu_ocr_conn_id,
+            ) from None
+
+    def get_table_job_result(self, request_id: str, *, result_type: str = "json") -> dict:
+        """Poll ``form_ocr/get_request_result``; return its ``result`` (``ret_code`` 3 means done)."""
+        body = self.post(
+            "form_ocr_get_request_result", {"request_id": request_id, "result_type": result_type}
+        )
+        body.pop("_attempts", None)
+        result = body.get("result")
+        if not isinstance(result, dict):
+            raise TransientError(
+                "get_request_result answered without a result",
+                endpoint="form_ocr_get_request_result",
+                conn_id=self.baidu_ocr_conn_id,
+            )
+        return result
+
+    def download(self, url: str) -> bytes:
+        """Fetch a result file (e.g. the Excel of a table job) with the hook's session and TLS settings."""
+        try:
+            response = self.session.get(url, timeout=self._timeout)
+            response.raise_for_status()
+        except requests.RequestException as exc:
+            raise TransientError(
+                f"Download of a result file failed: {type(exc).__name__}", conn_id=self.baidu_ocr_conn_id
+            ) from None
+        return response.content
+
+    # -- Airflow integration -----------------------------------------------------------------------
+
+    def get_conn(self) -> AipOcr:
+        """The official SDK's ``AipOcr``, configured from the connection and sent to its host.
+
+        The hook's own calls do not use it: the SDK disables TLS verification and only refreshes on 110.
+        """
+        from baidu_ocr.sdk import make_sdk_client
+
+        s = self.settings
+        return make_sdk_client(s.app_id, s.api_key, s.secret_key, host=s.base_url, timeout_s=s.timeout)
+
+    def test_connection(self) -> tuple[bool, str]:
+        """Fetch a fresh token: proves the host is reachable and the keys are right, at no OCR cost."""
+        try:
+            s = self.settings
+            token = fetch_access_token(
+                self.session,
+                base_url=s.base_url,
+                api_key=s.api_key,
+                secret_key=s.secret_key,
+                conn_id=s.conn_id,
+                timeout=self._timeout,
+                verify=s.verify,
+            )
+        except BaiduOcrError as exc:
+            return False, str(exc)
+        self._mask(token.value)
+        days = token.lifetime / 86400
+        return True, f"Connected to Baidu OCR at {s.base_url}: access token valid for {days:.1f} days"
+
+
+def _source_hash(image: Any) -> str | None:
+    if isinstance(image, bytes | bytearray | memoryview):
+        return hashlib.sha256(bytes(image)).hexdigest()
+    return None

@@ -1,0 +1,93 @@
+"""Counters and progress for OCR batches: what a run summary and a long batch's log need.
+
+Thread-safe, cheap, and pickle-free: the batch operator copies :meth:`CallStats.snapshot` into its XCom.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import Counter
+from logging import Logger
+from typing import Any
+
+
+def percentile(values: list[float], q: float) -> float | None:
+    """Nearest-rank percentile (``q`` in 0..100) of ``values``; None when empty."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    rank = max(1, round(q / 100 * len(ordered) + 0.5 - 1e-9))
+    return ordered[min(rank, len(ordered)) - 1]
+
+
+class CallStats:
+    """Billable calls, retries, token fetches, errors by class and per-call latencies of one hook."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.counters: Counter[str] = Counter()
+        self.errors: Counter[str] = Counter()
+        self.latencies_s: list[float] = []
+        self.started = time.monotonic()
+
+    def count(self, name: str, n: int = 1) -> None:
+        with self._lock:
+            self.counters[name] += n
+
+    def record_error(self, error_class: str) -> None:
+        with self._lock:
+            self.errors[error_class] += 1
+
+    def record_latency(self, seconds: float) -> None:
+        with self._lock:
+            self.latencies_s.append(seconds)
+
+    def snapshot(self) -> dict[str, Any]:
+        with self._lock:
+            elapsed = time.monotonic() - self.started
+            calls = self.counters["billable_calls"]
+            p50, p95 = percentile(self.latencies_s, 50), percentile(self.latencies_s, 95)
+            return {
+                "billable_calls": calls,
+                "retries": self.counters["retries"],
+                "token_fetches": self.counters["token_fetches"],
+                "token_refreshes": self.counters["token_refreshes"],
+                "errors_by_class": dict(self.errors),
+                "latency_p50_ms": None if p50 is None else round(p50 * 1000, 1),
+                "latency_p95_ms": None if p95 is None else round(p95 * 1000, 1),
+                "elapsed_s": round(elapsed, 3),
+                "achieved_qps": round(calls / elapsed, 3) if elapsed > 0 else 0.0,
+            }
+
+
+class ProgressLogger:
+    """Logs ``n/N, rate, ETA`` at most every ``every_s`` seconds, so long batches show they are alive."""
+
+    def __init__(self, log: Logger, *, total: int | None, label: str, every_s: float = 10.0) -> None:
+        self.log, self.total, self.label, self.every_s = log, total, label, every_s
+        self.done = self.failed = 0
+        self.started = self._last = time.monotonic()
+
+    def advance(self, *, ok: bool) -> None:
+        self.done += 1
+        self.failed += 0 if ok else 1
+        now = time.monotonic()
+        if now - self._last >= self.every_s:
+            self._last = now
+            self.log.info("%s", self.line(now))
+
+    def line(self, now: float | None = None) -> str:
+        elapsed = max((now or time.monotonic()) - self.started, 1e-9)
+        rate = self.done / elapsed
+        if self.total:
+            eta = (self.total - self.done) / rate if rate > 0 else float("inf")
+            return (
+                f"{self.label}: {self.done}/{self.total} images ({self.failed} failed), "
+                f"{rate:.2f} img/s, ETA {eta:.0f}s"
+            )
+        return f"{self.label}: {self.done} images ({self.failed} failed), {rate:.2f} img/s"
+
+    def finish(self) -> None:
+        if self.done:
+            self.log.info("%s (done)", self.line())
