@@ -69,6 +69,8 @@ class BaiduOcrHook(BaseHook):
     default_conn_name = "baidu_ocr_default"
     conn_type = "baidu_ocr"
     hook_name = "Baidu OCR"
+    # Backoff between retries of rate-limited/transient calls; tests swap in tenacity.wait_none().
+    retry_wait = wait_exponential_jitter(initial=0.25, max=10.0, jitter=0.5)
 
     def __init__(
         self, baidu_ocr_conn_id: str = default_conn_name, *, concurrency: int | None = None, **kwargs: Any
@@ -188,7 +190,7 @@ class BaiduOcrHook(BaseHook):
 
         retrying = Retrying(
             retry=retry_if_exception_type((RateLimited, TransientError)),
-            wait=wait_exponential_jitter(initial=0.25, max=10.0, jitter=0.5),
+            wait=self.retry_wait,
             stop=stop_after_attempt(self.settings.max_retries + 1),
             before_sleep=before_sleep,
             reraise=True,
