@@ -33,6 +33,7 @@ from baidu_ocr.errors import (
     error_from_response,
 )
 from baidu_ocr.records import OcrOutcome
+from baidu_ocr.redact import install_url_redaction
 from baidu_ocr.stats import CallStats, ProgressLogger
 
 try:
@@ -95,6 +96,7 @@ class BaiduOcrHook(BaseHook):
 
     @cached_property
     def session(self) -> requests.Session:
+        install_url_redaction()
         session = requests.Session()
         adapter = HTTPAdapter(pool_connections=2, pool_maxsize=self.concurrency + 2, max_retries=0)
         session.mount("https://", adapter)
@@ -366,6 +368,8 @@ class BaiduOcrHook(BaseHook):
                         outcome = future.result()
                     except BaiduOcrError as exc:
                         stop.append(exc)
+                        # Queued images never reach Baidu; those already in flight finish and are yielded.
+                        pending = {f for f in pending if not f.cancel()}
                         continue
                     progress.advance(ok=outcome.ok)
                     yield outcome

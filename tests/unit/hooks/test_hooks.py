@@ -252,7 +252,7 @@ def test_secrets_never_in_messages_or_logs(requests_mock, baidu_conn, base_url, 
     ocr_mock(
         requests_mock, base_url, [{"exc": requests.ConnectionError("boom at /?access_token=24.token-one")}]
     )
-    caplog.set_level(logging.DEBUG)
+    caplog.set_level(logging.DEBUG, logger="airflow.task.hooks")
     with pytest.raises(TransientError) as info:
         BaiduOcrHook().ocr(png_bytes())
     everything = str(info.value) + repr(info.value) + caplog.text
@@ -391,3 +391,24 @@ def test_table_job_submit_and_poll(requests_mock, baidu_conn, base_url, token_mo
     assert hook.submit_table_job(png_bytes()) == "123_456"
     assert hook.get_table_job_result("123_456")["ret_code"] == 3
     assert poll.last_request.text == "request_id=123_456&result_type=json"
+
+
+def test_urllib3_debug_lines_are_redacted(caplog):
+    from baidu_ocr.redact import install_url_redaction
+
+    install_url_redaction()
+    caplog.set_level(logging.DEBUG, logger="urllib3.connectionpool")
+    logging.getLogger("urllib3.connectionpool").debug(
+        '%s://%s:%s "%s %s %s" %s %s',
+        "https",
+        "aip.baidubce.com",
+        443,
+        "POST",
+        f"/oauth/2.0/token?grant_type=client_credentials&client_id={API_KEY}&client_secret={SECRET_KEY}",
+        "HTTP/1.1",
+        200,
+        120,
+    )
+    logging.getLogger("urllib3.connectionpool").debug("POST /rest/2.0/ocr/v1/general?access_token=24.abc&x=1")
+    assert SECRET_KEY not in caplog.text and API_KEY not in caplog.text and "24.abc" not in caplog.text
+    assert "client_secret=***" in caplog.text and "access_token=***&x=1" in caplog.text
