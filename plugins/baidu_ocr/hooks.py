@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import math
+import threading
 import time
 from collections.abc import Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
@@ -290,8 +291,20 @@ class BaiduOcrHook(BaseHook):
     # -- batches -----------------------------------------------------------------------------------
 
     def _outcome_for(
-        self, key: str, image: Any, endpoint: str, image_options: dict, options: dict
-    ) -> OcrOutcome:
+        self, key: str, image: Any, endpoint: str, image_options: dict, options: dict, stop: threading.Event
+    ) -> OcrOutcome | None:
+        """One item of :meth:`ocr_many`; ``None`` when the batch was stopped before this image was sent."""
+        if stop.is_set():
+            return None
+        try:
+            return self._outcome_unguarded(key, image, endpoint, image_options, options, stop)
+        except BaiduOcrError:
+            stop.set()  # from this worker at once: queued images must not reach Baidu
+            raise
+
+    def _outcome_unguarded(
+        self, key: str, image: Any, endpoint: str, image_options: dict, options: dict, stop: threading.Event
+    ) -> OcrOutcome | None:
         outcome = OcrOutcome(key=key, ok=False)
         started = time.monotonic()
         try:
@@ -308,6 +321,8 @@ class BaiduOcrHook(BaseHook):
             outcome.content_sha256 = prepared.content_sha256
             outcome.bytes = prepared.source_bytes
             outcome.width, outcome.height = prepared.width, prepared.height
+            if stop.is_set():
+                return None
             body = self.post(endpoint, {**options, "image": base64.b64encode(prepared.data).decode("ascii")})
             outcome.attempts = body.pop("_attempts", 1)
             outcome.ok, outcome.result = True, body
@@ -348,13 +363,18 @@ class BaiduOcrHook(BaseHook):
             total = len(items)  # type: ignore[arg-type]
         progress = ProgressLogger(self.log, total=total, label=f"Baidu OCR {endpoint}")
         stop: list[BaiduOcrError] = []
+        stop_event = threading.Event()
         iterator = iter(items)
         pending: set[Future] = set()
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="baidu-ocr") as pool:
 
             def submit_next() -> bool:
                 for key, image in iterator:
-                    pending.add(pool.submit(self._outcome_for, key, image, endpoint, image_options, options))
+                    pending.add(
+                        pool.submit(
+                            self._outcome_for, key, image, endpoint, image_options, options, stop_event
+                        )
+                    )
                     return True
                 return False
 
@@ -370,6 +390,8 @@ class BaiduOcrHook(BaseHook):
                         stop.append(exc)
                         # Queued images never reach Baidu; those already in flight finish and are yielded.
                         pending = {f for f in pending if not f.cancel()}
+                        continue
+                    if outcome is None:
                         continue
                     progress.advance(ok=outcome.ok)
                     yield outcome
