@@ -71,13 +71,23 @@ class Table:
 
 
 class EngineCannotRecognize(Exception):
-    """The image decoded but the engine found nothing it could recognize for this kind of request."""
+    """The image decoded but the engine found nothing it could recognize for this kind of request.
+
+    ``code`` optionally names the Baidu error to answer (e.g. 216633 for an ID card, or a fixture's
+    ``expect_error``); without it the HTTP layer picks the endpoint family's "recognize error".
+    """
+
+    def __init__(self, message: str = "", code: int | None = None) -> None:
+        super().__init__(message)
+        self.code = code
 
 
 class Engine(Protocol):
     name: str
 
-    def recognize_lines(self, image: bytes, *, chars: bool = False, detect_direction: bool = False) -> LinesResult:
+    def recognize_lines(
+        self, image: bytes, *, chars: bool = False, detect_direction: bool = False
+    ) -> LinesResult:
         """Text lines of a decoded, validated image (bytes of a JPEG/PNG/BMP/...)."""
 
     def recognize_idcard(self, image: bytes, *, side: str) -> IdCardResult: ...

@@ -1,0 +1,256 @@
+"""Turn a parsed request into a model call and a Baidu-shaped body (moto's ``responses`` layer).
+
+Order of checks for an OCR call, as Baidu's gateway then service apply them: token (110/111, or 14 for a
+signed request with an unknown key) -> daily quota (17) -> QPS window (18) -> injected latency and faults
+-> input checks (2162xx/2821xx) -> engine. Every refusal is a :class:`BaiduError` rendered by
+:func:`render_error`, the one place that builds ``{"log_id", "error_code", "error_msg"}``.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+import secrets
+from typing import Any
+
+from ocr_server.endpoints import ENDPOINTS_BY_PATH, EndpointSpec, endpoint_name
+from ocr_server.engines.base import EngineCannotRecognize
+from ocr_server.excel import tables_to_xlsx
+from ocr_server.faults import DROP, HTTP_STATUS_KEYS
+from ocr_server.images import check_image, decode_base64_image, fetch_url_image
+from ocr_server.models import BaiduError, OAuthError, OcrBackend
+from ocr_server.shapes import (
+    LineOptions,
+    async_json_result,
+    form_payload,
+    idcard_payload,
+    lines_payload,
+    table_v2_payload,
+)
+from ocr_server.wire import Request, Response
+
+log = logging.getLogger(__name__)
+
+RET_MSG = {1: "未开始", 2: "进行中", 3: "已完成"}
+RECOGNIZE_ERROR_BY_FAMILY = {"idcard": 216633, "table_request": 282810}
+XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+FILES_PREFIX = "/_files/"
+# An nginx-style page: a real 5xx from Baidu's front end is not JSON either.
+HTTP_ERROR_PAGE = (
+    "<html>\r\n<head><title>{status}</title></head>\r\n<body>\r\n<center><h1>{status}</h1></center>\r\n"
+    "<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n"
+)
+
+
+def new_log_id() -> int:
+    """Unsigned 64-bit, usually above 2**53 like Baidu's (clients must not parse it as a float)."""
+    return secrets.randbits(64) or 1
+
+
+def render_error(error: BaiduError) -> Response:
+    return Response.json({"log_id": new_log_id(), "error_code": error.code, "error_msg": error.message})
+
+
+def _ok(payload: dict) -> Response:
+    return Response.json({"log_id": new_log_id(), **payload})
+
+
+def _flag(form: Any, name: str) -> bool:
+    return str(form.get(name, "")).strip().lower() == "true"
+
+
+class BaiduOcrResponses:
+    """Handlers for Baidu's paths; one instance serves every request of one server."""
+
+    def __init__(self, backend: OcrBackend) -> None:
+        self.backend = backend
+
+    # -- /oauth/2.0/token -------------------------------------------------------------------------------
+    def token(self, request: Request) -> Response:
+        params = {**request.form, **request.query}
+        try:
+            body = self.backend.issue_token(
+                params.get("grant_type"), params.get("client_id"), params.get("client_secret")
+            )
+        except OAuthError as error:
+            return Response.json({"error": error.error, "error_description": error.description}, error.status)
+        return Response.json(body)
+
+    # -- OCR paths --------------------------------------------------------------------------------------
+    def ocr(self, request: Request) -> Response:
+        spec = ENDPOINTS_BY_PATH.get(request.path)
+        name = endpoint_name(request.path)
+        if spec is None or name is None:
+            return self._not_served(request, name)
+        backend = self.backend
+        backend.count_call(spec.name)
+        try:
+            backend.authenticate(request.query.get("access_token"), request.headers.get("authorization"))
+            backend.admit(spec.name, billable=spec.billable)
+        except BaiduError as error:
+            backend.record_rejected(spec.name, error.code)
+            return render_error(error)
+        with backend.in_flight():
+            backend.apply_latency()
+            fault = backend.roll_fault()
+            if fault is not None:
+                backend.record_outcome(spec.name, billable=spec.billable, error=fault)
+                return self._fault_response(fault)
+            try:
+                payload = self._serve(request, spec)
+            except BaiduError as error:
+                backend.record_outcome(spec.name, billable=spec.billable, error=error.code)
+                return render_error(error)
+            except EngineCannotRecognize as exc:
+                error = BaiduError(exc.code or RECOGNIZE_ERROR_BY_FAMILY.get(spec.family, 216630))
+                backend.record_outcome(spec.name, billable=spec.billable, error=error.code)
+                return render_error(error)
+            except Exception:
+                log.exception("engine failure on %s", spec.name)
+                backend.record_outcome(spec.name, billable=spec.billable, error=282000)
+                return render_error(BaiduError(282000))
+        backend.record_outcome(spec.name, billable=spec.billable)
+        return _ok(payload)
+
+    def _not_served(self, request: Request, name: str | None) -> Response:
+        """Other SDK endpoints: token check first (as Baidu), then 216102. Unknown paths: 3."""
+        if name is None:
+            self.backend.record_error(3)
+            return render_error(BaiduError(3))
+        try:
+            self.backend.authenticate(request.query.get("access_token"), request.headers.get("authorization"))
+            raise BaiduError(216102)
+        except BaiduError as error:
+            self.backend.record_error(error.code)
+            return render_error(error)
+
+    @staticmethod
+    def _fault_response(fault: str) -> Response:
+        if fault == DROP:
+            return Response(drop=True)
+        if fault in HTTP_STATUS_KEYS:
+            status = int(fault)
+            page = HTTP_ERROR_PAGE.format(
+                status=f"{status} Internal Server Error" if status == 500 else status
+            )
+            return Response(status=status, body=page.encode(), content_type="text/html")
+        return render_error(BaiduError(int(fault)))
+
+    def _serve(self, request: Request, spec: EndpointSpec) -> dict:
+        form = request.form
+        engine = self.backend.engine
+        if spec.family == "table_result":
+            return self._table_result(request)
+        if spec.family == "idcard":
+            side = form.get("id_card_side")
+            if not side:
+                raise BaiduError(216101)
+            if side not in ("front", "back"):
+                raise BaiduError(216100)
+            image = self._image(form, spec)
+            result = engine.recognize_idcard(image, side=side)
+            return idcard_payload(result, detect_direction=_flag(form, "detect_direction"))
+        image = self._image(form, spec)
+        if spec.family == "lines":
+            options = LineOptions(
+                location=spec.location,
+                probability=_flag(form, "probability"),
+                chars=spec.location and form.get("recognize_granularity") == "small",
+                detect_direction=_flag(form, "detect_direction"),
+                paragraph=_flag(form, "paragraph"),
+                vertexes_location=_flag(form, "vertexes_location"),
+            )
+            result = engine.recognize_lines(
+                image, chars=options.chars, detect_direction=options.detect_direction
+            )
+            return lines_payload(result, options)
+        if spec.family == "table":
+            tables = engine.recognize_tables(image)
+            payload = table_v2_payload(tables)
+            if _flag(form, "return_excel"):
+                payload["excel_file"] = base64.b64encode(tables_to_xlsx(tables)).decode()
+            return payload
+        if spec.family == "form":
+            return form_payload(engine.recognize_tables(image))
+        if spec.family == "table_request":
+            request_id = self.backend.submit_table_job(image)
+            return {"result": [{"request_id": request_id}]}
+        raise BaiduError(216102)  # pragma: no cover - every family is handled above
+
+    def _image(self, form: Any, spec: EndpointSpec) -> bytes:
+        """``image`` wins over ``url``; ``pdf_file`` is accepted by name but not rendered (216201)."""
+        if "image" in form:
+            data = decode_base64_image(form["image"], spec.limits)
+        elif "url" in form and spec.accepts_url:
+            if not form["url"]:
+                raise BaiduError(282110)
+            data = fetch_url_image(form["url"], spec.limits)
+        elif "pdf_file" in form and spec.accepts_pdf:
+            raise BaiduError(216201)
+        else:
+            raise BaiduError(216200)
+        checked = check_image(data, spec.limits)
+        self.backend.record_image(checked.data)
+        return checked.data
+
+    def _table_result(self, request: Request) -> dict:
+        form = request.form
+        request_id = form.get("request_id")
+        if not request_id:
+            raise BaiduError(282003)
+        result_type = form.get("result_type") or "excel"
+        if result_type not in ("excel", "json"):
+            raise BaiduError(282809)
+        status = self.backend.table_job(request_id)
+        if status.error is not None:
+            raise BaiduError(282810)
+        result_data = ""
+        if status.tables is not None:
+            if result_type == "json":
+                result_data = async_json_result(status.tables)
+            else:
+                result_data = f"{request.base_url}{FILES_PREFIX}{request_id}.xlsx"
+        return {
+            "result": {
+                "result_data": result_data,
+                "ret_msg": RET_MSG[status.ret_code],
+                "request_id": request_id,
+                "percent": status.percent,
+                "ret_code": status.ret_code,
+            }
+        }
+
+    # -- /_files/<request_id>.xlsx: the spreadsheet a finished table job links to ---------------------------
+    def table_file(self, request: Request) -> Response:
+        request_id = request.path[len(FILES_PREFIX) :].removesuffix(".xlsx")
+        try:
+            status = self.backend.table_job(request_id)
+        except BaiduError as error:
+            return Response.json({"error_code": error.code, "error_msg": error.message}, 404)
+        if status.tables is None:
+            return Response.json({"error_code": 282808, "error_msg": "result not ready"}, 404)
+        return Response(body=tables_to_xlsx(status.tables), content_type=XLSX_CONTENT_TYPE)
+
+    # -- /_admin: control routes (moto keeps /moto-api/; Baidu has no path here) ------------------------------
+    def admin_stats(self, request: Request) -> Response:
+        return Response.json(self.backend.stats())
+
+    def admin_config(self, request: Request) -> Response:
+        if request.method == "GET":
+            return Response.json(self.backend.faults.as_dict())
+        try:
+            changes = dict(request.json())
+            if "error_rate" in changes:  # the CLI's repeatable form: ["282000=0.1", "drop=0.01"]
+                changes["error_rates"] = changes.pop("error_rate")
+            config = self.backend.configure(**changes)
+        except (ValueError, TypeError) as exc:
+            return Response.json({"error": str(exc)}, 400)
+        return Response.json(config.as_dict())
+
+    def admin_reset(self, request: Request) -> Response:
+        self.backend.reset()
+        return Response.json({"reset": True})
+
+    def not_found(self, request: Request) -> Response:
+        self.backend.record_error(3)
+        return render_error(BaiduError(3))
