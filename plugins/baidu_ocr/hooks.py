@@ -162,6 +162,18 @@ class BaiduOcrHook(BaseHook):
         except KeyError as exc:
             raise ConfigError(str(exc.args[0]), endpoint=name, conn_id=self.baidu_ocr_conn_id) from None
 
+    def _check_options(self, endpoint: str, options: dict[str, Any]) -> Endpoint:
+        """Fail before any billable call when the endpoint needs an option the caller forgot."""
+        ep = self._endpoint(endpoint)
+        missing = sorted(ep.required_options - set(options))
+        if missing:
+            raise ConfigError(
+                f"Endpoint {ep.name} needs option(s) {', '.join(missing)}",
+                endpoint=ep.name,
+                conn_id=self.baidu_ocr_conn_id,
+            )
+        return ep
+
     def prepare(self, image: Any, *, endpoint: str = "general_basic", **image_options: Any) -> PreparedImage:
         """Validate and shrink an image (bytes, path or S3 object) to the endpoint's limits, before any billing."""
         from baidu_ocr.images import ImageLimits, PreparedImage, prepare_image
@@ -270,6 +282,7 @@ class BaiduOcrHook(BaseHook):
 
         :raises BaiduOcrError: a typed subclass (BadImage, QuotaExhausted, ConfigError, ...) on failure.
         """
+        self._check_options(endpoint, options)
         data: dict[str, Any] = dict(options)
         if image is not None:
             prepared = self.prepare(image, endpoint=endpoint, grayscale=grayscale, binarize=binarize)
@@ -358,7 +371,7 @@ class BaiduOcrHook(BaseHook):
         """
         workers = concurrency or self.concurrency
         image_options = {"grayscale": grayscale, "binarize": binarize}
-        self._endpoint(endpoint)  # unknown endpoint: fail before reading any image
+        self._check_options(endpoint, options)  # unknown endpoint, missing option: fail before any image
         if total is None and hasattr(items, "__len__"):
             total = len(items)  # type: ignore[arg-type]
         progress = ProgressLogger(self.log, total=total, label=f"Baidu OCR {endpoint}")

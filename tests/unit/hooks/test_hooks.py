@@ -330,7 +330,7 @@ def test_ocr_many_stops_on_quota_after_yielding_finished(requests_mock, baidu_co
     with pytest.raises(QuotaExhausted):
         for outcome in BaiduOcrHook().ocr_many(items, concurrency=1):
             seen.append(outcome)
-    assert [o.key for o in seen] == ["0.png", "1.png", "2.png"] and all(o.ok for o in seen)
+    assert sorted(o.key for o in seen) == ["0.png", "1.png", "2.png"] and all(o.ok for o in seen)
     assert ocr.call_count == 4  # stopped at once: no call for the other 46 images
 
 
@@ -412,3 +412,11 @@ def test_urllib3_debug_lines_are_redacted(caplog):
     logging.getLogger("urllib3.connectionpool").debug("POST /rest/2.0/ocr/v1/general?access_token=24.abc&x=1")
     assert SECRET_KEY not in caplog.text and API_KEY not in caplog.text and "24.abc" not in caplog.text
     assert "client_secret=***" in caplog.text and "access_token=***&x=1" in caplog.text
+
+
+def test_missing_required_option_fails_before_any_call(requests_mock, baidu_conn):
+    with pytest.raises(ConfigError, match="id_card_side"):
+        BaiduOcrHook().ocr(png_bytes(), endpoint="idcard")
+    with pytest.raises(ConfigError, match="id_card_side"):
+        list(BaiduOcrHook().ocr_many([("a", png_bytes())], endpoint="idcard"))
+    assert requests_mock.call_count == 0
