@@ -1,0 +1,169 @@
+"""Moto-backed S3 and a scripted stand-in for BaiduOcrHook, so operator logic runs with no server."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+from baidu_ocr.errors import BadImage
+from baidu_ocr.records import OcrOutcome
+from baidu_ocr.stats import CallStats
+from PIL import Image
+
+BUCKET = "scans"
+
+
+def png(seed: int, size: tuple[int, int] = (40, 30)) -> bytes:
+    """A tiny, valid PNG whose bytes differ per seed."""
+    img = Image.new("L", size, color=seed % 256)
+    img.putpixel((seed % size[0], 0), (seed + 128) % 256)
+    buffer = io.BytesIO()
+    img.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+@pytest.fixture
+def s3(monkeypatch):
+    """An in-process moto S3 with one bucket; ``aws_default`` points at it."""
+    from moto import mock_aws
+
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_AWS_DEFAULT", json.dumps({"conn_type": "aws", "extra": {"region_name": "us-east-1"}})
+    )
+    with mock_aws():
+        from airflow.providers.amazon.aws.hooks.s3 import S3Hook
+
+        hook = S3Hook(aws_conn_id="aws_default")
+        hook.create_bucket(BUCKET)
+        yield hook
+
+
+def context(map_index: int = 0, task_id: str = "ocr_batch") -> dict[str, Any]:
+    ti = SimpleNamespace(
+        dag_id="unit_dag", run_id="manual__2026-01-02T03:04:05+00:00", task_id=task_id, map_index=map_index
+    )
+    return {"ti": ti}
+
+
+class ScriptedHook:
+    """Answers like BaiduOcrHook.ocr_many: ``fail`` maps keys to a per-image error class, ``stop_after``
+    raises a batch-stopping error after that many outcomes. Records every key it was asked to OCR."""
+
+    instances: list[ScriptedHook] = []
+
+    def __init__(self, conn_id: str = "baidu_ocr_default", **kwargs: Any) -> None:
+        self.conn_id = conn_id
+        self.stats = CallStats()
+        self.called: list[str] = []
+        ScriptedHook.instances.append(self)
+
+    fail: dict[str, str] = {}
+    stop_after: int | None = None
+    stop_error: Exception | None = None
+
+    def ocr_many(self, items, *, endpoint: str, total: int | None = None, **options):
+        for n, (key, source) in enumerate(items):
+            if self.stop_after is not None and n >= self.stop_after:
+                raise self.stop_error
+            data = source if isinstance(source, bytes) else source.get()["Body"].read()
+            self.called.append(key)
+            self.stats.count("billable_calls")
+            digest = hashlib.sha256(data).hexdigest()
+            if key in self.fail:
+                yield OcrOutcome(
+                    key=key, ok=False, error_class=self.fail[key], error_code="216201", content_sha256=digest
+                )
+            else:
+                result = {"log_id": 18446744073709551615, "words_result": [{"words": f"text of {key}"}]}
+                yield OcrOutcome(
+                    key=key, ok=True, result=result, content_sha256=digest, bytes=len(data), attempts=1
+                )
+
+
+@pytest.fixture
+def scripted_hook(monkeypatch):
+    import baidu_ocr.hooks
+
+    ScriptedHook.instances = []
+    ScriptedHook.fail = {}
+    ScriptedHook.stop_after = None
+    ScriptedHook.stop_error = None
+    monkeypatch.setattr(baidu_ocr.hooks, "BaiduOcrHook", ScriptedHook)
+    return ScriptedHook
+
+
+class ScriptedTableHook:
+    """Answers like BaiduOcrHook's async table methods: each job is done after ``polls_until_done`` polls."""
+
+    polls_until_done = 2
+    instances: list[ScriptedTableHook] = []
+
+    def __init__(self, conn_id: str = "baidu_ocr_default", **kwargs: Any) -> None:
+        self.stats = CallStats()
+        self.polls: dict[str, int] = {}
+        self.submitted: list[str] = []
+        ScriptedTableHook.instances.append(self)
+
+    jobs: dict[str, str] = {}  # request id -> sha256, shared by the hooks of one test
+
+    def prepare(self, source: Any, *, endpoint: str):
+        data = source if isinstance(source, bytes) else source.get()["Body"].read()
+        if data.startswith(b"not an image"):
+            raise BadImage("Not an image", code=216201, endpoint=endpoint)
+        img = Image.open(io.BytesIO(data))
+        return SimpleNamespace(
+            data=data,
+            content_sha256=hashlib.sha256(data).hexdigest(),
+            source_bytes=len(data),
+            width=img.width,
+            height=img.height,
+        )
+
+    def submit_table_job(self, prepared, **options) -> str:
+        request_id = f"req-{prepared.content_sha256[:8]}"
+        ScriptedTableHook.jobs[request_id] = prepared.content_sha256
+        self.submitted.append(request_id)
+        return request_id
+
+    def get_table_job_result(self, request_id: str, *, result_type: str = "json") -> dict:
+        n = ScriptedTableHook.polls_seen[request_id] = ScriptedTableHook.polls_seen.get(request_id, 0) + 1
+        if n < self.polls_until_done:
+            return {"request_id": request_id, "ret_code": 2, "ret_msg": "running", "percent": 50}
+        data = (
+            f"https://results.example.test/{request_id}.xlsx"
+            if result_type == "excel"
+            else json.dumps(
+                {"form_num": 1, "forms": [{"body": [{"row": [1], "column": [1], "word": request_id}]}]}
+            )
+        )
+        return {
+            "request_id": request_id,
+            "ret_code": 3,
+            "ret_msg": "done",
+            "percent": 100,
+            "result_data": data,
+        }
+
+    polls_seen: dict[str, int] = {}
+
+    def download(self, url: str) -> bytes:
+        return b"PK-excel-of-" + url.encode()
+
+
+@pytest.fixture
+def scripted_table_hook(monkeypatch):
+    import baidu_ocr.hooks
+
+    ScriptedTableHook.instances = []
+    ScriptedTableHook.jobs = {}
+    ScriptedTableHook.polls_seen = {}
+    ScriptedTableHook.polls_until_done = 2
+    monkeypatch.setattr(baidu_ocr.hooks, "BaiduOcrHook", ScriptedTableHook)
+    return ScriptedTableHook

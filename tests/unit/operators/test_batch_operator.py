@@ -1,0 +1,148 @@
+"""BaiduOcrBatchOperator: skip known/duplicate content before billing, stage, then decide success."""
+
+from __future__ import annotations
+
+import hashlib
+
+import pytest
+from baidu_ocr.errors import QuotaExhausted
+from baidu_ocr.operators import BaiduOcrBatchOperator, BaiduOcrImageOperator, BatchFailureRatioExceeded
+from baidu_ocr.staging import read_records
+
+from tests.unit.operators.conftest import BUCKET, context, png
+
+
+def _upload(s3, n: int, prefix: str = "in/") -> dict[str, bytes]:
+    images = {f"{prefix}{i:02d}.png": png(i) for i in range(n)}
+    for key, data in images.items():
+        s3.load_bytes(data, key, BUCKET)
+    return images
+
+
+def _operator(keys, **kwargs) -> BaiduOcrBatchOperator:
+    return BaiduOcrBatchOperator(task_id="ocr_batch", bucket=BUCKET, keys=keys, **kwargs)
+
+
+def test_constructor_does_no_io_and_templates_the_user_facing_fields():
+    op = BaiduOcrBatchOperator(
+        task_id="t", bucket="{{ params.bucket }}", keys=["a"], baidu_ocr_conn_id="does_not_exist"
+    )
+    assert {"bucket", "keys", "endpoint", "options", "staging_prefix"} <= set(op.template_fields)
+    assert op.template_fields_renderers["options"] == "json"
+
+
+def test_stages_every_outcome_and_returns_a_small_manifest(s3, scripted_hook):
+    images = _upload(s3, 5)
+    scripted_hook.fail = {"in/03.png": "bad_image"}
+    op = _operator(list(images), options={"probability": "true"}, max_failure_ratio=0.5)
+    manifest = op.execute(context(map_index=7))
+
+    assert manifest["uri"] == (
+        f"s3://{BUCKET}/baidu-ocr-staging/unit_dag/manual__2026-01-02T03_04_05_00_00/ocr_batch/batch-00007.parquet"
+    )
+    assert (manifest["n_seen"], manifest["n_ok"], manifest["n_failed"], manifest["n_skipped"]) == (5, 4, 1, 0)
+    assert manifest["failed_by_class"] == {"bad_image": 1}
+    assert manifest["stats"]["billable_calls"] == 5
+    staged = read_records(s3, [manifest["uri"]])
+    assert sorted(staged["source_uri"]) == sorted(f"s3://{BUCKET}/{k}" for k in images)
+    assert set(staged["content_sha256"]) == {hashlib.sha256(d).hexdigest() for d in images.values()}
+    assert set(staged["endpoint"]) == {"general_basic"}
+    assert set(staged["dag_id"]) == {"unit_dag"}
+
+
+def test_skips_content_in_the_warehouse_and_duplicates_before_any_call(s3, scripted_hook, monkeypatch):
+    images = _upload(s3, 4)
+    s3.load_bytes(images["in/00.png"], "in/copy-of-00.png", BUCKET)
+    known = {hashlib.sha256(images["in/01.png"]).hexdigest()}
+    monkeypatch.setattr(BaiduOcrBatchOperator, "_already_processed", lambda self, hashes: known & hashes)
+    manifest = _operator([*images, "in/copy-of-00.png"], warehouse_conn_id="wh").execute(context())
+
+    assert sorted(scripted_hook.instances[0].called) == ["in/00.png", "in/02.png", "in/03.png"]
+    assert (manifest["n_ok"], manifest["n_skipped"]) == (3, 2)
+
+
+def test_everything_known_makes_no_call_and_stages_nothing(s3, scripted_hook, monkeypatch):
+    images = _upload(s3, 3)
+    monkeypatch.setattr(BaiduOcrBatchOperator, "_already_processed", lambda self, hashes: set(hashes))
+    manifest = _operator(list(images), warehouse_conn_id="wh").execute(context())
+    assert scripted_hook.instances[0].called == []
+    assert manifest["uri"] is None
+    assert (manifest["n_ok"], manifest["n_failed"], manifest["n_skipped"]) == (0, 0, 3)
+
+
+def test_failure_ratio_over_threshold_fails_after_staging(s3, scripted_hook):
+    images = _upload(s3, 4)
+    scripted_hook.fail = {"in/00.png": "bad_image", "in/01.png": "transient"}
+    with pytest.raises(
+        BatchFailureRatioExceeded, match=r"2 of 4 images failed \(50% > max_failure_ratio 20%\)"
+    ):
+        _operator(list(images)).execute(context())
+    staged = read_records(
+        s3,
+        [
+            f"s3://{BUCKET}/baidu-ocr-staging/unit_dag/manual__2026-01-02T03_04_05_00_00/ocr_batch/batch-00000.parquet"
+        ],
+    )
+    assert sorted(staged["status"]) == ["failed", "failed", "ok", "ok"]
+
+
+def test_unreadable_keys_count_as_failures(s3, scripted_hook):
+    images = _upload(s3, 4)
+    manifest = _operator([*images, "in/vanished.png"], max_failure_ratio=0.25).execute(context())
+    assert manifest["failed_by_class"] == {"unreadable": 1}
+    assert (manifest["n_ok"], manifest["n_failed"]) == (4, 1)
+
+
+def test_batch_stopping_error_is_raised_after_staging_what_finished(s3, scripted_hook):
+    images = _upload(s3, 5)
+    scripted_hook.stop_after = 2
+    scripted_hook.stop_error = QuotaExhausted(
+        "Open api daily request limit reached", code=17, endpoint="general_basic"
+    )
+    with pytest.raises(QuotaExhausted):
+        _operator(list(images)).execute(context())
+    staged = read_records(
+        s3,
+        [
+            f"s3://{BUCKET}/baidu-ocr-staging/unit_dag/manual__2026-01-02T03_04_05_00_00/ocr_batch/batch-00000.parquet"
+        ],
+    )
+    assert len(staged) == 2 and set(staged["status"]) == {"ok"}
+
+
+def test_images_past_the_memory_budget_are_read_again_from_s3(s3, scripted_hook):
+    images = _upload(s3, 3)
+    manifest = _operator(list(images), memory_budget=0).execute(context())
+    assert manifest["n_ok"] == 3
+
+
+def test_single_image_operator_returns_baidu_json_for_an_s3_uri(s3, monkeypatch):
+    import baidu_ocr.hooks
+
+    s3.load_bytes(png(9), "one/receipt.png", BUCKET)
+    seen = {}
+
+    class OneCallHook:
+        def __init__(self, conn_id):
+            seen["conn_id"] = conn_id
+
+        def ocr(self, source, *, endpoint, **options):
+            seen["bytes"] = source.get()["Body"].read()
+            seen["endpoint"], seen["options"] = endpoint, options
+            return {"log_id": 1, "words_result": [{"words": "TOTAL 9.90"}]}
+
+    monkeypatch.setattr(baidu_ocr.hooks, "BaiduOcrHook", OneCallHook)
+    op = BaiduOcrImageOperator(
+        task_id="one",
+        image=f"s3://{BUCKET}/one/receipt.png",
+        endpoint="accurate",
+        options={"probability": "true"},
+    )
+    result = op.execute(context())
+    assert result["words_result"] == [{"words": "TOTAL 9.90"}]
+    assert seen == {
+        "conn_id": "baidu_ocr_default",
+        "bytes": png(9),
+        "endpoint": "accurate",
+        "options": {"probability": "true"},
+    }

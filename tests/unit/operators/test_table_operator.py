@@ -1,0 +1,91 @@
+"""BaiduOcrTableOperator: submit, wait (trigger or worker), stage JSON results, copy Excel files."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import pytest
+from airflow.exceptions import AirflowException
+from airflow.sdk.exceptions import TaskDeferred
+from baidu_ocr.operators import BaiduOcrTableOperator, TableJobsTimedOut
+from baidu_ocr.staging import read_records
+from baidu_ocr.triggers import BaiduOcrTableJobTrigger
+
+from tests.unit.operators.conftest import BUCKET, context, png
+
+
+def _setup(s3) -> list[str]:
+    keys = ["tables/a.png", "tables/b.png", "tables/broken.png"]
+    s3.load_bytes(png(1, (60, 40)), keys[0], BUCKET)
+    s3.load_bytes(png(2, (60, 40)), keys[1], BUCKET)
+    s3.load_bytes(b"not an image at all", keys[2], BUCKET)
+    return keys
+
+
+def _operator(keys, **kwargs) -> BaiduOcrTableOperator:
+    return BaiduOcrTableOperator(
+        task_id="tables",
+        bucket=BUCKET,
+        keys=keys,
+        excel_prefix="out/excel",
+        poll_interval=0,
+        max_failure_ratio=0.5,
+        **kwargs,
+    )
+
+
+def _assert_staged_and_copied(s3, manifest):
+    assert (manifest["n_seen"], manifest["n_ok"], manifest["n_failed"]) == (3, 2, 1)
+    assert manifest["failed_by_class"] == {"bad_image": 1}
+    staged = read_records(s3, [manifest["uri"]]).set_index("source_uri")
+    assert set(staged["endpoint"]) == {"form_ocr"}
+    ok = staged.loc[f"s3://{BUCKET}/tables/a.png"]
+    result = json.loads(ok["result_json"])
+    assert result["ret_code"] == 3 and json.loads(result["result_data"])["form_num"] == 1
+    assert staged.loc[f"s3://{BUCKET}/tables/broken.png", "error_code"] == "216201"
+    assert sorted(s3.list_keys(BUCKET, prefix="out/excel/")) == ["out/excel/a.xlsx", "out/excel/b.xlsx"]
+    assert s3.read_key("out/excel/a.xlsx", BUCKET).startswith("PK-excel-of-https://results.example.test/req-")
+
+
+def test_deferrable_submits_defers_to_the_trigger_and_completes_from_its_event(s3, scripted_table_hook):
+    keys = _setup(s3)
+    op = _operator(keys, deferrable=True, timeout=60)
+    with pytest.raises(TaskDeferred) as deferred:
+        op.execute(context(task_id="tables"))
+    trigger = deferred.value.trigger
+    assert isinstance(trigger, BaiduOcrTableJobTrigger)
+    assert deferred.value.method_name == "execute_complete"
+    submitted = [j["request_id"] for j in trigger.jobs if j["request_id"]]
+    assert len(submitted) == 2
+
+    async def first_event():
+        async for event in trigger.run():
+            return event.payload
+
+    event = asyncio.run(first_event())
+    assert event["status"] == "success"
+    manifest = op.execute_complete(context(task_id="tables"), event)
+    _assert_staged_and_copied(s3, manifest)
+
+
+def test_non_deferrable_polls_in_the_worker(s3, scripted_table_hook):
+    keys = _setup(s3)
+    manifest = _operator(keys, deferrable=False).execute(context(task_id="tables"))
+    _assert_staged_and_copied(s3, manifest)
+    assert all(n >= 2 for n in scripted_table_hook.polls_seen.values())
+
+
+def test_timeout_stages_finished_jobs_then_fails(s3, scripted_table_hook):
+    keys = _setup(s3)
+    scripted_table_hook.polls_until_done = 10**6
+    with pytest.raises(TableJobsTimedOut, match="2 table job"):
+        _operator(keys, deferrable=False, timeout=0).execute(context(task_id="tables"))
+
+
+def test_error_event_fails_the_task():
+    op = _operator(["x"], deferrable=True)
+    with pytest.raises(AirflowException, match="quota"):
+        op.execute_complete(context(), {"status": "error", "message": "quota exhausted (error_code 17)"})
+    with pytest.raises(AirflowException, match="no usable event"):
+        op.execute_complete(context(), None)
