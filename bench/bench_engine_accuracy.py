@@ -1,0 +1,164 @@
+"""Accuracy and speed of the rapidocr engine on the committed samples (in-process, no HTTP).
+
+    python bench/bench_engine_accuracy.py [--samples include/samples] [--kind documents]
+
+Prints one row per kind and writes ``bench/results/engine_accuracy.json``. Targets (issue 2): character
+error rate <= 1 % on documents, >= 95 % of ID card fields exact, >= 95 % of table cells exact.
+
+Text is compared after Unicode NFKC (full-width ``：`` equals ``:``) and with whitespace removed, because
+OCR engines, Baidu's included, do not reproduce the spacing of a page; everything else must match exactly.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+import unicodedata
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "include"))
+
+from ocr_server.engines.rapidocr_engine import RapidOcrEngine  # noqa: E402
+
+RESULTS = ROOT / "bench" / "results" / "engine_accuracy.json"
+TARGETS = {"documents": 0.01, "idcards": 0.95, "tables": 0.95}
+
+
+def normalize(text: str) -> str:
+    return "".join(unicodedata.normalize("NFKC", text).split())
+
+
+def edit_distance(a: str, b: str) -> int:
+    """Levenshtein distance (insertions, deletions, substitutions), two-row dynamic programming."""
+    previous = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        current = [i]
+        for j, cb in enumerate(b, 1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb)))
+        previous = current
+    return previous[-1]
+
+
+def samples(folder: Path) -> list[tuple[Path, dict]]:
+    found = []
+    for truth_path in sorted(folder.glob("*.json")):
+        image = next(p for p in folder.glob(truth_path.stem + ".*") if p.suffix != ".json")
+        found.append((image, json.loads(truth_path.read_text(encoding="utf-8"))))
+    return found
+
+
+def bench_documents(engine: RapidOcrEngine, folder: Path, verbose: bool) -> dict:
+    errors = total = 0
+    directions_ok = 0
+    seconds = []
+    items = samples(folder)
+    for image, truth in items:
+        start = time.perf_counter()
+        result = engine.recognize_lines(image.read_bytes(), detect_direction=True)
+        seconds.append(time.perf_counter() - start)
+        expected = normalize("".join(line["text"] for line in truth["lines"]))
+        got = normalize("".join(line.text for line in result.lines))
+        distance = edit_distance(expected, got)
+        errors, total = errors + distance, total + len(expected)
+        directions_ok += result.direction == truth.get("rotation", 0) // 90
+        if verbose and distance:
+            print(
+                f"  {image.name}: {distance} errors, direction {result.direction}\n    want {expected}\n    got  {got}"
+            )
+    return {
+        "n_images": len(items),
+        "cer": errors / max(total, 1),
+        "directions_correct": directions_ok,
+        "seconds_per_image": sum(seconds) / max(len(seconds), 1),
+    }
+
+
+def bench_idcards(engine: RapidOcrEngine, folder: Path, verbose: bool) -> dict:
+    exact = total = 0
+    seconds = []
+    items = samples(folder)
+    for image, truth in items:
+        card = truth["idcard"]
+        start = time.perf_counter()
+        result = engine.recognize_idcard(image.read_bytes(), side=card["side"])
+        seconds.append(time.perf_counter() - start)
+        for name, field in card["fields"].items():
+            got = result.fields.get(name)
+            ok = got is not None and normalize(got.text) == normalize(field["text"])
+            exact, total = exact + ok, total + 1
+            if verbose and not ok:
+                print(f"  {image.name} {name}: want {field['text']!r} got {got.text if got else None!r}")
+    return {
+        "n_images": len(items),
+        "fields": total,
+        "fields_exact": exact / max(total, 1),
+        "seconds_per_image": sum(seconds) / max(len(seconds), 1),
+    }
+
+
+def bench_tables(engine: RapidOcrEngine, folder: Path, verbose: bool) -> dict:
+    exact = total = 0
+    structure_ok = 0
+    seconds = []
+    items = samples(folder)
+    for image, truth in items:
+        start = time.perf_counter()
+        tables = engine.recognize_tables(image.read_bytes())
+        seconds.append(time.perf_counter() - start)
+        got = {(c.row_start, c.row_end, c.col_start, c.col_end): c.text for t in tables for c in t.cells}
+        want_spans = set()
+        for table in truth["tables"]:
+            for cell in table["cells"]:
+                span = (cell["row_start"], cell["row_end"], cell["col_start"], cell["col_end"])
+                want_spans.add(span)
+                ok = span in got and normalize(got[span]) == normalize(cell["text"])
+                exact, total = exact + ok, total + 1
+                if verbose and not ok:
+                    print(f"  {image.name} {span}: want {cell['text']!r} got {got.get(span)!r}")
+        structure_ok += want_spans == set(got)
+    return {
+        "n_images": len(items),
+        "cells": total,
+        "cells_exact": exact / max(total, 1),
+        "structures_exact": structure_ok,
+        "seconds_per_image": sum(seconds) / max(len(seconds), 1),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--samples", type=Path, default=ROOT / "include" / "samples")
+    parser.add_argument("--kind", choices=["documents", "idcards", "tables"], action="append")
+    parser.add_argument("--verbose", action="store_true", help="print every mismatch")
+    args = parser.parse_args()
+    engine = RapidOcrEngine()
+    start = time.perf_counter()
+    engine.recognize_lines((args.samples / "documents" / "doc_01.jpg").read_bytes())  # load the models
+    load_seconds = time.perf_counter() - start
+    runners = {"documents": bench_documents, "idcards": bench_idcards, "tables": bench_tables}
+    results = {
+        kind: runners[kind](engine, args.samples / kind, args.verbose) for kind in args.kind or runners
+    }
+
+    print(f"{'kind':<10} {'images':>6} {'metric':<14} {'value':>8} {'target':>8} {'s/image':>8}")
+    for kind, row in results.items():
+        metric, value = {
+            "documents": ("CER", row.get("cer")),
+            "idcards": ("fields exact", row.get("fields_exact")),
+            "tables": ("cells exact", row.get("cells_exact")),
+        }[kind]
+        target = ("<= " if kind == "documents" else ">= ") + f"{TARGETS[kind]:.0%}"
+        print(
+            f"{kind:<10} {row['n_images']:>6} {metric:<14} {value:>8.2%} {target:>8} {row['seconds_per_image']:>8.2f}"
+        )
+    print(f"first call (model load + one image): {load_seconds:.2f} s")
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps({"model_load_seconds": load_seconds, **results}, indent=2) + "\n")
+    print(f"wrote {RESULTS.relative_to(ROOT)}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,284 @@
+"""The real engine: PP-OCR models from the ``rapidocr`` wheel, run with onnxruntime on the CPU.
+
+The model files ship inside the wheel (``rapidocr/models``); their paths are passed explicitly, because
+rapidocr only downloads when ``model_path`` is unset. One ``RapidOCR`` instance is loaded lazily per process
+and shared by every engine object; its calls are serialised with a lock, because ``RapidOCR.__call__``
+mutates the instance's options (``update_params``) and the local server is threaded.
+
+Choices, where Baidu's behaviour has to be approximated:
+
+* Per-character boxes (``chars=True``) come from rapidocr's CTC alignment (``return_single_char_box``);
+  when a line's character count does not match its text, the line box is split in equal widths.
+* ``prob_*`` are the statistics of the per-character scores (the line score when there are none).
+* ``detect_direction``: text-line boxes that are mostly taller than wide mean a 90/270° turn; the image
+  is turned a quarter clockwise and rapidocr's 0/180° text classifier decides between the two. The lines
+  are then read from the upright image and their boxes mapped back to the image as sent, in upright
+  reading order. Direction codes are Baidu's: content turned 0, 90, 180, 270° counter-clockwise -> 0..3.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from pathlib import Path
+from statistics import fmean, pvariance
+from typing import Any
+
+import cv2
+import numpy as np
+
+from .base import Box, Char, EngineCannotRecognize, IdCardResult, Line, LinesResult, Table, TableCell
+from .idcards import extract_idcard
+from .tables import TableGrid, find_tables, text_rows
+
+_INSTANCE: Any = None
+_LOAD_LOCK = threading.Lock()
+_CALL_LOCK = threading.Lock()
+
+#: Cell text rows are scaled to at least this height before recognition (the rec model reads 48 px rows).
+MIN_ROW_HEIGHT = 40
+CELL_PADDING = 10
+
+
+def _model_params() -> dict[str, Any]:
+    """Config overrides that pin every model to the files inside the installed wheel (never download)."""
+    import rapidocr
+
+    models = Path(rapidocr.__file__).resolve().parent / "models"
+
+    def only(pattern: str) -> str:
+        matches = sorted(models.glob(pattern))
+        if not matches:
+            raise RuntimeError(f"rapidocr wheel has no model matching {pattern} in {models}")
+        return str(matches[-1])
+
+    return {
+        "Global.log_level": "error",
+        "Global.model_root_dir": str(models),
+        "Det.model_path": only("*det*.onnx"),
+        "Cls.model_path": only("*cls*.onnx"),
+        "Rec.model_path": only("*rec*.onnx"),
+    }
+
+
+def shared_rapidocr() -> Any:
+    """The process-wide ``RapidOCR`` instance, created on first use (model load takes ~1 s)."""
+    global _INSTANCE
+    if _INSTANCE is None:
+        with _LOAD_LOCK:
+            if _INSTANCE is None:
+                from rapidocr import RapidOCR
+
+                _INSTANCE = RapidOCR(params=_model_params())
+    return _INSTANCE
+
+
+def decode_image(image: bytes) -> np.ndarray:
+    """BGR pixels of an encoded image; the HTTP layer has validated it, but stay defensive."""
+    pixels = cv2.imdecode(np.frombuffer(image, dtype=np.uint8), cv2.IMREAD_COLOR) if image else None
+    if pixels is None:
+        raise EngineCannotRecognize("image could not be decoded")
+    return pixels
+
+
+def _quad_box(quad: Any) -> Box:
+    points = np.asarray(quad, dtype=np.float32).reshape(-1, 2)
+    left, top = np.floor(points.min(axis=0))
+    right, bottom = np.ceil(points.max(axis=0))
+    return Box(int(left), int(top), int(right - left), int(bottom - top))
+
+
+def _rotate_box(box: Box, quarter_turns_ccw: int, width: int, height: int) -> Box:
+    """Map a box of an image of ``width`` x ``height`` into that image turned counter-clockwise."""
+    left, top, right, bottom = box.left, box.top, box.left + box.width, box.top + box.height
+    for _ in range(quarter_turns_ccw % 4):
+        # A point (x, y) moves to (y, width - x); width and height swap.
+        left, top, right, bottom = top, width - right, bottom, width - left
+        width, height = height, width
+    return Box(left, top, right - left, bottom - top)
+
+
+def _upright(pixels: np.ndarray, direction: int) -> np.ndarray:
+    """Undo Baidu ``direction`` (content turned direction x 90° ccw) by turning clockwise."""
+    return np.ascontiguousarray(np.rot90(pixels, k=-direction)) if direction else pixels
+
+
+class RapidOcrEngine:
+    """Baidu-like results from rapidocr; see the module docstring for how Baidu's options are approximated."""
+
+    name = "rapidocr"
+
+    # ---------------------------------------------------------------- model calls (serialised)
+
+    def _run(self, pixels: np.ndarray, *, det: bool = True, cls: bool = True, rec: bool = True) -> Any:
+        ocr = shared_rapidocr()
+        with _CALL_LOCK:
+            return ocr(
+                pixels, use_det=det, use_cls=cls, use_rec=rec, return_word_box=rec, return_single_char_box=rec
+            )
+
+    def _read_rows(self, crops: list[np.ndarray]) -> list[tuple[str, float]]:
+        """Recognise single text rows (no detection): one batched call for all table cells."""
+        if not crops:
+            return []
+        ocr = shared_rapidocr()
+        with _CALL_LOCK:
+            result = ocr.recognize_txt(crops)
+        return list(zip(result.txts, result.scores, strict=True))
+
+    def _lines(self, pixels: np.ndarray) -> list[Line]:
+        result = self._run(pixels)
+        if result.txts is None or result.boxes is None or len(result.txts) == 0:
+            return []
+        words = (
+            result.word_results if len(result.word_results) == len(result.txts) else [()] * len(result.txts)
+        )
+        lines = []
+        for quad, text, score, word in zip(result.boxes, result.txts, result.scores, words, strict=True):
+            chars = [Char(ch, _quad_box(q)) for ch, _, q in word if q is not None and ch.strip()]
+            scores = [float(s) for ch, s, _ in word if ch.strip()] or [float(score)]
+            if len(chars) != len(re.sub(r"\s+", "", text)):
+                chars = []
+            lines.append(
+                Line(
+                    text=text,
+                    box=_quad_box(quad),
+                    prob_average=round(fmean(scores), 5),
+                    prob_min=round(min(scores), 5),
+                    prob_variance=round(pvariance(scores), 6),
+                    chars=chars,
+                )
+            )
+        return lines
+
+    # ---------------------------------------------------------------- direction
+
+    def _detect_direction(self, pixels: np.ndarray) -> int:
+        detected = self._run(pixels, cls=False, rec=False)
+        boxes = [_quad_box(q) for q in (detected.boxes if detected.boxes is not None else [])]
+        elongated = [b for b in boxes if max(b.width, b.height) >= 2 * min(b.width, b.height)]
+        if not elongated:
+            return 0
+        sideways = sum(b.height > b.width for b in elongated) > len(elongated) / 2
+        horizontal = _upright(pixels, 1) if sideways else pixels
+        if sideways:
+            detected = self._run(horizontal, cls=False, rec=False)
+        if detected.boxes is None or len(detected.boxes) == 0:
+            return 1 if sideways else 0
+        ocr = shared_rapidocr()
+        with _CALL_LOCK:
+            crops = ocr.crop_text_regions(horizontal, detected.boxes)
+            labels = ocr.cls_and_rotate(crops)[1].cls_res
+        weights = [crop.shape[1] for crop in crops]
+        flipped = sum(w * s for (label, s), w in zip(labels, weights, strict=True) if label == "180")
+        upright = sum(w * s for (label, s), w in zip(labels, weights, strict=True) if label != "180")
+        turned = flipped > upright
+        if sideways:
+            return 3 if turned else 1
+        return 2 if turned else 0
+
+    # ---------------------------------------------------------------- Engine protocol
+
+    def recognize_lines(
+        self, image: bytes, *, chars: bool = False, detect_direction: bool = False
+    ) -> LinesResult:
+        pixels = decode_image(image)
+        direction = self._detect_direction(pixels) if detect_direction else 0
+        upright = _upright(pixels, direction)
+        lines = self._lines(upright)
+        height, width = upright.shape[:2]
+        for line in lines:
+            if direction:
+                line.box = _rotate_box(line.box, direction, width, height)
+                for char in line.chars:
+                    char.box = _rotate_box(char.box, direction, width, height)
+            if not chars:
+                line.chars = []
+        return LinesResult(lines=lines, direction=direction)
+
+    def recognize_idcard(self, image: bytes, *, side: str) -> IdCardResult:
+        result = self.recognize_lines(image, chars=True)
+        if not result.lines:
+            raise EngineCannotRecognize("no text found on the image")
+        return extract_idcard(result.lines, side)
+
+    def recognize_tables(self, image: bytes) -> list[Table]:
+        pixels = decode_image(image)
+        gray = cv2.cvtColor(pixels, cv2.COLOR_BGR2GRAY)
+        grids = find_tables(gray)
+        if not grids:
+            return []
+        texts = self._cell_texts(gray, grids)
+        outside = pixels.copy()
+        for grid in grids:
+            b = grid.box
+            outside[max(0, b.top - 3) : b.top + b.height + 4, max(0, b.left - 3) : b.left + b.width + 4] = 255
+        loose_lines = self._lines(outside)
+        tables = []
+        for i, grid in enumerate(grids):
+            cells = [
+                TableCell(c.row_start, c.row_end, c.col_start, c.col_end, c.box, texts[(i, j)])
+                for j, c in enumerate(grid.cells)
+            ]
+            tables.append(Table(box=grid.box, cells=cells))
+        for line in loose_lines:
+            middle = line.box.top + line.box.height / 2
+            below = [t for t in tables if t.box.top + t.box.height <= middle]
+            above = [t for t in tables if t.box.top >= middle]
+            if above:
+                above[0].header.append(line)  # tables are sorted top to bottom
+            elif below:
+                below[-1].footer.append(line)
+        return tables
+
+    def _cell_texts(self, gray: np.ndarray, grids: list[TableGrid]) -> dict[tuple[int, int], str]:
+        """Read every cell: cut it into text rows by ink projection, recognise all rows in one batch."""
+        _, ink = cv2.threshold(gray, 0, 255, cv2.THRESH_BINARY_INV + cv2.THRESH_OTSU)
+        crops, owners = [], []
+        for i, grid in enumerate(grids):
+            for j, cell in enumerate(grid.cells):
+                b = cell.box
+                inset = 5  # stay clear of the ruled lines
+                top, left = b.top + inset, b.left + inset
+                cell_ink = ink[top : b.top + b.height - inset, left : b.left + b.width - inset]
+                columns = np.flatnonzero((cell_ink > 0).any(axis=0))
+                if columns.size == 0:
+                    continue
+                for row_top, row_bottom in text_rows(cell_ink):
+                    x0, x1 = max(0, columns[0] - 2), columns[-1] + 3
+                    row = gray[top + max(0, row_top - 3) : top + row_bottom + 3, left + x0 : left + x1]
+                    crops.append(self._prepare_row(row))
+                    owners.append((i, j))
+        texts: dict[tuple[int, int], list[str]] = {
+            (i, j): [] for i, grid in enumerate(grids) for j in range(len(grid.cells))
+        }
+        for owner, (text, _score) in zip(owners, self._read_rows(crops), strict=True):
+            if text.strip():
+                texts[owner].append(text.strip())
+        return {key: join_rows(parts) for key, parts in texts.items()}
+
+    @staticmethod
+    def _prepare_row(row: np.ndarray) -> np.ndarray:
+        """Pad with paper and scale small rows up: the recogniser was trained on roomy 48 px lines."""
+        padded = cv2.copyMakeBorder(row, CELL_PADDING, CELL_PADDING, CELL_PADDING, CELL_PADDING,
+                                    cv2.BORDER_REPLICATE)  # fmt: skip
+        if padded.shape[0] < MIN_ROW_HEIGHT:
+            scale = MIN_ROW_HEIGHT / padded.shape[0]
+            padded = cv2.resize(padded, None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC)
+        return cv2.cvtColor(padded, cv2.COLOR_GRAY2BGR)
+
+
+def join_rows(parts: list[str]) -> str:
+    """Join a cell's text rows: no separator inside Chinese text, a space between Latin words."""
+    joined = ""
+    for part in parts:
+        if (
+            joined
+            and joined[-1].isascii()
+            and joined[-1].isalnum()
+            and part[0].isascii()
+            and part[0].isalnum()
+        ):
+            joined += " "
+        joined += part
+    return joined

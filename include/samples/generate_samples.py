@@ -1,0 +1,516 @@
+"""Generate the committed OCR samples (documents, ID cards, ruled tables, broken inputs) with ground truth.
+
+Run once and commit the output; tests and benchmarks never run it (they need no CJK font)::
+
+    python include/samples/generate_samples.py [--font PATH] [--out DIR]
+
+Everything is seeded, so a rerun with the same font reproduces the same files. All people, addresses and ID
+numbers are invented. Each image ``<kind>/<stem>.<ext>`` gets ``<kind>/<stem>.json`` beside it in the format
+the ``fixture`` engine reads::
+
+    {"kind": "document"|"idcard"|"table"|"broken",
+     "lines": [{"text": "...", "box": [left, top, width, height]}],
+     "idcard": {"side": "front"|"back", "fields": {"姓名": {"text": "...", "box": [l, t, w, h]}, ...}},
+     "tables": [{"box": [...], "cells": [{"row_start", "row_end", "col_start", "col_end", "box", "text"}]}],
+     "expect_error": 216201}
+
+Rotated documents keep their line boxes in the UNROTATED frame and say ``"rotation": 90|180`` (degrees the
+content was turned counter-clockwise, i.e. Baidu's ``direction`` 1 or 2).
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import random
+import zlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageFilter, ImageFont
+
+HERE = Path(__file__).resolve().parent
+FONT_CANDIDATES = (
+    "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
+    "/usr/share/fonts/wqy-microhei/wqy-microhei.ttc",
+    "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
+    "/System/Library/Fonts/PingFang.ttc",
+    "C:/Windows/Fonts/msyh.ttc",
+)
+SEED = 20240611
+
+BoxT = list[int]
+
+
+@dataclass
+class Canvas:
+    """A page being drawn, collecting the ground-truth lines as they are written."""
+
+    image: Image.Image
+    font_path: str
+    lines: list[dict] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.draw = ImageDraw.Draw(self.image)
+
+    def font(self, size: int) -> ImageFont.FreeTypeFont:
+        return ImageFont.truetype(self.font_path, size)
+
+    def text(self, xy: tuple[int, int], text: str, size: int, fill="black", record: bool = True) -> BoxT:
+        font = self.font(size)
+        self.draw.text(xy, text, font=font, fill=fill)
+        left, top, right, bottom = self.draw.textbbox(xy, text, font=font)
+        box = [left, top, right - left, bottom - top]
+        if record:
+            self.lines.append({"text": text, "box": box})
+        return box
+
+
+def find_font(explicit: str | None) -> str:
+    for candidate in (explicit, *FONT_CANDIDATES):
+        if candidate and Path(candidate).is_file():
+            return candidate
+    raise SystemExit("No CJK font found: install fonts-wqy-microhei or pass --font")
+
+
+def write_sample(out: Path, kind_dir: str, stem: str, data: bytes, ext: str, truth: dict) -> None:
+    folder = out / kind_dir
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / f"{stem}.{ext}").write_bytes(data)
+    (folder / f"{stem}.json").write_text(
+        json.dumps(truth, ensure_ascii=False, indent=1) + "\n", encoding="utf-8"
+    )
+
+
+def encode(image: Image.Image, fmt: str, colors: int | None = None) -> bytes:
+    """JPEG q85 for documents; PNG (optionally palette-reduced, like many scanner drivers) to keep samples small."""
+    buf = io.BytesIO()
+    if fmt == "JPEG":
+        image.convert("RGB").save(buf, "JPEG", quality=85)
+    else:
+        if colors:
+            image = image.convert("RGB").quantize(colors, dither=Image.Dither.NONE)
+        image.save(buf, "PNG", optimize=True)
+    return buf.getvalue()
+
+
+def add_scan_noise(image: Image.Image, rng: random.Random, strength: float) -> Image.Image:
+    """Paper tint, sensor noise and a slight blur: what a cheap scanner adds."""
+    arr = np.asarray(image.convert("RGB"), dtype=np.float32)
+    np_rng = np.random.default_rng(rng.randrange(2**32))
+    arr = arr * np.array([0.97, 0.96, 0.93]) + np_rng.normal(0, strength, arr.shape)
+    noisy = Image.fromarray(np.clip(arr, 0, 255).astype(np.uint8))
+    return noisy.filter(ImageFilter.GaussianBlur(0.4)) if strength > 4 else noisy
+
+
+# ---------------------------------------------------------------- documents
+
+COMPANIES = ["上海明远科技有限公司", "杭州青禾贸易有限公司", "北京星辰数据服务有限公司", "深圳海纳电子有限公司",
+             "成都锦程物流有限公司", "南京知行文化传媒有限公司"]  # fmt: skip
+ITEMS = [("办公用纸 A4", "Office paper"), ("打印机墨盒", "Ink cartridge"), ("无线鼠标", "Wireless mouse"),
+         ("会议服务费", "Meeting service"), ("技术咨询费", "Consulting fee"), ("快递运费", "Courier fee"),
+         ("显示器支架", "Monitor stand"), ("软件维护", "Software maintenance")]  # fmt: skip
+CITIES = ["上海市浦东新区张江路88号", "杭州市西湖区文三路100号", "北京市海淀区中关村大街27号",
+          "深圳市南山区科技园南路15号", "成都市武侯区天府大道北段966号", "南京市鼓楼区中山北路200号"]  # fmt: skip
+
+
+def invoice_lines(rng: random.Random, n: int) -> list[str]:
+    seller, buyer = rng.sample(COMPANIES, 2)
+    lines = [
+        "增值税普通发票 VAT Invoice",
+        f"发票号码 No. {rng.randrange(10**7, 10**8)}   开票日期 2024-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}",
+        f"购买方 Buyer: {buyer}",
+        f"销售方 Seller: {seller}",
+    ]
+    total = 0.0
+    for cn, en in rng.sample(ITEMS, n):
+        qty, price = rng.randint(1, 20), rng.randint(5, 900) + rng.choice([0, 0.5, 0.8])
+        total += qty * price
+        lines.append(f"{cn} {en}  x{qty}  单价 {price:.2f}  金额 {qty * price:.2f}")
+    lines.append(f"价税合计 Total: ¥{total:,.2f}")
+    lines.append(f"地址 Address: {rng.choice(CITIES)}")
+    return lines
+
+
+def notice_lines(rng: random.Random, n: int) -> list[str]:
+    month, day = rng.randint(1, 12), rng.randint(1, 28)
+    body = [
+        "为保障办公环境安全，大楼将进行消防设施检查。",
+        "Please keep the corridors clear during the inspection.",
+        f"检查时间为{month}月{day}日上午9:00至11:30，届时电梯暂停使用。",
+        "如有疑问请联系物业服务中心 Service Center.",
+        f"联系电话 Tel: 021-{rng.randrange(10**7, 10**8)}",
+        "各部门请提前做好数据备份和设备断电工作。",
+        "Visitors must register at the front desk with a valid ID.",
+        "停车场B区将于本周五起临时关闭，请改停A区。",
+        f"本通知自2024年{month}月{day}日起生效。",
+    ]
+    return ["通知 Notice", *body[:n], f"{rng.choice(COMPANIES)} 行政部"]
+
+
+def receipt_lines(rng: random.Random, n: int) -> list[str]:
+    lines = [
+        f"{rng.choice(['全家便利店', '罗森超市', '美宜佳', '华联超市'])} Store #{rng.randint(100, 999)}",
+        f"收银员 Cashier: {rng.randint(1000, 9999)}  时间 2024-03-{rng.randint(10, 28)} {rng.randint(8, 21)}:{rng.randint(10, 59)}",
+    ]
+    total = 0.0
+    goods = ["矿泉水 Water", "牛奶 Milk", "面包 Bread", "咖啡 Coffee", "苹果 Apple", "饼干 Biscuits",
+             "酸奶 Yogurt", "纸巾 Tissue", "橙汁 Orange juice"]  # fmt: skip
+    for name in rng.sample(goods, n):
+        price = rng.randint(2, 40) + rng.choice([0.0, 0.5, 0.9])
+        total += price
+        lines.append(f"{name}  {price:.2f}")
+    lines.append(f"合计 Total  {total:.2f}")
+    lines.append(f"支付方式 Payment: {rng.choice(['微信支付 WeChat', '支付宝 Alipay', '现金 Cash'])}")
+    lines.append("谢谢惠顾 Thank you!")
+    return lines
+
+
+def make_document(out: Path, font: str, rng: random.Random, index: int) -> None:
+    builder = [invoice_lines, notice_lines, receipt_lines][index % 3]
+    texts = builder(rng, rng.randint(4, 6))
+    width = rng.choice([820, 960, 1100, 1240, 1400])
+    size = rng.randint(24, 32)
+    gap = int(size * rng.uniform(0.9, 1.3))
+    height = 90 + len(texts) * (size + gap) + 60
+    page = Canvas(Image.new("RGB", (width, height), "white"), font)
+    y = 60
+    for i, text in enumerate(texts):
+        line_size = size + 6 if i == 0 else size
+        page.text((60 + (rng.randint(0, 20) if i else 0), y), text, line_size)
+        y += line_size + gap
+    rotation = {10: 90, 11: 180}.get(index, 0)
+    image = add_scan_noise(page.image, rng, strength=rng.choice([0.0, 3.0, 6.0]))
+    if rotation:
+        image = image.rotate(rotation, expand=True)  # PIL turns counter-clockwise
+    truth: dict = {"kind": "document", "lines": page.lines}
+    if rotation:
+        truth["rotation"] = rotation
+    write_sample(out, "documents", f"doc_{index + 1:02d}", encode(image, "JPEG"), "jpg", truth)
+
+
+# ---------------------------------------------------------------- ID cards
+
+SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何林罗高"
+GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华建国志红文"
+ETHNICITIES = ["汉", "汉", "汉", "回", "满", "壮", "苗", "蒙古"]
+AUTHORITIES = ["杭州市公安局西湖分局", "上海市公安局浦东分局", "北京市公安局海淀分局", "成都市公安局武侯分局",
+               "南京市公安局鼓楼分局"]  # fmt: skip
+ADDRESSES = [("浙江省杭州市西湖区", "330106"), ("上海市浦东新区", "310115"), ("北京市海淀区", "110108"),
+             ("四川省成都市武侯区", "510107"), ("江苏省南京市鼓楼区", "320106")]  # fmt: skip
+STREETS = ["文三路", "世纪大道", "学院路", "人民南路", "中山北路", "解放东路", "建设大街"]
+CARD_W, CARD_H = 856, 540  # 85.6 mm x 54 mm at 10 px/mm
+
+
+def gb11643_check_digit(first17: str) -> str:
+    """The ISO 7064 MOD 11-2 check character of a PRC resident ID number."""
+    weights = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
+    total = sum(int(d) * w for d, w in zip(first17, weights, strict=True))
+    return "10X98765432"[total % 11]
+
+
+def card_background(rng: random.Random) -> Image.Image:
+    """A pale blue guilloche-like background, with rounded corners on a grey desk."""
+    ys, xs = np.mgrid[0:CARD_H, 0:CARD_W].astype(np.float32)
+    phase = rng.uniform(0, 6.28)
+    wave = (np.sin(xs / 23.0 + np.cos(ys / 31.0) * 2 + phase) + 1) * 6
+    base = np.stack([236 - wave, 242 - wave * 0.6, 246 - wave * 0.3], axis=-1)
+    card = Image.fromarray(np.clip(base, 0, 255).astype(np.uint8))
+    desk = Image.new("RGB", (CARD_W + 60, CARD_H + 60), (120, 120, 118))
+    mask = Image.new("L", (CARD_W, CARD_H), 0)
+    ImageDraw.Draw(mask).rounded_rectangle([0, 0, CARD_W - 1, CARD_H - 1], radius=34, fill=255)
+    desk.paste(card, (30, 30), mask)
+    return desk
+
+
+def spaced(text: str, gap: str = " ") -> str:
+    return gap.join(text)
+
+
+def make_idcard_pair(out: Path, font: str, rng: random.Random, index: int, valid_number: bool) -> None:
+    name = rng.choice(SURNAMES) + "".join(rng.sample(GIVEN, rng.choice([1, 2])))
+    sex = rng.choice(["男", "女"])
+    ethnicity = rng.choice(ETHNICITIES)
+    year, month, day = rng.randint(1955, 2003), rng.randint(1, 12), rng.randint(1, 28)
+    region, code = ADDRESSES[index % len(ADDRESSES)]
+    address = f"{region}{rng.choice(STREETS)}{rng.randint(1, 399)}号{rng.randint(1, 30)}幢{rng.randint(101, 1802)}室"
+    seq = rng.randint(10, 99) * 10 + (
+        rng.choice([1, 3, 5, 7, 9]) if sex == "男" else rng.choice([0, 2, 4, 6, 8])
+    )
+    first17 = f"{code}{year}{month:02d}{day:02d}{seq:03d}"
+    check = gb11643_check_digit(first17)
+    if not valid_number:
+        check = "0" if check != "0" else "1"
+    number = first17 + check
+
+    ox, oy = 30, 30  # card offset on the desk
+    label_color, value_color = (60, 110, 170), (20, 20, 20)
+    front = Canvas(card_background(rng), font)
+    fields: dict[str, dict] = {}
+
+    def labelled(
+        label: str, value: str, x: int, y: int, value_x: int, size: int = 26, key: str | None = None
+    ):
+        front.text((ox + x, oy + y), spaced(label) if len(label) == 2 else label, 22, fill=label_color)
+        box = front.text((ox + value_x, oy + y - 3), value, size, fill=value_color)
+        if key:
+            fields[key] = {"text": value, "box": box}
+        return box
+
+    labelled("姓名", name, 70, 70, 170, size=30, key="姓名")
+    labelled("性别", sex, 70, 140, 170, key="性别")
+    labelled("民族", ethnicity, 270, 140, 370, key="民族")
+    front.text((ox + 70, oy + 205), spaced("出生"), 22, fill=label_color)
+    birth_box = front.text((ox + 170, oy + 202), f"{year} 年 {month} 月 {day} 日", 26, fill=value_color)
+    fields["出生"] = {"text": f"{year}{month:02d}{day:02d}", "box": birth_box}
+    front.text((ox + 70, oy + 270), spaced("住址"), 22, fill=label_color)
+    wrap = 11
+    addr_boxes = []
+    for i in range(0, len(address), wrap):
+        addr_boxes.append(
+            front.text((ox + 170, oy + 267 + (i // wrap) * 40), address[i : i + wrap], 26, fill=value_color)
+        )
+    left = min(b[0] for b in addr_boxes)
+    top = min(b[1] for b in addr_boxes)
+    right = max(b[0] + b[2] for b in addr_boxes)
+    bottom = max(b[1] + b[3] for b in addr_boxes)
+    fields["住址"] = {"text": address, "box": [left, top, right - left, bottom - top]}
+    front.text((ox + 70, oy + 445), "公民身份号码", 22, fill=label_color)
+    number_box = front.text(
+        (ox + 270, oy + 440), spaced(number, "\u2009"), 30, fill=value_color, record=False
+    )
+    front.lines.append({"text": number, "box": number_box})
+    fields["公民身份号码"] = {"text": number, "box": number_box}
+    # Photo placeholder: a grey rectangle, never a real face.
+    front.draw.rectangle(
+        [ox + 600, oy + 80, ox + 800, oy + 330], fill=(200, 204, 210), outline=(170, 175, 182)
+    )
+    front_img = add_scan_noise(front.image, rng, strength=0.8)
+    truth = {"kind": "idcard", "lines": front.lines, "idcard": {"side": "front", "fields": fields}}
+    write_sample(
+        out, "idcards", f"idcard_{index + 1:02d}_front", encode(front_img, "PNG", colors=32), "png", truth
+    )
+
+    back = Canvas(card_background(rng), font)
+    back.draw.ellipse(
+        [ox + 60, oy + 50, ox + 190, oy + 180], outline=(200, 40, 40), width=6
+    )  # emblem placeholder
+    back.text((ox + 260, oy + 70), spaced("中华人民共和国"), 40)
+    back.text((ox + 300, oy + 150), spaced("居民身份证", "  "), 54)
+    authority = rng.choice(AUTHORITIES)
+    issue_year = rng.randint(2008, 2022)
+    issue = f"{issue_year}.{rng.randint(1, 12):02d}.{rng.randint(1, 28):02d}"
+    expiry = "长期" if index % 3 == 2 else f"{issue_year + rng.choice([10, 20])}{issue[4:]}"
+    back.text((ox + 150, oy + 380), "签发机关", 24, fill=label_color)
+    authority_box = back.text((ox + 290, oy + 376), authority, 28)
+    back.text((ox + 150, oy + 445), "有效期限", 24, fill=label_color)
+    font28 = back.font(28)
+    issue_bbox = back.draw.textbbox((ox + 290, oy + 441), issue, font=font28)
+    issue_box = [issue_bbox[0], issue_bbox[1], issue_bbox[2] - issue_bbox[0], issue_bbox[3] - issue_bbox[1]]
+    validity_box = back.text((ox + 290, oy + 441), f"{issue}-{expiry}", 28)
+    expiry_x = ox + 290 + int(back.draw.textlength(f"{issue}-", font=font28))
+    expiry_bbox = back.draw.textbbox((expiry_x, oy + 441), expiry, font=font28)
+    back_fields = {
+        "签发机关": {"text": authority, "box": authority_box},
+        "签发日期": {"text": issue.replace(".", ""), "box": issue_box},
+        "失效日期": {
+            "text": expiry.replace(".", ""),
+            "box": [expiry_bbox[0], validity_box[1], expiry_bbox[2] - expiry_bbox[0], validity_box[3]],
+        },
+    }
+    back_img = add_scan_noise(back.image, rng, strength=0.8)
+    truth = {"kind": "idcard", "lines": back.lines, "idcard": {"side": "back", "fields": back_fields}}
+    write_sample(
+        out, "idcards", f"idcard_{index + 1:02d}_back", encode(back_img, "PNG", colors=32), "png", truth
+    )
+
+
+# ---------------------------------------------------------------- tables
+
+
+@dataclass
+class TableSpec:
+    title: str
+    footer: str
+    col_widths: list[int]
+    rows: list[list[str | None]]  # None = covered by a merged cell
+    merges: list[tuple[int, int, int, int]] = field(
+        default_factory=list
+    )  # row_start, row_end, col_start, col_end
+
+
+def table_specs(rng: random.Random) -> list[TableSpec]:
+    def money() -> str:
+        return f"{rng.randint(10, 9999)}.{rng.randint(0, 99):02d}"
+
+    goods = ["打印纸 Paper", "墨盒 Ink", "鼠标 Mouse", "键盘 Keyboard", "显示器 Monitor", "文件夹 Folder"]
+    specs = [
+        TableSpec(
+            "销售清单 Sales List",
+            "制表人 Prepared by: 王芳",
+            [260, 120, 160, 180],
+            [["品名 Item", "数量 Qty", "单价 Price", "金额 Amount"]]
+            + [[g, str(rng.randint(1, 50)), money(), money()] for g in rng.sample(goods, 4)],
+        ),
+        TableSpec(
+            "2024年季度营收 Quarterly Revenue",
+            "单位 Unit: 万元",
+            [200, 150, 150, 150, 150],
+            [["地区 Region", "Q1", "Q2", "Q3", "Q4"]]
+            + [
+                [r, *(str(rng.randint(100, 999)) for _ in range(4))]
+                for r in ["华东 East", "华南 South", "华北 North"]
+            ],
+        ),
+        TableSpec(
+            "员工信息表 Staff",
+            "注 Note: 数据截至2024年6月",
+            [140, 150, 220, 200],
+            [["工号 ID", "姓名 Name", "部门 Dept", "入职日期 Joined"]]
+            + [
+                [str(rng.randint(10000, 99999)), n, d, f"20{rng.randint(10, 23)}-{rng.randint(1, 12):02d}-01"]
+                for n, d in [("李强", "研发部 R&D"), ("陈静", "财务部 Finance"), ("赵磊", "市场部 Sales")]
+            ],
+        ),
+        TableSpec(
+            "采购汇总 Purchase Summary",
+            "审核 Approved: 张伟",
+            [220, 140, 140, 180],
+            [
+                ["类别 Category", "数量 Quantity", None, "合计 Total"],
+                [None, "计划 Plan", "实际 Actual", None],
+                ["办公用品 Office", str(rng.randint(10, 99)), str(rng.randint(10, 99)), money()],
+                ["电子设备 Devices", str(rng.randint(10, 99)), str(rng.randint(10, 99)), money()],
+                ["服务 Services", str(rng.randint(1, 9)), str(rng.randint(1, 9)), money()],
+            ],
+            merges=[(0, 2, 0, 1), (0, 1, 1, 3), (0, 2, 3, 4)],
+        ),
+        TableSpec(
+            "课程安排 Timetable",
+            "教务处 Academic Office",
+            [160, 200, 200, 200],
+            [
+                ["时间 Time", "周一 Mon", "周二 Tue", "周三 Wed"],
+                ["上午 AM", "数学 Math", "英语 English", "物理 Physics"],
+                [None, "化学 Chemistry", "语文 Chinese", "历史 History"],
+                ["下午 PM", "体育 Sports", None, "音乐 Music"],
+            ],
+            merges=[(1, 3, 0, 1), (3, 4, 1, 3)],
+        ),
+        TableSpec(
+            "费用报销单 Expense Claim",
+            "报销人签字 Signature: 刘洋",
+            [200, 260, 180],
+            [["日期 Date", "项目 Item", "金额 Amount"]]
+            + [
+                [f"2024-0{rng.randint(1, 9)}-{rng.randint(10, 28)}", i, money()]
+                for i in ["交通 Taxi", "住宿 Hotel", "餐饮 Meals"]
+            ]
+            + [["合计 Total", None, money()]],
+            merges=[(4, 5, 0, 2)],
+        ),
+    ]
+    return specs
+
+
+def make_table(out: Path, font: str, rng: random.Random, index: int, spec: TableSpec) -> None:
+    row_h, size, margin = 56, 22, 60
+    width = margin * 2 + sum(spec.col_widths)
+    n_rows = len(spec.rows)
+    height = margin + 60 + n_rows * row_h + 90
+    page = Canvas(Image.new("RGB", (max(width, 700), height), "white"), font)
+    page.text((margin, margin - 20), spec.title, 28)
+    table_left, table_top = margin, margin + 40
+    xs = [table_left]
+    for w in spec.col_widths:
+        xs.append(xs[-1] + w)
+    ys = [table_top + r * row_h for r in range(n_rows + 1)]
+    spans = {(m[0], m[2]): m for m in spec.merges}
+    cells = []
+    cell_lines = []
+    for r, row in enumerate(spec.rows):
+        for c, text in enumerate(row):
+            if text is None:
+                continue
+            r0, r1, c0, c1 = spans.get((r, c), (r, r + 1, c, c + 1))
+            box = [xs[c0], ys[r0], xs[c1] - xs[c0], ys[r1] - ys[r0]]
+            cells.append(
+                {"row_start": r0, "row_end": r1, "col_start": c0, "col_end": c1, "box": box, "text": text}
+            )
+            font_obj = page.font(size)
+            tw = page.draw.textlength(text, font=font_obj)
+            tx = box[0] + 12 if c0 == 0 else int(box[0] + (box[2] - tw) / 2)
+            ty = box[1] + (box[3] - size) // 2 - 2
+            cell_lines.append((ty, tx, text))
+    # Draw ruled lines, leaving gaps inside merged cells.
+    line_color, lw = (40, 40, 40), 2
+    covered = [[None] * len(spec.col_widths) for _ in range(n_rows)]
+    for i, cell in enumerate(cells):
+        for r in range(cell["row_start"], cell["row_end"]):
+            for c in range(cell["col_start"], cell["col_end"]):
+                covered[r][c] = i
+    for r in range(n_rows + 1):
+        for c in range(len(spec.col_widths)):
+            if 0 < r < n_rows and covered[r - 1][c] == covered[r][c]:
+                continue
+            page.draw.line([(xs[c], ys[r]), (xs[c + 1], ys[r])], fill=line_color, width=lw)
+    for c in range(len(spec.col_widths) + 1):
+        for r in range(n_rows):
+            if 0 < c < len(spec.col_widths) and covered[r][c - 1] == covered[r][c]:
+                continue
+            page.draw.line([(xs[c], ys[r]), (xs[c], ys[r + 1])], fill=line_color, width=lw)
+    for ty, tx, text in sorted(cell_lines):
+        page.text((tx, ty), text, size)
+    page.text((margin, ys[-1] + 30), spec.footer, 22)
+    table = {"box": [xs[0], ys[0], xs[-1] - xs[0], ys[-1] - ys[0]], "cells": cells}
+    image = add_scan_noise(page.image, rng, strength=0.0).filter(ImageFilter.GaussianBlur(0.5))
+    truth = {"kind": "table", "lines": page.lines, "tables": [table]}
+    write_sample(out, "tables", f"table_{index + 1:02d}", encode(image, "PNG", colors=32), "png", truth)
+
+
+# ---------------------------------------------------------------- broken inputs
+
+
+def png_header_only() -> bytes:
+    """A PNG signature and a valid IHDR chunk, but no image data: decoders read the size, then fail."""
+    ihdr = (64).to_bytes(4, "big") + (64).to_bytes(4, "big") + bytes([8, 2, 0, 0, 0])
+    chunk = len(ihdr).to_bytes(4, "big") + b"IHDR" + ihdr + zlib.crc32(b"IHDR" + ihdr).to_bytes(4, "big")
+    return b"\x89PNG\r\n\x1a\n" + chunk
+
+
+def make_broken(out: Path, rng: random.Random) -> None:
+    samples = {
+        ("truncated", "png"): (
+            encode(add_scan_noise(Image.new("RGB", (400, 300), "white"), rng, 8), "PNG")[:600],
+            216201,
+        ),
+        ("random_bytes", "jpg"): (rng.randbytes(2048), 216201),
+        ("tiny_10x10", "png"): (encode(Image.new("RGB", (10, 10), "white"), "PNG"), 216202),
+        ("empty", "jpg"): (b"", 216200),
+        ("wide_5000x200", "png"): (encode(Image.new("L", (5000, 200), 255), "PNG"), 216202),
+        ("header_only", "png"): (png_header_only(), 216201),
+    }
+    for (stem, ext), (data, code) in samples.items():
+        write_sample(out, "broken", stem, data, ext, {"kind": "broken", "expect_error": code})
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--font", help="a TrueType/OpenType font with CJK glyphs")
+    parser.add_argument("--out", type=Path, default=HERE)
+    args = parser.parse_args()
+    font = find_font(args.font)
+    rng = random.Random(SEED)
+    for i in range(12):
+        make_document(args.out, font, rng, i)
+    for i in range(5):
+        make_idcard_pair(args.out, font, rng, i, valid_number=i != 3)
+    for i, spec in enumerate(table_specs(rng)):
+        make_table(args.out, font, rng, i, spec)
+    make_broken(args.out, rng)
+
+
+if __name__ == "__main__":
+    main()
