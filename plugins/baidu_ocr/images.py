@@ -164,26 +164,27 @@ def read_image_source(source: Any) -> bytes:
     if isinstance(source, Mapping):
         if "Body" not in source:
             raise TypeError("A mapping image source must be a get_object response with a 'Body'")
-        return _read_stream(source["Body"])
+        return _read_body(source["Body"])
     if callable(getattr(source, "read", None)):
-        return _read_stream(source)
+        data = source.read()  # the caller's file: theirs to close
+        if isinstance(data, str):
+            raise TypeError("The image stream returned text; open it in binary mode")
+        return bytes(data)
     if callable(getattr(source, "get", None)):  # boto3 s3.Object
         response = source.get()
         if isinstance(response, Mapping) and "Body" in response:
-            return _read_stream(response["Body"])
+            return _read_body(response["Body"])
     raise TypeError(f"Unsupported image source type: {type(source).__name__}")
 
 
-def _read_stream(stream: Any) -> bytes:
+def _read_body(body: Any) -> bytes:
+    """Read an S3 response body and close it: an unclosed StreamingBody holds a pooled connection."""
     try:
-        data = stream.read()
+        return bytes(body.read())
     finally:
-        close = getattr(stream, "close", None)
+        close = getattr(body, "close", None)
         if callable(close):
             close()
-    if isinstance(data, str):
-        raise TypeError("The image stream returned text; open it in binary mode")
-    return bytes(data)
 
 
 def prepare_image(
@@ -264,8 +265,9 @@ class _ImagePreparation:
         orientation = exif.get(ExifTags.Base.Orientation, 1)
         exif_bytes = exif.tobytes() if orientation not in (0, 1) else b""
         if needs_shrink and source_format == "JPEG":
-            # Decode a huge JPEG at 1/2, 1/4 or 1/8 scale straight from its DCT coefficients: a 20 MP photo
-            # then costs ~1/4 of the decode time and memory. draft() never goes below the requested size.
+            # Decode a JPEG over twice the limit at 1/2, 1/4 or 1/8 scale straight from its DCT coefficients:
+            # a 108 MP photo then takes ~1/3 of the time and ~1/4 of the memory (bench/bench_images.py).
+            # draft() never goes below the requested size, so quality is decided by the LANCZOS pass.
             scale = self.limits.max_side / long_side
             img.draft(None, (math.ceil(width * scale), math.ceil(height * scale)))
         self.load_fully(img, source_format)
@@ -290,8 +292,9 @@ class _ImagePreparation:
         if self.grayscale and img.mode != "L":
             img = img.convert("L")
             self.transformed.append("grayscale")
-        if max(img.size) > self.limits.max_side:
-            img = self.resized(img, self.limits.max_side / max(img.size))
+        if needs_shrink:
+            if max(img.size) > self.limits.max_side:  # draft() alone may have got there
+                img = self.resized(img, self.limits.max_side / max(img.size))
             self.transformed.append("shrink")
         self.check_min_side(img.size, "after shrinking to the longest-side limit")
         if orientation not in (0, 1):

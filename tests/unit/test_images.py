@@ -334,3 +334,29 @@ def test_limits_from_connection_extra():
 def test_bad_limits_are_config_errors_naming_the_key(extra, fragment):
     with pytest.raises(ConfigError, match=fragment):
         ImageLimits.from_extra(extra)
+
+
+def test_animated_gif_sends_its_first_frame():
+    frames = [document(), Image.new("RGB", (240, 120), (0, 0, 0))]
+    buffer = io.BytesIO()
+    frames[0].save(buffer, "GIF", save_all=True, append_images=frames[1:])
+    prepared = prepare_image(buffer.getvalue())
+    assert prepared.transformed[0] == "first_frame"
+    assert decode(prepared).convert("RGB").getpixel((120, 24))[0] > 200  # the light page, not the black frame
+
+
+def test_phone_mpo_is_a_jpeg_and_passes_untouched():
+    buffer = io.BytesIO()
+    document().save(buffer, "MPO", save_all=True, append_images=[document(mode="L").convert("RGB")])
+    raw = buffer.getvalue()
+    assert Image.open(io.BytesIO(raw)).format == "MPO"
+    prepared = prepare_image(raw)
+    assert prepared.data == raw and prepared.format == "JPEG"
+
+
+def test_huge_jpeg_is_decoded_at_reduced_scale_and_shrunk():
+    # 8300 px > 2 x 4096: draft() decodes at 1/2 scale, then LANCZOS brings it to exactly 4096.
+    raw = encode(Image.new("L", (8300, 40), 200), "JPEG")
+    prepared = prepare_image(raw)
+    assert (prepared.sent_width, prepared.sent_height) == (4096, 19)
+    assert prepared.transformed == ("shrink", "jpeg")
