@@ -1,0 +1,110 @@
+-- baidu-ocr warehouse tables (postgresql). Generated from baidu_ocr.normalize.TABLES by
+-- `python -m baidu_ocr.warehouse include/sql`: edit TABLES, not this file.
+
+CREATE TABLE IF NOT EXISTS "ocr_documents" (
+    "content_sha256" TEXT NOT NULL,
+    "endpoint" TEXT NOT NULL,
+    "options_hash" TEXT NOT NULL,
+    "options_json" TEXT,
+    "source_uri" TEXT,
+    "bytes" BIGINT,
+    "width" BIGINT,
+    "height" BIGINT,
+    "status" TEXT,
+    "error_code" TEXT,
+    "error_class" TEXT,
+    "error_msg" TEXT,
+    "log_id" TEXT,
+    "attempts" BIGINT,
+    "latency_ms" DOUBLE PRECISION,
+    "direction" BIGINT,
+    "n_lines" BIGINT,
+    "dag_id" TEXT,
+    "run_id" TEXT,
+    "processed_at" TIMESTAMPTZ,
+    PRIMARY KEY ("content_sha256", "endpoint", "options_hash")
+);
+
+CREATE TABLE IF NOT EXISTS "ocr_lines" (
+    "content_sha256" TEXT NOT NULL,
+    "endpoint" TEXT NOT NULL,
+    "options_hash" TEXT NOT NULL,
+    "line_no" BIGINT NOT NULL,
+    "text" TEXT,
+    "prob_average" DOUBLE PRECISION,
+    "prob_min" DOUBLE PRECISION,
+    "left" BIGINT,
+    "top" BIGINT,
+    "width" BIGINT,
+    "height" BIGINT,
+    PRIMARY KEY ("content_sha256", "endpoint", "options_hash", "line_no")
+);
+
+CREATE TABLE IF NOT EXISTS "ocr_chars" (
+    "content_sha256" TEXT NOT NULL,
+    "endpoint" TEXT NOT NULL,
+    "options_hash" TEXT NOT NULL,
+    "line_no" BIGINT NOT NULL,
+    "char_no" BIGINT NOT NULL,
+    "char" TEXT,
+    "left" BIGINT,
+    "top" BIGINT,
+    "width" BIGINT,
+    "height" BIGINT,
+    PRIMARY KEY ("content_sha256", "endpoint", "options_hash", "line_no", "char_no")
+);
+
+CREATE TABLE IF NOT EXISTS "ocr_idcards" (
+    "content_sha256" TEXT NOT NULL,
+    "endpoint" TEXT NOT NULL,
+    "options_hash" TEXT NOT NULL,
+    "side" TEXT NOT NULL,
+    "name" TEXT,
+    "sex" TEXT,
+    "ethnicity" TEXT,
+    "birth_date" DATE,
+    "address" TEXT,
+    "id_number_masked" TEXT,
+    "id_number_hmac" TEXT,
+    "id_number_valid" BOOLEAN,
+    "id_number_encrypted" TEXT,
+    "issuing_authority" TEXT,
+    "valid_from" DATE,
+    "valid_to" DATE,
+    "valid_long_term" BOOLEAN,
+    "image_status" TEXT,
+    "risk_type" TEXT,
+    "idcard_number_type" BIGINT,
+    PRIMARY KEY ("content_sha256", "endpoint", "options_hash", "side")
+);
+
+CREATE TABLE IF NOT EXISTS "ocr_table_cells" (
+    "content_sha256" TEXT NOT NULL,
+    "endpoint" TEXT NOT NULL,
+    "options_hash" TEXT NOT NULL,
+    "table_no" BIGINT NOT NULL,
+    "row" BIGINT NOT NULL,
+    "col" BIGINT NOT NULL,
+    "row_span" BIGINT,
+    "col_span" BIGINT,
+    "text" TEXT,
+    "left" BIGINT,
+    "top" BIGINT,
+    "width" BIGINT,
+    "height" BIGINT,
+    PRIMARY KEY ("content_sha256", "endpoint", "options_hash", "table_no", "row", "col")
+);
+
+CREATE TABLE IF NOT EXISTS "ocr_fields" (
+    "content_sha256" TEXT NOT NULL,
+    "endpoint" TEXT NOT NULL,
+    "options_hash" TEXT NOT NULL,
+    "field" TEXT NOT NULL,
+    "item_no" BIGINT NOT NULL,
+    "value" TEXT,
+    "left" BIGINT,
+    "top" BIGINT,
+    "width" BIGINT,
+    "height" BIGINT,
+    PRIMARY KEY ("content_sha256", "endpoint", "options_hash", "field", "item_no")
+);

@@ -1,0 +1,110 @@
+-- baidu-ocr warehouse tables (sqlite). Generated from baidu_ocr.normalize.TABLES by
+-- `python -m baidu_ocr.warehouse include/sql`: edit TABLES, not this file.
+
+CREATE TABLE IF NOT EXISTS "ocr_documents" (
+    "content_sha256" TEXT NOT NULL,
+    "endpoint" TEXT NOT NULL,
+    "options_hash" TEXT NOT NULL,
+    "options_json" TEXT,
+    "source_uri" TEXT,
+    "bytes" INTEGER,
+    "width" INTEGER,
+    "height" INTEGER,
+    "status" TEXT,
+    "error_code" TEXT,
+    "error_class" TEXT,
+    "error_msg" TEXT,
+    "log_id" TEXT,
+    "attempts" INTEGER,
+    "latency_ms" REAL,
+    "direction" INTEGER,
+    "n_lines" INTEGER,
+    "dag_id" TEXT,
+    "run_id" TEXT,
+    "processed_at" TEXT,
+    PRIMARY KEY ("content_sha256", "endpoint", "options_hash")
+);
+
+CREATE TABLE IF NOT EXISTS "ocr_lines" (
+    "content_sha256" TEXT NOT NULL,
+    "endpoint" TEXT NOT NULL,
+    "options_hash" TEXT NOT NULL,
+    "line_no" INTEGER NOT NULL,
+    "text" TEXT,
+    "prob_average" REAL,
+    "prob_min" REAL,
+    "left" INTEGER,
+    "top" INTEGER,
+    "width" INTEGER,
+    "height" INTEGER,
+    PRIMARY KEY ("content_sha256", "endpoint", "options_hash", "line_no")
+);
+
+CREATE TABLE IF NOT EXISTS "ocr_chars" (
+    "content_sha256" TEXT NOT NULL,
+    "endpoint" TEXT NOT NULL,
+    "options_hash" TEXT NOT NULL,
+    "line_no" INTEGER NOT NULL,
+    "char_no" INTEGER NOT NULL,
+    "char" TEXT,
+    "left" INTEGER,
+    "top" INTEGER,
+    "width" INTEGER,
+    "height" INTEGER,
+    PRIMARY KEY ("content_sha256", "endpoint", "options_hash", "line_no", "char_no")
+);
+
+CREATE TABLE IF NOT EXISTS "ocr_idcards" (
+    "content_sha256" TEXT NOT NULL,
+    "endpoint" TEXT NOT NULL,
+    "options_hash" TEXT NOT NULL,
+    "side" TEXT NOT NULL,
+    "name" TEXT,
+    "sex" TEXT,
+    "ethnicity" TEXT,
+    "birth_date" TEXT,
+    "address" TEXT,
+    "id_number_masked" TEXT,
+    "id_number_hmac" TEXT,
+    "id_number_valid" INTEGER,
+    "id_number_encrypted" TEXT,
+    "issuing_authority" TEXT,
+    "valid_from" TEXT,
+    "valid_to" TEXT,
+    "valid_long_term" INTEGER,
+    "image_status" TEXT,
+    "risk_type" TEXT,
+    "idcard_number_type" INTEGER,
+    PRIMARY KEY ("content_sha256", "endpoint", "options_hash", "side")
+);
+
+CREATE TABLE IF NOT EXISTS "ocr_table_cells" (
+    "content_sha256" TEXT NOT NULL,
+    "endpoint" TEXT NOT NULL,
+    "options_hash" TEXT NOT NULL,
+    "table_no" INTEGER NOT NULL,
+    "row" INTEGER NOT NULL,
+    "col" INTEGER NOT NULL,
+    "row_span" INTEGER,
+    "col_span" INTEGER,
+    "text" TEXT,
+    "left" INTEGER,
+    "top" INTEGER,
+    "width" INTEGER,
+    "height" INTEGER,
+    PRIMARY KEY ("content_sha256", "endpoint", "options_hash", "table_no", "row", "col")
+);
+
+CREATE TABLE IF NOT EXISTS "ocr_fields" (
+    "content_sha256" TEXT NOT NULL,
+    "endpoint" TEXT NOT NULL,
+    "options_hash" TEXT NOT NULL,
+    "field" TEXT NOT NULL,
+    "item_no" INTEGER NOT NULL,
+    "value" TEXT,
+    "left" INTEGER,
+    "top" INTEGER,
+    "width" INTEGER,
+    "height" INTEGER,
+    PRIMARY KEY ("content_sha256", "endpoint", "options_hash", "field", "item_no")
+);

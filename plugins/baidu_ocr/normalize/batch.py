@@ -1,0 +1,142 @@
+"""Staged raw records -> every warehouse table: the one entry point the load operator calls."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import pandas as pd
+
+from baidu_ocr.normalize.fields import field_rows
+from baidu_ocr.normalize.idcards import idcard_row, is_idcard_result
+from baidu_ocr.normalize.lines import is_line_result, line_rows
+from baidu_ocr.normalize.schema import DOC_KEY, TABLES
+from baidu_ocr.normalize.tables import table_payload, table_rows
+from baidu_ocr.pii import PiiPolicy
+
+# Copied from the raw record to ocr_documents as they are.
+_RECORD_COLUMNS = (
+    "options_json",
+    "source_uri",
+    "bytes",
+    "width",
+    "height",
+    "status",
+    "error_code",
+    "error_class",
+    "error_msg",
+    "log_id",
+    "attempts",
+    "latency_ms",
+    "dag_id",
+    "run_id",
+    "processed_at",
+)
+# error_class of a record marked ok whose result_json is not a usable Baidu answer.
+INVALID_RESPONSE = "invalid_response"
+
+
+def normalize_records(
+    records: pd.DataFrame | Iterable[Mapping[str, Any]], *, pii: PiiPolicy | None = None
+) -> dict[str, pd.DataFrame]:
+    """Turn staged raw records (``baidu_ocr.records.RAW_RECORD_COLUMNS``) into one frame per table.
+
+    Every name in ``TABLES`` is returned, with its declared columns and dtypes even when empty. One document
+    row per (content_sha256, endpoint, options_hash): when the same image appears twice (two keys, or a
+    retry), the most recently processed record wins. Failed records give a document row with
+    ``status='failed'`` and their error code and class, and no child rows.
+    """
+    rows: dict[str, list[dict]] = {name: [] for name in TABLES}
+    for record in _latest_per_document(records):
+        key = {col: record.get(col) for col in DOC_KEY}
+        document = {**key, **{col: record.get(col) for col in _RECORD_COLUMNS}}
+        if document["status"] == "ok":
+            _normalize_result(key, record, document, rows, pii)
+        rows["ocr_documents"].append(document)
+    return {name: _dedupe(schema.conform(rows[name]), schema.primary_key) for name, schema in TABLES.items()}
+
+
+def _normalize_result(
+    key: dict, record: dict, document: dict, rows: dict[str, list[dict]], pii: PiiPolicy | None
+) -> None:
+    result = _parse(record.get("result_json"))
+    if result is None:
+        document.update(
+            status="failed", error_class=INVALID_RESPONSE, error_msg="result_json is not a JSON object"
+        )
+        return
+    if result.get("error_code") not in (None, 0, "0"):
+        # Should not be staged as ok, but a Baidu error body must never count as a processed image.
+        document.update(
+            status="failed",
+            error_code=str(result["error_code"]),
+            error_class=document.get("error_class") or INVALID_RESPONSE,
+            error_msg=result.get("error_msg"),
+        )
+        return
+    if document.get("log_id") is None and result.get("log_id") is not None:
+        document["log_id"] = str(result["log_id"])
+    document["direction"] = result.get("direction")
+    document["n_lines"] = result.get("words_result_num")
+    endpoint = str(key["endpoint"] or "")
+    tables = table_payload(result)
+    if is_idcard_result(endpoint, result):
+        side = _options(record).get("id_card_side")
+        rows["ocr_idcards"].append(idcard_row(key, result, side, pii))
+    elif tables is not None:
+        cells, header_fields = table_rows(key, *tables)
+        rows["ocr_table_cells"].extend(cells)
+        rows["ocr_fields"].extend(header_fields)
+    elif is_line_result(result):
+        lines, chars = line_rows(key, result)
+        rows["ocr_lines"].extend(lines)
+        rows["ocr_chars"].extend(chars)
+        document["n_lines"] = len(lines)
+    else:
+        rows["ocr_fields"].extend(field_rows(key, result))
+
+
+def _latest_per_document(records: pd.DataFrame | Iterable[Mapping[str, Any]]) -> list[dict]:
+    frame = records if isinstance(records, pd.DataFrame) else pd.DataFrame.from_records(list(records))
+    if frame.empty:
+        return []
+    if "processed_at" in frame.columns:
+        frame = frame.assign(_order=pd.to_datetime(frame["processed_at"], utc=True))
+        frame = frame.sort_values("_order", kind="stable", na_position="first").drop(columns="_order")
+    frame = frame.drop_duplicates(subset=list(DOC_KEY), keep="last")
+    return [{k: _scalar(v) for k, v in rec.items()} for rec in frame.to_dict("records")]
+
+
+def _scalar(value: Any) -> Any:
+    # Frames carry pd.NA / NaN / NaT for missing values; the parsers expect None.
+    if value is None or isinstance(value, list | dict):
+        return value
+    try:
+        return None if pd.isna(value) else value
+    except (TypeError, ValueError):
+        return value
+
+
+def _parse(text: Any) -> dict | None:
+    if isinstance(text, dict):
+        return text
+    if not isinstance(text, str | bytes):
+        return None
+    try:
+        parsed = json.loads(text)
+    except ValueError:
+        return None
+    return parsed if isinstance(parsed, dict) else None
+
+
+def _options(record: dict) -> dict:
+    parsed = _parse(record.get("options_json"))
+    return parsed or {}
+
+
+def _dedupe(frame: pd.DataFrame, primary_key: tuple[str, ...]) -> pd.DataFrame:
+    # A primary key twice in one batch would make the upsert fail ("cannot affect row a second time").
+    if frame.empty:
+        return frame
+    return frame.drop_duplicates(subset=list(primary_key), keep="first").reset_index(drop=True)

@@ -1,0 +1,166 @@
+"""The warehouse tables as pandas sees them: one declaration of columns, dtypes and primary keys.
+
+Every frame the normalizers return is conformed to these declarations, so empty results still carry the
+right columns and the DDL (rendered from the same declarations by ``baidu_ocr.warehouse``) cannot drift.
+Nullable pandas dtypes throughout: NA becomes NULL at the database boundary, never the string "nan".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+
+# A calendar date without time or zone (birth dates, validity dates): pandas has no native date dtype.
+DATE = pd.ArrowDtype(pa.date32())
+TIMESTAMP_UTC = "datetime64[us, UTC]"
+
+DOC_KEY: tuple[str, ...] = ("content_sha256", "endpoint", "options_hash")
+
+_DOC_KEY_COLUMNS = {"content_sha256": "string", "endpoint": "string", "options_hash": "string"}
+_BOX_COLUMNS = {"left": "Int64", "top": "Int64", "width": "Int64", "height": "Int64"}
+
+
+@dataclass(frozen=True)
+class TableSchema:
+    """A warehouse table: ordered column -> pandas dtype, and the primary key (a subset of the columns)."""
+
+    name: str
+    columns: Mapping[str, Any]
+    primary_key: tuple[str, ...]
+
+    @property
+    def is_child(self) -> bool:
+        """Child tables hang off a document: their rows are replaced whenever the document is reloaded."""
+        return self.name != "ocr_documents"
+
+    def empty(self) -> pd.DataFrame:
+        return pd.DataFrame({col: pd.Series([], dtype=dtype) for col, dtype in self.columns.items()})
+
+    def conform(self, rows: Iterable[Mapping[str, Any]] | pd.DataFrame) -> pd.DataFrame:
+        """Build the frame once from row dicts (or reshape a frame): declared columns, order and dtypes."""
+        frame = rows if isinstance(rows, pd.DataFrame) else pd.DataFrame.from_records(list(rows))
+        if frame.empty:
+            return self.empty()
+        out = {}
+        for col, dtype in self.columns.items():
+            series = frame[col] if col in frame.columns else pd.Series(None, index=frame.index, dtype=object)
+            out[col] = _as_dtype(series, dtype)
+        return pd.DataFrame(out).reset_index(drop=True)
+
+
+def _as_dtype(series: pd.Series, dtype: Any) -> pd.Series:
+    if str(series.dtype) == str(dtype):
+        return series
+    if dtype == DATE:
+        return pd.Series(pd.array(series.astype(object).where(series.notna(), None), dtype=DATE))
+    if dtype == TIMESTAMP_UTC:
+        return pd.to_datetime(series, utc=True).astype(TIMESTAMP_UTC)
+    if dtype in ("Int64", "Float64") and series.dtype == object:
+        series = pd.to_numeric(series.where(series.notna(), None), errors="coerce")
+    return series.astype(dtype)
+
+
+TABLES: dict[str, TableSchema] = {
+    schema.name: schema
+    for schema in (
+        TableSchema(
+            "ocr_documents",
+            {
+                **_DOC_KEY_COLUMNS,
+                "options_json": "string",
+                "source_uri": "string",
+                "bytes": "Int64",
+                "width": "Int64",
+                "height": "Int64",
+                "status": "string",  # "ok" | "failed"
+                "error_code": "string",
+                "error_class": "string",
+                "error_msg": "string",
+                "log_id": "string",  # may exceed 2**53: kept as text
+                "attempts": "Int64",
+                "latency_ms": "Float64",
+                "direction": "Int64",
+                "n_lines": "Int64",
+                "dag_id": "string",
+                "run_id": "string",
+                "processed_at": TIMESTAMP_UTC,
+            },
+            DOC_KEY,
+        ),
+        TableSchema(
+            "ocr_lines",
+            {
+                **_DOC_KEY_COLUMNS,
+                "line_no": "Int64",  # index in words_result (0-based), as paragraphs_result refers to it
+                "text": "string",
+                "prob_average": "Float64",
+                "prob_min": "Float64",
+                **_BOX_COLUMNS,
+            },
+            (*DOC_KEY, "line_no"),
+        ),
+        TableSchema(
+            "ocr_chars",
+            {**_DOC_KEY_COLUMNS, "line_no": "Int64", "char_no": "Int64", "char": "string", **_BOX_COLUMNS},
+            (*DOC_KEY, "line_no", "char_no"),
+        ),
+        TableSchema(
+            "ocr_idcards",
+            {
+                **_DOC_KEY_COLUMNS,
+                "side": "string",  # "front" | "back" | "unknown"
+                "name": "string",
+                "sex": "string",
+                "ethnicity": "string",
+                "birth_date": DATE,
+                "address": "string",
+                "id_number_masked": "string",
+                "id_number_hmac": "string",
+                "id_number_valid": "boolean",
+                "id_number_encrypted": "string",
+                "issuing_authority": "string",
+                "valid_from": DATE,
+                "valid_to": DATE,
+                "valid_long_term": "boolean",
+                "image_status": "string",
+                "risk_type": "string",
+                "idcard_number_type": "Int64",
+            },
+            (*DOC_KEY, "side"),
+        ),
+        TableSchema(
+            "ocr_table_cells",
+            {
+                **_DOC_KEY_COLUMNS,
+                "table_no": "Int64",
+                "row": "Int64",  # 0-based, top-left cell of a merged range
+                "col": "Int64",
+                "row_span": "Int64",
+                "col_span": "Int64",
+                "text": "string",
+                **_BOX_COLUMNS,
+            },
+            (*DOC_KEY, "table_no", "row", "col"),
+        ),
+        TableSchema(
+            "ocr_fields",
+            {
+                **_DOC_KEY_COLUMNS,
+                "field": "string",  # the field's name or path, e.g. "InvoiceNum", "CommodityName"
+                "item_no": "Int64",  # index within a repeated field (0 for single values)
+                "value": "string",
+                **_BOX_COLUMNS,
+            },
+            (*DOC_KEY, "field", "item_no"),
+        ),
+    )
+}
+
+
+def empty_frame(table: str) -> pd.DataFrame:
+    """An empty frame with the declared columns and dtypes of ``table``."""
+    return TABLES[table].empty()

@@ -1,0 +1,162 @@
+"""Personal data in OCR results: ID-number checks, masking, keyed hashing and optional encryption.
+
+Pure functions (no Airflow, no I/O). The warehouse never holds a clear ID number: it holds a masked form for
+people, an HMAC-SHA256 for joins ("have we seen this person before?") and, only when an encryption key is
+configured, an AES-GCM ciphertext that the key owner can decrypt.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import os
+import re
+from dataclasses import dataclass, field
+
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+# GB 11643-1999: weights of the 17 leading digits, and the check character for (weighted sum mod 11).
+_GB11643_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+_GB11643_CHECK = "10X98765432"
+_ID18 = re.compile(r"^\d{17}[\dX]$")
+_ID15 = re.compile(r"^\d{15}$")
+
+# Ciphertexts carry a version prefix so the format can change without guessing later.
+_CIPHER_PREFIX = "v1:"
+# Binds ciphertexts to their purpose: an ID-number ciphertext cannot be replayed as another field.
+_ASSOCIATED_DATA = b"baidu_ocr:id_number"
+_NONCE_BYTES = 12
+
+
+def normalize_id_number(value: str | None) -> str | None:
+    """Strip blanks and upper-case the check character: OCR often returns a lower-case ``x``."""
+    if value is None:
+        return None
+    cleaned = re.sub(r"\s+", "", str(value)).upper()
+    return cleaned or None
+
+
+def gb11643_check_char(first17: str) -> str:
+    """The check character of an 18-character resident ID number, from its first 17 digits."""
+    if len(first17) != 17 or not first17.isdigit():
+        raise ValueError("expected the 17 leading digits of an ID number")
+    total = sum(int(digit) * weight for digit, weight in zip(first17, _GB11643_WEIGHTS, strict=True))
+    return _GB11643_CHECK[total % 11]
+
+
+def is_valid_id_number(value: str | None) -> bool | None:
+    """True/False for an 18-character number (GB 11643 check); None when it cannot be checked.
+
+    First-generation 15-digit numbers carry no check digit, so their validity is unknown (None).
+    """
+    number = normalize_id_number(value)
+    if number is None:
+        return None
+    if _ID15.match(number):
+        return None
+    if not _ID18.match(number):
+        return False
+    return gb11643_check_char(number[:17]) == number[17]
+
+
+def looks_like_id_number(value: str | None) -> bool:
+    """A valid 18-character resident ID number (used to mask ID numbers found in generic fields)."""
+    return bool(is_valid_id_number(value))
+
+
+def mask_id_number(value: str | None) -> str | None:
+    """``110101199003071234`` -> ``110101********1234``: region code and last four stay readable."""
+    number = normalize_id_number(value)
+    if number is None:
+        return None
+    if len(number) <= 10:
+        return "*" * max(len(number) - 4, 0) + number[-4:]
+    return number[:6] + "*" * (len(number) - 10) + number[-4:]
+
+
+def hmac_id_number(value: str | None, key: bytes) -> str | None:
+    """Hex HMAC-SHA256 of the normalized number: joinable across tables, useless without the key."""
+    number = normalize_id_number(value)
+    if number is None:
+        return None
+    return hmac.new(key, number.encode(), hashlib.sha256).hexdigest()
+
+
+def encrypt_text(value: str | None, key: bytes) -> str | None:
+    """AES-GCM with a random 96-bit nonce; returns ``v1:`` + urlsafe base64 of nonce || ciphertext+tag."""
+    if value is None:
+        return None
+    nonce = os.urandom(_NONCE_BYTES)
+    sealed = AESGCM(key).encrypt(nonce, value.encode(), _ASSOCIATED_DATA)
+    return _CIPHER_PREFIX + base64.urlsafe_b64encode(nonce + sealed).decode()
+
+
+def decrypt_text(token: str, key: bytes) -> str:
+    """Inverse of :func:`encrypt_text`; raises ``cryptography.exceptions.InvalidTag`` on a wrong key."""
+    if not token.startswith(_CIPHER_PREFIX):
+        raise ValueError("unknown ciphertext format")
+    raw = base64.urlsafe_b64decode(token[len(_CIPHER_PREFIX) :])
+    nonce, sealed = raw[:_NONCE_BYTES], raw[_NONCE_BYTES:]
+    return AESGCM(key).decrypt(nonce, sealed, _ASSOCIATED_DATA).decode()
+
+
+@dataclass(frozen=True)
+class PiiPolicy:
+    """Keys for personal data, built by the operator from an Airflow connection (never logged).
+
+    Connections hold text, so text keys are accepted: ``hmac_key`` as UTF-8, ``encryption_key`` as base64.
+
+    :param hmac_key: key of the HMAC-SHA256 stored in ``id_number_hmac`` (any length; 32 bytes recommended).
+    :param encryption_key: optional AES key (16, 24 or 32 bytes, or their base64). Only when it is set does
+        the clear number reach the warehouse, and then only as AES-GCM ciphertext in ``id_number_encrypted``.
+    """
+
+    hmac_key: bytes = field(repr=False)
+    encryption_key: bytes | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        hmac_key = self.hmac_key.encode() if isinstance(self.hmac_key, str) else bytes(self.hmac_key or b"")
+        if not hmac_key:
+            raise ValueError("PiiPolicy needs a non-empty hmac_key")
+        object.__setattr__(self, "hmac_key", hmac_key)
+        key = self.encryption_key
+        if isinstance(key, str):
+            key = _decode_key(key)
+        if key is not None and len(key) not in (16, 24, 32):
+            # Never echo the key: only its length.
+            raise ValueError(f"encryption_key must be 16, 24 or 32 bytes (AES-128/192/256), not {len(key)}")
+        object.__setattr__(self, "encryption_key", key or None)
+
+    def protect(self, id_number: str | None) -> dict[str, object]:
+        """The warehouse columns for one ID number: masked, HMAC, validity and (maybe) ciphertext."""
+        number = normalize_id_number(id_number)
+        return {
+            "id_number_masked": mask_id_number(number),
+            "id_number_hmac": hmac_id_number(number, self.hmac_key),
+            "id_number_valid": is_valid_id_number(number),
+            "id_number_encrypted": (
+                encrypt_text(number, self.encryption_key) if self.encryption_key and number else None
+            ),
+        }
+
+
+def _decode_key(text: str) -> bytes:
+    """Base64 (standard or URL-safe, padding optional) of an AES key."""
+    text = text.strip()
+    padded = text + "=" * (-len(text) % 4)
+    try:
+        return base64.urlsafe_b64decode(padded.replace("+", "-").replace("/", "_"))
+    except ValueError:
+        raise ValueError("encryption_key text must be base64 of 16, 24 or 32 bytes") from None
+
+
+def protect_without_keys(id_number: str | None) -> dict[str, object]:
+    """Columns when no policy is configured: masked and validity only, nothing reversible or joinable."""
+    number = normalize_id_number(id_number)
+    return {
+        "id_number_masked": mask_id_number(number),
+        "id_number_hmac": None,
+        "id_number_valid": is_valid_id_number(number),
+        "id_number_encrypted": None,
+    }

@@ -1,0 +1,391 @@
+"""Idempotent loads of the normalized frames into any common-sql warehouse (DESIGN §5).
+
+Reruns never duplicate a row: documents are upserted on (content_sha256, endpoint, options_hash), and a
+reloaded document's child rows (lines, chars, cells, fields, ID card) are deleted and inserted again, so a
+document reprocessed with fewer lines keeps no stale line. One call of :meth:`WarehouseLoader.load` is
+one transaction: a failure leaves no half-loaded document.
+
+Three paths, chosen by the hook's dialect:
+
+- PostgreSQL (fast path): ``COPY`` each frame into a temporary table, then one
+  ``INSERT ... SELECT ... ON CONFLICT DO UPDATE`` per table.
+- SQLite: ``REPLACE INTO`` (what ``DbApiHook.insert_rows(replace=True)`` sends) with ``executemany``.
+- Anything else: delete the batch's documents, then plain ``INSERT`` with ``executemany``.
+
+``DbApiHook.insert_rows`` itself is not called: it opens its own connection and commits per table and per
+chunk, which would break "one transaction per batch". The statements are the ones it would send.
+
+DDL: rendered from ``baidu_ocr.normalize.TABLES`` (:func:`render_ddl`), so it ships with the package and
+cannot drift from the frames. ``include/sql/postgres.sql`` and ``include/sql/sqlite.sql`` are the same
+text for DBAs and reviews; regenerate them with ``python -m baidu_ocr.warehouse include/sql`` (a test
+fails when they differ). :meth:`WarehouseLoader.ensure_schema` applies it with ``CREATE TABLE IF NOT EXISTS``.
+"""
+
+from __future__ import annotations
+
+import functools
+import io
+import logging
+import sys
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from baidu_ocr.normalize.schema import DATE, DOC_KEY, TABLES, TIMESTAMP_UTC, TableSchema
+
+log = logging.getLogger(__name__)
+
+POSTGRES = "postgresql"
+SQLITE = "sqlite"
+GENERIC = "generic"
+DDL_FILES = {POSTGRES: "postgres.sql", SQLITE: "sqlite.sql"}
+
+# pandas dtype -> SQL type per dialect. SQLite has no DATE/TIMESTAMP/BOOLEAN: ISO-8601 text and 0/1.
+_SQL_TYPES: dict[str, dict[str, str]] = {
+    POSTGRES: {
+        "string": "TEXT",
+        "Int64": "BIGINT",
+        "Float64": "DOUBLE PRECISION",
+        "boolean": "BOOLEAN",
+        str(DATE): "DATE",
+        TIMESTAMP_UTC: "TIMESTAMPTZ",
+    },
+    SQLITE: {
+        "string": "TEXT",
+        "Int64": "INTEGER",
+        "Float64": "REAL",
+        "boolean": "INTEGER",
+        str(DATE): "TEXT",
+        TIMESTAMP_UTC: "TEXT",
+    },
+    GENERIC: {
+        "string": "VARCHAR(1024)",
+        "Int64": "BIGINT",
+        "Float64": "DOUBLE PRECISION",
+        "boolean": "BOOLEAN",
+        str(DATE): "DATE",
+        TIMESTAMP_UTC: "TIMESTAMP",
+    },
+}
+_IN_CHUNK = 500  # hashes per IN (...) query: well below SQLite's parameter limit
+_CHILD_TABLES = tuple(name for name, schema in TABLES.items() if schema.is_child)
+
+
+def _quote(identifier: str) -> str:
+    # Columns such as "left", "row" and "char" are reserved words: always quote.
+    return '"' + identifier.replace('"', '""') + '"'
+
+
+def ddl_statements(dialect: str, schema: str | None = None) -> list[str]:
+    """``CREATE TABLE IF NOT EXISTS`` for every table in ``TABLES``, in the given dialect."""
+    types = _SQL_TYPES.get(dialect, _SQL_TYPES[GENERIC])
+    statements = []
+    for table in TABLES.values():
+        columns = [
+            f"    {_quote(col)} {types[str(dtype)]}{' NOT NULL' if col in table.primary_key else ''}"
+            for col, dtype in table.columns.items()
+        ]
+        columns.append(f"    PRIMARY KEY ({', '.join(_quote(c) for c in table.primary_key)})")
+        body = ",\n".join(columns)
+        statements.append(f"CREATE TABLE IF NOT EXISTS {_qualified(table.name, schema)} (\n{body}\n)")
+    return statements
+
+
+def render_ddl(dialect: str) -> str:
+    """The DDL file text for ``dialect`` (``postgresql`` or ``sqlite``), as kept in ``include/sql/``."""
+    header = (
+        f"-- baidu-ocr warehouse tables ({dialect}). Generated from baidu_ocr.normalize.TABLES by\n"
+        "-- `python -m baidu_ocr.warehouse include/sql`: edit TABLES, not this file.\n\n"
+    )
+    return header + ";\n\n".join(ddl_statements(dialect)) + ";\n"
+
+
+def _qualified(table: str, schema: str | None) -> str:
+    return f"{_quote(schema)}.{_quote(table)}" if schema else _quote(table)
+
+
+class WarehouseLoader:
+    """Upsert normalized OCR frames into the warehouse behind an Airflow connection.
+
+    :param conn_id: any connection whose hook is a common-sql ``DbApiHook`` (postgres, sqlite, ...).
+    :param schema: PostgreSQL schema (namespace) holding the tables, created if missing; default: the
+        connection's ``search_path``. Not supported on SQLite.
+    :param hook: an already built hook (tests, or callers that configured one); skips the connection lookup.
+    """
+
+    def __init__(self, conn_id: str = "warehouse_default", *, schema: str | None = None, hook: Any = None):
+        self.conn_id = conn_id
+        self.schema = schema
+        self._hook = hook
+        self._schema_ready = False
+
+    @cached_property
+    def hook(self) -> Any:
+        if self._hook is not None:
+            return self._hook
+        from airflow.sdk import BaseHook
+
+        return BaseHook.get_connection(self.conn_id).get_hook()
+
+    @cached_property
+    def dialect(self) -> str:
+        """``postgresql``, ``sqlite`` or ``generic`` (every other DB-API database)."""
+        name = str(getattr(self.hook, "dialect_name", "") or "").lower()
+        if name.startswith("postgres"):
+            return POSTGRES
+        if name.startswith("sqlite"):
+            if self.schema:
+                raise ValueError(f"connection {self.conn_id!r}: SQLite has no schemas; leave schema unset")
+            return SQLITE
+        return GENERIC
+
+    # ---- public API -------------------------------------------------------------------------------------
+
+    def ensure_schema(self) -> None:
+        """Create the schema (PostgreSQL) and every missing table; harmless when they exist."""
+        with self._transaction() as cur:
+            if self.dialect == POSTGRES:
+                # Concurrent first loads would race on CREATE ... IF NOT EXISTS (catalog unique violation).
+                cur.execute("SELECT pg_advisory_xact_lock(hashtext('baidu_ocr.ensure_schema'))")
+                if self.schema:
+                    cur.execute(f"CREATE SCHEMA IF NOT EXISTS {_quote(self.schema)}")
+            for statement in ddl_statements(self.dialect, self.schema):
+                cur.execute(statement)
+        self._schema_ready = True
+
+    def load(self, frames: Mapping[str, pd.DataFrame]) -> dict[str, int]:
+        """Upsert one batch of frames (``normalize_records`` output) in one transaction.
+
+        Returns the number of rows written per table. A document already stored with ``status='ok'`` is
+        not overwritten by a failed attempt: the image was paid for and its rows stay.
+        """
+        if not self._schema_ready:
+            self.ensure_schema()
+        batch = {name: _conform(name, frames.get(name)) for name in TABLES}
+        with self._transaction() as cur:
+            batch["ocr_documents"] = self._drop_downgrades(cur, batch["ocr_documents"])
+            keys = _document_keys(batch)
+            if self.dialect == POSTGRES:
+                self._load_postgres(cur, batch, keys)
+            else:
+                self._load_rows(cur, batch, keys)
+        counts = {name: len(frame) for name, frame in batch.items()}
+        log.info("Loaded %d document(s) into %s: %s", len(keys), self.conn_id, counts)
+        return counts
+
+    def already_processed(self, content_hashes: Iterable[str], endpoint: str, options_hash: str) -> set[str]:
+        """The hashes among ``content_hashes`` already stored with ``status='ok'`` for these options."""
+        hashes = sorted({h for h in content_hashes if h})
+        found: set[str] = set()
+        ph = self.hook.placeholder
+        for start in range(0, len(hashes), _IN_CHUNK):
+            chunk = hashes[start : start + _IN_CHUNK]
+            sql = (
+                f"SELECT content_sha256 FROM {self._table('ocr_documents')} "
+                f"WHERE endpoint = {ph} AND options_hash = {ph} AND status = 'ok' "
+                f"AND content_sha256 IN ({', '.join([ph] * len(chunk))})"
+            )
+            found.update(row[0] for row in self.hook.get_records(sql, [endpoint, options_hash, *chunk]))
+        return found
+
+    def row_counts(self) -> dict[str, int]:
+        """Rows per table (monitoring and tests)."""
+        with self._transaction() as cur:
+            counts = {}
+            for name in TABLES:
+                cur.execute(f"SELECT COUNT(*) FROM {self._table(name)}")
+                counts[name] = int(cur.fetchone()[0])
+        return counts
+
+    # ---- transaction and per-dialect loads ---------------------------------------------------------------
+
+    @contextmanager
+    def _transaction(self) -> Iterator[Any]:
+        conn = self.hook.get_conn()
+        try:
+            if self.dialect == SQLITE:
+                conn.isolation_level = None  # we issue BEGIN ourselves
+                conn.execute("PRAGMA busy_timeout = 30000")
+                # IMMEDIATE: take the write lock up front, so concurrent loaders queue instead of failing.
+                conn.execute("BEGIN IMMEDIATE")
+            elif getattr(self.hook, "supports_autocommit", False):
+                self.hook.set_autocommit(conn, False)
+            cur = conn.cursor()
+            try:
+                yield cur
+                conn.commit()
+            except BaseException:
+                conn.rollback()
+                raise
+            finally:
+                cur.close()
+        finally:
+            conn.close()
+
+    def _table(self, name: str) -> str:
+        return _qualified(name, self.schema)
+
+    def _drop_downgrades(self, cur: Any, documents: pd.DataFrame) -> pd.DataFrame:
+        failed = documents[documents["status"] != "ok"]
+        if failed.empty:
+            return documents
+        ph = self._placeholder
+        sql = (
+            f"SELECT 1 FROM {self._table('ocr_documents')} WHERE content_sha256 = {ph} "
+            f"AND endpoint = {ph} AND options_hash = {ph} AND status = 'ok'"
+        )
+        keep_ok = []
+        for key in failed[list(DOC_KEY)].itertuples(index=False, name=None):
+            cur.execute(sql, key)
+            if cur.fetchone():
+                keep_ok.append(key)
+        if not keep_ok:
+            return documents
+        log.info("%d failed attempt(s) not stored over documents already loaded ok", len(keep_ok))
+        index = pd.MultiIndex.from_frame(documents[list(DOC_KEY)].astype(object))
+        return documents[~index.isin(keep_ok)].reset_index(drop=True)
+
+    @property
+    def _placeholder(self) -> str:
+        return "?" if self.dialect == SQLITE else self.hook.placeholder
+
+    def _load_postgres(self, cur: Any, batch: dict[str, pd.DataFrame], keys: pd.DataFrame) -> None:
+        if keys.empty:
+            return
+        key_columns = ", ".join(f"{_quote(c)} TEXT" for c in DOC_KEY)
+        cur.execute(f"CREATE TEMP TABLE _batch_documents ({key_columns}) ON COMMIT DROP")
+        _copy(cur, "_batch_documents", keys)
+        match = " AND ".join(f"t.{_quote(c)} = k.{_quote(c)}" for c in DOC_KEY)
+        for name in _CHILD_TABLES:
+            cur.execute(f"DELETE FROM {self._table(name)} t USING _batch_documents k WHERE {match}")
+        for name, frame in batch.items():
+            if frame.empty:
+                continue
+            schema = TABLES[name]
+            stage = f"_stage_{name}"
+            cur.execute(
+                f"CREATE TEMP TABLE {stage} (LIKE {self._table(name)} INCLUDING DEFAULTS) ON COMMIT DROP"
+            )
+            _copy(cur, stage, frame)
+            columns = ", ".join(_quote(c) for c in schema.columns)
+            cur.execute(
+                f"INSERT INTO {self._table(name)} ({columns}) SELECT {columns} FROM {stage} "
+                + _on_conflict(schema)
+            )
+
+    def _load_rows(self, cur: Any, batch: dict[str, pd.DataFrame], keys: pd.DataFrame) -> None:
+        if keys.empty:
+            return
+        ph = self._placeholder
+        quote = _quote if self.dialect == SQLITE else self._generic_quote
+        match = " AND ".join(f"{quote(c)} = {ph}" for c in DOC_KEY)
+        key_rows = list(keys.itertuples(index=False, name=None))
+        for name in _CHILD_TABLES:
+            cur.executemany(f"DELETE FROM {self._table(name)} WHERE {match}", key_rows)
+        if self.dialect != SQLITE:
+            # No portable upsert: delete the batch's documents, then insert them like new ones.
+            documents = batch["ocr_documents"][list(DOC_KEY)]
+            cur.executemany(
+                f"DELETE FROM {self._table('ocr_documents')} WHERE {match}",
+                list(documents.itertuples(index=False, name=None)),
+            )
+        verb = "REPLACE INTO" if self.dialect == SQLITE else "INSERT INTO"
+        for name, frame in batch.items():
+            if frame.empty:
+                continue
+            schema = TABLES[name]
+            columns = ", ".join(quote(c) for c in schema.columns)
+            values = ", ".join([ph] * len(schema.columns))
+            sql = f"{verb} {self._table(name)} ({columns}) VALUES ({values})"
+            cur.executemany(sql, _python_rows(frame, self.dialect))
+
+    def _generic_quote(self, identifier: str) -> str:
+        return self.hook.escape_word_format.format(identifier)
+
+
+def _on_conflict(schema: TableSchema) -> str:
+    key = ", ".join(_quote(c) for c in schema.primary_key)
+    updates = [f"{_quote(c)} = EXCLUDED.{_quote(c)}" for c in schema.columns if c not in schema.primary_key]
+    return f"ON CONFLICT ({key}) " + (f"DO UPDATE SET {', '.join(updates)}" if updates else "DO NOTHING")
+
+
+def _conform(name: str, frame: pd.DataFrame | None) -> pd.DataFrame:
+    schema = TABLES[name]
+    if frame is None or frame.empty:
+        return schema.empty()
+    frame = schema.conform(frame)
+    # A key twice in one statement makes ON CONFLICT fail; the last occurrence wins, as a reload would.
+    return frame.drop_duplicates(subset=list(schema.primary_key), keep="last").reset_index(drop=True)
+
+
+def _document_keys(batch: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """Every document the batch touches: their child rows are replaced."""
+    keys = [frame[list(DOC_KEY)] for frame in batch.values() if not frame.empty]
+    if not keys:
+        return pd.DataFrame({c: pd.Series([], dtype="string") for c in DOC_KEY})
+    return pd.concat(keys, ignore_index=True).drop_duplicates().reset_index(drop=True)
+
+
+# ---- value encoding ---------------------------------------------------------------------------------------
+
+
+def _copy_text(frame: pd.DataFrame) -> str:
+    """The frame in PostgreSQL's COPY text format: tab-separated, ``\\N`` for NULL, backslash escapes."""
+    columns = [_copy_column(frame[col]) for col in frame.columns]
+    lines = functools.reduce(lambda left, right: left + "\t" + right, columns)
+    return "\n".join(lines.tolist()) + "\n"
+
+
+def _copy_column(series: pd.Series) -> pd.Series:
+    text = series.astype("string")
+    if str(series.dtype) == "string":
+        for raw, escaped in (("\\", "\\\\"), ("\t", "\\t"), ("\n", "\\n"), ("\r", "\\r")):
+            text = text.str.replace(raw, escaped, regex=False)
+    return text.fillna("\\N").astype(object)
+
+
+def _copy(cur: Any, table: str, frame: pd.DataFrame) -> None:
+    columns = ", ".join(_quote(c) for c in frame.columns)
+    sql = f"COPY {table} ({columns}) FROM STDIN"
+    data = _copy_text(frame)
+    if hasattr(cur, "copy"):  # psycopg 3
+        with cur.copy(sql) as copy:
+            copy.write(data)
+    else:  # psycopg2
+        cur.copy_expert(sql, io.StringIO(data))
+
+
+def _python_rows(frame: pd.DataFrame, dialect: str) -> list[tuple]:
+    """Rows of plain Python values for ``executemany``: NA -> None, dates/timestamps per dialect."""
+    converted = {}
+    for col in frame.columns:
+        series = frame[col]
+        values = series.astype(object).where(series.notna(), None)
+        dtype = str(series.dtype)
+        if dtype in (str(DATE), TIMESTAMP_UTC):
+            if dialect == SQLITE:
+                values = values.map(lambda v: v.isoformat() if v is not None else None)
+            elif dtype == TIMESTAMP_UTC:
+                values = values.map(lambda v: v.to_pydatetime() if v is not None else None)
+        converted[col] = values
+    return list(zip(*converted.values(), strict=True)) if converted else []
+
+
+def write_ddl_files(directory: Path) -> list[Path]:
+    """Write ``postgres.sql`` and ``sqlite.sql`` into ``directory`` (keeps include/sql in step)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    written = []
+    for dialect, filename in DDL_FILES.items():
+        path = directory / filename
+        path.write_text(render_ddl(dialect), encoding="utf-8")
+        written.append(path)
+    return written
+
+
+if __name__ == "__main__":
+    for written_path in write_ddl_files(Path(sys.argv[1] if len(sys.argv) > 1 else "include/sql")):
+        print(written_path)
