@@ -78,7 +78,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
-    serving = threading.Thread(target=server.serve_forever, name="ocr-server", daemon=True)
+    serving = threading.Thread(target=server.serve_forever, args=(0.1,), name="ocr-server", daemon=True)
     serving.start()
     print(f"listening on {server.url}", flush=True)
     stop.wait()

@@ -1,0 +1,143 @@
+"""The official baidu-aip SDK, with only its host changed, round-trips against the local server."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import openpyxl
+import pytest
+import requests
+from baidu_ocr.sdk import make_sdk_client
+from ocr_server.testing import FakeClock, running_server
+
+from .conftest import ID_NUMBER
+
+
+@pytest.fixture
+def client(server):
+    return make_sdk_client("10000000", server.api_key, server.secret_key, server.url, timeout_s=10)
+
+
+def test_basic_general_and_basic_accurate_return_ground_truth_lines_without_location(client, samples):
+    for method in (client.basicGeneral, client.basicAccurate):
+        result = method(samples["document"])
+        assert result["words_result_num"] == 3
+        assert [item["words"] for item in result["words_result"]] == [
+            "北京市海淀区",
+            "Total 99.50",
+            "far below",
+        ]
+        assert all(set(item) == {"words"} for item in result["words_result"])
+        assert isinstance(result["log_id"], int)
+
+
+@pytest.mark.parametrize("method_name", ["general", "accurate"])
+def test_general_and_accurate_options(client, samples, method_name):
+    options = {
+        "probability": "true",
+        "recognize_granularity": "small",
+        "detect_direction": "true",
+        "paragraph": "true",
+        "vertexes_location": "true",
+    }
+    result = getattr(client, method_name)(samples["document"], options)
+    first = result["words_result"][0]
+    assert first["location"] == {"left": 12, "top": 20, "width": 120, "height": 18}
+    assert set(first["probability"]) == {"average", "min", "variance"}
+    assert "".join(char["char"] for char in first["chars"]) == "北京市海淀区"
+    assert first["vertexes_location"][2] == {"x": 132, "y": 38}
+    assert result["direction"] == 0
+    # The first two lines touch, the third is far below: two paragraphs.
+    assert result["paragraphs_result"] == [{"words_result_idx": [0, 1]}, {"words_result_idx": [2]}]
+    assert result["paragraphs_result_num"] == 2
+
+
+def test_general_without_options_has_no_optional_fields(client, samples):
+    result = client.general(samples["document"])
+    assert "direction" not in result and "paragraphs_result" not in result
+    assert set(result["words_result"][0]) == {"location", "words"}
+
+
+def test_idcard_front_fields_keyed_by_chinese_labels(client, samples):
+    result = client.idcard(samples["idcard_front"], "front", {"detect_direction": "true"})
+    fields = result["words_result"]
+    assert fields["姓名"]["words"] == "张三"
+    assert fields["公民身份号码"]["words"] == ID_NUMBER
+    assert fields["出生"]["location"] == {"left": 60, "top": 60, "width": 80, "height": 14}
+    assert result["words_result_num"] == 6
+    assert result["image_status"] == "normal"
+    assert result["idcard_number_type"] == 1
+    assert result["direction"] == 0
+
+
+def test_idcard_back_and_reversed_side(client, samples):
+    back = client.idcard(samples["idcard_back"], "back")
+    assert back["words_result"]["失效日期"]["words"] == "长期"
+    assert set(back["words_result"]) == {"签发机关", "签发日期", "失效日期"}
+    assert back["image_status"] == "normal"
+    reversed_side = client.idcard(samples["idcard_back"], "front")
+    assert reversed_side["image_status"] == "reversed_side"
+
+
+def test_table_v2_cells_with_exclusive_ends(client, samples):
+    result = client.table(samples["table"])
+    assert result["table_num"] == 1
+    body = result["tables_result"][0]["body"]
+    merged = next(cell for cell in body if cell["words"] == "销售清单")
+    assert (merged["row_start"], merged["row_end"], merged["col_start"], merged["col_end"]) == (0, 1, 0, 2)
+    assert merged["cell_location"][0] == {"x": 10, "y": 10}
+    assert len(result["tables_result"][0]["table_location"]) == 4
+
+
+def test_form_sync(client, samples):
+    result = client.form(samples["table"])
+    assert result["forms_result_num"] == 1
+    body = result["forms_result"][0]["body"]
+    apple = next(item for item in body if item["word"] == "苹果")
+    assert (apple["row"], apple["column"]) == (2, 0)
+    assert apple["rect"] == {"left": 10, "top": 70, "width": 100, "height": 30}
+    assert len(apple["vertexes_location"]) == 4
+
+
+def test_async_table_json_and_excel(samples):
+    clock = FakeClock()
+    with running_server(samples_dir=samples["dir"], clock=clock, table_job_seconds=10) as server:
+        client = make_sdk_client("10000000", server.api_key, server.secret_key, server.url, timeout_s=10)
+        submitted = client.tableRecognitionAsync(samples["table"])
+        request_id = submitted["result"][0]["request_id"]
+
+        pending = client.getTableRecognitionResult(request_id, {"result_type": "json"})["result"]
+        assert (pending["ret_code"], pending["ret_msg"], pending["result_data"]) == (1, "未开始", "")
+        clock.advance(5)
+        running = client.getTableRecognitionResult(request_id, {"result_type": "json"})["result"]
+        assert (running["ret_code"], running["ret_msg"], running["percent"]) == (2, "进行中", 50)
+        clock.advance(5)
+
+        done = client.getTableRecognitionResult(request_id, {"result_type": "json"})["result"]
+        assert (done["ret_code"], done["ret_msg"], done["percent"]) == (3, "已完成", 100)
+        forms = json.loads(done["result_data"])
+        assert forms["form_num"] == 1
+        merged = next(cell for cell in forms["forms"][0]["body"] if cell["word"] == "销售清单")
+        assert (merged["row"], merged["column"]) == ([1], [1, 2])
+
+        excel = client.getTableRecognitionResult(request_id)["result"]  # result_type defaults to excel
+        assert excel["ret_code"] == 3
+        download = requests.get(excel["result_data"], timeout=10)
+        assert download.status_code == 200
+        sheet = openpyxl.load_workbook(io.BytesIO(download.content)).active
+        assert sheet["A1"].value == "销售清单"
+        assert sheet["A3"].value == "苹果" and sheet["B3"].value == "3"
+        assert "A1:B1" in {str(cell_range) for cell_range in sheet.merged_cells.ranges}
+
+        unknown = client.getTableRecognitionResult("404_404")
+        assert unknown["error_code"] == 282808
+        wrong_type = client.getTableRecognitionResult(request_id, {"result_type": "pdf"})
+        assert wrong_type["error_code"] == 282809
+
+
+def test_sdk_with_wrong_credentials_gets_error_14(server, samples):
+    client = make_sdk_client("10000000", "wrong-key", "wrong-secret", server.url, timeout_s=10)
+    result = client.basicGeneral(samples["document"])
+    assert result["error_code"] == 14
+    assert result["error_msg"] == "IAM Certification failed"
