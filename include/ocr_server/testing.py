@@ -87,7 +87,9 @@ def running_server(
         **({"clock": clock} if clock is not None else {}),
     )
     http_server = OcrHttpServer(("127.0.0.1", 0), backend)
-    thread = threading.Thread(target=http_server.serve_forever, args=(0.05,), name="ocr-server-test", daemon=True)
+    thread = threading.Thread(
+        target=http_server.serve_forever, args=(0.05,), name="ocr-server-test", daemon=True
+    )
     thread.start()
     handle = RunningServer(http_server, thread)
     try:
