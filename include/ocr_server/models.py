@@ -350,6 +350,13 @@ class OcrBackend:
             self._table_jobs += 1
         return request_id
 
+    def wait_for_table_job(self, request_id: str) -> None:
+        """Block until the engine finished (``is_sync=true``); the job then reports done at once."""
+        with self._lock:
+            job = self._jobs[request_id]
+            job.duration = 0.0
+        job.future.exception()  # waits, without raising the engine's error here
+
     def table_job(self, request_id: str) -> JobStatus:
         with self._lock:
             job = self._jobs.get(request_id)

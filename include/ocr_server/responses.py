@@ -174,6 +174,10 @@ class BaiduOcrResponses:
             return form_payload(engine.recognize_tables(image))
         if spec.family == "table_request":
             request_id = self.backend.submit_table_job(image)
+            if _flag(form, "is_sync"):
+                # Baidu's is_sync=true answers the finished result at once, typed by request_type.
+                self.backend.wait_for_table_job(request_id)
+                return self._job_result(request, request_id, form.get("request_type") or "excel")
             return {"result": [{"request_id": request_id}]}
         raise BaiduError(216102)  # pragma: no cover - every family is handled above
 
@@ -194,11 +198,12 @@ class BaiduOcrResponses:
         return checked.data
 
     def _table_result(self, request: Request) -> dict:
-        form = request.form
-        request_id = form.get("request_id")
+        request_id = request.form.get("request_id")
         if not request_id:
             raise BaiduError(282003)
-        result_type = form.get("result_type") or "excel"
+        return self._job_result(request, request_id, request.form.get("result_type") or "excel")
+
+    def _job_result(self, request: Request, request_id: str, result_type: str) -> dict:
         if result_type not in ("excel", "json"):
             raise BaiduError(282809)
         status = self.backend.table_job(request_id)

@@ -141,3 +141,11 @@ def test_sdk_with_wrong_credentials_gets_error_14(server, samples):
     result = client.basicGeneral(samples["document"])
     assert result["error_code"] == 14
     assert result["error_msg"] == "IAM Certification failed"
+
+
+def test_async_table_is_sync_answers_the_result_at_once(client, samples):
+    result = client.tableRecognitionAsync(samples["table"], {"is_sync": "true", "request_type": "json"})[
+        "result"
+    ]
+    assert result["ret_code"] == 3
+    assert json.loads(result["result_data"])["form_num"] == 1
