@@ -34,6 +34,7 @@ from baidu_ocr.staging import (
     S3ImageSource,
     batch_file_name,
     fetch_images,
+    manifest_list,
     s3_uri,
     staging_key,
     write_records,
@@ -188,6 +189,7 @@ class _S3ImagesOperator(BaseOperator):
         n_unreadable: int,
         n_skipped: int,
         stats: dict,
+        started_at: float,
     ) -> BatchManifest:
         failed_by_class: dict[str, int] = {}
         for outcome in outcomes:
@@ -204,14 +206,16 @@ class _S3ImagesOperator(BaseOperator):
             n_skipped=n_skipped,
             failed_by_class=failed_by_class,
             stats=stats,
+            started_at=started_at,
+            finished_at=time.time(),
         )
 
     def _check_failure_ratio(self, manifest: BatchManifest) -> None:
         ratio = failure_ratio(manifest["n_ok"], manifest["n_failed"])
-        if ratio > self.max_failure_ratio:
+        if ratio > float(self.max_failure_ratio):
             raise BatchFailureRatioExceeded(
                 f"{manifest['n_failed']} of {manifest['n_ok'] + manifest['n_failed']} images failed "
-                f"({ratio:.0%} > max_failure_ratio {self.max_failure_ratio:.0%}): {manifest['failed_by_class']}; "
+                f"({ratio:.0%} > max_failure_ratio {float(self.max_failure_ratio):.0%}): {manifest['failed_by_class']}; "
                 f"what succeeded is staged at {manifest['uri']}"
             )
 
@@ -248,6 +252,7 @@ class BaiduOcrBatchOperator(_S3ImagesOperator):
         "staging_bucket",
         "staging_prefix",
         "warehouse_conn_id",
+        "max_failure_ratio",
     )
     template_fields_renderers = {"options": "json", "keys": "json"}
     ui_color = "#e8f0fe"
@@ -266,6 +271,7 @@ class BaiduOcrBatchOperator(_S3ImagesOperator):
     def execute(self, context: Context) -> BatchManifest:
         from baidu_ocr.hooks import BaiduOcrHook
 
+        started_at = time.time()
         hook = BaiduOcrHook(self.baidu_ocr_conn_id, concurrency=self.concurrency)
         keys, fetched, selection = self._read_and_select()
         items = ((key, self._image_source(fetched, key)) for key in selection.to_ocr)
@@ -278,6 +284,8 @@ class BaiduOcrBatchOperator(_S3ImagesOperator):
                 outcomes.append(outcome)
         except BaiduOcrError as exc:  # batch-stopping: stage what finished, then fail
             stopped = exc
+        for outcome in outcomes:  # rejected before hashing (e.g. re-read past the memory budget)
+            outcome.content_sha256 = outcome.content_sha256 or fetched.sha256.get(outcome.key)
         records = [self._record(context, o) for o in outcomes if o.content_sha256]
         uri = self._stage(context, records)
         manifest = self._manifest(
@@ -287,6 +295,7 @@ class BaiduOcrBatchOperator(_S3ImagesOperator):
             n_unreadable=len(fetched.unreadable),
             n_skipped=len(selection.known) + len(selection.duplicates),
             stats=hook.stats.snapshot(),
+            started_at=started_at,
         )
         self.log.info(
             "Batch done: %d ok, %d failed %s, %d skipped; %d billable calls; staged at %s",
@@ -389,6 +398,8 @@ class BaiduOcrTableOperator(_S3ImagesOperator):
         "staging_bucket",
         "staging_prefix",
         "warehouse_conn_id",
+        "max_failure_ratio",
+        "poll_interval",
     )
     template_fields_renderers = {"options": "json", "keys": "json"}
     ui_color = "#e6f4ea"
@@ -415,10 +426,13 @@ class BaiduOcrTableOperator(_S3ImagesOperator):
         return BaiduOcrHook(self.baidu_ocr_conn_id)
 
     def execute(self, context: Context) -> BatchManifest:
+        started_at = time.time()
         hook = self._hook()
         keys, fetched, selection = self._read_and_select()
         jobs = [self._submit(hook, fetched, key) for key in selection.to_ocr]
         carry = {
+            "started_at": started_at,
+            "billable_calls": hook.stats.snapshot()["billable_calls"],
             "n_seen": len(keys),
             "n_skipped": len(selection.known) + len(selection.duplicates),
             "n_unreadable": len(fetched.unreadable),
@@ -432,7 +446,7 @@ class BaiduOcrTableOperator(_S3ImagesOperator):
                     jobs=jobs,
                     carry=carry,
                     baidu_ocr_conn_id=self.baidu_ocr_conn_id,
-                    poll_interval=self.poll_interval,
+                    poll_interval=float(self.poll_interval),
                     deadline=deadline,
                 ),
                 method_name="execute_complete",
@@ -473,7 +487,7 @@ class BaiduOcrTableOperator(_S3ImagesOperator):
                 self.log.info(
                     "Table jobs: %d done, %d failed, %d running", len(done), len(failed), len(pending)
                 )
-                time.sleep(min(self.poll_interval, remaining))
+                time.sleep(min(float(self.poll_interval), remaining))
         return {"status": "success", "done": done, "failed": failed, "pending": []}
 
     def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> BatchManifest:
@@ -516,13 +530,17 @@ class BaiduOcrTableOperator(_S3ImagesOperator):
             outcomes.append(outcome)
         uri = self._stage(context, [self._record(context, o) for o in outcomes])
         carry = event.get("carry") or {}
+        # Calls of the submit phase (another hook, maybe before a deferral) plus this one's.
+        stats = hook.stats.snapshot()
+        stats["billable_calls"] += int(carry.get("billable_calls", 0))
         manifest = self._manifest(
             uri=uri,
             n_seen=int(carry.get("n_seen", len(outcomes))),
             outcomes=outcomes,
             n_unreadable=int(carry.get("n_unreadable", 0)),
             n_skipped=int(carry.get("n_skipped", 0)),
-            stats=hook.stats.snapshot(),
+            stats=stats,
+            started_at=float(carry.get("started_at") or time.time()),
         )
         self.log.info("Table jobs staged at %s: %s", uri, {k: v for k, v in manifest.items() if k != "stats"})
         if event["status"] == "timeout":
@@ -580,7 +598,7 @@ class BaiduOcrWarehouseLoadOperator(BaseOperator):
         from baidu_ocr.staging import read_records
         from baidu_ocr.warehouse import WarehouseLoader
 
-        uris = [m.get("uri") for m in (self.manifests or []) if m]
+        uris = [m.get("uri") for m in manifest_list(self.manifests)]
         records = read_records(S3Hook(aws_conn_id=self.aws_conn_id), uris)
         frames = normalize_records(records, pii=self._pii_policy())
         loader = WarehouseLoader(self.warehouse_conn_id)

@@ -19,10 +19,14 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypedDict
 
 import pandas as pd
+from airflow.exceptions import AirflowException
 
 from baidu_ocr.records import RAW_RECORD_COLUMNS
+from baidu_ocr.stats import percentile
 
 if TYPE_CHECKING:
+    from logging import Logger
+
     from airflow.providers.amazon.aws.hooks.s3 import S3Hook
 
 # What Baidu or images.prepare_image can read; everything else under a prefix (ground-truth JSON, README,
@@ -43,6 +47,8 @@ class BatchManifest(TypedDict):
     n_skipped: int  # already in the warehouse, or the same content under another key of the batch
     failed_by_class: dict[str, int]
     stats: dict[str, Any]  # BaiduOcrHook.stats.snapshot()
+    started_at: float  # UNIX time: with finished_at, the run's wall clock for its achieved QPS
+    finished_at: float
 
 
 @dataclass(frozen=True)
@@ -188,16 +194,120 @@ def write_records(s3: S3Hook, records: Iterable[dict[str, Any]], bucket: str, ke
     return s3_uri(bucket, key)
 
 
-def read_records(s3: S3Hook, uris: Iterable[str | None]) -> pd.DataFrame:
+def read_records(
+    s3: S3Hook, uris: Iterable[str | None], columns: Sequence[str] | None = None
+) -> pd.DataFrame:
     """Read staged Parquet files back into one raw-record frame (empty, but typed, when there are none)."""
+    wanted = list(columns or RAW_RECORD_COLUMNS)
+    dtypes = {c: RAW_RECORD_COLUMNS[c] for c in wanted}
     frames = []
     for uri in uris:
         if not uri:
             continue
         bucket, key = s3.parse_s3_url(uri)
         body = s3.get_key(key, bucket).get()["Body"].read()
-        frames.append(pd.read_parquet(io.BytesIO(body), engine="pyarrow"))
+        frames.append(pd.read_parquet(io.BytesIO(body), engine="pyarrow", columns=wanted))
     if not frames:
-        return records_frame([])
-    combined = pd.concat(frames, ignore_index=True)
-    return combined.reindex(columns=list(RAW_RECORD_COLUMNS)).astype(RAW_RECORD_COLUMNS)
+        return records_frame([])[wanted]
+    return pd.concat(frames, ignore_index=True).reindex(columns=wanted).astype(dtypes)
+
+
+def manifest_list(manifests: Any) -> list[BatchManifest]:
+    """The manifests of a (mapped) task's output as a plain list, without ``None`` entries.
+
+    Indexing up to ``len()`` rather than iterating: iterating Airflow's lazy XCom sequence probes one offset
+    past the end and logs a scary "XCom not found" error for it.
+    """
+    if manifests is None:
+        return []
+    if isinstance(manifests, dict):
+        return [manifests]  # type: ignore[list-item]
+    try:
+        items = [manifests[i] for i in range(len(manifests))]
+    except TypeError:
+        items = list(manifests)
+    return [m for m in items if m]
+
+
+def summarize_run(
+    manifests: Iterable[BatchManifest | None],
+    *,
+    n_batches: int | None = None,
+    latencies_ms: Iterable[float] | None = None,
+) -> dict[str, Any]:
+    """One run's numbers from its batch manifests: images seen/skipped/ok/failed by class, billable calls,
+    retries, p50/p95 latency (per image, from the staged records) and the achieved QPS over the wall clock
+    from the first batch's start to the last one's end (batches may run in parallel)."""
+    done = [m for m in manifests if m]
+    failed_by_class: dict[str, int] = defaultdict(int)
+    for manifest in done:
+        for name, count in (manifest.get("failed_by_class") or {}).items():
+            failed_by_class[name] += count
+    calls = sum(int(m["stats"].get("billable_calls", 0)) for m in done)
+    latencies = [float(v) for v in (latencies_ms or []) if v is not None and not pd.isna(v)]
+    starts = [m["started_at"] for m in done if m.get("started_at")]
+    ends = [m["finished_at"] for m in done if m.get("finished_at")]
+    wall = (max(ends) - min(starts)) if starts and ends else 0.0
+    return {
+        "batches": len(done) if n_batches is None else n_batches,
+        "batches_without_manifest": 0 if n_batches is None else max(0, n_batches - len(done)),
+        "images_seen": sum(m["n_seen"] for m in done),
+        "images_skipped": sum(m["n_skipped"] for m in done),
+        "images_ok": sum(m["n_ok"] for m in done),
+        "images_failed": sum(m["n_failed"] for m in done),
+        "failed_by_class": dict(sorted(failed_by_class.items())),
+        "billable_calls": calls,
+        "retries": sum(int(m["stats"].get("retries", 0)) for m in done),
+        "latency_p50_ms": percentile(latencies, 50),
+        "latency_p95_ms": percentile(latencies, 95),
+        "wall_clock_s": round(wall, 3),
+        "achieved_qps": round(calls / wall, 3) if wall > 0 else 0.0,
+    }
+
+
+def format_summary(summary: dict[str, Any]) -> str:
+    """The run summary as a few aligned log lines."""
+    width = max(len(k) for k in summary)
+    return "\n".join(f"  {key:<{width}}  {value}" for key, value in summary.items())
+
+
+class RunHadFailedBatches(AirflowException):
+    """Some OCR batches of the run failed; what the others staged was loaded."""
+
+
+def finish_run(
+    s3: S3Hook,
+    manifests: Iterable[BatchManifest | None],
+    *,
+    n_batches: int,
+    rows_loaded: dict[str, int] | None,
+    log: Logger,
+) -> dict[str, Any]:
+    """The last task of an OCR DAG: log the run summary, return it, and fail when a batch failed.
+
+    A batch that failed pushed no manifest, so ``n_batches`` minus the manifests counts the failures; the
+    summary is logged first so a failed run still says what it did.
+    """
+    manifests = manifest_list(manifests)
+    latencies = read_records(s3, [m.get("uri") for m in manifests], columns=["latency_ms"])["latency_ms"]
+    summary = summarize_run(manifests, n_batches=n_batches, latencies_ms=latencies.dropna().tolist())
+    summary["rows_loaded"] = dict(rows_loaded or {})
+    log.info("Baidu OCR run summary:\n%s", format_summary(summary))
+    if summary["batches_without_manifest"]:
+        raise RunHadFailedBatches(
+            f"{summary['batches_without_manifest']} of {n_batches} OCR batch(es) failed; see their logs. "
+            "What the other batches staged was loaded."
+        )
+    return summary
+
+
+def delete_staged(s3: S3Hook, manifests: Iterable[BatchManifest | None]) -> int:
+    """Delete a run's staged files, e.g. raw ID-card responses once the masked tables are loaded."""
+    by_bucket: dict[str, list[str]] = defaultdict(list)
+    for manifest in manifest_list(manifests):
+        if manifest.get("uri"):
+            bucket, key = s3.parse_s3_url(manifest["uri"])
+            by_bucket[bucket].append(key)
+    for bucket, keys in by_bucket.items():
+        s3.delete_objects(bucket=bucket, keys=keys)
+    return sum(len(keys) for keys in by_bucket.values())

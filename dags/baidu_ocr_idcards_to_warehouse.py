@@ -1,0 +1,131 @@
+"""
+### baidu_ocr_idcards_to_warehouse: ID card scans in S3 -> Baidu `idcard` OCR -> `ocr_idcards`
+
+1. **list_batches** lists the images under `params.prefix`, tells fronts from backs by file name
+   (`params.front_pattern` / `params.back_pattern`, shell patterns on the base name; other files are skipped
+   with a warning) and cuts each side into batches of `params.batch_size` keys.
+2. **ocr_idcards** (mapped over the batches with `expand_kwargs`, pool `baidu_ocr`) calls the `idcard`
+   endpoint with `id_card_side` set per batch, skipping content the warehouse already holds.
+3. **normalize_and_load** writes one `ocr_idcards` row per card side with **PII handling**: the ID number is
+   stored masked (`330106********1234`), as an HMAC-SHA256 for joins, with its GB 11643 checksum validity,
+   and, only when the PII connection has an `encryption_key`, encrypted with AES-GCM. The clear number never
+   reaches the warehouse, XCom or the logs.
+4. **summarize** logs the run summary; **purge_staging** then deletes the staged raw responses, which do
+   contain clear numbers, whatever happened before it.
+
+Connections: `aws_default`, `baidu_ocr_default`, `warehouse_default` (see `baidu_ocr_s3_to_warehouse`) and
+`baidu_ocr_pii` (password = HMAC key; extra `encryption_key` = base64 of 32 bytes, optional).
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import logging
+import posixpath
+from datetime import datetime
+
+from airflow.sdk import Asset, Param, dag, task
+from baidu_ocr.operators import BaiduOcrBatchOperator, BaiduOcrWarehouseLoadOperator
+
+WAREHOUSE_CONN_ID = "warehouse_default"
+PII_CONN_ID = "baidu_ocr_pii"
+TABLES = ("ocr_documents", "ocr_idcards")
+log = logging.getLogger("airflow.task")
+
+
+def warehouse_asset(table: str) -> Asset:
+    return Asset(name=table, uri=f"baidu-ocr-warehouse://{WAREHOUSE_CONN_ID}/{table}", group="baidu_ocr")
+
+
+@dag(
+    dag_id="baidu_ocr_idcards_to_warehouse",
+    schedule=None,
+    start_date=datetime(2025, 1, 1),
+    catchup=False,
+    doc_md=__doc__,
+    tags=["baidu-ocr", "example", "pii"],
+    render_template_as_native_obj=True,
+    params={
+        "bucket": Param("baidu-ocr-demo", type="string"),
+        "prefix": Param("samples/idcards/", type="string"),
+        "front_pattern": Param("*front*", type="string", description="base names of card fronts"),
+        "back_pattern": Param("*back*", type="string", description="base names of card backs"),
+        "options": Param({"detect_risk": "true"}, type="object", description="idcard endpoint options"),
+        "batch_size": Param(100, type="integer", minimum=1),
+        "max_failure_ratio": Param(0.2, type="number", minimum=0, maximum=1),
+    },
+)
+def baidu_ocr_idcards_to_warehouse():
+    @task
+    def list_batches(params: dict) -> list[dict]:
+        from airflow.providers.amazon.aws.hooks.s3 import S3Hook
+        from baidu_ocr.staging import MAX_BATCHES, list_image_objects, plan_batches
+
+        objects = list_image_objects(S3Hook(aws_conn_id="aws_default"), params["bucket"], params["prefix"])
+        sides: dict[str, list] = {"front": [], "back": []}
+        for obj in objects:
+            name = posixpath.basename(obj.key)
+            if fnmatch.fnmatch(name, params["back_pattern"]):
+                sides["back"].append(obj)
+            elif fnmatch.fnmatch(name, params["front_pattern"]):
+                sides["front"].append(obj)
+            else:
+                log.warning("Skipping %s: its name matches neither the front nor the back pattern", obj.key)
+        specs = [
+            {"keys": keys, "options": {**params["options"], "id_card_side": side}}
+            for side, side_objects in sides.items()
+            # Two sides share the mapping budget.
+            for keys in plan_batches(side_objects, int(params["batch_size"]), max_batches=MAX_BATCHES // 2)
+        ]
+        log.info(
+            "%d front(s), %d back(s) -> %d batch(es)", len(sides["front"]), len(sides["back"]), len(specs)
+        )
+        return specs
+
+    specs = list_batches()
+
+    ocr = BaiduOcrBatchOperator.partial(
+        task_id="ocr_idcards",
+        pool="baidu_ocr",
+        bucket="{{ params.bucket }}",
+        endpoint="idcard",
+        max_failure_ratio="{{ params.max_failure_ratio }}",
+        warehouse_conn_id=WAREHOUSE_CONN_ID,
+    ).expand_kwargs(specs)
+
+    load = BaiduOcrWarehouseLoadOperator(
+        task_id="normalize_and_load",
+        manifests=ocr.output,
+        warehouse_conn_id=WAREHOUSE_CONN_ID,
+        pii_conn_id=PII_CONN_ID,
+        trigger_rule="all_done",
+        outlets=[warehouse_asset(t) for t in TABLES],
+    )
+
+    @task(trigger_rule="all_done")
+    def summarize(manifests, specs: list, rows_loaded: dict) -> dict:
+        from airflow.providers.amazon.aws.hooks.s3 import S3Hook
+        from baidu_ocr.staging import finish_run
+
+        return finish_run(
+            S3Hook(aws_conn_id="aws_default"),
+            manifests,
+            n_batches=len(specs or []),
+            rows_loaded=rows_loaded,
+            log=log,
+        )
+
+    @task(trigger_rule="all_done")
+    def purge_staging(manifests) -> int:
+        from airflow.providers.amazon.aws.hooks.s3 import S3Hook
+        from baidu_ocr.staging import delete_staged
+
+        deleted = delete_staged(S3Hook(aws_conn_id="aws_default"), manifests)
+        log.info("Deleted %d staged file(s) holding raw ID card responses", deleted)
+        return deleted
+
+    summary = summarize(ocr.output, specs, load.output)
+    summary >> purge_staging(ocr.output)
+
+
+dag = baidu_ocr_idcards_to_warehouse()

@@ -1,0 +1,113 @@
+"""
+### baidu_ocr_s3_to_warehouse: scanned images in S3 -> Baidu OCR -> warehouse tables
+
+1. **list_batches** lists the images under `params.prefix` in `params.bucket` (keys only, no content read)
+   and cuts them into batches of `params.batch_size` keys. Keys with the same S3 ETag go in one batch, and the
+   batch size grows when needed so the number of mapped tasks stays at most 512, half of Airflow's default
+   `max_map_length`, whatever the number of images.
+2. **ocr_batch** (mapped over the batches, pool `baidu_ocr`) reads and hashes each image (SHA-256), asks the
+   warehouse which hashes it already holds for this endpoint and these options, and OCRs only the new content,
+   once per content (the same image under two keys is one billable call). Raw results are staged as Parquet
+   in S3; XCom carries only a manifest. A batch fails when more than 20 % of its images failed (after
+   staging what succeeded). Skipping happens here rather than in list_batches because a content hash needs
+   the bytes: reading an image costs an S3 GET, never an OCR call. So a second run over the same prefix makes
+   zero OCR calls and adds zero rows.
+3. **normalize_and_load** turns the staged records into `ocr_documents`, `ocr_lines`, `ocr_chars`,
+   `ocr_fields`, ... and upserts them (emits an Asset per table).
+4. **summarize** logs the run: images seen / skipped / ok / failed by error class, billable calls, retries,
+   p50/p95 latency and achieved QPS; it fails the run if a batch failed.
+
+Connections: `aws_default` (S3; `endpoint_url` in extra for MinIO/moto), `baidu_ocr_default` (type
+`baidu_ocr`: API Key / Secret Key, extra `qps`), `warehouse_default` (any common-sql database: SQLite,
+PostgreSQL, ...). Pool: `baidu_ocr` (its slots cap the OCR batches running at once).
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from airflow.sdk import Asset, Param, dag, task
+from baidu_ocr.operators import BaiduOcrBatchOperator, BaiduOcrWarehouseLoadOperator
+
+WAREHOUSE_CONN_ID = "warehouse_default"
+TABLES = ("ocr_documents", "ocr_lines", "ocr_chars", "ocr_fields")
+log = logging.getLogger("airflow.task")
+
+
+def warehouse_asset(table: str) -> Asset:
+    """The Asset a downstream DAG can schedule on: one per warehouse table."""
+    return Asset(name=table, uri=f"baidu-ocr-warehouse://{WAREHOUSE_CONN_ID}/{table}", group="baidu_ocr")
+
+
+@dag(
+    dag_id="baidu_ocr_s3_to_warehouse",
+    schedule=None,
+    start_date=datetime(2025, 1, 1),
+    catchup=False,
+    doc_md=__doc__,
+    tags=["baidu-ocr", "example"],
+    render_template_as_native_obj=True,  # options render as a dict, batch sizes as ints
+    params={
+        "bucket": Param("baidu-ocr-demo", type="string", description="S3 bucket of the images"),
+        "prefix": Param("samples/documents/", type="string", description="key prefix to OCR"),
+        "endpoint": Param("general_basic", type="string", description="Baidu OCR endpoint"),
+        "options": Param({}, type="object", description='endpoint options, e.g. {"probability": "true"}'),
+        "batch_size": Param(100, type="integer", minimum=1, description="images per mapped OCR task"),
+        "max_failure_ratio": Param(0.2, type="number", minimum=0, maximum=1),
+    },
+)
+def baidu_ocr_s3_to_warehouse():
+    @task
+    def list_batches(params: dict) -> list[list[str]]:
+        from airflow.providers.amazon.aws.hooks.s3 import S3Hook
+        from baidu_ocr.staging import list_image_objects, plan_batches
+
+        objects = list_image_objects(S3Hook(aws_conn_id="aws_default"), params["bucket"], params["prefix"])
+        batches = plan_batches(objects, int(params["batch_size"]))
+        log.info(
+            "%d image(s) under s3://%s/%s -> %d batch(es)",
+            len(objects),
+            params["bucket"],
+            params["prefix"],
+            len(batches),
+        )
+        return batches
+
+    batches = list_batches()
+
+    ocr = BaiduOcrBatchOperator.partial(
+        task_id="ocr_batch",
+        pool="baidu_ocr",
+        bucket="{{ params.bucket }}",
+        endpoint="{{ params.endpoint }}",
+        options="{{ params.options }}",
+        max_failure_ratio="{{ params.max_failure_ratio }}",
+        warehouse_conn_id=WAREHOUSE_CONN_ID,
+    ).expand(keys=batches)
+
+    load = BaiduOcrWarehouseLoadOperator(
+        task_id="normalize_and_load",
+        manifests=ocr.output,
+        warehouse_conn_id=WAREHOUSE_CONN_ID,
+        trigger_rule="all_done",  # load what the successful batches staged even if one batch failed
+        outlets=[warehouse_asset(t) for t in TABLES],
+    )
+
+    @task(trigger_rule="all_done")
+    def summarize(manifests, batches: list, rows_loaded: dict) -> dict:
+        from airflow.providers.amazon.aws.hooks.s3 import S3Hook
+        from baidu_ocr.staging import finish_run
+
+        return finish_run(
+            S3Hook(aws_conn_id="aws_default"),
+            manifests,
+            n_batches=len(batches or []),
+            rows_loaded=rows_loaded,
+            log=log,
+        )
+
+    summarize(ocr.output, batches, load.output)
+
+
+dag = baidu_ocr_s3_to_warehouse()
