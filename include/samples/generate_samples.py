@@ -175,6 +175,8 @@ def make_document(out: Path, font: str, rng: random.Random, index: int) -> None:
     size = rng.randint(24, 32)
     gap = int(size * rng.uniform(0.9, 1.3))
     height = 90 + len(texts) * (size + gap) + 60
+    longest = max(ImageFont.truetype(font, size + 6).getlength(t) for t in texts)
+    width = max(width, int(longest) + 140)  # never let a line run off the page
     page = Canvas(Image.new("RGB", (width, height), "white"), font)
     y = 60
     for i, text in enumerate(texts):
