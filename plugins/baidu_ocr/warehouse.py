@@ -361,18 +361,18 @@ def _copy(cur: Any, table: str, frame: pd.DataFrame) -> None:
 
 def _python_rows(frame: pd.DataFrame, dialect: str) -> list[tuple]:
     """Rows of plain Python values for ``executemany``: NA -> None, dates/timestamps per dialect."""
-    converted = {}
+    columns = []
     for col in frame.columns:
         series = frame[col]
-        values = series.astype(object).where(series.notna(), None)
         dtype = str(series.dtype)
-        if dtype in (str(DATE), TIMESTAMP_UTC):
-            if dialect == SQLITE:
-                values = values.map(lambda v: v.isoformat() if v is not None else None)
-            elif dtype == TIMESTAMP_UTC:
-                values = values.map(lambda v: v.to_pydatetime() if v is not None else None)
-        converted[col] = values
-    return list(zip(*converted.values(), strict=True)) if converted else []
+        # Plain lists, not Series.map: pandas would infer datetime64 again and hand back Timestamps.
+        values = [None if pd.isna(v) else v for v in series.astype(object).tolist()]
+        if dtype in (str(DATE), TIMESTAMP_UTC) and dialect == SQLITE:
+            values = [v.isoformat() if v is not None else None for v in values]
+        elif dtype == TIMESTAMP_UTC:
+            values = [v.to_pydatetime() if v is not None else None for v in values]
+        columns.append(values)
+    return list(zip(*columns, strict=True)) if columns else []
 
 
 def write_ddl_files(directory: Path) -> list[Path]:
