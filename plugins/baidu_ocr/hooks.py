@@ -183,7 +183,7 @@ class BaiduOcrHook(BaseHook):
         ep = self._endpoint(endpoint)
         limits = ep.limits or ImageLimits()
         if self.settings.image_limits:
-            limits = ImageLimits.from_extra(self.settings.image_limits, base=limits)
+            limits = ImageLimits.from_extra(self.settings.image_limits, base=limits, endpoint=ep.name)
         return prepare_image(image, limits=limits, endpoint=ep.name, **image_options)
 
     def post(self, endpoint: str, data: dict[str, Any]) -> dict:
@@ -222,17 +222,20 @@ class BaiduOcrHook(BaseHook):
         return body
 
     def _post_with_token_refresh(self, ep: Endpoint, form: dict[str, str]) -> dict:
-        token = self.get_access_token()
+        used: list[str] = []
         try:
-            return self._post_once(ep, form, token)
+            return self._post_once(ep, form, used)
         except TokenError:
             self.stats.count("token_refreshes")
-            fresh = self.get_access_token(rejected=token)
-            return self._post_once(ep, form, fresh)
+            self.get_access_token(rejected=used[-1])
+            return self._post_once(ep, form, used)
 
-    def _post_once(self, ep: Endpoint, form: dict[str, str], token: str) -> dict:
+    def _post_once(self, ep: Endpoint, form: dict[str, str], used: list[str]) -> dict:
+        """One HTTP call. The token is taken AFTER the QPS wait, so it cannot expire while we queue."""
         conn_id = self.baidu_ocr_conn_id
         self.limiter.acquire(ep.name)
+        token = self.get_access_token()
+        used.append(token)
         self.stats.count("billable_calls")
         started = time.monotonic()
         try:

@@ -45,7 +45,7 @@ def _no_backoff(monkeypatch):
 @pytest.fixture(autouse=True)
 def _fresh_process_caches():
     auth._PROCESS_CACHE.clear()
-    ratelimit._STORAGES.clear()
+    ratelimit.reset_local_windows()
     yield
     auth._PROCESS_CACHE.clear()
 
