@@ -45,6 +45,9 @@ def warehouse_asset(table: str) -> Asset:
         "excel_prefix": Param("ocr-output/tables/", type="string", description="where Excel results go"),
         "options": Param({}, type="object", description="form_ocr/request options"),
         "batch_size": Param(20, type="integer", minimum=1, description="table jobs per deferred task"),
+        "deferrable": Param(
+            True, type="boolean", description="wait in the triggerer (else poll in the worker)"
+        ),
         "poll_interval": Param(2.0, type="number", minimum=0, description="seconds between status polls"),
         "max_failure_ratio": Param(0.2, type="number", minimum=0, maximum=1),
     },
@@ -71,7 +74,7 @@ def baidu_ocr_tables_to_warehouse():
         poll_interval="{{ params.poll_interval }}",
         max_failure_ratio="{{ params.max_failure_ratio }}",
         warehouse_conn_id=WAREHOUSE_CONN_ID,
-        deferrable=True,
+        deferrable="{{ params.deferrable }}",
         timeout=3600,
     ).expand(keys=batches)
 

@@ -400,6 +400,7 @@ class BaiduOcrTableOperator(_S3ImagesOperator):
         "warehouse_conn_id",
         "max_failure_ratio",
         "poll_interval",
+        "deferrable",
     )
     template_fields_renderers = {"options": "json", "keys": "json"}
     ui_color = "#e6f4ea"
@@ -439,7 +440,7 @@ class BaiduOcrTableOperator(_S3ImagesOperator):
         }
         request_ids = [job["request_id"] for job in jobs if job["request_id"]]
         deadline = time.time() + self.timeout
-        if request_ids and self.deferrable:
+        if request_ids and str(self.deferrable).lower() == "true":  # templated: may render as text
             self.log.info("Submitted %d table job(s); deferring until they finish", len(request_ids))
             self.defer(
                 trigger=BaiduOcrTableJobTrigger(

@@ -1,0 +1,208 @@
+"""The example DAGs end to end: moto S3 -> local OCR server (fixture engine) -> SQLite / PostgreSQL.
+
+Each test runs a DAG with ``dag.test()`` (tasks and triggers in-process) and checks the warehouse against
+the samples' ground truth, then runs it again over the same prefix: no OCR call, no new row.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+from collections import defaultdict
+from pathlib import Path
+
+import pytest
+from baidu_ocr.pii import hmac_id_number, mask_id_number
+from PIL import Image
+
+from tests.dags.conftest import PII_HMAC_KEY, run_dag
+
+pytestmark = pytest.mark.integration
+
+
+def _truth(image: Path) -> dict:
+    return json.loads(image.with_suffix(".json").read_text(encoding="utf-8"))
+
+
+def _sha(image: Path) -> str:
+    return hashlib.sha256(image.read_bytes()).hexdigest()
+
+
+def _billable(server) -> int:
+    return int(server.stats()["billable"])
+
+
+def test_documents_dag_matches_ground_truth_and_a_rerun_is_free(airflow_db, s3_env, ocr_server, warehouse):
+    images = s3_env.upload_samples("documents")
+    # The same content under a second key: one document, one billable call.
+    s3_env.upload({"samples/documents/copy-of-first.jpg": images[0].read_bytes()})
+    conf = {"bucket": s3_env.bucket, "prefix": "samples/documents/", "batch_size": 5}
+
+    assert run_dag("baidu_ocr_s3_to_warehouse", conf).state == "success"
+
+    assert _billable(ocr_server) == len(images)
+    lines = defaultdict(list)
+    for sha, _line_no, text in warehouse.records(
+        "SELECT content_sha256, line_no, text FROM ocr_lines ORDER BY content_sha256, line_no"
+    ):
+        lines[sha].append(text)
+    assert dict(lines) == {_sha(img): [line["text"] for line in _truth(img)["lines"]] for img in images}
+    documents = warehouse.records("SELECT content_sha256, endpoint, status, n_lines FROM ocr_documents")
+    assert sorted(documents) == sorted(
+        (_sha(img), "general_basic", "ok", len(_truth(img)["lines"])) for img in images
+    )
+    counts = warehouse.row_counts()
+
+    assert run_dag("baidu_ocr_s3_to_warehouse", conf).state == "success"
+    assert _billable(ocr_server) == len(images)  # zero OCR calls the second time
+    assert warehouse.row_counts() == counts
+
+
+def test_idcards_dag_stores_masked_and_hashed_numbers_only(airflow_db, s3_env, ocr_server, warehouse):
+    images = s3_env.upload_samples("idcards")
+    conf = {"bucket": s3_env.bucket, "prefix": "samples/idcards/", "batch_size": 3}
+
+    assert run_dag("baidu_ocr_idcards_to_warehouse", conf).state == "success"
+
+    rows = warehouse.records(
+        "SELECT content_sha256, side, name, sex, ethnicity, birth_date, address, id_number_masked, "
+        "id_number_hmac, id_number_encrypted, issuing_authority, valid_from, valid_to FROM ocr_idcards"
+    )
+    got = {row[0]: row[1:] for row in rows}
+    key = PII_HMAC_KEY.encode()
+    expected = {}
+    for img in images:
+        card = _truth(img)["idcard"]
+        fields = {label: f["text"] for label, f in card["fields"].items()}
+        if card["side"] == "front":
+            number = fields["公民身份号码"]
+            birth = fields["出生"]
+            expected[_sha(img)] = (
+                "front",
+                fields["姓名"],
+                fields["性别"],
+                fields["民族"],
+                f"{birth[:4]}-{birth[4:6]}-{birth[6:]}",
+                fields["住址"],
+                mask_id_number(number),
+                hmac_id_number(number, key),
+                None,
+                None,
+                None,
+                None,
+            )
+        else:
+            start, end = fields["签发日期"], fields["失效日期"]
+            expected[_sha(img)] = (
+                "back",
+                None,
+                None,
+                None,
+                None,
+                None,
+                None,
+                None,
+                None,
+                fields["签发机关"],
+                f"{start[:4]}-{start[4:6]}-{start[6:]}",
+                None if end == "长期" else f"{end[:4]}-{end[4:6]}-{end[6:]}",  # 长期: valid for life
+            )
+    assert {sha: tuple(None if v is None else str(v) for v in row) for sha, row in got.items()} == expected
+    clear_numbers = {
+        _truth(i)["idcard"]["fields"]["公民身份号码"]["text"] for i in images if "front" in i.name
+    }
+    stored = {str(v) for row in warehouse.records("SELECT * FROM ocr_idcards") for v in row}
+    assert not clear_numbers & stored
+    assert s3_env.keys("baidu-ocr-staging/") == []  # raw responses (clear numbers) purged after the load
+    calls, counts = _billable(ocr_server), warehouse.row_counts()
+
+    assert run_dag("baidu_ocr_idcards_to_warehouse", conf).state == "success"
+    assert _billable(ocr_server) == calls
+    assert warehouse.row_counts() == counts
+
+
+def _expected_cells(images: list[Path]) -> dict[str, set]:
+    expected = {}
+    for img in images:
+        expected[_sha(img)] = {
+            (
+                table_no,
+                c["row_start"],
+                c["col_start"],
+                c["row_end"] - c["row_start"],
+                c["col_end"] - c["col_start"],
+                c["text"],
+            )
+            for table_no, table in enumerate(_truth(img)["tables"])
+            for c in table["cells"]
+        }
+    return expected
+
+
+def _cells(warehouse) -> dict[str, set]:
+    cells = defaultdict(set)
+    for sha, *cell in warehouse.records(
+        "SELECT content_sha256, table_no, row, col, row_span, col_span, text FROM ocr_table_cells"
+    ):
+        cells[sha].add(tuple(cell))
+    return dict(cells)
+
+
+def _check_tables_run(s3_env, ocr_server, warehouse, images, deferrable: bool) -> None:
+    conf = {
+        "bucket": s3_env.bucket,
+        "prefix": "samples/tables/",
+        "batch_size": 4,
+        "poll_interval": 0.05,
+        "deferrable": deferrable,
+    }
+    assert run_dag("baidu_ocr_tables_to_warehouse", conf).state == "success"
+    assert _cells(warehouse) == _expected_cells(images)
+    excel = s3_env.keys("ocr-output/tables/")
+    assert sorted(Path(k).stem for k in excel) == sorted(img.stem for img in images)
+    workbook = s3_env.client.get_object(Bucket=s3_env.bucket, Key=excel[0])["Body"].read()
+    assert workbook[:2] in (b"PK", b"\xd0\xcf")  # xlsx (zip) or xls (OLE2)
+    calls, counts = _billable(ocr_server), warehouse.row_counts()
+
+    assert run_dag("baidu_ocr_tables_to_warehouse", conf).state == "success"
+    assert _billable(ocr_server) == calls
+    assert warehouse.row_counts() == counts
+
+
+def test_tables_dag_deferrable_matches_ground_truth(airflow_db, s3_env, ocr_server, warehouse):
+    images = s3_env.upload_samples("tables")
+    _check_tables_run(s3_env, ocr_server, warehouse, images, deferrable=True)
+
+
+def test_tables_dag_polling_in_the_worker(airflow_db, s3_env, ocr_server, sqlite_warehouse):
+    images = s3_env.upload_samples("tables")
+    _check_tables_run(s3_env, ocr_server, sqlite_warehouse, images, deferrable=False)
+
+
+def _tiny_png(n: int) -> bytes:
+    img = Image.new("L", (24, 16), color=255)
+    for bit in range(12):  # n in binary as dark pixels: 3,000 distinct images
+        if n >> bit & 1:
+            img.putpixel((bit * 2, 8), 0)
+    buffer = io.BytesIO()
+    img.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+@pytest.mark.slow
+def test_three_thousand_images_map_to_few_tasks(airflow_db, s3_env, ocr_server, sqlite_warehouse):
+    images = {f"bulk/img-{n:05d}.png": _tiny_png(n) for n in range(3000)}
+    s3_env.upload(images)
+
+    run = run_dag(
+        "baidu_ocr_s3_to_warehouse", {"bucket": s3_env.bucket, "prefix": "bulk/", "batch_size": 100}
+    )
+
+    assert run.state == "success"
+    mapped = [ti for ti in run.get_task_instances() if ti.task_id == "ocr_batch"]
+    assert len(mapped) == 30 and all(ti.state == "success" for ti in mapped)
+    assert _billable(ocr_server) == 3000
+    assert sqlite_warehouse.row_counts()["ocr_documents"] == 3000
+    texts = {row[0] for row in sqlite_warehouse.records("SELECT text FROM ocr_lines")}
+    assert texts == {f"img-{hashlib.sha256(data).hexdigest()[:12]}" for data in images.values()}
