@@ -1,0 +1,289 @@
+"""``make demo``: run the three example DAGs end to end on this machine, with no credentials and no internet.
+
+What it does, in order:
+
+1. starts a moto S3 server and the local Baidu-compatible OCR server (rapidocr engine) on free loopback ports;
+2. prepares an Airflow home under ``.demo/airflow`` (SQLite metadata, ``airflow db migrate``, pool
+   ``baidu_ocr``) and the connections as ``AIRFLOW_CONN_*`` environment variables;
+3. uploads ``include/samples`` to the bucket and runs ``airflow dags test`` for each DAG;
+4. prints each warehouse table's row count and a few rows, and where the SQLite warehouse file is;
+5. stops its servers, whatever happened.
+
+With ``BAIDU_OCR_API_KEY`` and ``BAIDU_OCR_SECRET_KEY`` set, the DAGs call the real Baidu OCR instead
+(``BAIDU_OCR_HOST`` and ``BAIDU_OCR_QPS`` optional). With ``BAIDU_OCR_DEMO_BUCKET`` set, they use that real S3
+bucket with the usual AWS credential chain (``AWS_PROFILE``, ``AWS_ACCESS_KEY_ID``, ...). Running the demo
+again reuses the warehouse: the second time nothing is OCRed again (``--fresh`` starts over).
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import json
+import os
+import secrets
+import shutil
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+DEMO_DIR = REPO / ".demo"
+SAMPLES = REPO / "include" / "samples"
+BIN = Path(sys.executable).parent
+SAMPLES_PREFIX = "samples/"
+DAG_RUNS = [
+    (
+        "baidu_ocr_s3_to_warehouse",
+        {"prefix": f"{SAMPLES_PREFIX}documents/", "options": {"probability": "true"}},
+    ),
+    ("baidu_ocr_idcards_to_warehouse", {"prefix": f"{SAMPLES_PREFIX}idcards/"}),
+    ("baidu_ocr_tables_to_warehouse", {"prefix": f"{SAMPLES_PREFIX}tables/", "poll_interval": 0.5}),
+]
+PREVIEW_ORDER = {"ocr_idcards": "side DESC, name", "ocr_lines": "content_sha256, line_no"}
+PREVIEW_COLUMNS = {
+    "ocr_documents": ["source_uri", "endpoint", "status", "n_lines", "error_class", "latency_ms"],
+    "ocr_lines": ["line_no", "text", "prob_average"],
+    "ocr_idcards": ["side", "name", "id_number_masked", "id_number_valid", "issuing_authority", "valid_to"],
+    "ocr_table_cells": ["table_no", "row", "col", "row_span", "col_span", "text"],
+}
+
+
+def say(message: str) -> None:
+    print(f"[demo] {message}", flush=True)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for_port(port: int, proc: subprocess.Popen, what: str, timeout_s: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{what} exited with code {proc.returncode} before listening")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError(f"{what} did not listen on port {port} within {timeout_s:.0f}s")
+
+
+@contextmanager
+def background(cmd: list[str], log_path: Path) -> Iterator[subprocess.Popen]:
+    """Run ``cmd`` for the duration of the block; terminate it (then kill) on the way out."""
+    log = log_path.open("w")
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=log, text=True, cwd=REPO)
+    try:
+        yield proc
+    finally:
+        if proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        log.close()
+
+
+def start_moto(stack: ExitStack, logs: Path) -> str:
+    port = free_port()
+    proc = stack.enter_context(
+        background([str(BIN / "moto_server"), "-H", "127.0.0.1", "-p", str(port)], logs / "moto.log")
+    )
+    wait_for_port(port, proc, "moto_server")
+    return f"http://127.0.0.1:{port}"
+
+
+def start_ocr_server(stack: ExitStack, logs: Path, api_key: str, secret_key: str) -> str:
+    cmd = [
+        str(BIN / "baidu-ocr-server"),
+        *("--host", "127.0.0.1", "--port", "0", "--engine", "rapidocr"),
+        *("--api-key", api_key, "--secret-key", secret_key),
+    ]
+    proc = stack.enter_context(background(cmd, logs / "ocr-server.log"))
+    first = proc.stdout.readline().strip()  # the CLI's contract: "listening on http://HOST:PORT" first
+    if not first.startswith("listening on "):
+        raise RuntimeError(f"baidu-ocr-server did not start (see {logs / 'ocr-server.log'}): {first!r}")
+    return first.removeprefix("listening on ")
+
+
+def persistent_secret(path: Path, make) -> str:
+    """Keys that must stay the same across demo runs (HMACs of ID numbers are compared between runs)."""
+    if not path.exists():
+        path.write_text(make())
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def airflow_env(home: Path, connections: dict[str, dict]) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(
+        AIRFLOW_HOME=str(home),
+        AIRFLOW__CORE__DAGS_FOLDER=str(REPO / "dags"),
+        AIRFLOW__CORE__LOAD_EXAMPLES="False",
+        AIRFLOW__DATABASE__SQL_ALCHEMY_CONN=f"sqlite:///{home / 'airflow.db'}",
+    )
+    for conn_id, conn in connections.items():
+        env[f"AIRFLOW_CONN_{conn_id.upper()}"] = json.dumps(conn)
+    return env
+
+
+def airflow(env: dict[str, str], *args: str, log_path: Path | None = None) -> subprocess.CompletedProcess:
+    """Run the ``airflow`` CLI; keep its (long) output in a log file and show it only on failure."""
+    result = subprocess.run(
+        [str(BIN / "airflow"), *args], env=env, cwd=REPO, capture_output=True, text=True, check=False
+    )
+    if log_path is not None:
+        log_path.write_text(result.stdout + result.stderr)
+    if result.returncode != 0:
+        tail = "\n".join((result.stdout + result.stderr).splitlines()[-60:])
+        raise RuntimeError(f"airflow {' '.join(args[:3])} failed (exit {result.returncode}):\n{tail}")
+    return result
+
+
+def upload_samples(endpoint_url: str | None, bucket: str) -> int:
+    import boto3
+
+    s3 = boto3.client("s3", endpoint_url=endpoint_url)
+    try:
+        s3.head_bucket(Bucket=bucket)
+    except s3.exceptions.ClientError:
+        s3.create_bucket(Bucket=bucket)
+    files = [p for p in SAMPLES.rglob("*") if p.is_file() and p.suffix != ".py"]
+    for path in files:
+        s3.upload_file(str(path), bucket, SAMPLES_PREFIX + path.relative_to(SAMPLES).as_posix())
+    return len(files)
+
+
+def run_summary(output: str) -> str:
+    """The run summary block that the DAG's last task logs."""
+    lines = output.splitlines()
+    for i, line in enumerate(lines):
+        if "Baidu OCR run summary" in line:
+            block = ["Run summary:"]
+            for follower in lines[i + 1 :]:
+                if not follower.startswith("  "):
+                    break
+                block.append(follower.split(" [airflow.task]")[0])  # drop the log record's trailer
+            return "\n".join(block)
+    return "(no summary found in the output)"
+
+
+def show_warehouse(path: Path) -> None:
+    import pandas as pd
+
+    pd.set_option("display.width", 160)
+    pd.set_option("display.max_colwidth", 40)
+    with sqlite3.connect(path) as db:
+        tables = [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table' ORDER BY name")]
+        print()
+        for table in tables:
+            count = db.execute(f'SELECT COUNT(*) FROM "{table}"').fetchone()[0]
+            print(f"== {table}: {count} row(s)")
+            if count and table in PREVIEW_COLUMNS:
+                columns = ", ".join(f'"{c}"' for c in PREVIEW_COLUMNS[table])
+                order = f"ORDER BY {PREVIEW_ORDER[table]}" if table in PREVIEW_ORDER else ""
+                frame = pd.read_sql_query(f'SELECT {columns} FROM "{table}" {order} LIMIT 5', db)
+                print(frame.to_string(index=False))
+            print()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--fresh", action="store_true", help="start from an empty warehouse and Airflow home")
+    args = parser.parse_args(argv)
+
+    if args.fresh and DEMO_DIR.exists():
+        shutil.rmtree(DEMO_DIR)
+    home, logs = DEMO_DIR / "airflow", DEMO_DIR / "logs"
+    for directory in (home, logs):
+        directory.mkdir(parents=True, exist_ok=True)
+    warehouse = DEMO_DIR / "warehouse.db"
+
+    api_key = os.environ.get("BAIDU_OCR_API_KEY")
+    secret_key = os.environ.get("BAIDU_OCR_SECRET_KEY")
+    real_baidu = bool(api_key and secret_key)
+    real_bucket = os.environ.get("BAIDU_OCR_DEMO_BUCKET")
+    started = time.monotonic()
+
+    with ExitStack() as stack:
+        if real_bucket:
+            bucket, s3_url = real_bucket, None
+            say(f"S3: real bucket {bucket} (AWS credentials from the environment)")
+            aws_extra = {"region_name": os.environ.get("AWS_DEFAULT_REGION", "us-east-1")}
+        else:
+            bucket, s3_url = "baidu-ocr-demo", start_moto(stack, logs)
+            os.environ.setdefault("AWS_ACCESS_KEY_ID", "demo")
+            os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "demo")
+            os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+            say(f"S3: moto server at {s3_url}, bucket {bucket}")
+            aws_extra = {"endpoint_url": s3_url, "region_name": "us-east-1"}
+
+        if real_baidu:
+            host = os.environ.get("BAIDU_OCR_HOST", "https://aip.baidubce.com")
+            qps = float(os.environ.get("BAIDU_OCR_QPS", "2"))
+            say(f"OCR: real Baidu AI Cloud at {host} ({qps:g} QPS)")
+        else:
+            api_key, secret_key = "demo-api-key", secrets.token_urlsafe(16)
+            say("OCR: starting the local Baidu-compatible server (rapidocr engine)...")
+            host, qps = start_ocr_server(stack, logs, api_key, secret_key), 4.0
+            say(f"OCR: local server at {host}")
+
+        hmac_key = persistent_secret(DEMO_DIR / "pii-hmac.key", lambda: secrets.token_urlsafe(32))
+        encryption_key = persistent_secret(
+            DEMO_DIR / "pii-encryption.key", lambda: base64.b64encode(secrets.token_bytes(32)).decode()
+        )
+        env = airflow_env(
+            home,
+            {
+                "aws_default": {"conn_type": "aws", "extra": aws_extra},
+                "baidu_ocr_default": {
+                    "conn_type": "baidu_ocr",
+                    "login": api_key,
+                    "password": secret_key,
+                    "host": host,
+                    "extra": {"qps": qps, "timeout": 60},
+                },
+                "warehouse_default": {"conn_type": "sqlite", "host": str(warehouse)},
+                "baidu_ocr_pii": {
+                    "conn_type": "generic",
+                    "password": hmac_key,
+                    "extra": {"encryption_key": encryption_key},
+                },
+            },
+        )
+        say("Airflow: migrating the metadata database (SQLite) and creating the pool...")
+        airflow(env, "db", "migrate", log_path=logs / "db-migrate.log")
+        airflow(env, "pools", "set", "baidu_ocr", "4", "Baidu OCR QPS budget", log_path=logs / "pool.log")
+
+        say(f"Uploaded {upload_samples(s3_url, bucket)} sample file(s) to s3://{bucket}/{SAMPLES_PREFIX}")
+        for dag_id, conf in DAG_RUNS:
+            say(f"Running {dag_id} ...")
+            t0 = time.monotonic()
+            conf = {"bucket": bucket, **conf}
+            result = airflow(
+                env, "dags", "test", dag_id, "-c", json.dumps(conf), log_path=logs / f"{dag_id}.log"
+            )
+            say(f"{dag_id} finished in {time.monotonic() - t0:.1f}s (log: {logs / f'{dag_id}.log'})")
+            print(run_summary(result.stdout + result.stderr), flush=True)
+
+    show_warehouse(warehouse)
+    say(f"Warehouse (SQLite): {warehouse}")
+    say(
+        f"Done in {time.monotonic() - started:.0f}s. Run it again: nothing is OCRed twice. `--fresh` starts over."
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
