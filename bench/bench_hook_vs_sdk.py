@@ -129,14 +129,14 @@ def main() -> None:
                     "elapsed_s": round(result["elapsed_s"], 2),
                 }
             )
-            print(rows[-1], file=sys.stderr)
+            print(rows[-1], file=sys.stderr, flush=True)
     header = [
         "profile",
         "client",
         "images",
-        "images_per_s",
+        "ok_images_per_s",
         "server_calls",
-        "server_rejected_qps",
+        "errors_18_sent",
         "errors_seen",
         "lost",
     ]
