@@ -12,8 +12,11 @@ def providers_manager():
     return ProvidersManager()
 
 
-def test_connection_type_is_registered(providers_manager):
-    hook_info = providers_manager.hooks["baidu_ocr"]
+def test_connection_type_is_registered():
+    # Tasks resolve hooks through the task SDK's runtime manager (ProvidersManager.hooks is deprecated).
+    from airflow.sdk.providers_manager_runtime import ProvidersManagerTaskRuntime
+
+    hook_info = ProvidersManagerTaskRuntime().hooks["baidu_ocr"]
     assert hook_info.hook_class_name == "baidu_ocr.hooks.BaiduOcrHook"
     assert hook_info.hook_name == "Baidu OCR"
     assert hook_info.connection_id_attribute_name == "baidu_ocr_conn_id"
