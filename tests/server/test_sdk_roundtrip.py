@@ -113,6 +113,8 @@ def test_async_table_json_and_excel(samples):
         running = client.getTableRecognitionResult(request_id, {"result_type": "json"})["result"]
         assert (running["ret_code"], running["ret_msg"], running["percent"]) == (2, "进行中", 50)
         clock.advance(5)
+        # "Done" needs the simulated duration AND the real recognition; wait for the latter (bounded).
+        server.backend._jobs[request_id].future.result(timeout=60)
 
         done = client.getTableRecognitionResult(request_id, {"result_type": "json"})["result"]
         assert (done["ret_code"], done["ret_msg"], done["percent"]) == (3, "已完成", 100)
