@@ -328,8 +328,8 @@ class BaiduOcrHook(BaseHook):
                 prepared = self.prepare(image, endpoint=endpoint, **image_options)
             except BaiduOcrError:
                 raise
-            except Exception as exc:  # the source itself failed (S3 read, file vanished): this image only
-                raise BadImage(
+            except Exception as exc:  # the source failed (S3 read, file vanished): this image, this run only
+                raise TransientError(
                     f"Cannot read the image: {type(exc).__name__}: {exc}",
                     endpoint=endpoint,
                     conn_id=self.baidu_ocr_conn_id,

@@ -177,8 +177,23 @@ class WarehouseLoader:
         log.info("Loaded %d document(s) into %s: %s", len(keys), self.conn_id, counts)
         return counts
 
-    def already_processed(self, content_hashes: Iterable[str], endpoint: str, options_hash: str) -> set[str]:
-        """The hashes among ``content_hashes`` already stored with ``status='ok'`` for these options."""
+    def already_processed(
+        self,
+        content_hashes: Iterable[str],
+        endpoint: str,
+        options_hash: str,
+        *,
+        include_bad_images: bool = True,
+    ) -> set[str]:
+        """The hashes among ``content_hashes`` that need no new OCR call for these options.
+
+        That is every ``status='ok'`` document and, unless ``include_bad_images`` is false, every document
+        that failed as ``bad_image``: Baidu (or the local checks) already said it cannot be recognized, and
+        asking again would bill the same answer. Transient, rate-limit and quota failures are retried.
+        """
+        status_filter = (
+            "(status = 'ok' OR error_class = 'bad_image')" if include_bad_images else "status = 'ok'"
+        )
         hashes = sorted({h for h in content_hashes if h})
         found: set[str] = set()
         ph = self.hook.placeholder
@@ -186,7 +201,7 @@ class WarehouseLoader:
             chunk = hashes[start : start + _IN_CHUNK]
             sql = (
                 f"SELECT content_sha256 FROM {self._table('ocr_documents')} "
-                f"WHERE endpoint = {ph} AND options_hash = {ph} AND status = 'ok' "
+                f"WHERE endpoint = {ph} AND options_hash = {ph} AND {status_filter} "
                 f"AND content_sha256 IN ({', '.join([ph] * len(chunk))})"
             )
             found.update(row[0] for row in self.hook.get_records(sql, [endpoint, options_hash, *chunk]))

@@ -138,10 +138,19 @@ def test_concurrent_loads_of_different_batches(make_loader):
     assert (counts["ocr_documents"], counts["ocr_lines"]) == (80, 400)
 
 
-def test_already_processed_only_counts_ok_documents_with_the_same_options(loader):
+def test_already_processed_counts_ok_and_bad_images_with_the_same_options(loader):
     loader.load(sample_frames())
-    hashes = ["1" * 64, "5" * 64, "9" * 64]
-    assert loader.already_processed(hashes, "accurate", options_hash(None)) == {"1" * 64}
+    loader.load(
+        normalize_records(
+            [failed_record(endpoint="accurate", sha="7" * 64, code="282000", error_class="transient")]
+        )
+    )
+    hashes = ["1" * 64, "5" * 64, "7" * 64, "9" * 64]
+    # ok ("1") and bad_image ("5") need no new call; the transient failure ("7") is retried.
+    assert loader.already_processed(hashes, "accurate", options_hash(None)) == {"1" * 64, "5" * 64}
+    assert loader.already_processed(hashes, "accurate", options_hash(None), include_bad_images=False) == {
+        "1" * 64
+    }
     assert loader.already_processed(hashes, "accurate", options_hash({"probability": "true"})) == set()
     assert loader.already_processed(hashes, "general_basic", options_hash(None)) == set()
     assert loader.already_processed([], "accurate", options_hash(None)) == set()

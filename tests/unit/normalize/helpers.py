@@ -33,12 +33,14 @@ def ok_record(
     )
 
 
-def failed_record(*, endpoint: str, sha: str = "f" * 64, code: str = "216201") -> dict:
+def failed_record(
+    *, endpoint: str, sha: str = "f" * 64, code: str = "216201", error_class: str = "bad_image"
+) -> dict:
     outcome = OcrOutcome(
         key="s3://bucket/broken.jpg",
         ok=False,
         error_code=code,
-        error_class="bad_image",
+        error_class=error_class,
         error_msg="image format error",
         attempts=1,
         content_sha256=sha,
