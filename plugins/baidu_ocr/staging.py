@@ -18,7 +18,6 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypedDict
 
-import pandas as pd
 from airflow.exceptions import AirflowException
 
 from baidu_ocr.records import RAW_RECORD_COLUMNS
@@ -27,6 +26,7 @@ from baidu_ocr.stats import percentile
 if TYPE_CHECKING:
     from logging import Logger
 
+    import pandas as pd
     from airflow.providers.amazon.aws.hooks.s3 import S3Hook
 
 # What Baidu or images.prepare_image can read; everything else under a prefix (ground-truth JSON, README,
@@ -180,6 +180,8 @@ def s3_uri(bucket: str, key: str) -> str:
 
 def records_frame(records: Iterable[dict[str, Any]]) -> pd.DataFrame:
     """Raw records as a DataFrame with exactly the columns and dtypes of ``RAW_RECORD_COLUMNS``."""
+    import pandas as pd  # when a task runs, not each time the DAG processor parses a DAG file
+
     frame = pd.DataFrame.from_records(list(records), columns=list(RAW_RECORD_COLUMNS))
     if "processed_at" in frame:
         frame["processed_at"] = pd.to_datetime(frame["processed_at"], utc=True)
@@ -198,6 +200,8 @@ def read_records(
     s3: S3Hook, uris: Iterable[str | None], columns: Sequence[str] | None = None
 ) -> pd.DataFrame:
     """Read staged Parquet files back into one raw-record frame (empty, but typed, when there are none)."""
+    import pandas as pd
+
     wanted = list(columns or RAW_RECORD_COLUMNS)
     dtypes = {c: RAW_RECORD_COLUMNS[c] for c in wanted}
     frames = []
@@ -244,7 +248,7 @@ def summarize_run(
         for name, count in (manifest.get("failed_by_class") or {}).items():
             failed_by_class[name] += count
     calls = sum(int(m["stats"].get("billable_calls", 0)) for m in done)
-    latencies = [float(v) for v in (latencies_ms or []) if v is not None and not pd.isna(v)]
+    latencies = [float(v) for v in (latencies_ms or []) if v is not None and v == v]  # v == v drops NaN
     starts = [m["started_at"] for m in done if m.get("started_at")]
     ends = [m["finished_at"] for m in done if m.get("finished_at")]
     wall = (max(ends) - min(starts)) if starts and ends else 0.0

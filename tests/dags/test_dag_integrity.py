@@ -69,3 +69,23 @@ def test_the_network_guard_catches_a_connection(monkeypatch, tmp_path):
     bad.write_text("import socket\nsocket.create_connection(('127.0.0.1', 9))\n")
     with pytest.raises(NetworkAtParseTime):
         _import_offline(bad, monkeypatch)
+
+
+def test_parsing_the_dags_stays_light():
+    """Parsing must not pull in pandas/pyarrow/PIL/the SDK: the DAG processor pays for it on every parse."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, importlib.util, pathlib\n"
+        f"for path in sorted(pathlib.Path({str(DAGS_DIR)!r}).glob('*.py')):\n"
+        "    spec = importlib.util.spec_from_file_location(path.stem, path)\n"
+        "    spec.loader.exec_module(importlib.util.module_from_spec(spec))\n"
+        "heavy = sorted(m for m in ('pandas', 'pyarrow', 'PIL', 'aip', 'cv2', 'rapidocr') if m in sys.modules)\n"
+        "print('HEAVY=' + ','.join(heavy))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True
+    )
+    (heavy,) = [line for line in result.stdout.splitlines() if line.startswith("HEAVY=")]
+    assert heavy == "HEAVY=", f"imported while parsing DAG files: {heavy.removeprefix('HEAVY=')}"
