@@ -134,23 +134,24 @@ class BaiduOcrHook(BaseHook):
     def get_access_token(self, *, rejected: str | None = None) -> str:
         """A valid access token: cached with its expiry; ``rejected`` is replaced (one fetch for all threads)."""
         s = self.settings
-
-        def fetch() -> AccessToken:
-            self.stats.count("token_fetches")
-            token = fetch_access_token(
-                self.session,
-                base_url=s.base_url,
-                api_key=s.api_key,
-                secret_key=s.secret_key,
-                conn_id=s.conn_id,
-                timeout=self._timeout,
-                verify=s.verify,
-            )
-            self._mask(token.value)
-            return token
-
-        token = self._token_cache.get(cache_key(s.base_url, s.api_key), fetch, rejected=rejected)
+        token = self._token_cache.get(cache_key(s.base_url, s.api_key), self._fetch_token, rejected=rejected)
         return token.value
+
+    def _fetch_token(self) -> AccessToken:
+        """One client-credentials grant, counted and masked (the cache decides when it is needed)."""
+        s = self.settings
+        self.stats.count("token_fetches")
+        token = fetch_access_token(
+            self.session,
+            base_url=s.base_url,
+            api_key=s.api_key,
+            secret_key=s.secret_key,
+            conn_id=s.conn_id,
+            timeout=self._timeout,
+            verify=s.verify,
+        )
+        self._mask(token.value)
+        return token
 
     # -- single calls ------------------------------------------------------------------------------
 
@@ -472,21 +473,14 @@ class BaiduOcrHook(BaseHook):
     def test_connection(self) -> tuple[bool, str]:
         """Fetch a fresh token: proves the host is reachable and the keys are right, at no OCR cost."""
         try:
-            s = self.settings
-            token = fetch_access_token(
-                self.session,
-                base_url=s.base_url,
-                api_key=s.api_key,
-                secret_key=s.secret_key,
-                conn_id=s.conn_id,
-                timeout=self._timeout,
-                verify=s.verify,
-            )
+            token = self._fetch_token()
         except BaiduOcrError as exc:
             return False, str(exc)
-        self._mask(token.value)
         days = token.lifetime / 86400
-        return True, f"Connected to Baidu OCR at {s.base_url}: access token valid for {days:.1f} days"
+        return (
+            True,
+            f"Connected to Baidu OCR at {self.settings.base_url}: access token valid for {days:.1f} days",
+        )
 
 
 def _source_hash(image: Any) -> str | None:
