@@ -210,6 +210,26 @@ class _S3ImagesOperator(BaseOperator):
             finished_at=time.time(),
         )
 
+    def _publish_then_check(
+        self, context: Context, manifest: BatchManifest, error: BaseException | None = None
+    ) -> BatchManifest:
+        """Return the manifest, or fail (``error``, or too many failed images) after publishing it anyway.
+
+        A failed task returns nothing, yet what it staged has been paid for: the manifest goes to XCom as the
+        return value before the exception, so the ``all_done`` load still picks the staged records up and a
+        rerun does not pay for them again.
+        """
+        try:
+            if error is not None:
+                raise error
+            self._check_failure_ratio(manifest)
+        except Exception as exc:
+            context["ti"].xcom_push(
+                key="return_value", value={**manifest, "error": f"{type(exc).__name__}: {exc}"}
+            )
+            raise
+        return manifest
+
     def _check_failure_ratio(self, manifest: BatchManifest) -> None:
         ratio = failure_ratio(manifest["n_ok"], manifest["n_failed"])
         if ratio > float(self.max_failure_ratio):
@@ -306,10 +326,7 @@ class BaiduOcrBatchOperator(_S3ImagesOperator):
             manifest["stats"]["billable_calls"],
             uri,
         )
-        if stopped is not None:
-            raise stopped
-        self._check_failure_ratio(manifest)
-        return manifest
+        return self._publish_then_check(context, manifest, stopped)
 
 
 class BaiduOcrImageOperator(BaseOperator):
@@ -544,14 +561,14 @@ class BaiduOcrTableOperator(_S3ImagesOperator):
             started_at=float(carry.get("started_at") or time.time()),
         )
         self.log.info("Table jobs staged at %s: %s", uri, {k: v for k, v in manifest.items() if k != "stats"})
+        timed_out = None
         if event["status"] == "timeout":
             pending = list(event.get("pending") or [])
-            raise TableJobsTimedOut(
+            timed_out = TableJobsTimedOut(
                 f"{len(pending)} table job(s) unfinished after {self.timeout:.0f}s ({', '.join(pending)}); "
                 f"finished ones are staged at {uri}"
             )
-        self._check_failure_ratio(manifest)
-        return manifest
+        return self._publish_then_check(context, manifest, timed_out)
 
     def _copy_excel(self, hook: BaiduOcrHook, key: str, request_id: str) -> str:
         result = hook.get_table_job_result(request_id, result_type="excel")

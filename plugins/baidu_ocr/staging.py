@@ -16,7 +16,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, TypedDict
+from typing import TYPE_CHECKING, Any, NotRequired, TypedDict
 
 from airflow.exceptions import AirflowException
 
@@ -49,6 +49,7 @@ class BatchManifest(TypedDict):
     stats: dict[str, Any]  # BaiduOcrHook.stats.snapshot()
     started_at: float  # UNIX time: with finished_at, the run's wall clock for its achieved QPS
     finished_at: float
+    error: NotRequired[str]  # set when the batch task failed after staging (quota, failure ratio, timeout)
 
 
 @dataclass(frozen=True)
@@ -255,6 +256,7 @@ def summarize_run(
     return {
         "batches": len(done) if n_batches is None else n_batches,
         "batches_without_manifest": 0 if n_batches is None else max(0, n_batches - len(done)),
+        "batches_failed_after_staging": sum(1 for m in done if m.get("error")),
         "images_seen": sum(m["n_seen"] for m in done),
         "images_skipped": sum(m["n_skipped"] for m in done),
         "images_ok": sum(m["n_ok"] for m in done),
@@ -289,18 +291,21 @@ def finish_run(
 ) -> dict[str, Any]:
     """The last task of an OCR DAG: log the run summary, return it, and fail when a batch failed.
 
-    A batch that failed pushed no manifest, so ``n_batches`` minus the manifests counts the failures; the
-    summary is logged first so a failed run still says what it did.
+    A batch that failed after staging published its manifest with an ``error``; one that failed earlier
+    published none, so ``n_batches`` minus the manifests counts those. The summary is logged first so a
+    failed run still says what it did.
     """
     manifests = manifest_list(manifests)
     latencies = read_records(s3, [m.get("uri") for m in manifests], columns=["latency_ms"])["latency_ms"]
     summary = summarize_run(manifests, n_batches=n_batches, latencies_ms=latencies.dropna().tolist())
     summary["rows_loaded"] = dict(rows_loaded or {})
     log.info("Baidu OCR run summary:\n%s", format_summary(summary))
-    if summary["batches_without_manifest"]:
+    failed = summary["batches_without_manifest"] + summary["batches_failed_after_staging"]
+    if failed:
+        errors = sorted({m["error"] for m in manifests if m.get("error")})
         raise RunHadFailedBatches(
-            f"{summary['batches_without_manifest']} of {n_batches} OCR batch(es) failed; see their logs. "
-            "What the other batches staged was loaded."
+            f"{failed} of {n_batches} OCR batch(es) failed ({'; '.join(errors) or 'see their logs'}). "
+            "Everything that was staged, failed batches included, was loaded."
         )
     return summary
 

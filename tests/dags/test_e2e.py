@@ -239,3 +239,21 @@ def test_broken_images_become_failed_rows_and_are_never_paid_for_twice(
     assert run_dag("baidu_ocr_s3_to_warehouse", conf).state == "success"
     assert _billable(ocr_server) == len(good) + 1
     assert sqlite_warehouse.row_counts() == counts
+
+
+def test_quota_exhausted_fails_the_run_but_keeps_what_was_paid_for(
+    airflow_db, s3_env, ocr_server, sqlite_warehouse
+):
+    images = s3_env.upload_samples("documents")
+    ocr_server.configure(daily_quota=4)
+    conf = {"bucket": s3_env.bucket, "prefix": "samples/documents/", "batch_size": 5}
+
+    assert run_dag("baidu_ocr_s3_to_warehouse", conf).state == "failed"
+
+    loaded = sqlite_warehouse.records("SELECT content_sha256 FROM ocr_documents WHERE status = 'ok'")
+    assert len(loaded) == 4 == _billable(ocr_server)  # the 4 paid results reached the warehouse
+
+    ocr_server.configure(daily_quota=None)  # the next day
+    assert run_dag("baidu_ocr_s3_to_warehouse", conf).state == "success"
+    assert _billable(ocr_server) == len(images)  # 4 + the 8 missing ones: nothing paid twice
+    assert len(sqlite_warehouse.records("SELECT 1 FROM ocr_documents WHERE status = 'ok'")) == len(images)

@@ -46,8 +46,14 @@ def s3(monkeypatch):
 
 
 def context(map_index: int = 0, task_id: str = "ocr_batch") -> dict[str, Any]:
+    pushed: dict[str, Any] = {}
     ti = SimpleNamespace(
-        dag_id="unit_dag", run_id="manual__2026-01-02T03:04:05+00:00", task_id=task_id, map_index=map_index
+        dag_id="unit_dag",
+        run_id="manual__2026-01-02T03:04:05+00:00",
+        task_id=task_id,
+        map_index=map_index,
+        pushed=pushed,
+        xcom_push=lambda key, value: pushed.__setitem__(key, value),
     )
     return {"ti": ti}
 

@@ -99,8 +99,13 @@ def test_batch_stopping_error_is_raised_after_staging_what_finished(s3, scripted
     scripted_hook.stop_error = QuotaExhausted(
         "Open api daily request limit reached", code=17, endpoint="general_basic"
     )
+    ctx = context()
     with pytest.raises(QuotaExhausted):
-        _operator(list(images)).execute(context())
+        _operator(list(images)).execute(ctx)
+    # The failed task still publishes its manifest, so the all_done load picks up what was paid for.
+    published = ctx["ti"].pushed["return_value"]
+    assert (published["n_ok"], published["uri"].endswith("batch-00000.parquet")) == (2, True)
+    assert published["error"].startswith("QuotaExhausted: Open api daily request limit reached")
     staged = read_records(
         s3,
         [
