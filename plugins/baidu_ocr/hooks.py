@@ -193,6 +193,10 @@ class BaiduOcrHook(BaseHook):
         Retries: token errors refresh the token once; rate-limited and transient errors back off
         exponentially with jitter up to ``max_retries``; everything else raises at once.
         """
+        return self._post_counting_attempts(endpoint, data)[0]
+
+    def _post_counting_attempts(self, endpoint: str, data: dict[str, Any]) -> tuple[dict, int]:
+        """:meth:`post`, also returning how many attempts it took (failures carry ``exc.attempts``)."""
         ep = self._endpoint(endpoint)
         form = {k: _form_value(v) for k, v in data.items() if v is not None}
         attempts = 0
@@ -219,8 +223,7 @@ class BaiduOcrHook(BaseHook):
         except BaiduOcrError as exc:
             exc.attempts = attempts
             raise
-        body.setdefault("_attempts", attempts)
-        return body
+        return body, attempts
 
     def _post_with_token_refresh(self, ep: Endpoint, form: dict[str, str]) -> dict:
         used: list[str] = []
@@ -301,9 +304,7 @@ class BaiduOcrHook(BaseHook):
             raise ConfigError(
                 "Pass one of image, url or pdf_file", endpoint=endpoint, conn_id=self.baidu_ocr_conn_id
             )
-        body = self.post(endpoint, data)
-        body.pop("_attempts", None)
-        return body
+        return self.post(endpoint, data)
 
     # -- batches -----------------------------------------------------------------------------------
 
@@ -340,8 +341,9 @@ class BaiduOcrHook(BaseHook):
             outcome.width, outcome.height = prepared.width, prepared.height
             if stop.is_set():
                 return None
-            body = self.post(endpoint, {**options, "image": base64.b64encode(prepared.data).decode("ascii")})
-            outcome.attempts = body.pop("_attempts", 1)
+            body, outcome.attempts = self._post_counting_attempts(
+                endpoint, {**options, "image": base64.b64encode(prepared.data).decode("ascii")}
+            )
             outcome.ok, outcome.result = True, body
             outcome.log_id = str(body["log_id"]) if body.get("log_id") is not None else None
         except PER_IMAGE_ERRORS as exc:
@@ -437,7 +439,6 @@ class BaiduOcrHook(BaseHook):
         body = self.post(
             "form_ocr_get_request_result", {"request_id": request_id, "result_type": result_type}
         )
-        body.pop("_attempts", None)
         result = body.get("result")
         if not isinstance(result, dict):
             raise TransientError(
