@@ -15,31 +15,17 @@ import argparse
 import json
 import sys
 import time
-import unicodedata
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "include"))
 
 from ocr_server.engines.rapidocr_engine import RapidOcrEngine  # noqa: E402
+from ocr_server.evaluation import edit_distance  # noqa: E402
+from ocr_server.evaluation import normalize_text as normalize  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results" / "engine_accuracy.json"
 TARGETS = {"documents": 0.01, "idcards": 0.95, "tables": 0.95}
-
-
-def normalize(text: str) -> str:
-    return "".join(unicodedata.normalize("NFKC", text).split())
-
-
-def edit_distance(a: str, b: str) -> int:
-    """Levenshtein distance (insertions, deletions, substitutions), two-row dynamic programming."""
-    previous = list(range(len(b) + 1))
-    for i, ca in enumerate(a, 1):
-        current = [i]
-        for j, cb in enumerate(b, 1):
-            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb)))
-        previous = current
-    return previous[-1]
 
 
 def samples(folder: Path) -> list[tuple[Path, dict]]:

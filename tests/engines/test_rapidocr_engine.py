@@ -6,7 +6,6 @@ The model is loaded once for the module; each test reads one or two images (~1 s
 from __future__ import annotations
 
 import json
-import unicodedata
 from pathlib import Path
 
 import pytest
@@ -18,26 +17,14 @@ from ocr_server.engines.rapidocr_engine import (
     decode_image,
     shared_rapidocr,
 )
+from ocr_server.evaluation import edit_distance
+from ocr_server.evaluation import normalize_text as normalize
 
 SAMPLES = Path(__file__).resolve().parents[2] / "include" / "samples"
 
 
 def truth(kind: str, stem: str) -> dict:
     return json.loads((SAMPLES / kind / f"{stem}.json").read_text(encoding="utf-8"))
-
-
-def normalize(text: str) -> str:
-    return "".join(unicodedata.normalize("NFKC", text).split())
-
-
-def edit_distance(a: str, b: str) -> int:
-    previous = list(range(len(b) + 1))
-    for i, ca in enumerate(a, 1):
-        current = [i]
-        for j, cb in enumerate(b, 1):
-            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb)))
-        previous = current
-    return previous[-1]
 
 
 def overlap(a: Box, b: list[int]) -> float:
