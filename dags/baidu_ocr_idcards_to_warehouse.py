@@ -25,7 +25,11 @@ import posixpath
 from datetime import datetime
 
 from airflow.sdk import Asset, Param, dag, task
-from baidu_ocr.operators import BaiduOcrBatchOperator, BaiduOcrWarehouseLoadOperator
+from baidu_ocr.operators import (
+    BaiduOcrBatchOperator,
+    BaiduOcrRunSummaryOperator,
+    BaiduOcrWarehouseLoadOperator,
+)
 
 WAREHOUSE_CONN_ID = "warehouse_default"
 PII_CONN_ID = "baidu_ocr_pii"
@@ -103,19 +107,6 @@ def baidu_ocr_idcards_to_warehouse():
     )
 
     @task(trigger_rule="all_done")
-    def summarize(manifests, specs: list, rows_loaded: dict) -> dict:
-        from airflow.providers.amazon.aws.hooks.s3 import S3Hook
-        from baidu_ocr.staging import finish_run
-
-        return finish_run(
-            S3Hook(aws_conn_id="aws_default"),
-            manifests,
-            n_batches=len(specs or []),
-            rows_loaded=rows_loaded,
-            log=log,
-        )
-
-    @task(trigger_rule="all_done")
     def purge_staging(manifests) -> int:
         from airflow.providers.amazon.aws.hooks.s3 import S3Hook
         from baidu_ocr.staging import delete_staged
@@ -124,7 +115,9 @@ def baidu_ocr_idcards_to_warehouse():
         log.info("Deleted %d staged file(s) holding raw ID card responses", deleted)
         return deleted
 
-    summary = summarize(ocr.output, specs, load.output)
+    summary = BaiduOcrRunSummaryOperator(
+        task_id="summarize", manifests=ocr.output, batches=specs, rows_loaded=load.output
+    )
     summary >> purge_staging(ocr.output)
 
 

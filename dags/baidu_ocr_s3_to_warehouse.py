@@ -28,7 +28,11 @@ import logging
 from datetime import datetime
 
 from airflow.sdk import Asset, Param, dag, task
-from baidu_ocr.operators import BaiduOcrBatchOperator, BaiduOcrWarehouseLoadOperator
+from baidu_ocr.operators import (
+    BaiduOcrBatchOperator,
+    BaiduOcrRunSummaryOperator,
+    BaiduOcrWarehouseLoadOperator,
+)
 
 WAREHOUSE_CONN_ID = "warehouse_default"
 TABLES = ("ocr_documents", "ocr_lines", "ocr_chars", "ocr_fields")
@@ -94,20 +98,9 @@ def baidu_ocr_s3_to_warehouse():
         outlets=[warehouse_asset(t) for t in TABLES],
     )
 
-    @task(trigger_rule="all_done")
-    def summarize(manifests, batches: list, rows_loaded: dict) -> dict:
-        from airflow.providers.amazon.aws.hooks.s3 import S3Hook
-        from baidu_ocr.staging import finish_run
-
-        return finish_run(
-            S3Hook(aws_conn_id="aws_default"),
-            manifests,
-            n_batches=len(batches or []),
-            rows_loaded=rows_loaded,
-            log=log,
-        )
-
-    summarize(ocr.output, batches, load.output)
+    BaiduOcrRunSummaryOperator(
+        task_id="summarize", manifests=ocr.output, batches=batches, rows_loaded=load.output
+    )
 
 
 dag = baidu_ocr_s3_to_warehouse()

@@ -20,7 +20,11 @@ import logging
 from datetime import datetime
 
 from airflow.sdk import Asset, Param, dag, task
-from baidu_ocr.operators import BaiduOcrTableOperator, BaiduOcrWarehouseLoadOperator
+from baidu_ocr.operators import (
+    BaiduOcrRunSummaryOperator,
+    BaiduOcrTableOperator,
+    BaiduOcrWarehouseLoadOperator,
+)
 
 WAREHOUSE_CONN_ID = "warehouse_default"
 TABLES = ("ocr_documents", "ocr_table_cells")
@@ -86,20 +90,9 @@ def baidu_ocr_tables_to_warehouse():
         outlets=[warehouse_asset(t) for t in TABLES],
     )
 
-    @task(trigger_rule="all_done")
-    def summarize(manifests, batches: list, rows_loaded: dict) -> dict:
-        from airflow.providers.amazon.aws.hooks.s3 import S3Hook
-        from baidu_ocr.staging import finish_run
-
-        return finish_run(
-            S3Hook(aws_conn_id="aws_default"),
-            manifests,
-            n_batches=len(batches or []),
-            rows_loaded=rows_loaded,
-            log=log,
-        )
-
-    summarize(tables.output, batches, load.output)
+    BaiduOcrRunSummaryOperator(
+        task_id="summarize", manifests=tables.output, batches=batches, rows_loaded=load.output
+    )
 
 
 dag = baidu_ocr_tables_to_warehouse()

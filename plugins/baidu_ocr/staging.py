@@ -285,8 +285,8 @@ def finish_run(
     s3: S3Hook,
     manifests: Iterable[BatchManifest | None],
     *,
-    n_batches: int,
-    rows_loaded: dict[str, int] | None,
+    n_batches: int | None = None,
+    rows_loaded: dict[str, int] | None = None,
     log: Logger,
 ) -> dict[str, Any]:
     """The last task of an OCR DAG: log the run summary, return it, and fail when a batch failed.
@@ -304,7 +304,7 @@ def finish_run(
     if failed:
         errors = sorted({m["error"] for m in manifests if m.get("error")})
         raise RunHadFailedBatches(
-            f"{failed} of {n_batches} OCR batch(es) failed ({'; '.join(errors) or 'see their logs'}). "
+            f"{failed} of {summary['batches']} OCR batch(es) failed ({'; '.join(errors) or 'see their logs'}). "
             "Everything that was staged, failed batches included, was loaded."
         )
     return summary

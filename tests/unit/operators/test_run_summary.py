@@ -69,3 +69,21 @@ def test_delete_staged_removes_only_the_runs_files(s3):
     uris = [write_records(s3, [], BUCKET, f"stage/run/batch-{n:05d}.parquet") for n in range(3)]
     assert delete_staged(s3, [{"uri": u} for u in uris] + [{"uri": None}]) == 3
     assert s3.list_keys(BUCKET, prefix="stage/") == [kept.removeprefix(f"s3://{BUCKET}/")]
+
+
+def test_summary_operator_fails_on_a_batch_that_failed_after_staging(s3):
+    from baidu_ocr.operators import BaiduOcrRunSummaryOperator
+
+    from tests.unit.operators.conftest import context
+
+    uri = write_records(s3, [], BUCKET, "stage/empty.parquet")
+    ok = _manifest(2, 0, 2, 0.0, 1.0, uri=uri)
+    stopped = {**_manifest(1, 0, 2, 0.0, 1.0, uri=uri), "error": "QuotaExhausted: daily limit"}
+    operator = BaiduOcrRunSummaryOperator(task_id="summarize", manifests=[ok], batches=["a"], rows_loaded={})
+    assert operator.trigger_rule == "all_done"
+    assert operator.execute(context())["images_ok"] == 2
+    failing = BaiduOcrRunSummaryOperator(task_id="summarize", manifests=[ok, stopped], batches=["a", "b"])
+    with pytest.raises(
+        RunHadFailedBatches, match=r"1 of 2 OCR batch\(es\) failed \(QuotaExhausted: daily limit\)"
+    ):
+        failing.execute(context())
