@@ -25,8 +25,7 @@ from PIL import Image
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from baidu_ocr import auth, ratelimit  # noqa: E402
-from baidu_ocr.hooks import BaiduOcrHook  # noqa: E402
+from baidu_ocr.hooks import BaiduOcrHook, reset_process_caches  # noqa: E402
 from baidu_ocr.sdk import make_sdk_client  # noqa: E402
 from ocr_server.testing import running_server  # noqa: E402
 
@@ -70,17 +69,8 @@ def run_sdk(server, items) -> dict:
 
 
 def run_hook(server, items, qps: float) -> dict:
-    auth._PROCESS_CACHE.clear()
-    ratelimit.reset_local_windows()
-    os.environ["AIRFLOW_CONN_BAIDU_OCR_BENCH"] = json.dumps(
-        {
-            "conn_type": "baidu_ocr",
-            "login": server.api_key,
-            "password": server.secret_key,
-            "host": server.url,
-            "extra": {"qps": qps, "max_retries": 8},
-        }
-    )
+    reset_process_caches()
+    os.environ["AIRFLOW_CONN_BAIDU_OCR_BENCH"] = server.airflow_connection(qps=qps, max_retries=8)
     hook = BaiduOcrHook("baidu_ocr_bench")
     started = time.monotonic()
     outcomes = list(hook.ocr_many(items))

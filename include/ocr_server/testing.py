@@ -6,6 +6,7 @@ model directly (no HTTP round trip) for stats and configuration, and exposes it 
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -38,6 +39,18 @@ class RunningServer:
 
     def stats(self) -> dict[str, Any]:
         return self.backend.stats()
+
+    def airflow_connection(self, **extra: Any) -> str:
+        """A ``baidu_ocr`` Airflow connection (JSON, for ``AIRFLOW_CONN_*``) pointing at this server."""
+        return json.dumps(
+            {
+                "conn_type": "baidu_ocr",
+                "login": self.api_key,
+                "password": self.secret_key,
+                "host": self.url,
+                "extra": extra,
+            }
+        )
 
     def configure(self, **faults: Any) -> FaultConfig:
         return self.backend.configure(**faults)

@@ -484,6 +484,15 @@ class BaiduOcrHook(BaseHook):
         )
 
 
+def reset_process_caches() -> None:
+    """Forget this process's access tokens and QPS history, e.g. between tests or benchmark runs that
+    restart a server on a port an earlier one used."""
+    from baidu_ocr import auth, ratelimit
+
+    auth.token_cache_for(None).clear()
+    ratelimit.reset_local_windows()
+
+
 def _source_hash(image: Any) -> str | None:
     if isinstance(image, bytes | bytearray | memoryview):
         return hashlib.sha256(bytes(image)).hexdigest()

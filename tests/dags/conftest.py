@@ -111,16 +111,7 @@ def ocr_server(monkeypatch):
 
     with running_server(engine="fixture", table_job_seconds=0) as server:
         monkeypatch.setenv(
-            "AIRFLOW_CONN_BAIDU_OCR_DEFAULT",
-            json.dumps(
-                {
-                    "conn_type": "baidu_ocr",
-                    "login": server.api_key,
-                    "password": server.secret_key,
-                    "host": server.url,
-                    "extra": {"qps": 500, "timeout": 10, "max_retries": 2},
-                }
-            ),
+            "AIRFLOW_CONN_BAIDU_OCR_DEFAULT", server.airflow_connection(qps=500, timeout=10, max_retries=2)
         )
         monkeypatch.setenv(
             "AIRFLOW_CONN_BAIDU_OCR_PII", json.dumps({"conn_type": "generic", "password": PII_HMAC_KEY})

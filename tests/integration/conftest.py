@@ -10,7 +10,6 @@ connection pointing at it.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from typing import Any
@@ -40,12 +39,6 @@ def baidu_conn_env(
     monkeypatch: pytest.MonkeyPatch, server: RunningServer, conn_id: str = "baidu_ocr_default", **extra: Any
 ) -> str:
     """Point connection ``conn_id`` at ``server``; ``extra`` overrides :data:`DEFAULT_CONN_EXTRA`."""
-    connection = {
-        "conn_type": "baidu_ocr",
-        "login": server.api_key,
-        "password": server.secret_key,
-        "host": server.url,
-        "extra": {**DEFAULT_CONN_EXTRA, **extra},
-    }
-    monkeypatch.setenv(f"AIRFLOW_CONN_{conn_id.upper()}", json.dumps(connection))
+    connection = server.airflow_connection(**{**DEFAULT_CONN_EXTRA, **extra})
+    monkeypatch.setenv(f"AIRFLOW_CONN_{conn_id.upper()}", connection)
     return conn_id

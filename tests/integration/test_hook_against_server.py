@@ -8,11 +8,12 @@ import logging
 import time
 
 import pytest
-from baidu_ocr import auth, ratelimit
 from baidu_ocr.errors import AuthenticationFailed, QuotaExhausted
-from baidu_ocr.hooks import BaiduOcrHook
+from baidu_ocr.hooks import BaiduOcrHook, reset_process_caches
 from ocr_server.testing import running_server
 from PIL import Image
+
+from tests.integration.conftest import baidu_conn_env
 
 
 def distinct_png(i: int) -> bytes:
@@ -25,17 +26,10 @@ def distinct_png(i: int) -> bytes:
     return buffer.getvalue()
 
 
-def use_server(monkeypatch, server, conn_id: str = "baidu_ocr_default", **extra) -> None:
-    auth._PROCESS_CACHE.clear()
-    ratelimit.reset_local_windows()
-    conn = {
-        "conn_type": "baidu_ocr",
-        "login": server.api_key,
-        "password": server.secret_key,
-        "host": server.url,
-        "extra": {"qps": 50, "max_retries": 6, **extra},
-    }
-    monkeypatch.setenv(f"AIRFLOW_CONN_{conn_id.upper()}", json.dumps(conn))
+def use_server(monkeypatch, server, **extra) -> None:
+    """``baidu_ocr_default`` -> ``server``, with retries enough for the fault scenarios, and clean caches."""
+    reset_process_caches()
+    baidu_conn_env(monkeypatch, server, **{"max_retries": 6, **extra})
 
 
 @pytest.mark.slow
@@ -111,13 +105,9 @@ def test_quota_stops_the_batch(monkeypatch):
 
 def test_wrong_secret_is_a_clear_error(monkeypatch):
     with running_server() as server:
-        use_server(monkeypatch, server)
-        monkeypatch.setenv(
-            "AIRFLOW_CONN_BAIDU_OCR_DEFAULT",
-            json.dumps(
-                {"conn_type": "baidu_ocr", "login": server.api_key, "password": "wrong", "host": server.url}
-            ),
-        )
+        reset_process_caches()
+        wrong = {**json.loads(server.airflow_connection()), "password": "wrong"}
+        monkeypatch.setenv("AIRFLOW_CONN_BAIDU_OCR_DEFAULT", json.dumps(wrong))
         with pytest.raises(AuthenticationFailed) as info:
             BaiduOcrHook().ocr(distinct_png(1))
     assert "baidu_ocr_default" in str(info.value) and "Client authentication failed" in str(info.value)

@@ -14,6 +14,8 @@ from typing import Any
 import pandas as pd
 import pyarrow as pa
 
+from baidu_ocr.records import RAW_RECORD_COLUMNS
+
 # A calendar date without time or zone (birth dates, validity dates): pandas has no native date dtype.
 DATE = pd.ArrowDtype(pa.date32())
 TIMESTAMP_UTC = "datetime64[us, UTC]"
@@ -64,33 +66,22 @@ def _as_dtype(series: pd.Series, dtype: Any) -> pd.Series:
     return series.astype(dtype)
 
 
+def _document_columns() -> dict[str, Any]:
+    """A document row is its staged raw record without the response body, plus what the body says."""
+    columns: dict[str, Any] = {}
+    for name, dtype in RAW_RECORD_COLUMNS.items():
+        if name == "result_json":
+            continue
+        columns[name] = dtype
+        if name == "latency_ms":
+            columns |= {"direction": "Int64", "n_lines": "Int64"}
+    return columns
+
+
 TABLES: dict[str, TableSchema] = {
     schema.name: schema
     for schema in (
-        TableSchema(
-            "ocr_documents",
-            {
-                **_DOC_KEY_COLUMNS,
-                "options_json": "string",
-                "source_uri": "string",
-                "bytes": "Int64",
-                "width": "Int64",
-                "height": "Int64",
-                "status": "string",  # "ok" | "failed"
-                "error_code": "string",
-                "error_class": "string",
-                "error_msg": "string",
-                "log_id": "string",  # may exceed 2**53: kept as text
-                "attempts": "Int64",
-                "latency_ms": "Float64",
-                "direction": "Int64",
-                "n_lines": "Int64",
-                "dag_id": "string",
-                "run_id": "string",
-                "processed_at": TIMESTAMP_UTC,
-            },
-            DOC_KEY,
-        ),
+        TableSchema("ocr_documents", _document_columns(), DOC_KEY),
         TableSchema(
             "ocr_lines",
             {

@@ -6,8 +6,7 @@ import json
 import uuid
 
 import pytest
-from baidu_ocr import auth, ratelimit
-from baidu_ocr.hooks import BaiduOcrHook
+from baidu_ocr.hooks import BaiduOcrHook, reset_process_caches
 from tenacity import wait_none
 
 API_KEY = "unit-api-key-123"
@@ -44,10 +43,9 @@ def _no_backoff(monkeypatch):
 
 @pytest.fixture(autouse=True)
 def _fresh_process_caches():
-    auth._PROCESS_CACHE.clear()
-    ratelimit.reset_local_windows()
+    reset_process_caches()
     yield
-    auth._PROCESS_CACHE.clear()
+    reset_process_caches()
 
 
 def token_body(token: str = "24.token-one", expires_in: int = 2592000) -> dict:
