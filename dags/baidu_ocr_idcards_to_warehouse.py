@@ -24,7 +24,8 @@ import logging
 import posixpath
 from datetime import datetime
 
-from airflow.sdk import Asset, Param, dag, task
+from airflow.sdk import Param, dag, task
+from baidu_ocr.assets import warehouse_assets
 from baidu_ocr.operators import (
     BaiduOcrBatchOperator,
     BaiduOcrRunSummaryOperator,
@@ -35,10 +36,6 @@ WAREHOUSE_CONN_ID = "warehouse_default"
 PII_CONN_ID = "baidu_ocr_pii"
 TABLES = ("ocr_documents", "ocr_idcards")
 log = logging.getLogger("airflow.task")
-
-
-def warehouse_asset(table: str) -> Asset:
-    return Asset(name=table, uri=f"baidu-ocr-warehouse://{WAREHOUSE_CONN_ID}/{table}", group="baidu_ocr")
 
 
 @dag(
@@ -62,10 +59,10 @@ def warehouse_asset(table: str) -> Asset:
 def baidu_ocr_idcards_to_warehouse():
     @task
     def list_batches(params: dict) -> list[dict]:
-        from airflow.providers.amazon.aws.hooks.s3 import S3Hook
-        from baidu_ocr.staging import MAX_BATCHES, list_image_objects, plan_batches
+        from baidu_ocr.assets import list_s3_images
+        from baidu_ocr.planning import MAX_BATCHES, plan_batches
 
-        objects = list_image_objects(S3Hook(aws_conn_id="aws_default"), params["bucket"], params["prefix"])
+        objects = list_s3_images(params["bucket"], params["prefix"])
         sides: dict[str, list] = {"front": [], "back": []}
         for obj in objects:
             name = posixpath.basename(obj.key)
@@ -76,7 +73,11 @@ def baidu_ocr_idcards_to_warehouse():
             else:
                 log.warning("Skipping %s: its name matches neither the front nor the back pattern", obj.key)
         specs = [
-            {"keys": keys, "options": {**params["options"], "id_card_side": side}}
+            {
+                "keys": keys,
+                "options": {**params["options"], "id_card_side": side},
+                "max_failure_ratio": params["max_failure_ratio"],
+            }
             for side, side_objects in sides.items()
             # Two sides share the mapping budget.
             for keys in plan_batches(side_objects, int(params["batch_size"]), max_batches=MAX_BATCHES // 2)
@@ -93,7 +94,6 @@ def baidu_ocr_idcards_to_warehouse():
         pool="baidu_ocr",
         bucket="{{ params.bucket }}",
         endpoint="idcard",
-        max_failure_ratio="{{ params.max_failure_ratio }}",
         warehouse_conn_id=WAREHOUSE_CONN_ID,
     ).expand_kwargs(specs)
 
@@ -103,13 +103,13 @@ def baidu_ocr_idcards_to_warehouse():
         warehouse_conn_id=WAREHOUSE_CONN_ID,
         pii_conn_id=PII_CONN_ID,
         trigger_rule="all_done",
-        outlets=[warehouse_asset(t) for t in TABLES],
+        outlets=warehouse_assets(TABLES, WAREHOUSE_CONN_ID),
     )
 
     @task(trigger_rule="all_done")
     def purge_staging(manifests) -> int:
         from airflow.providers.amazon.aws.hooks.s3 import S3Hook
-        from baidu_ocr.staging import delete_staged
+        from baidu_ocr.manifests import delete_staged
 
         deleted = delete_staged(S3Hook(aws_conn_id="aws_default"), manifests)
         log.info("Deleted %d staged file(s) holding raw ID card responses", deleted)

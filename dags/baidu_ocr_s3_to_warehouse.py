@@ -24,10 +24,10 @@ PostgreSQL, ...). Pool: `baidu_ocr` (its slots cap the OCR batches running at on
 
 from __future__ import annotations
 
-import logging
 from datetime import datetime
 
-from airflow.sdk import Asset, Param, dag, task
+from airflow.sdk import Param, dag, task
+from baidu_ocr.assets import warehouse_assets
 from baidu_ocr.operators import (
     BaiduOcrBatchOperator,
     BaiduOcrRunSummaryOperator,
@@ -36,12 +36,6 @@ from baidu_ocr.operators import (
 
 WAREHOUSE_CONN_ID = "warehouse_default"
 TABLES = ("ocr_documents", "ocr_lines", "ocr_chars", "ocr_fields")
-log = logging.getLogger("airflow.task")
-
-
-def warehouse_asset(table: str) -> Asset:
-    """The Asset a downstream DAG can schedule on: one per warehouse table."""
-    return Asset(name=table, uri=f"baidu-ocr-warehouse://{WAREHOUSE_CONN_ID}/{table}", group="baidu_ocr")
 
 
 @dag(
@@ -63,20 +57,12 @@ def warehouse_asset(table: str) -> Asset:
 )
 def baidu_ocr_s3_to_warehouse():
     @task
-    def list_batches(params: dict) -> list[list[str]]:
-        from airflow.providers.amazon.aws.hooks.s3 import S3Hook
-        from baidu_ocr.staging import list_image_objects, plan_batches
+    def list_batches(params: dict) -> list[dict]:
+        """One mapped task's arguments per batch of keys (per-run settings travel as data, not templates)."""
+        from baidu_ocr.assets import plan_s3_batches
 
-        objects = list_image_objects(S3Hook(aws_conn_id="aws_default"), params["bucket"], params["prefix"])
-        batches = plan_batches(objects, int(params["batch_size"]))
-        log.info(
-            "%d image(s) under s3://%s/%s -> %d batch(es)",
-            len(objects),
-            params["bucket"],
-            params["prefix"],
-            len(batches),
-        )
-        return batches
+        batches = plan_s3_batches(params["bucket"], params["prefix"], params["batch_size"])
+        return [{"keys": keys, "max_failure_ratio": params["max_failure_ratio"]} for keys in batches]
 
     batches = list_batches()
 
@@ -86,16 +72,15 @@ def baidu_ocr_s3_to_warehouse():
         bucket="{{ params.bucket }}",
         endpoint="{{ params.endpoint }}",
         options="{{ params.options }}",
-        max_failure_ratio="{{ params.max_failure_ratio }}",
         warehouse_conn_id=WAREHOUSE_CONN_ID,
-    ).expand(keys=batches)
+    ).expand_kwargs(batches)
 
     load = BaiduOcrWarehouseLoadOperator(
         task_id="normalize_and_load",
         manifests=ocr.output,
         warehouse_conn_id=WAREHOUSE_CONN_ID,
         trigger_rule="all_done",  # load what the successful batches staged even if one batch failed
-        outlets=[warehouse_asset(t) for t in TABLES],
+        outlets=warehouse_assets(TABLES, WAREHOUSE_CONN_ID),
     )
 
     BaiduOcrRunSummaryOperator(

@@ -16,10 +16,10 @@ Connections: `aws_default`, `baidu_ocr_default`, `warehouse_default` (see `baidu
 
 from __future__ import annotations
 
-import logging
 from datetime import datetime
 
-from airflow.sdk import Asset, Param, dag, task
+from airflow.sdk import Param, dag, task
+from baidu_ocr.assets import warehouse_assets
 from baidu_ocr.operators import (
     BaiduOcrRunSummaryOperator,
     BaiduOcrTableOperator,
@@ -28,11 +28,6 @@ from baidu_ocr.operators import (
 
 WAREHOUSE_CONN_ID = "warehouse_default"
 TABLES = ("ocr_documents", "ocr_table_cells")
-log = logging.getLogger("airflow.task")
-
-
-def warehouse_asset(table: str) -> Asset:
-    return Asset(name=table, uri=f"baidu-ocr-warehouse://{WAREHOUSE_CONN_ID}/{table}", group="baidu_ocr")
 
 
 @dag(
@@ -58,14 +53,13 @@ def warehouse_asset(table: str) -> Asset:
 )
 def baidu_ocr_tables_to_warehouse():
     @task
-    def list_batches(params: dict) -> list[list[str]]:
-        from airflow.providers.amazon.aws.hooks.s3 import S3Hook
-        from baidu_ocr.staging import list_image_objects, plan_batches
+    def list_batches(params: dict) -> list[dict]:
+        """One mapped task's arguments per batch of keys (per-run settings travel as data, not templates)."""
+        from baidu_ocr.assets import plan_s3_batches
 
-        objects = list_image_objects(S3Hook(aws_conn_id="aws_default"), params["bucket"], params["prefix"])
-        batches = plan_batches(objects, int(params["batch_size"]))
-        log.info("%d table image(s) -> %d batch(es)", len(objects), len(batches))
-        return batches
+        batches = plan_s3_batches(params["bucket"], params["prefix"], params["batch_size"])
+        settings = {k: params[k] for k in ("deferrable", "poll_interval", "max_failure_ratio")}
+        return [{"keys": keys, **settings} for keys in batches]
 
     batches = list_batches()
 
@@ -75,19 +69,16 @@ def baidu_ocr_tables_to_warehouse():
         bucket="{{ params.bucket }}",
         options="{{ params.options }}",
         excel_prefix="{{ params.excel_prefix }}",
-        poll_interval="{{ params.poll_interval }}",
-        max_failure_ratio="{{ params.max_failure_ratio }}",
         warehouse_conn_id=WAREHOUSE_CONN_ID,
-        deferrable="{{ params.deferrable }}",
         timeout=3600,
-    ).expand(keys=batches)
+    ).expand_kwargs(batches)
 
     load = BaiduOcrWarehouseLoadOperator(
         task_id="normalize_and_load",
         manifests=tables.output,
         warehouse_conn_id=WAREHOUSE_CONN_ID,
         trigger_rule="all_done",
-        outlets=[warehouse_asset(t) for t in TABLES],
+        outlets=warehouse_assets(TABLES, WAREHOUSE_CONN_ID),
     )
 
     BaiduOcrRunSummaryOperator(

@@ -84,9 +84,19 @@ def fetch_access_token(
     return AccessToken(value=body["access_token"], expires_at=time.time() + lifetime, lifetime=lifetime)
 
 
+def _account_digest(base_url: str, api_key: str) -> str:
+    # Hashed so that no key ever appears in a Redis key listing.
+    return hashlib.sha256(f"{base_url}\0{api_key}".encode()).hexdigest()[:24]
+
+
 def cache_key(base_url: str, api_key: str) -> str:
-    """One token per (host, account); the API key is hashed so it never appears in Redis key listings."""
-    return "baidu_ocr:token:" + hashlib.sha256(f"{base_url}\0{api_key}".encode()).hexdigest()[:24]
+    """Where the token of one (host, account) is cached."""
+    return "baidu_ocr:token:" + _account_digest(base_url, api_key)
+
+
+def qps_key(base_url: str, api_key: str) -> str:
+    """Where the QPS window of one (host, account) is kept: Baidu counts QPS per account."""
+    return "baidu_ocr:qps:" + _account_digest(base_url, api_key)
 
 
 class TokenCache:

@@ -11,7 +11,7 @@ What the SDK holds: 79 class attributes ending in ``Url`` plus 5 URL attributes 
 
 Names: the path after ``ocr/v1/`` or ``solution/v1/``, ``/`` -> ``_``, lower case. Inputs come from what
 each SDK method puts in the form (``image``, ``url``, ``pdf_file``), plus ``ofd_file`` where Baidu's pages
-(2024) document it. ``limits`` is ``None`` everywhere: every endpoint accepts the conservative defaults of
+(2024) document it. Image limits are not kept here: every endpoint accepts the conservative defaults of
 :class:`~baidu_ocr.images.ImageLimits` (4 MB, 4096 px); newer pages allow more for some endpoints
 (``general_basic`` 8 MB; ``accurate``/``accurate_basic`` 10 MB and 8192 px), which a connection opts into
 with ``extra["image_limits"]`` (see :meth:`ImageLimits.from_extra`). ``iocr_recognise*`` also need one of
@@ -23,8 +23,6 @@ from __future__ import annotations
 import difflib
 from dataclasses import dataclass
 from functools import cache
-
-from baidu_ocr.images import ImageLimits
 
 SYNC = "sync"
 ASYNC_SUBMIT = "async_submit"
@@ -40,7 +38,6 @@ class Endpoint:
     kind: str  # "sync" | "async_submit" | "async_result"
     inputs: frozenset[str]  # "image", "url", "pdf_file", "ofd_file"; results: "request_id" / "task_id"
     sdk_methods: tuple[str, ...]  # AipOcr methods that call it
-    limits: ImageLimits | None = None  # None: ImageLimits() defaults
     required_options: frozenset[str] = frozenset()  # form fields Baidu refuses the call without
 
     @property
@@ -59,7 +56,6 @@ def _ep(
     *,
     kind: str = SYNC,
     required: tuple[str, ...] = (),
-    limits: ImageLimits | None = None,
 ) -> Endpoint:
     """A table row: ``inputs`` in letters (I image, U url, P pdf_file, O ofd_file, R request_id, T task_id)."""
     return Endpoint(
@@ -68,7 +64,6 @@ def _ep(
         kind=kind,
         inputs=frozenset(_INPUT_CODES[c] for c in inputs),
         sdk_methods=tuple(sdk_methods.split()),
-        limits=limits,
         required_options=frozenset(required),
     )
 

@@ -1,4 +1,13 @@
-"""Baidu error codes -> a small exception hierarchy whose class decides the retry policy (DESIGN §4).
+"""Baidu error codes -> a small exception hierarchy whose class decides the retry policy.
+
+| class | codes | what the hook does |
+|---|---|---|
+| ``TokenError`` | 100, 110, 111 | refresh the token once, call again |
+| ``RateLimited`` | 18, 140, 282006, HTTP 429 | back off with jitter, retry (``retryable``) |
+| ``TransientError`` | 1, 2, 4, 282000, HTTP 5xx, timeouts | back off, retry (``retryable``) |
+| ``QuotaExhausted`` | 17, 19 | stop the batch at once; finished images are still staged |
+| ``ConfigError`` / ``AuthenticationFailed`` | 3, 6, 14, 216100 ... | fail the task, code and endpoint named |
+| ``BadImage`` | 216200-216202, 216630 ... | recorded for that image, never retried |
 
 Baidu answers most errors inside an HTTP 200 JSON body (``error_code``, ``error_msg``); HTTP statuses,
 timeouts and dropped connections are mapped here too, so the hook never decides on bare numbers.
@@ -16,7 +25,10 @@ class BaiduOcrError(AirflowException):
     """Base class: a Baidu OCR call failed. ``error_class`` is the stable name stored in the warehouse."""
 
     error_class = "error"
+    #: Worth calling again after a backoff (the hook's retry policy reads this, nothing else).
     retryable = False
+    #: Concerns one image only: a batch records it for that image and goes on; any other error stops it.
+    per_image = False
 
     def __init__(
         self,
@@ -43,6 +55,15 @@ class BaiduOcrError(AirflowException):
         }
         return (_rebuild, (type(self), self.message, kwargs))
 
+    def to_dict(self) -> dict[str, str | None]:
+        """The error as a staged record, a manifest or a trigger event stores it (strings, JSON-safe)."""
+        return {
+            "error_class": self.error_class,
+            "error_code": None if self.code is None else str(self.code),
+            "error_msg": self.message,
+            "log_id": self.log_id,
+        }
+
     def __str__(self) -> str:
         parts = []
         if self.conn_id:
@@ -62,10 +83,10 @@ def _rebuild(cls, message, kwargs):
 
 
 class TokenError(BaiduOcrError):
-    """The access token is invalid or expired (100, 110, 111): refresh once, then retry."""
+    """The access token is invalid or expired (100, 110, 111): the hook refreshes it once and calls again
+    itself, so it is not ``retryable`` by backoff."""
 
     error_class = "token"
-    retryable = True
 
 
 class AuthenticationFailed(BaiduOcrError):
@@ -79,6 +100,7 @@ class RateLimited(BaiduOcrError):
 
     error_class = "rate_limited"
     retryable = True
+    per_image = True
 
 
 class TransientError(BaiduOcrError):
@@ -86,6 +108,7 @@ class TransientError(BaiduOcrError):
 
     error_class = "transient"
     retryable = True
+    per_image = True
 
 
 class QuotaExhausted(BaiduOcrError):
@@ -104,6 +127,7 @@ class BadImage(BaiduOcrError):
     """This image cannot be recognized (216200-216202, 216630..., 282810): record it, never retry it."""
 
     error_class = "bad_image"
+    per_image = True
 
 
 TOKEN_CODES = frozenset({100, 110, 111})

@@ -8,54 +8,41 @@ One hook owns one pooled ``requests.Session`` (keep-alive, TLS verified), a toke
 from __future__ import annotations
 
 import base64
-import hashlib
 import math
-import threading
 import time
 from collections.abc import Iterable, Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 import requests
+from airflow.sdk import BaseHook
 from requests.adapters import HTTPAdapter
-from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
+from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
 
-from baidu_ocr.auth import AccessToken, cache_key, fetch_access_token, token_cache_for
+from baidu_ocr.auth import AccessToken, cache_key, fetch_access_token, qps_key, token_cache_for
+from baidu_ocr.batch import BatchRunner
 from baidu_ocr.connection import BaiduOcrSettings
+from baidu_ocr.endpoints import Endpoint, get_endpoint
 from baidu_ocr.errors import (
-    BadImage,
     BaiduOcrError,
     ConfigError,
-    RateLimited,
     TokenError,
     TransientError,
     class_for_http_status,
     error_from_response,
 )
-from baidu_ocr.records import OcrOutcome
-from baidu_ocr.redact import install_url_redaction
-from baidu_ocr.stats import CallStats, ProgressLogger
-
-try:
-    from airflow.sdk import BaseHook
-except ImportError:  # pragma: no cover - Airflow < 3
-    from airflow.hooks.base import BaseHook
+from baidu_ocr.records import OcrOutcome, form_value
+from baidu_ocr.redact import install_url_redaction, mask_secret
+from baidu_ocr.stats import CallStats
 
 if TYPE_CHECKING:
     from aip import AipOcr
 
-    from baidu_ocr.endpoints import Endpoint
     from baidu_ocr.images import PreparedImage
 
-# Errors that concern one image (or one unlucky call): recorded per image, the batch goes on.
-PER_IMAGE_ERRORS = (BadImage, RateLimited, TransientError)
 
-
-def _form_value(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
+def _retryable(exc: BaseException) -> bool:
+    return isinstance(exc, BaiduOcrError) and exc.retryable
 
 
 class BaiduOcrHook(BaseHook):
@@ -87,7 +74,7 @@ class BaiduOcrHook(BaseHook):
     @cached_property
     def settings(self) -> BaiduOcrSettings:
         settings = BaiduOcrSettings.from_connection(self.get_connection(self.baidu_ocr_conn_id))
-        self._mask(settings.secret_key)
+        mask_secret(settings.secret_key)
         return settings
 
     @property
@@ -110,7 +97,7 @@ class BaiduOcrHook(BaseHook):
     def limiter(self):
         from baidu_ocr.ratelimit import QpsLimiter
 
-        key = cache_key(self.settings.base_url, self.settings.api_key).replace(":token:", ":qps:")
+        key = qps_key(self.settings.base_url, self.settings.api_key)
         return QpsLimiter(self.settings.qps, key, self.settings.redis_url)
 
     @cached_property
@@ -120,14 +107,6 @@ class BaiduOcrHook(BaseHook):
     @property
     def _timeout(self) -> tuple[float, float]:
         return (self.settings.connect_timeout, self.settings.timeout)
-
-    @staticmethod
-    def _mask(secret: str) -> None:
-        try:
-            from airflow.sdk.log import mask_secret
-        except ImportError:  # pragma: no cover
-            return
-        mask_secret(secret)
 
     # -- tokens ------------------------------------------------------------------------------------
 
@@ -150,20 +129,20 @@ class BaiduOcrHook(BaseHook):
             timeout=self._timeout,
             verify=s.verify,
         )
-        self._mask(token.value)
+        mask_secret(token.value)
         return token
 
     # -- single calls ------------------------------------------------------------------------------
 
-    def _endpoint(self, name: str) -> Endpoint:
-        from baidu_ocr.endpoints import get_endpoint
-
+    def _endpoint(self, name: str | Endpoint) -> Endpoint:
+        if isinstance(name, Endpoint):
+            return name
         try:
             return get_endpoint(name)
         except KeyError as exc:
             raise ConfigError(str(exc.args[0]), endpoint=name, conn_id=self.baidu_ocr_conn_id) from None
 
-    def _check_options(self, endpoint: str, options: dict[str, Any]) -> Endpoint:
+    def _check_options(self, endpoint: str | Endpoint, options: dict[str, Any]) -> Endpoint:
         """Fail before any billable call when the endpoint needs an option the caller forgot."""
         ep = self._endpoint(endpoint)
         missing = sorted(ep.required_options - set(options))
@@ -175,30 +154,32 @@ class BaiduOcrHook(BaseHook):
             )
         return ep
 
-    def prepare(self, image: Any, *, endpoint: str = "general_basic", **image_options: Any) -> PreparedImage:
+    def prepare(
+        self, image: Any, *, endpoint: str | Endpoint = "general_basic", **image_options: Any
+    ) -> PreparedImage:
         """Validate and shrink an image (bytes, path or S3 object) to the endpoint's limits, before any billing."""
         from baidu_ocr.images import ImageLimits, PreparedImage, prepare_image
 
         if isinstance(image, PreparedImage):
             return image
         ep = self._endpoint(endpoint)
-        limits = ep.limits or ImageLimits()
+        limits = ImageLimits()
         if self.settings.image_limits:
             limits = ImageLimits.from_extra(self.settings.image_limits, base=limits, endpoint=ep.name)
         return prepare_image(image, limits=limits, endpoint=ep.name, **image_options)
 
-    def post(self, endpoint: str, data: dict[str, Any]) -> dict:
+    def post(self, endpoint: str | Endpoint, data: dict[str, Any]) -> dict:
         """POST form ``data`` to an endpoint with the token, QPS limit and retries; return the JSON body.
 
         Retries: token errors refresh the token once; rate-limited and transient errors back off
         exponentially with jitter up to ``max_retries``; everything else raises at once.
         """
-        return self._post_counting_attempts(endpoint, data)[0]
+        return self.post_counting_attempts(endpoint, data)[0]
 
-    def _post_counting_attempts(self, endpoint: str, data: dict[str, Any]) -> tuple[dict, int]:
+    def post_counting_attempts(self, endpoint: str | Endpoint, data: dict[str, Any]) -> tuple[dict, int]:
         """:meth:`post`, also returning how many attempts it took (failures carry ``exc.attempts``)."""
         ep = self._endpoint(endpoint)
-        form = {k: _form_value(v) for k, v in data.items() if v is not None}
+        form = {k: form_value(v) for k, v in data.items() if v is not None}
         attempts = 0
 
         def before_sleep(state) -> None:
@@ -209,7 +190,7 @@ class BaiduOcrHook(BaseHook):
             )
 
         retrying = Retrying(
-            retry=retry_if_exception_type((RateLimited, TransientError)),
+            retry=retry_if_exception(_retryable),
             wait=self.retry_wait,
             stop=stop_after_attempt(self.settings.max_retries + 1),
             before_sleep=before_sleep,
@@ -289,10 +270,10 @@ class BaiduOcrHook(BaseHook):
 
         :raises BaiduOcrError: a typed subclass (BadImage, QuotaExhausted, ConfigError, ...) on failure.
         """
-        self._check_options(endpoint, options)
+        ep = self._check_options(endpoint, options)
         data: dict[str, Any] = dict(options)
         if image is not None:
-            prepared = self.prepare(image, endpoint=endpoint, grayscale=grayscale, binarize=binarize)
+            prepared = self.prepare(image, endpoint=ep, grayscale=grayscale, binarize=binarize)
             data["image"] = base64.b64encode(prepared.data).decode("ascii")
         elif pdf_file is not None:
             data["pdf_file"] = base64.b64encode(pdf_file).decode("ascii")
@@ -304,58 +285,9 @@ class BaiduOcrHook(BaseHook):
             raise ConfigError(
                 "Pass one of image, url or pdf_file", endpoint=endpoint, conn_id=self.baidu_ocr_conn_id
             )
-        return self.post(endpoint, data)
+        return self.post(ep, data)
 
     # -- batches -----------------------------------------------------------------------------------
-
-    def _outcome_for(
-        self, key: str, image: Any, endpoint: str, image_options: dict, options: dict, stop: threading.Event
-    ) -> OcrOutcome | None:
-        """One item of :meth:`ocr_many`; ``None`` when the batch was stopped before this image was sent."""
-        if stop.is_set():
-            return None
-        try:
-            return self._outcome_unguarded(key, image, endpoint, image_options, options, stop)
-        except BaiduOcrError:
-            stop.set()  # from this worker at once: queued images must not reach Baidu
-            raise
-
-    def _outcome_unguarded(
-        self, key: str, image: Any, endpoint: str, image_options: dict, options: dict, stop: threading.Event
-    ) -> OcrOutcome | None:
-        outcome = OcrOutcome(key=key, ok=False)
-        started = time.monotonic()
-        try:
-            try:
-                prepared = self.prepare(image, endpoint=endpoint, **image_options)
-            except BaiduOcrError:
-                raise
-            except Exception as exc:  # the source failed (S3 read, file vanished): this image, this run only
-                raise TransientError(
-                    f"Cannot read the image: {type(exc).__name__}: {exc}",
-                    endpoint=endpoint,
-                    conn_id=self.baidu_ocr_conn_id,
-                ) from exc
-            outcome.content_sha256 = prepared.content_sha256
-            outcome.bytes = prepared.source_bytes
-            outcome.width, outcome.height = prepared.width, prepared.height
-            if stop.is_set():
-                return None
-            body, outcome.attempts = self._post_counting_attempts(
-                endpoint, {**options, "image": base64.b64encode(prepared.data).decode("ascii")}
-            )
-            outcome.ok, outcome.result = True, body
-            outcome.log_id = str(body["log_id"]) if body.get("log_id") is not None else None
-        except PER_IMAGE_ERRORS as exc:
-            outcome.error_code = None if exc.code is None else str(exc.code)
-            outcome.error_class = exc.error_class
-            outcome.error_msg = exc.message
-            outcome.log_id = exc.log_id
-            outcome.attempts = getattr(exc, "attempts", 0)
-            if outcome.content_sha256 is None:  # unreadable before hashing: hash what we were given
-                outcome.content_sha256 = _source_hash(image)
-        outcome.latency_ms = round((time.monotonic() - started) * 1000, 1)
-        return outcome
 
     def ocr_many(
         self,
@@ -375,50 +307,11 @@ class BaiduOcrHook(BaseHook):
         finish and are yielded, then the error is raised, so a caller can stage what succeeded first.
         Items are read lazily with a bounded window, so a generator of S3 keys is never loaded whole.
         """
-        workers = concurrency or self.concurrency
-        image_options = {"grayscale": grayscale, "binarize": binarize}
-        self._check_options(endpoint, options)  # unknown endpoint, missing option: fail before any image
+        ep = self._check_options(endpoint, options)  # unknown endpoint, missing option: fail before any image
         if total is None and hasattr(items, "__len__"):
             total = len(items)  # type: ignore[arg-type]
-        progress = ProgressLogger(self.log, total=total, label=f"Baidu OCR {endpoint}")
-        stop: list[BaiduOcrError] = []
-        stop_event = threading.Event()
-        iterator = iter(items)
-        pending: set[Future] = set()
-        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="baidu-ocr") as pool:
-
-            def submit_next() -> bool:
-                for key, image in iterator:
-                    pending.add(
-                        pool.submit(
-                            self._outcome_for, key, image, endpoint, image_options, options, stop_event
-                        )
-                    )
-                    return True
-                return False
-
-            while len(pending) < workers * 2 and submit_next():
-                pass
-            while pending:
-                done, _ = wait(pending, return_when=FIRST_COMPLETED)
-                for future in done:
-                    pending.discard(future)
-                    try:
-                        outcome = future.result()
-                    except BaiduOcrError as exc:
-                        stop.append(exc)
-                        # Queued images never reach Baidu; those already in flight finish and are yielded.
-                        pending = {f for f in pending if not f.cancel()}
-                        continue
-                    if outcome is None:
-                        continue
-                    progress.advance(ok=outcome.ok)
-                    yield outcome
-                    if not stop:
-                        submit_next()
-            progress.finish()
-        if stop:
-            raise stop[0]
+        runner = BatchRunner(self, ep, options, {"grayscale": grayscale, "binarize": binarize})
+        yield from runner.run(items, workers=concurrency or self.concurrency, total=total)
 
     # -- async table recognition -------------------------------------------------------------------
 
@@ -491,9 +384,3 @@ def reset_process_caches() -> None:
 
     auth.token_cache_for(None).clear()
     ratelimit.reset_local_windows()
-
-
-def _source_hash(image: Any) -> str | None:
-    if isinstance(image, bytes | bytearray | memoryview):
-        return hashlib.sha256(bytes(image)).hexdigest()
-    return None

@@ -51,7 +51,7 @@ _MAX_DOWNSCALE_STEPS = 8
 
 @dataclass(frozen=True)
 class ImageLimits:
-    """What Baidu accepts for one endpoint. Defaults: the strictest documented figures (baidu-ocr-api.md §2)."""
+    """What Baidu accepts for one endpoint. Defaults: the strictest figures Baidu documents for any endpoint."""
 
     min_side: int = 15
     max_side: int = 4096
@@ -198,33 +198,20 @@ def prepare_image(
     """Validate ``source`` and return the bytes to send, shrunk/converted to ``limits`` when needed.
 
     :param source: bytes, a local path, or an S3 object (see :func:`read_image_source`).
-    :param limits: the endpoint's limits; default: the endpoint's registry entry, else ``ImageLimits()``.
+    :param limits: the endpoint's limits (default ``ImageLimits()``, what every endpoint accepts).
     :param grayscale: send a single-channel image (smaller upload; colour rarely helps OCR).
     :param binarize: send a black-and-white image thresholded with Otsu's method (for faint scans).
-    :param endpoint: named in errors, and used to look up default limits.
+    :param endpoint: named in errors.
     :raises BadImage: 216200 empty, 216201 not an image or truncated, 216202 too small / too many pixels /
         cannot fit the size limit. Source read failures (missing file, S3 error) propagate unchanged.
     """
     if limits is None:
-        limits = _registry_limits(endpoint)
+        limits = ImageLimits()
     raw = read_image_source(source)
     if not raw:
         raise BadImage("Image is empty (0 bytes)", code=EMPTY_IMAGE, endpoint=endpoint)
     sha256 = hashlib.sha256(raw).hexdigest()
     return _ImagePreparation(raw, sha256, limits, grayscale, binarize, endpoint).run()
-
-
-def _registry_limits(endpoint: str | None) -> ImageLimits:
-    if endpoint:
-        from baidu_ocr.endpoints import get_endpoint  # endpoints imports this module: import late
-
-        try:
-            limits = get_endpoint(endpoint).limits
-        except KeyError:
-            limits = None
-        if limits is not None:
-            return limits
-    return ImageLimits()
 
 
 class _ImagePreparation:

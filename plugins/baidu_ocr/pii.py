@@ -13,6 +13,7 @@ import hmac
 import os
 import re
 from dataclasses import dataclass, field
+from typing import Any
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
@@ -127,6 +128,14 @@ class PiiPolicy:
             # Never echo the key: only its length.
             raise ValueError(f"encryption_key must be 16, 24 or 32 bytes (AES-128/192/256), not {len(key)}")
         object.__setattr__(self, "encryption_key", key or None)
+
+    @classmethod
+    def from_connection(cls, conn: Any) -> PiiPolicy:
+        """Keys from an Airflow connection (duck-typed, so this module stays free of Airflow): password =
+        HMAC key, extra ``encryption_key`` = base64 of 16/24/32 bytes (optional)."""
+        if not conn.password:
+            raise ValueError(f"Connection {conn.conn_id!r} needs the HMAC key as its password")
+        return cls(conn.password, encryption_key=(conn.extra_dejson or {}).get("encryption_key") or None)
 
     def protect(self, id_number: str | None) -> dict[str, object]:
         """The warehouse columns for one ID number: masked, HMAC, validity and (maybe) ciphertext."""

@@ -1,7 +1,7 @@
 """The outcome of one OCR call and its staged form: the contract between OCR tasks and normalizers.
 
 ``BaiduOcrHook.ocr_many`` yields :class:`OcrOutcome`; operators turn each into a raw record
-(:func:`OcrOutcome.to_record`) and stage the records as Parquet; ``normalize.py`` reads those records back.
+(:func:`OcrOutcome.to_record`) and stage the records as Parquet; ``baidu_ocr.normalize`` reads those records back.
 Pure Python (no Airflow imports) so both sides can be tested without a scheduler.
 """
 
@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -40,7 +41,7 @@ RAW_RECORD_COLUMNS: dict[str, str] = {
 
 def canonical_options(options: dict[str, Any] | None) -> str:
     """Options as canonical JSON (sorted keys, values as Baidu receives them: strings)."""
-    normalized = {str(k): _as_form_value(v) for k, v in (options or {}).items() if v is not None}
+    normalized = {str(k): form_value(v) for k, v in (options or {}).items() if v is not None}
     return json.dumps(normalized, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
 
 
@@ -49,8 +50,9 @@ def options_hash(options: dict[str, Any] | None) -> str:
     return hashlib.sha256(canonical_options(options).encode()).hexdigest()[:16]
 
 
-def _as_form_value(value: Any) -> str:
-    # Baidu reads booleans as the strings "true"/"false"; make True and "true" hash alike.
+def form_value(value: Any) -> str:
+    """A value as Baidu receives it in the form. The hook sends, and the dedupe hash reads, this one
+    encoding: booleans are the strings "true"/"false", so True and "true" are the same request."""
     if isinstance(value, bool):
         return "true" if value else "false"
     return str(value)
@@ -73,7 +75,14 @@ class OcrOutcome:
     bytes: int | None = None
     width: int | None = None
     height: int | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
+
+    def fail(self, error: Mapping[str, Any]) -> None:
+        """Record a classified error (``BaiduOcrError.to_dict()`` shape) as this image's outcome."""
+        self.ok = False
+        self.error_class = error.get("error_class")
+        self.error_code = error.get("error_code")
+        self.error_msg = error.get("error_msg")
+        self.log_id = error.get("log_id")
 
     def to_record(
         self,
@@ -107,6 +116,3 @@ class OcrOutcome:
             "run_id": run_id,
             "processed_at": processed_at or datetime.now(UTC),
         }
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)

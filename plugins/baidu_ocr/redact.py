@@ -39,3 +39,12 @@ def install_url_redaction(*logger_names: str) -> None:
         logger = logging.getLogger(name)
         if _FILTER not in logger.filters:
             logger.addFilter(_FILTER)
+
+
+def mask_secret(value: str | None) -> None:
+    """Register a secret with Airflow's secrets masker, so task logs print ``***`` in its place."""
+    if not value:
+        return
+    from airflow.sdk.log import mask_secret as airflow_mask_secret
+
+    airflow_mask_secret(value)

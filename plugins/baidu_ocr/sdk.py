@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from baidu_ocr.connection import DEFAULT_HOST as BAIDU_HOST
+
 if TYPE_CHECKING:
     from aip import AipOcr
-
-BAIDU_HOST = "https://aip.baidubce.com"
 
 
 def sdk_url_attributes(client_cls: type | None = None) -> dict[str, str]:

@@ -9,7 +9,6 @@ import sys
 
 import pytest
 from baidu_ocr.endpoints import ASYNC_RESULT, ASYNC_SUBMIT, ENDPOINTS, SYNC, get_endpoint
-from baidu_ocr.images import ImageLimits
 
 aip_ocr = pytest.importorskip("aip.ocr")
 AipOcr = aip_ocr.AipOcr
@@ -155,13 +154,10 @@ def test_unknown_url_never_echoes_the_query_string():
     assert "topsecret" not in info.value.args[0]
 
 
-def test_required_options_and_limits():
+def test_required_options_and_inputs():
     assert ENDPOINTS["idcard"].required_options == {"id_card_side"}
     assert ENDPOINTS["vat_invoice_verification"].inputs == frozenset()
     assert not ENDPOINTS["vat_invoice_verification"].takes_image
-    # Registry limits stay conservative: a connection raises them explicitly.
-    for ep in ENDPOINTS.values():
-        assert ep.limits is None or ep.limits.max_side <= ImageLimits().max_side
 
 
 def test_registry_imports_without_the_sdk():

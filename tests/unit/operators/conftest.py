@@ -68,6 +68,7 @@ class ScriptedHook:
         self.conn_id = conn_id
         self.stats = CallStats()
         self.called: list[str] = []
+        self.read_from_s3: list[str] = []  # keys handed over as S3 objects (read again), not as bytes
         ScriptedHook.instances.append(self)
 
     fail: dict[str, str] = {}
@@ -78,6 +79,8 @@ class ScriptedHook:
         for n, (key, source) in enumerate(items):
             if self.stop_after is not None and n >= self.stop_after:
                 raise self.stop_error
+            if not isinstance(source, bytes):
+                self.read_from_s3.append(key)
             data = source if isinstance(source, bytes) else source.get()["Body"].read()
             self.called.append(key)
             self.stats.count("billable_calls")

@@ -119,6 +119,14 @@ def test_images_past_the_memory_budget_are_read_again_from_s3(s3, scripted_hook)
     images = _upload(s3, 3)
     manifest = _operator(list(images), memory_budget=0).execute(context())
     assert manifest["n_ok"] == 3
+    assert scripted_hook.instances[-1].read_from_s3 == sorted(images)
+
+
+def test_images_within_the_memory_budget_are_not_read_twice(s3, scripted_hook):
+    images = _upload(s3, 3)
+    manifest = _operator(list(images)).execute(context())
+    assert manifest["n_ok"] == 3
+    assert scripted_hook.instances[-1].read_from_s3 == []
 
 
 def test_single_image_operator_returns_baidu_json_for_an_s3_uri(s3, monkeypatch):

@@ -5,14 +5,8 @@ from __future__ import annotations
 import logging
 
 import pytest
-from baidu_ocr.staging import (
-    RunHadFailedBatches,
-    delete_staged,
-    finish_run,
-    manifest_list,
-    summarize_run,
-    write_records,
-)
+from baidu_ocr.manifests import RunHadFailedBatches, delete_staged, finish_run, manifest_list, summarize_run
+from baidu_ocr.staging import write_records
 
 from tests.unit.operators.conftest import BUCKET
 

@@ -1,21 +1,14 @@
-"""S3 layout: listing images, batching under the mapping limit, Parquet staging round trips."""
+"""S3 inputs and staging: listing images, batching under the mapping limit, Parquet staging round trips."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
 import pytest
+from baidu_ocr.planning import plan_batches
 from baidu_ocr.records import RAW_RECORD_COLUMNS, OcrOutcome
-from baidu_ocr.staging import (
-    ImageObject,
-    fetch_images,
-    list_image_objects,
-    plan_batches,
-    read_records,
-    records_frame,
-    staging_key,
-    write_records,
-)
+from baidu_ocr.sources import ImageObject, fetch_images, list_image_objects
+from baidu_ocr.staging import read_records, records_frame, staging_key, write_records
 
 from tests.unit.operators.conftest import BUCKET, png
 

@@ -7,7 +7,8 @@ import time
 
 import pytest
 from baidu_ocr.errors import BadImage, QuotaExhausted, TransientError
-from baidu_ocr.triggers import BaiduOcrTableJobTrigger, check_table_jobs
+from baidu_ocr.table_jobs import check_table_jobs
+from baidu_ocr.triggers import BaiduOcrTableJobTrigger
 
 
 class PollingHook:

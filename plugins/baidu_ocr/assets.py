@@ -1,0 +1,54 @@
+"""What DAGs share: the warehouse Asset addresses downstream DAGs schedule on, and listing S3 into batches.
+
+The ``baidu-ocr-warehouse://<warehouse_conn_id>/<table>`` address is a contract: a downstream DAG scheduled
+on it must keep working whichever example DAG (or user DAG) loaded the table, so it is built here only.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+from airflow.sdk import Asset
+
+from baidu_ocr.planning import MAX_BATCHES, plan_batches
+from baidu_ocr.sources import list_image_objects
+
+if TYPE_CHECKING:
+    from baidu_ocr.sources import ImageObject
+
+WAREHOUSE_ASSET_SCHEME = "baidu-ocr-warehouse"
+ASSET_GROUP = "baidu_ocr"
+log = logging.getLogger(__name__)
+
+
+def warehouse_asset(table: str, warehouse_conn_id: str = "warehouse_default") -> Asset:
+    """The Asset of one warehouse table, for ``outlets=`` and for a downstream DAG's ``schedule=``."""
+    return Asset(name=table, uri=f"{WAREHOUSE_ASSET_SCHEME}://{warehouse_conn_id}/{table}", group=ASSET_GROUP)
+
+
+def warehouse_assets(tables: Iterable[str], warehouse_conn_id: str = "warehouse_default") -> list[Asset]:
+    return [warehouse_asset(table, warehouse_conn_id) for table in tables]
+
+
+def list_s3_images(bucket: str, prefix: str, *, aws_conn_id: str | None = "aws_default") -> list[ImageObject]:
+    """Every image object under ``s3://bucket/prefix`` (keys, ETags and sizes; no content read)."""
+    from airflow.providers.amazon.aws.hooks.s3 import S3Hook
+
+    return list_image_objects(S3Hook(aws_conn_id=aws_conn_id), bucket, prefix)
+
+
+def plan_s3_batches(
+    bucket: str,
+    prefix: str,
+    batch_size: int,
+    *,
+    aws_conn_id: str | None = "aws_default",
+    max_batches: int = MAX_BATCHES,
+) -> list[list[str]]:
+    """List the images under a prefix and cut them into batches of keys (see ``planning.plan_batches``)."""
+    objects = list_s3_images(bucket, prefix, aws_conn_id=aws_conn_id)
+    batches = plan_batches(objects, int(batch_size), max_batches=max_batches)
+    log.info("%d image(s) under s3://%s/%s -> %d batch(es)", len(objects), bucket, prefix, len(batches))
+    return batches

@@ -1,0 +1,143 @@
+"""The batch runner behind ``BaiduOcrHook.ocr_many``: many images through one hook, one outcome each.
+
+Items are read lazily through a bounded window (a generator of S3 keys is never loaded whole), calls run
+concurrently within the hook's QPS limit, and an error that concerns one image becomes that image's
+outcome. An error that would fail every image (quota, permission, wrong keys) stops the batch: queued
+images are never sent, those in flight finish and are yielded, then the error is raised.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import threading
+import time
+from collections.abc import Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from logging import Logger
+from typing import TYPE_CHECKING, Any, Protocol
+
+from baidu_ocr.errors import BaiduOcrError, TransientError
+from baidu_ocr.records import OcrOutcome
+from baidu_ocr.stats import ProgressLogger
+
+if TYPE_CHECKING:
+    from baidu_ocr.endpoints import Endpoint
+    from baidu_ocr.images import PreparedImage
+
+
+class OcrCaller(Protocol):
+    """What the runner needs of a hook (``BaiduOcrHook`` is one): validate an image, make one call."""
+
+    baidu_ocr_conn_id: str
+    log: Logger
+
+    def prepare(self, image: Any, *, endpoint: Endpoint, **image_options: Any) -> PreparedImage: ...
+
+    def post_counting_attempts(self, endpoint: Endpoint, data: dict[str, Any]) -> tuple[dict, int]: ...
+
+
+class BatchRunner:
+    """One ``ocr_many`` call: the endpoint resolved once, a stop flag shared by the worker threads."""
+
+    def __init__(
+        self,
+        hook: OcrCaller,
+        endpoint: Endpoint,
+        options: dict[str, Any],
+        image_options: dict[str, Any],
+    ) -> None:
+        self.hook = hook
+        self.endpoint = endpoint
+        self.options = options
+        self.image_options = image_options
+        self.stopped = threading.Event()
+
+    def run(
+        self, items: Iterable[tuple[str, Any]], *, workers: int, total: int | None
+    ) -> Iterator[OcrOutcome]:
+        progress = ProgressLogger(self.hook.log, total=total, label=f"Baidu OCR {self.endpoint.name}")
+        stop: list[BaiduOcrError] = []
+        iterator = iter(items)
+        pending: set[Future] = set()
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="baidu-ocr") as pool:
+
+            def submit_next() -> bool:
+                for key, image in iterator:
+                    pending.add(pool.submit(self._guarded, key, image))
+                    return True
+                return False
+
+            while len(pending) < workers * 2 and submit_next():
+                pass
+            while pending:
+                done, _ = wait(pending, return_when=FIRST_COMPLETED)
+                for future in done:
+                    pending.discard(future)
+                    try:
+                        outcome = future.result()
+                    except BaiduOcrError as exc:
+                        stop.append(exc)
+                        # Queued images never reach Baidu; those already in flight finish and are yielded.
+                        pending = {f for f in pending if not f.cancel()}
+                        continue
+                    if outcome is None:
+                        continue
+                    progress.advance(ok=outcome.ok)
+                    yield outcome
+                    if not stop:
+                        submit_next()
+            progress.finish()
+        if stop:
+            raise stop[0]
+
+    def _guarded(self, key: str, image: Any) -> OcrOutcome | None:
+        """One item; ``None`` when the batch was stopped before this image was sent."""
+        if self.stopped.is_set():
+            return None
+        try:
+            return self._outcome(key, image)
+        except BaiduOcrError:
+            self.stopped.set()  # from this worker at once: queued images must not reach Baidu
+            raise
+
+    def _outcome(self, key: str, image: Any) -> OcrOutcome | None:
+        hook, endpoint = self.hook, self.endpoint
+        outcome = OcrOutcome(key=key, ok=False)
+        started = time.monotonic()
+        try:
+            try:
+                prepared = hook.prepare(image, endpoint=endpoint, **self.image_options)
+            except BaiduOcrError:
+                raise
+            except Exception as exc:  # the source failed (S3 read, file vanished): this image, this run only
+                raise TransientError(
+                    f"Cannot read the image: {type(exc).__name__}: {exc}",
+                    endpoint=endpoint.name,
+                    conn_id=hook.baidu_ocr_conn_id,
+                ) from exc
+            outcome.content_sha256 = prepared.content_sha256
+            outcome.bytes = prepared.source_bytes
+            outcome.width, outcome.height = prepared.width, prepared.height
+            if self.stopped.is_set():
+                return None
+            body, outcome.attempts = hook.post_counting_attempts(
+                endpoint, {**self.options, "image": base64.b64encode(prepared.data).decode("ascii")}
+            )
+            outcome.ok, outcome.result = True, body
+            outcome.log_id = str(body["log_id"]) if body.get("log_id") is not None else None
+        except BaiduOcrError as exc:
+            if not exc.per_image:
+                raise
+            outcome.fail(exc.to_dict())
+            outcome.attempts = getattr(exc, "attempts", 0)
+            if outcome.content_sha256 is None:  # unreadable before hashing: hash what we were given
+                outcome.content_sha256 = _source_hash(image)
+        outcome.latency_ms = round((time.monotonic() - started) * 1000, 1)
+        return outcome
+
+
+def _source_hash(image: Any) -> str | None:
+    if isinstance(image, bytes | bytearray | memoryview):
+        return hashlib.sha256(bytes(image)).hexdigest()
+    return None

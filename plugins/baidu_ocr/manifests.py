@@ -1,0 +1,198 @@
+"""The batch manifest and the run summary: what an OCR task reports, and what a run adds up to.
+
+A batch task returns a :class:`BatchManifest` through XCom (counts and a pointer to its staged records,
+never OCR payloads); the load reads the staged files it points to, and the run's last task sums the
+manifests into a summary and fails the run when a batch failed.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any, NotRequired, TypedDict
+
+from airflow.exceptions import AirflowException
+
+from baidu_ocr.staging import delete_staged_files, read_records
+from baidu_ocr.stats import percentile
+
+if TYPE_CHECKING:
+    from logging import Logger
+
+    from airflow.providers.amazon.aws.hooks.s3 import S3Hook
+
+    from baidu_ocr.records import OcrOutcome
+
+
+class BatchManifest(TypedDict):
+    """What an OCR batch task returns through XCom: a pointer to its staged records and its counts."""
+
+    uri: str | None  # None when nothing had to be staged (every image skipped)
+    n_seen: int
+    n_ok: int
+    n_failed: int
+    n_skipped: int  # already in the warehouse, or the same content under another key of the batch
+    failed_by_class: dict[str, int]
+    stats: dict[str, Any]  # BaiduOcrHook.stats.snapshot()
+    started_at: float  # UNIX time: with finished_at, the run's wall clock for its achieved QPS
+    finished_at: float
+    error: NotRequired[str]  # set when the batch task failed after staging (quota, failure ratio, timeout)
+
+
+class BatchFailureRatioExceeded(AirflowException):
+    """Too many images of a batch failed: something is wrong beyond a few bad scans."""
+
+
+def build_manifest(
+    *,
+    uri: str | None,
+    n_seen: int,
+    outcomes: Iterable[OcrOutcome],
+    n_unreadable: int,
+    n_skipped: int,
+    stats: dict[str, Any],
+    started_at: float,
+) -> BatchManifest:
+    """A batch's manifest from its outcomes: ok and failed counts, failures by class (unreadable keys too)."""
+    failed_by_class: dict[str, int] = defaultdict(int)
+    n_ok = 0
+    for outcome in outcomes:
+        if outcome.ok:
+            n_ok += 1
+        else:
+            failed_by_class[outcome.error_class or "error"] += 1
+    if n_unreadable:
+        failed_by_class["unreadable"] = n_unreadable
+    return BatchManifest(
+        uri=uri,
+        n_seen=n_seen,
+        n_ok=n_ok,
+        n_failed=sum(failed_by_class.values()),
+        n_skipped=n_skipped,
+        failed_by_class=dict(failed_by_class),
+        stats=stats,
+        started_at=started_at,
+        finished_at=time.time(),
+    )
+
+
+def failure_ratio(n_ok: int, n_failed: int) -> float:
+    attempted = n_ok + n_failed
+    return n_failed / attempted if attempted else 0.0
+
+
+def check_failure_ratio(manifest: BatchManifest, max_failure_ratio: float) -> None:
+    """Raise :class:`BatchFailureRatioExceeded` when more than ``max_failure_ratio`` of the images failed."""
+    ratio = failure_ratio(manifest["n_ok"], manifest["n_failed"])
+    if ratio > max_failure_ratio:
+        raise BatchFailureRatioExceeded(
+            f"{manifest['n_failed']} of {manifest['n_ok'] + manifest['n_failed']} images failed "
+            f"({ratio:.0%} > max_failure_ratio {max_failure_ratio:.0%}): {manifest['failed_by_class']}; "
+            f"{staged_where(manifest)}"
+        )
+
+
+def staged_where(manifest: BatchManifest) -> str:
+    """Where a batch's results are, as a sentence that is true when nothing was staged too."""
+    if manifest.get("uri"):
+        return f"what succeeded is staged at {manifest['uri']}"
+    return "nothing was staged"
+
+
+def manifest_list(manifests: Any) -> list[BatchManifest]:
+    """The manifests of a (mapped) task's output as a plain list, without ``None`` entries.
+
+    Indexing up to ``len()`` rather than iterating: iterating Airflow's lazy XCom sequence probes one offset
+    past the end and logs a scary "XCom not found" error for it.
+    """
+    if manifests is None:
+        return []
+    if isinstance(manifests, dict):
+        return [manifests]  # type: ignore[list-item]
+    try:
+        items = [manifests[i] for i in range(len(manifests))]
+    except TypeError:
+        items = list(manifests)
+    return [m for m in items if m]
+
+
+def summarize_run(
+    manifests: Iterable[BatchManifest | None],
+    *,
+    n_batches: int | None = None,
+    latencies_ms: Iterable[float] | None = None,
+) -> dict[str, Any]:
+    """One run's numbers from its batch manifests: images seen/skipped/ok/failed by class, billable calls,
+    retries, p50/p95 latency (per image, from the staged records) and the achieved QPS over the wall clock
+    from the first batch's start to the last one's end (batches may run in parallel)."""
+    done = [m for m in manifests if m]
+    failed_by_class: dict[str, int] = defaultdict(int)
+    for manifest in done:
+        for name, count in (manifest.get("failed_by_class") or {}).items():
+            failed_by_class[name] += count
+    calls = sum(int(m["stats"].get("billable_calls", 0)) for m in done)
+    latencies = [float(v) for v in (latencies_ms or []) if v is not None and v == v]  # v == v drops NaN
+    starts = [m["started_at"] for m in done if m.get("started_at")]
+    ends = [m["finished_at"] for m in done if m.get("finished_at")]
+    wall = (max(ends) - min(starts)) if starts and ends else 0.0
+    return {
+        "batches": len(done) if n_batches is None else n_batches,
+        "batches_without_manifest": 0 if n_batches is None else max(0, n_batches - len(done)),
+        "batches_failed_after_staging": sum(1 for m in done if m.get("error")),
+        "images_seen": sum(m["n_seen"] for m in done),
+        "images_skipped": sum(m["n_skipped"] for m in done),
+        "images_ok": sum(m["n_ok"] for m in done),
+        "images_failed": sum(m["n_failed"] for m in done),
+        "failed_by_class": dict(sorted(failed_by_class.items())),
+        "billable_calls": calls,
+        "retries": sum(int(m["stats"].get("retries", 0)) for m in done),
+        "latency_p50_ms": percentile(latencies, 50),
+        "latency_p95_ms": percentile(latencies, 95),
+        "wall_clock_s": round(wall, 3),
+        "achieved_qps": round(calls / wall, 3) if wall > 0 else 0.0,
+    }
+
+
+def format_summary(summary: dict[str, Any]) -> str:
+    """The run summary as a few aligned log lines."""
+    width = max(len(k) for k in summary)
+    return "\n".join(f"  {key:<{width}}  {value}" for key, value in summary.items())
+
+
+class RunHadFailedBatches(AirflowException):
+    """Some OCR batches of the run failed; what the others staged was loaded."""
+
+
+def finish_run(
+    s3: S3Hook,
+    manifests: Iterable[BatchManifest | None],
+    *,
+    n_batches: int | None = None,
+    rows_loaded: dict[str, int] | None = None,
+    log: Logger,
+) -> dict[str, Any]:
+    """The last task of an OCR DAG: log the run summary, return it, and fail when a batch failed.
+
+    A batch that failed after staging published its manifest with an ``error``; one that failed earlier
+    published none, so ``n_batches`` minus the manifests counts those. The summary is logged first so a
+    failed run still says what it did.
+    """
+    manifests = manifest_list(manifests)
+    latencies = read_records(s3, [m.get("uri") for m in manifests], columns=["latency_ms"])["latency_ms"]
+    summary = summarize_run(manifests, n_batches=n_batches, latencies_ms=latencies.dropna().tolist())
+    summary["rows_loaded"] = dict(rows_loaded or {})
+    log.info("Baidu OCR run summary:\n%s", format_summary(summary))
+    failed = summary["batches_without_manifest"] + summary["batches_failed_after_staging"]
+    if failed:
+        errors = sorted({m["error"] for m in manifests if m.get("error")})
+        raise RunHadFailedBatches(
+            f"{failed} of {summary['batches']} OCR batch(es) failed ({'; '.join(errors) or 'see their logs'}). "
+            "Everything that was staged, failed batches included, was loaded."
+        )
+    return summary
+
+
+def delete_staged(s3: S3Hook, manifests: Any) -> int:
+    """Delete a run's staged files, e.g. raw ID-card responses once the masked tables are loaded."""
+    return delete_staged_files(s3, (m.get("uri") for m in manifest_list(manifests)))

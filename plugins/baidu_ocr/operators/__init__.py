@@ -1,0 +1,29 @@
+"""Airflow operators for Baidu OCR, one module per job (as the Amazon provider has one per service).
+
+- ``ocr``: :class:`BaiduOcrBatchOperator` (a batch of S3 images, staged as Parquet) and
+  :class:`BaiduOcrImageOperator` (one image, JSON through XCom).
+- ``tables``: :class:`BaiduOcrTableOperator` (async table recognition, deferrable).
+- ``load``: :class:`BaiduOcrWarehouseLoadOperator` (staged records -> normalized tables -> warehouse).
+- ``summary``: :class:`BaiduOcrRunSummaryOperator` (the run's numbers; fails the run when a batch failed).
+
+Constructors only store arguments: the DAG processor builds operators on every parse.
+"""
+
+from __future__ import annotations
+
+from baidu_ocr.manifests import BatchFailureRatioExceeded, RunHadFailedBatches
+from baidu_ocr.operators.load import BaiduOcrWarehouseLoadOperator
+from baidu_ocr.operators.ocr import BaiduOcrBatchOperator, BaiduOcrImageOperator
+from baidu_ocr.operators.summary import BaiduOcrRunSummaryOperator
+from baidu_ocr.operators.tables import BaiduOcrTableOperator, TableJobsTimedOut
+
+__all__ = [
+    "BaiduOcrBatchOperator",
+    "BaiduOcrImageOperator",
+    "BaiduOcrRunSummaryOperator",
+    "BaiduOcrTableOperator",
+    "BaiduOcrWarehouseLoadOperator",
+    "BatchFailureRatioExceeded",
+    "RunHadFailedBatches",
+    "TableJobsTimedOut",
+]

@@ -1,0 +1,153 @@
+"""What the S3-batch operators share: the hooks, reading and selecting a batch's keys, staging, publishing."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+from airflow.sdk import BaseOperator
+
+from baidu_ocr.manifests import BatchManifest, check_failure_ratio
+from baidu_ocr.planning import ImageSelection, select_images_to_ocr
+from baidu_ocr.records import OcrOutcome, options_hash
+from baidu_ocr.sources import DEFAULT_MEMORY_BUDGET, FetchedImages, S3ImageSource, fetch_images
+from baidu_ocr.staging import DEFAULT_STAGING_PREFIX, batch_file_name, s3_uri, staging_key, write_records
+
+if TYPE_CHECKING:
+    from airflow.providers.amazon.aws.hooks.s3 import S3Hook
+    from airflow.sdk import Context
+
+    from baidu_ocr.hooks import BaiduOcrHook
+
+
+class S3ImageBatchOperator(BaseOperator):
+    """Base of the operators that OCR a batch of S3 keys and stage the raw records (not used directly).
+
+    :param bucket: S3 bucket of the images.
+    :param keys: S3 keys of the images (one batch; see ``planning.plan_batches``).
+    :param options: endpoint options sent to Baidu (``{"detect_direction": "true"}``); part of the dedup key.
+    :param staging_bucket: bucket for the staged Parquet (default: ``bucket``).
+    :param staging_prefix: key prefix for staged files: ``<prefix>/<dag_id>/<run_id>/<task_id>/batch-<n>.parquet``.
+    :param warehouse_conn_id: common-sql connection of the warehouse to ask what is already processed
+        (``None``: OCR everything).
+    :param max_failure_ratio: fail the task when more than this share of OCRed images failed.
+    :param baidu_ocr_conn_id: the ``baidu_ocr`` connection.
+    :param aws_conn_id: the AWS connection for S3.
+    :param memory_budget: bytes of images kept in memory between hashing and OCR; beyond it, re-read.
+    """
+
+    record_endpoint: str = ""  # the endpoint name the warehouse stores for this operator's documents
+
+    def __init__(
+        self,
+        *,
+        bucket: str,
+        keys: Sequence[str],
+        options: dict[str, Any] | None = None,
+        staging_bucket: str | None = None,
+        staging_prefix: str = DEFAULT_STAGING_PREFIX,
+        warehouse_conn_id: str | None = None,
+        max_failure_ratio: float = 0.2,
+        baidu_ocr_conn_id: str = "baidu_ocr_default",
+        aws_conn_id: str | None = "aws_default",
+        memory_budget: int = DEFAULT_MEMORY_BUDGET,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.bucket = bucket
+        self.keys = keys
+        self.options = options or {}
+        self.staging_bucket = staging_bucket
+        self.staging_prefix = staging_prefix
+        self.warehouse_conn_id = warehouse_conn_id
+        self.max_failure_ratio = max_failure_ratio
+        self.baidu_ocr_conn_id = baidu_ocr_conn_id
+        self.aws_conn_id = aws_conn_id
+        self.memory_budget = memory_budget
+
+    @cached_property
+    def hook(self) -> BaiduOcrHook:
+        from baidu_ocr.hooks import BaiduOcrHook
+
+        return BaiduOcrHook(self.baidu_ocr_conn_id, **self._hook_kwargs())
+
+    def _hook_kwargs(self) -> dict[str, Any]:
+        return {}
+
+    @cached_property
+    def s3_hook(self) -> S3Hook:
+        from airflow.providers.amazon.aws.hooks.s3 import S3Hook
+
+        return S3Hook(aws_conn_id=self.aws_conn_id)
+
+    def _already_processed(self, hashes: set[str]) -> set[str]:
+        if not self.warehouse_conn_id or not hashes:
+            return set()
+        from baidu_ocr.warehouse import WarehouseLoader
+
+        loader = WarehouseLoader(self.warehouse_conn_id)
+        loader.ensure_schema()
+        return set(loader.already_processed(hashes, self.record_endpoint, options_hash(self.options)))
+
+    def _read_and_select(self) -> tuple[list[str], FetchedImages, ImageSelection]:
+        keys = [str(k) for k in self.keys]
+        fetched = fetch_images(self.s3_hook, self.bucket, keys, memory_budget=self.memory_budget)
+        for key, reason in fetched.unreadable.items():
+            self.log.warning("Cannot read s3://%s/%s: %s", self.bucket, key, reason)
+        already = self._already_processed(set(fetched.sha256.values()))
+        selection = select_images_to_ocr(keys, fetched.sha256, already)
+        self.log.info(
+            "%d key(s): %d to OCR, %d already in the warehouse, %d duplicate content, %d unreadable",
+            len(keys),
+            len(selection.to_ocr),
+            len(selection.known),
+            len(selection.duplicates),
+            len(fetched.unreadable),
+        )
+        return keys, fetched, selection
+
+    def _image_source(self, fetched: FetchedImages, key: str) -> Any:
+        data = fetched.cached.pop(key, None)
+        return data if data is not None else S3ImageSource(self.s3_hook, self.bucket, key)
+
+    def _stage(self, context: Context, records: list[dict[str, Any]]) -> str | None:
+        if not records:
+            return None
+        ti = context["ti"]
+        batch_no = ti.map_index if ti.map_index is not None and ti.map_index >= 0 else 0
+        bucket = self.staging_bucket or self.bucket
+        key = staging_key(
+            self.staging_prefix, ti.dag_id, ti.run_id, f"{ti.task_id}/{batch_file_name(batch_no)}"
+        )
+        return write_records(self.s3_hook, records, bucket, key)
+
+    def _record(self, context: Context, outcome: OcrOutcome) -> dict[str, Any]:
+        ti = context["ti"]
+        return outcome.to_record(
+            endpoint=self.record_endpoint,
+            options=self.options,
+            source_uri=s3_uri(self.bucket, outcome.key),
+            dag_id=ti.dag_id,
+            run_id=ti.run_id,
+        )
+
+    def _publish_then_check(
+        self, context: Context, manifest: BatchManifest, error: BaseException | None = None
+    ) -> BatchManifest:
+        """Return the manifest, or fail (``error``, or too many failed images) after publishing it anyway.
+
+        A failed task returns nothing, yet what it staged has been paid for: the manifest goes to XCom as the
+        return value before the exception, so the ``all_done`` load still picks the staged records up and a
+        rerun does not pay for them again.
+        """
+        try:
+            if error is not None:
+                raise error
+            check_failure_ratio(manifest, self.max_failure_ratio)
+        except Exception as exc:
+            context["ti"].xcom_push(
+                key="return_value", value={**manifest, "error": f"{type(exc).__name__}: {exc}"}
+            )
+            raise
+        return manifest

@@ -1,0 +1,74 @@
+"""Load operator: staged raw records -> normalized tables -> the warehouse, in one transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from airflow.sdk import BaseOperator
+
+from baidu_ocr.manifests import manifest_list
+from baidu_ocr.redact import mask_secret
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
+
+    from baidu_ocr.pii import PiiPolicy
+
+
+class BaiduOcrWarehouseLoadOperator(BaseOperator):
+    """Read staged raw records, normalize them into tables and upsert them into the warehouse.
+
+    :param manifests: the manifests of the OCR tasks (a mapped task's output is fine); ``None`` entries and
+        manifests without a ``uri`` are ignored.
+    :param warehouse_conn_id: common-sql connection of the warehouse (SQLite, PostgreSQL, ...).
+    :param pii_conn_id: connection holding the PII keys (password = HMAC key, extra ``encryption_key`` =
+        base64 of 32 bytes, optional). Required only when ID cards are loaded.
+    :param aws_conn_id: the AWS connection for S3.
+    """
+
+    template_fields: Sequence[str] = ("manifests", "warehouse_conn_id")
+    ui_color = "#fef7e0"
+
+    def __init__(
+        self,
+        *,
+        manifests: Any,
+        warehouse_conn_id: str = "warehouse_default",
+        pii_conn_id: str | None = None,
+        aws_conn_id: str | None = "aws_default",
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.manifests = manifests
+        self.warehouse_conn_id = warehouse_conn_id
+        self.pii_conn_id = pii_conn_id
+        self.aws_conn_id = aws_conn_id
+
+    def execute(self, context: Context) -> dict[str, int]:
+        from airflow.providers.amazon.aws.hooks.s3 import S3Hook
+
+        from baidu_ocr.normalize import normalize_records
+        from baidu_ocr.staging import read_records
+        from baidu_ocr.warehouse import WarehouseLoader
+
+        uris = [m.get("uri") for m in manifest_list(self.manifests)]
+        records = read_records(S3Hook(aws_conn_id=self.aws_conn_id), uris)
+        frames = normalize_records(records, pii=self._pii_policy())
+        loader = WarehouseLoader(self.warehouse_conn_id)
+        loader.ensure_schema()
+        loaded = dict(loader.load(frames))
+        self.log.info("Loaded %d staged record(s) from %d file(s): %s", len(records), len(uris), loaded)
+        return loaded
+
+    def _pii_policy(self) -> PiiPolicy | None:
+        if not self.pii_conn_id:
+            return None
+        from airflow.sdk import BaseHook
+
+        from baidu_ocr.pii import PiiPolicy
+
+        conn = BaseHook.get_connection(self.pii_conn_id)
+        mask_secret(conn.password)
+        mask_secret((conn.extra_dejson or {}).get("encryption_key"))
+        return PiiPolicy.from_connection(conn)

@@ -1,0 +1,160 @@
+"""OCR operators: a batch of S3 images staged as Parquet, or one image answered through XCom."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+from airflow.sdk import BaseOperator
+
+from baidu_ocr.errors import BaiduOcrError
+from baidu_ocr.manifests import BatchManifest, build_manifest, staged_where
+from baidu_ocr.operators.base import S3ImageBatchOperator
+from baidu_ocr.records import OcrOutcome
+from baidu_ocr.sources import S3ImageSource
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
+
+    from baidu_ocr.hooks import BaiduOcrHook
+
+
+class BaiduOcrBatchOperator(S3ImageBatchOperator):
+    """OCR a batch of images in S3 and stage the raw results as Parquet; return a small manifest.
+
+    Each key is read once and hashed (SHA-256 of the original bytes). Content the warehouse already holds
+    for the same endpoint and options, and content repeated under another key of the batch, is skipped
+    before any billable call. Per-image failures are recorded, not raised; the task fails only when more
+    than ``max_failure_ratio`` of the OCRed images failed, or when an error stops the whole batch (quota
+    exhausted, wrong keys) -- in both cases after staging what succeeded.
+
+    :param endpoint: Baidu OCR endpoint name, e.g. ``general_basic``, ``accurate``, ``idcard``.
+    :param concurrency: calls in flight (default: the hook's, from the connection's QPS).
+
+    The other parameters are those of :class:`~baidu_ocr.operators.base.S3ImageBatchOperator`: ``bucket``,
+    ``keys``, ``options``, ``staging_bucket``, ``staging_prefix``, ``warehouse_conn_id``,
+    ``max_failure_ratio``, ``baidu_ocr_conn_id``, ``aws_conn_id``, ``memory_budget``.
+    """
+
+    template_fields: Sequence[str] = (
+        "bucket",
+        "keys",
+        "endpoint",
+        "options",
+        "staging_bucket",
+        "staging_prefix",
+        "warehouse_conn_id",
+    )
+    template_fields_renderers = {"options": "json", "keys": "json"}
+    ui_color = "#e8f0fe"
+
+    def __init__(
+        self, *, endpoint: str = "general_basic", concurrency: int | None = None, **kwargs: Any
+    ) -> None:
+        super().__init__(**kwargs)
+        self.endpoint = endpoint
+        self.concurrency = concurrency
+
+    @property
+    def record_endpoint(self) -> str:  # type: ignore[override]
+        return self.endpoint
+
+    def _hook_kwargs(self) -> dict[str, Any]:
+        return {"concurrency": self.concurrency}
+
+    def execute(self, context: Context) -> BatchManifest:
+        started_at = time.time()
+        hook = self.hook
+        keys, fetched, selection = self._read_and_select()
+        items = ((key, self._image_source(fetched, key)) for key in selection.to_ocr)
+        outcomes: list[OcrOutcome] = []
+        stopped: BaiduOcrError | None = None
+        try:
+            for outcome in hook.ocr_many(
+                items, endpoint=self.endpoint, total=len(selection.to_ocr), **self.options
+            ):
+                outcomes.append(outcome)
+        except BaiduOcrError as exc:  # batch-stopping: stage what finished, then fail
+            stopped = exc
+        for outcome in outcomes:  # rejected before hashing (e.g. re-read past the memory budget)
+            outcome.content_sha256 = outcome.content_sha256 or fetched.sha256.get(outcome.key)
+        records = [self._record(context, o) for o in outcomes if o.content_sha256]
+        manifest = build_manifest(
+            uri=self._stage(context, records),
+            n_seen=len(keys),
+            outcomes=outcomes,
+            n_unreadable=len(fetched.unreadable),
+            n_skipped=selection.n_skipped,
+            stats=hook.stats.snapshot(),
+            started_at=started_at,
+        )
+        self.log.info(
+            "Batch done: %d ok, %d failed %s, %d skipped; %d billable calls; %s",
+            manifest["n_ok"],
+            manifest["n_failed"],
+            manifest["failed_by_class"],
+            manifest["n_skipped"],
+            manifest["stats"]["billable_calls"],
+            staged_where(manifest),
+        )
+        return self._publish_then_check(context, manifest, stopped)
+
+
+class BaiduOcrImageOperator(BaseOperator):
+    """OCR one image (S3 key or local path) and return Baidu's JSON response through XCom.
+
+    Meant for single documents; for many images use :class:`BaiduOcrBatchOperator`, which stages results
+    in S3 instead of XCom.
+
+    :param image: an S3 key (with ``bucket``), an ``s3://bucket/key`` URI, or a local file path.
+    :param bucket: S3 bucket when ``image`` is a bare key.
+    :param endpoint: Baidu OCR endpoint name.
+    :param options: endpoint options sent to Baidu.
+    :param baidu_ocr_conn_id: the ``baidu_ocr`` connection.
+    :param aws_conn_id: the AWS connection for S3.
+    """
+
+    template_fields: Sequence[str] = ("image", "bucket", "endpoint", "options")
+    template_fields_renderers = {"options": "json"}
+    ui_color = "#e8f0fe"
+
+    def __init__(
+        self,
+        *,
+        image: str,
+        bucket: str | None = None,
+        endpoint: str = "general_basic",
+        options: dict[str, Any] | None = None,
+        baidu_ocr_conn_id: str = "baidu_ocr_default",
+        aws_conn_id: str | None = "aws_default",
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.image = image
+        self.bucket = bucket
+        self.endpoint = endpoint
+        self.options = options or {}
+        self.baidu_ocr_conn_id = baidu_ocr_conn_id
+        self.aws_conn_id = aws_conn_id
+
+    @cached_property
+    def hook(self) -> BaiduOcrHook:
+        from baidu_ocr.hooks import BaiduOcrHook
+
+        return BaiduOcrHook(self.baidu_ocr_conn_id)
+
+    def _source(self) -> Any:
+        if self.image.startswith("s3://") or self.bucket:
+            from airflow.providers.amazon.aws.hooks.s3 import S3Hook
+
+            s3 = S3Hook(aws_conn_id=self.aws_conn_id)
+            bucket, key = s3.get_s3_bucket_key(self.bucket, self.image, "bucket", "image")
+            return S3ImageSource(s3, bucket, key)
+        return self.image  # a local path
+
+    def execute(self, context: Context) -> dict[str, Any]:
+        result = self.hook.ocr(self._source(), endpoint=self.endpoint, **self.options)
+        self.log.info("Baidu OCR %s: log_id %s", self.endpoint, result.get("log_id"))
+        return result
