@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+from functools import cached_property
 from types import SimpleNamespace
 from typing import Any
 
@@ -96,15 +97,22 @@ class ScriptedHook:
                 )
 
 
+def use_hook(monkeypatch, operator_cls: type, hook_cls: type) -> None:
+    """Give ``operator_cls`` (and its subclasses) ``hook_cls`` through its cached ``hook`` property."""
+    prop = cached_property(lambda self: hook_cls(self.baidu_ocr_conn_id))
+    prop.__set_name__(operator_cls, "hook")
+    monkeypatch.setattr(operator_cls, "hook", prop)
+
+
 @pytest.fixture
 def scripted_hook(monkeypatch):
-    import baidu_ocr.hooks
+    from baidu_ocr.operators.base import S3ImageBatchOperator
 
     ScriptedHook.instances = []
     ScriptedHook.fail = {}
     ScriptedHook.stop_after = None
     ScriptedHook.stop_error = None
-    monkeypatch.setattr(baidu_ocr.hooks, "BaiduOcrHook", ScriptedHook)
+    use_hook(monkeypatch, S3ImageBatchOperator, ScriptedHook)
     return ScriptedHook
 
 

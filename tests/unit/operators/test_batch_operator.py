@@ -9,7 +9,7 @@ from baidu_ocr.errors import QuotaExhausted
 from baidu_ocr.operators import BaiduOcrBatchOperator, BaiduOcrImageOperator, BatchFailureRatioExceeded
 from baidu_ocr.staging import read_records
 
-from tests.unit.operators.conftest import BUCKET, context, png
+from tests.unit.operators.conftest import BUCKET, context, png, use_hook
 
 
 def _upload(s3, n: int, prefix: str = "in/") -> dict[str, bytes]:
@@ -130,8 +130,6 @@ def test_images_within_the_memory_budget_are_not_read_twice(s3, scripted_hook):
 
 
 def test_single_image_operator_returns_baidu_json_for_an_s3_uri(s3, monkeypatch):
-    import baidu_ocr.hooks
-
     s3.load_bytes(png(9), "one/receipt.png", BUCKET)
     seen = {}
 
@@ -144,7 +142,7 @@ def test_single_image_operator_returns_baidu_json_for_an_s3_uri(s3, monkeypatch)
             seen["endpoint"], seen["options"] = endpoint, options
             return {"log_id": 1, "words_result": [{"words": "TOTAL 9.90"}]}
 
-    monkeypatch.setattr(baidu_ocr.hooks, "BaiduOcrHook", OneCallHook)
+    use_hook(monkeypatch, BaiduOcrImageOperator, OneCallHook)
     op = BaiduOcrImageOperator(
         task_id="one",
         image=f"s3://{BUCKET}/one/receipt.png",
