@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import base64
 import json
+import signal
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -295,28 +298,40 @@ def test_admin_token_guards_every_admin_route(samples):
         assert odd.status_code == 401
 
 
-def test_cli_flags_reach_the_server():
-    args = build_parser().parse_args(
-        [
-            "--read-timeout",
-            "2.5",
-            "--max-connections",
-            "7",
-            "--admin-token",
-            "t",
-            "--public-url",
-            "http://h:1",
-        ]
-    )
-    assert (args.read_timeout, args.max_connections, args.admin_token, args.public_url) == (
-        2.5,
-        7,
-        "t",
-        "http://h:1",
-    )
-    for bad in (["--read-timeout", "0"], ["--max-connections", "-1"], ["--max-connections", "x"]):
-        with pytest.raises(SystemExit):
-            build_parser().parse_args(bad)
+def test_cli_flags_reach_the_server(tmp_path):
+    command = [sys.executable, "-m", "ocr_server.cli", "--engine", "fixture", "--samples-dir", str(tmp_path)]
+    command += ["--admin-token", "cli-adm", "--read-timeout", "1", "--max-connections", "2"]
+    command += ["--public-url", "http://ocr.internal:1"]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        url = process.stdout.readline().strip().removeprefix("listening on ")
+        assert requests.get(f"{url}/_admin/stats", timeout=10).status_code == 401
+        authorized = {"Authorization": "Bearer cli-adm"}
+        assert requests.get(f"{url}/_admin/stats", headers=authorized, timeout=10).status_code == 200
+        with ExitStack() as stack:
+            holders = [stack.enter_context(_connect(url)) for _ in range(2)]
+            for sock in holders:
+                sock.sendall(HALF_SENT)
+            busy = _wait_until(
+                lambda: requests.get(f"{url}/_admin/stats", timeout=10).json().get("error_code") == 4
+            )
+            assert busy
+            deadline = time.monotonic() + 20
+            assert all(_closed_by_server(sock, deadline) for sock in holders)
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=15) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
+@pytest.mark.parametrize(
+    "bad", [["--read-timeout", "0"], ["--max-connections", "-1"], ["--max-connections", "x"]]
+)
+def test_cli_refuses_non_positive_limits(bad):
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(bad)
 
 
 # -- 5. links never reflect the Host header ----------------------------------------------------------------
