@@ -192,8 +192,10 @@ class BaiduRequestHandler(BaseHTTPRequestHandler):
             self.connection.shutdown(socket.SHUT_RDWR)
 
     def log_message(self, format: str, *args) -> None:  # noqa: A002 - stdlib signature
-        # Never log the query string: it carries access tokens and client secrets.
-        log.debug("%s %s", self.command, urlsplit(self.path).path)
+        # Never log the query string: it carries access tokens and client secrets. Both are unset when a
+        # connection timed out before its request line.
+        path = urlsplit(getattr(self, "path", "") or "").path
+        log.debug("%s %s", getattr(self, "command", None) or "-", path)
 
 
 def _url_of(host: str, port: int) -> str:

@@ -88,6 +88,13 @@ def test_half_sent_requests_are_dropped_after_the_read_timeout(samples):
         assert _wait_until(lambda: server.http_server.active_connections == 0)
 
 
+def test_an_idle_connection_is_closed_quietly(samples, capsys):
+    with running_server(samples_dir=samples["dir"], read_timeout=0.5) as server, _connect(server.url) as sock:
+        assert _closed_by_server(sock, time.monotonic() + 20)
+        assert _wait_until(lambda: server.http_server.active_connections == 0)
+    assert "Traceback" not in capsys.readouterr().err
+
+
 def test_a_request_dripped_byte_by_byte_is_dropped_although_each_gap_is_short(samples):
     # A plain socket timeout restarts at every byte; the request's deadline does not.
     with running_server(samples_dir=samples["dir"], read_timeout=1.0) as server, _connect(server.url) as sock:
