@@ -11,12 +11,12 @@ import logging
 import signal
 import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from ocr_server.engines import ENGINE_NAMES, load_engine
 from ocr_server.faults import DEFAULT_TOKEN_TTL, FaultConfig, parse_error_rate
 from ocr_server.models import Credentials, OcrBackend
-from ocr_server.server import OcrHttpServer
+from ocr_server.server import DEFAULT_MAX_CONNECTIONS, DEFAULT_READ_TIMEOUT_S, OcrHttpServer
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -28,6 +28,27 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--api-key", default="test-api-key")
     parser.add_argument("--secret-key", default="test-secret-key")
     parser.add_argument("--app-id", default="10000000")
+    guard = parser.add_argument_group("hardening")
+    guard.add_argument(
+        "--read-timeout",
+        type=_positive(float),
+        default=DEFAULT_READ_TIMEOUT_S,
+        help="seconds a request may take to arrive (and an idle connection may stay open)",
+    )
+    guard.add_argument(
+        "--max-connections",
+        type=_positive(int),
+        default=DEFAULT_MAX_CONNECTIONS,
+        help="connections served at once; beyond, Baidu's error 4 and the connection is closed",
+    )
+    guard.add_argument(
+        "--admin-token",
+        default=None,
+        help="require 'Authorization: Bearer TOKEN' or 'X-Admin-Token: TOKEN' on /_admin/ routes",
+    )
+    guard.add_argument(
+        "--public-url", default=None, help="base of links handed out (default: the bound address)"
+    )
     faults = parser.add_argument_group("fault injection")
     faults.add_argument("--latency-ms", type=float, default=0.0, help="added to every OCR call")
     faults.add_argument("--qps", type=float, default=None, help="per-endpoint limit; above it error 18")
@@ -45,6 +66,19 @@ def build_parser() -> argparse.ArgumentParser:
     faults.add_argument("--table-job-seconds", type=float, default=0.5, help="async table job duration")
     parser.add_argument("--log-level", default="WARNING")
     return parser
+
+
+def _positive(kind: type) -> Callable[[str], float]:
+    def parse(text: str) -> float:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+        if value <= 0:
+            raise argparse.ArgumentTypeError(f"must be positive: {text!r}")
+        return value
+
+    return parse
 
 
 def _error_rate(spec: str) -> str:
@@ -74,7 +108,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         Credentials(api_key=args.api_key, secret_key=args.secret_key, app_id=args.app_id),
         faults,
     )
-    server = OcrHttpServer((args.host, args.port), backend)
+    server = OcrHttpServer(
+        (args.host, args.port),
+        backend,
+        read_timeout=args.read_timeout,
+        max_connections=args.max_connections,
+        admin_token=args.admin_token,
+        public_url=args.public_url,
+    )
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())

@@ -2,7 +2,8 @@
 
 Limits default to the strictest documented figures (base64 + url-encoding <= 4 MB, shortest side >= 15 px,
 longest side <= 4096 px, jpg/jpeg/png/bmp), so an image this server accepts is accepted by Baidu too.
-``url`` inputs are fetched only from loopback hosts: this server must never reach the internet.
+``url`` inputs are fetched only from loopback hosts: this server must never reach the internet. Every
+redirect hop is checked the same way, and no proxy from the environment is used.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from ocr_server.models import BaiduError
 ACCEPTED_FORMATS = frozenset({"JPEG", "PNG", "BMP"})
 URL_FETCH_TIMEOUT_S = 5.0
 MAX_URL_LENGTH = 1024
+MAX_REDIRECTS = 5
 
 
 @dataclass(frozen=True)
@@ -90,12 +92,8 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
-def fetch_url_image(url: str, limits: ImageLimits = DEFAULT_LIMITS) -> bytes:
-    """Download an image the way Baidu would, but only from loopback (no internet from this server).
-
-    282111 malformed URL, 282112 unreachable (any non-loopback host, as Baidu would time out on an
-    unreachable host), 282113 non-200 answer, 282114 larger than the image limit.
-    """
+def _check_url(url: str) -> None:
+    """282111 malformed, 282112 any non-loopback host (Baidu would time out on an unreachable one)."""
     if len(url) > MAX_URL_LENGTH:
         raise BaiduError(282111)
     parts = urlsplit(url)
@@ -103,12 +101,39 @@ def fetch_url_image(url: str, limits: ImageLimits = DEFAULT_LIMITS) -> bytes:
         raise BaiduError(282111)
     if not _is_loopback(parts.hostname):
         raise BaiduError(282112)
+
+
+class _CheckedRedirects(urllib.request.HTTPRedirectHandler):
+    """Follow a redirect only to a URL that would be accepted as the first one (a loopback host)."""
+
+    max_redirections = MAX_REDIRECTS
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):  # noqa: D102 - urllib's hook
+        try:
+            _check_url(newurl)
+        except BaiduError:
+            fp.close()
+            raise
+        return super().redirect_request(req, fp, code, msg, headers, newurl)
+
+
+# No ProxyHandler from the environment: a proxy would fetch what the loopback check refused.
+_OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}), _CheckedRedirects())
+
+
+def fetch_url_image(url: str, limits: ImageLimits = DEFAULT_LIMITS) -> bytes:
+    """Download an image the way Baidu would, but only from loopback (no internet from this server).
+
+    282111 malformed URL, 282112 unreachable (any non-loopback host, first or after a redirect),
+    282113 non-200 answer, 282114 larger than the image limit (never more than that is read).
+    """
+    _check_url(url)
+    # Baidu's limit is on the base64 size: 3 raw bytes become 4.
+    max_raw = limits.max_encoded_bytes * 3 // 4
     try:
-        with urllib.request.urlopen(url, timeout=URL_FETCH_TIMEOUT_S) as response:  # noqa: S310 - loopback only
+        with _OPENER.open(url, timeout=URL_FETCH_TIMEOUT_S) as response:
             if response.status != 200:
                 raise BaiduError(282113)
-            # Baidu's limit is on the base64 size: 3 raw bytes become 4.
-            max_raw = limits.max_encoded_bytes * 3 // 4
             data = response.read(max_raw + 1)
     except urllib.error.HTTPError:
         raise BaiduError(282113) from None

@@ -236,26 +236,6 @@ class BaiduOcrResponses:
             return Response.json({"error_code": 282808, "error_msg": "result not ready"}, 404)
         return Response(body=tables_to_xlsx(status.tables), content_type=XLSX_CONTENT_TYPE)
 
-    # -- /_admin: control routes (moto keeps /moto-api/; Baidu has no path here) ------------------------------
-    def admin_stats(self, request: Request) -> Response:
-        return Response.json(self.backend.stats())
-
-    def admin_config(self, request: Request) -> Response:
-        if request.method == "GET":
-            return Response.json(self.backend.faults.as_dict())
-        try:
-            changes = dict(request.json())
-            if "error_rate" in changes:  # the CLI's repeatable form: ["282000=0.1", "drop=0.01"]
-                changes["error_rates"] = changes.pop("error_rate")
-            config = self.backend.configure(**changes)
-        except (ValueError, TypeError) as exc:
-            return Response.json({"error": str(exc)}, 400)
-        return Response.json(config.as_dict())
-
-    def admin_reset(self, request: Request) -> Response:
-        self.backend.reset()
-        return Response.json({"reset": True})
-
     def not_found(self, request: Request) -> Response:
         self.backend.record_error(3)
         return render_error(BaiduError(3))

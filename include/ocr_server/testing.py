@@ -17,17 +17,28 @@ from typing import Any
 from ocr_server.engines import load_engine
 from ocr_server.faults import FaultConfig
 from ocr_server.models import Credentials, OcrBackend
-from ocr_server.server import OcrHttpServer
+from ocr_server.server import DEFAULT_MAX_CONNECTIONS, DEFAULT_READ_TIMEOUT_S, OcrHttpServer
 
 
 class RunningServer:
     """Handle on an in-process server."""
 
-    def __init__(self, http_server: OcrHttpServer, thread: threading.Thread) -> None:
+    def __init__(
+        self, http_server: OcrHttpServer, thread: threading.Thread, admin_token: str | None = None
+    ) -> None:
         self._http_server = http_server
         self._thread = thread
         self.backend: OcrBackend = http_server.backend
         self.url: str = http_server.url
+        self.admin_token: str | None = admin_token
+
+    @property
+    def http_server(self) -> OcrHttpServer:
+        return self._http_server
+
+    def admin_headers(self) -> dict[str, str]:
+        """Headers for ``/_admin/`` calls over HTTP (empty without an admin token)."""
+        return {"Authorization": f"Bearer {self.admin_token}"} if self.admin_token else {}
 
     @property
     def api_key(self) -> str:
@@ -90,21 +101,35 @@ def running_server(
     secret_key: str = "test-secret-key",
     *,
     clock: Callable[[], float] | None = None,
+    read_timeout: float = DEFAULT_READ_TIMEOUT_S,
+    max_connections: int = DEFAULT_MAX_CONNECTIONS,
+    admin_token: str | None = None,
+    public_url: str | None = None,
     **fault_options: Any,
 ) -> Iterator[RunningServer]:
-    """Start a server on 127.0.0.1:<free port>; ``fault_options`` are :class:`FaultConfig` fields."""
+    """Start a server on 127.0.0.1:<free port>; ``fault_options`` are :class:`FaultConfig` fields.
+
+    The other keywords are :class:`OcrHttpServer`'s (the CLI's ``--read-timeout`` and so on).
+    """
     backend = OcrBackend(
         load_engine(engine, samples_dir),
         Credentials(api_key=api_key, secret_key=secret_key),
         FaultConfig(**fault_options),
         **({"clock": clock} if clock is not None else {}),
     )
-    http_server = OcrHttpServer(("127.0.0.1", 0), backend)
+    http_server = OcrHttpServer(
+        ("127.0.0.1", 0),
+        backend,
+        read_timeout=read_timeout,
+        max_connections=max_connections,
+        admin_token=admin_token,
+        public_url=public_url,
+    )
     thread = threading.Thread(
         target=http_server.serve_forever, args=(0.05,), name="ocr-server-test", daemon=True
     )
     thread.start()
-    handle = RunningServer(http_server, thread)
+    handle = RunningServer(http_server, thread, admin_token)
     try:
         yield handle
     finally:

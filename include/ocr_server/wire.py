@@ -21,7 +21,7 @@ class Request:
     query: Mapping[str, str]
     form: Mapping[str, str]
     headers: Mapping[str, str]
-    base_url: str  # scheme://host:port as the client addressed us (for links we hand out)
+    base_url: str  # scheme://host:port for links we hand out: our own address, never the Host header
     body: bytes = b""
 
     def json(self) -> Any:

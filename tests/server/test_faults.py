@@ -171,7 +171,7 @@ def test_admin_routes_configure_read_and_reset(server, token, samples):
     assert stats["endpoints"]["general_basic"]["calls"] == 1
     bad = requests.post(f"{base}/_admin/config", json={"no_such_knob": 1}, timeout=10)
     assert bad.status_code == 400
-    assert requests.post(f"{base}/_admin/reset", timeout=10).json() == {"reset": True}
+    assert requests.post(f"{base}/_admin/reset", json={}, timeout=10).json() == {"reset": True}
     assert requests.get(f"{base}/_admin/config", timeout=10).json()["error_rates"] == {}
     assert requests.get(f"{base}/_admin/stats", timeout=10).json()["errors"] == {}
     assert "error_code" not in call(server, "general_basic", token, image=samples["document"]).json()

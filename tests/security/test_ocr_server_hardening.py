@@ -1,0 +1,367 @@
+"""The local OCR server under hostile input: slow clients, connection floods, lying lengths, redirects to
+forbidden hosts, cross-site admin calls and forged Host headers (issue 11). Deadline loops, no sleeps."""
+
+from __future__ import annotations
+
+import base64
+import json
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+import requests
+from ocr_server.cli import build_parser
+from ocr_server.testing import running_server
+
+from tests.server.conftest import call, get_token, png_bytes
+
+HALF_SENT = b"POST /oauth/2.0/token HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nabc"
+TOKEN_FORM = "grant_type=client_credentials&client_id=test-api-key&client_secret=test-secret-key"
+
+
+def _connect(url: str) -> socket.socket:
+    host, port = url.removeprefix("http://").rsplit(":", 1)
+    return socket.create_connection((host, int(port)), timeout=10)
+
+
+def _closed_by_server(sock: socket.socket, deadline: float) -> bool:
+    """Read until the server hangs up (True) or ``deadline`` (monotonic) passes (False)."""
+    while (remaining := deadline - time.monotonic()) > 0:
+        sock.settimeout(remaining)
+        try:
+            if not sock.recv(65536):
+                return True
+        except (ConnectionResetError, BrokenPipeError):
+            return True
+        except TimeoutError:
+            return False
+    return False
+
+
+def _raw_exchange(url: str, request: bytes) -> tuple[int, dict, bool]:
+    """Send raw bytes, read one answer: (status, JSON body, server closed the connection after it)."""
+    with _connect(url) as sock:
+        sock.sendall(request)
+        data = b""
+        while b"\r\n\r\n" not in data:
+            chunk = sock.recv(65536)
+            assert chunk, f"closed without an answer after {data!r}"
+            data += chunk
+        head, _, body = data.partition(b"\r\n\r\n")
+        lines = head.decode("latin-1").split("\r\n")
+        headers = {
+            name.lower(): value.strip() for name, _, value in (line.partition(":") for line in lines[1:])
+        }
+        while len(body) < int(headers["content-length"]):
+            body += sock.recv(65536)
+        closed = _closed_by_server(sock, time.monotonic() + 10)
+        return int(lines[0].split()[1]), json.loads(body), closed
+
+
+def _wait_until(predicate, timeout: float = 10.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.01)
+    return predicate()
+
+
+# -- 1. read timeout and bounded handler threads ----------------------------------------------------------
+
+
+def test_half_sent_requests_are_dropped_after_the_read_timeout(samples):
+    with running_server(samples_dir=samples["dir"], read_timeout=1.0) as server, ExitStack() as stack:
+        sockets = [stack.enter_context(_connect(server.url)) for _ in range(40)]
+        for sock in sockets:
+            sock.sendall(HALF_SENT)
+        deadline = time.monotonic() + 20
+        still_open = [sock for sock in sockets if not _closed_by_server(sock, deadline)]
+        assert still_open == []
+        assert _wait_until(lambda: server.http_server.active_connections == 0)
+
+
+def test_an_idle_connection_is_closed_quietly(samples, capsys):
+    with running_server(samples_dir=samples["dir"], read_timeout=0.5) as server, _connect(server.url) as sock:
+        assert _closed_by_server(sock, time.monotonic() + 20)
+        assert _wait_until(lambda: server.http_server.active_connections == 0)
+    assert "Traceback" not in capsys.readouterr().err
+
+
+def test_a_request_dripped_byte_by_byte_is_dropped_although_each_gap_is_short(samples):
+    # A plain socket timeout restarts at every byte; the request's deadline does not.
+    with running_server(samples_dir=samples["dir"], read_timeout=1.0) as server, _connect(server.url) as sock:
+        request = b"GET /_admin/stats HTTP/1.1\r\n" + b"X-Drip: " + b"a" * 10_000
+        deadline = time.monotonic() + 20
+        closed = False
+        for byte in request:
+            try:
+                sock.sendall(bytes([byte]))
+            except (BrokenPipeError, ConnectionResetError):
+                closed = True
+                break
+            if _closed_by_server(sock, min(deadline, time.monotonic() + 0.3)):
+                closed = True
+                break
+            if time.monotonic() > deadline:
+                break
+        assert closed
+
+
+def test_connections_beyond_the_limit_get_error_4_and_threads_stay_bounded(samples):
+    with running_server(samples_dir=samples["dir"], read_timeout=3.0, max_connections=4) as server:
+        with ExitStack() as stack:
+            baseline = threading.active_count()
+            holders = [stack.enter_context(_connect(server.url)) for _ in range(4)]
+            for sock in holders:
+                sock.sendall(HALF_SENT)
+            assert _wait_until(lambda: server.http_server.active_connections == 4)
+            for _ in range(20):
+                body = requests.get(f"{server.url}/_admin/stats", timeout=10).json()
+                assert body["error_code"] == 4 and isinstance(body["log_id"], int)
+                assert threading.active_count() <= baseline + 4
+            deadline = time.monotonic() + 20
+            assert all(_closed_by_server(sock, deadline) for sock in holders)
+        # The held slots came back: a normal call is served again.
+        assert _wait_until(lambda: server.http_server.active_connections == 0)
+        assert "endpoints" in requests.get(f"{server.url}/_admin/stats", timeout=10).json()
+
+
+# -- 2. Content-Length and Transfer-Encoding -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("length_headers", "code"),
+    [
+        (b"Content-Length: -1\r\n", 216100),  # used to read to the end of the stream, without a cap
+        (b"Content-Length: abc\r\n", 216100),
+        (b"Content-Length: 1_0\r\n", 216100),  # int() would accept it
+        (b"Content-Length: 5\r\nContent-Length: 6\r\n", 216100),
+        (b"Content-Length: 1000000000\r\n", 216202),
+        (b"Transfer-Encoding: chunked\r\n", 216100),
+        (b"Transfer-Encoding: chunked\r\nContent-Length: 5\r\n", 216100),
+    ],
+)
+def test_bad_body_lengths_get_a_baidu_error_and_a_closed_connection(server, length_headers, code):
+    request = (
+        b"POST /oauth/2.0/token HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+        + length_headers
+        + b"\r\n"
+        + b"5\r\nhello\r\n"  # more bytes follow, the client keeps the connection open
+    )
+    status, body, closed = _raw_exchange(server.url, request)
+    assert status == 200
+    assert body["error_code"] == code and body["error_msg"] and isinstance(body["log_id"], int)
+    assert closed
+
+
+def test_a_valid_length_is_still_served(server):
+    body = TOKEN_FORM.encode()
+    request = (
+        b"POST /oauth/2.0/token HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+        + f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n".encode()
+        + body
+    )
+    status, answer, _ = _raw_exchange(server.url, request)
+    assert status == 200 and answer["access_token"].startswith("24.")
+
+
+# -- 3. url= fetches: every redirect hop is checked, no proxy ------------------------------------------------
+
+
+class _ImageSite(BaseHTTPRequestHandler):
+    """``/image.png``; ``/to?url`` redirects there (302); anything else 404. Counts what it served."""
+
+    image = png_bytes(200, 60, "hop")
+    hits: list[str] = []
+
+    def do_GET(self) -> None:  # noqa: N802 - stdlib naming
+        self.hits.append(self.path)
+        if self.path == "/image.png":
+            self.send_response(200)
+            self.send_header("Content-Type", "image/png")
+            self.send_header("Content-Length", str(len(self.image)))
+            self.end_headers()
+            self.wfile.write(self.image)
+        elif self.path.startswith("/to?"):
+            self.send_response(302)
+            self.send_header("Location", self.path.removeprefix("/to?"))
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+        else:
+            self.send_error(404)
+
+    def log_message(self, *args) -> None:
+        pass
+
+
+@contextmanager
+def _image_site() -> Iterator[tuple[int, list[str]]]:
+    """On every interface, so a non-loopback spelling of this machine (0.0.0.0) reaches it too."""
+    hits: list[str] = []
+    handler = type("Site", (_ImageSite,), {"hits": hits})
+    site = ThreadingHTTPServer(("0.0.0.0", 0), handler)
+    thread = threading.Thread(target=site.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    try:
+        yield site.server_address[1], hits
+    finally:
+        site.shutdown()
+        site.server_close()
+        thread.join(timeout=5)
+
+
+def _error(response: requests.Response) -> int | None:
+    return response.json().get("error_code")
+
+
+def test_a_redirect_to_a_forbidden_host_is_refused(server, token):
+    with _image_site() as (port, hits):
+        forbidden = f"http://0.0.0.0:{port}/image.png"  # reaches this machine, but is not loopback
+        assert _error(call(server, "general_basic", token, url=forbidden)) == 282112
+        assert hits == []
+        # Through a loopback redirect: the second hop is checked like the first.
+        bounce = f"http://127.0.0.1:{port}/to?{forbidden}"
+        assert _error(call(server, "general_basic", token, url=bounce)) == 282112
+        assert hits == [f"/to?{forbidden}"]
+
+
+def test_a_redirect_to_loopback_is_followed(server, token):
+    with _image_site() as (port, hits):
+        bounce = f"http://127.0.0.1:{port}/to?http://127.0.0.1:{port}/image.png"
+        response = call(server, "general_basic", token, url=bounce)
+        assert _error(response) is None and response.json()["words_result_num"] >= 1
+        assert hits[-1] == "/image.png"
+
+
+def test_url_fetches_ignore_proxy_settings(server, token, monkeypatch):
+    with _image_site() as (port, hits), _image_site() as (proxy_port, proxy_hits):
+        monkeypatch.setenv("http_proxy", f"http://127.0.0.1:{proxy_port}")
+        monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{proxy_port}")
+        monkeypatch.delenv("no_proxy", raising=False)
+        monkeypatch.delenv("NO_PROXY", raising=False)
+        with requests.Session() as client:
+            client.trust_env = False  # the proxy settings are for the server's fetch, not for this call
+            response = client.post(
+                f"{server.url}/rest/2.0/ocr/v1/general_basic",
+                params={"access_token": token},
+                data={"url": f"http://127.0.0.1:{port}/image.png"},
+                timeout=30,
+            )
+        assert _error(response) is None
+        assert proxy_hits == [] and hits == ["/image.png"]
+
+
+# -- 4. /_admin: POST + JSON for changes, optional token ----------------------------------------------------
+
+
+def test_admin_changes_need_post_with_json(server, token):
+    base = server.url
+    server.configure(error_rates=["282000=1"])
+    assert requests.get(f"{base}/_admin/reset", timeout=10).status_code == 405
+    form = requests.post(f"{base}/_admin/reset", data={"x": "1"}, timeout=10)
+    assert form.status_code == 415
+    text_plain = requests.post(
+        f"{base}/_admin/config", data='{"error_rate": []}', headers={"Content-Type": "text/plain"}, timeout=10
+    )
+    assert text_plain.status_code == 415
+    assert requests.post(f"{base}/_admin/config", json=["18=1"], timeout=10).status_code == 400
+    # A url= image fetch is a GET from the server itself: it cannot reset the faults either.
+    call(server, "general_basic", None, url=f"{base}/_admin/reset")
+    assert server.backend.faults.error_rates == {"282000": 1.0}
+    assert requests.post(f"{base}/_admin/reset", json={}, timeout=10).json() == {"reset": True}
+    assert server.backend.faults.error_rates == {}
+    assert requests.get(f"{base}/_admin/stats", timeout=10).status_code == 200
+
+
+def test_admin_token_guards_every_admin_route(samples):
+    with running_server(samples_dir=samples["dir"], admin_token="adm-s3cret") as server:
+        base = server.url
+        for method, path, body in [
+            ("GET", "/_admin/stats", None),
+            ("GET", "/_admin/config", None),
+            ("POST", "/_admin/config", {"seed": 9}),
+            ("POST", "/_admin/reset", {}),
+        ]:
+            for headers in ({}, {"Authorization": "Bearer wrong"}, {"X-Admin-Token": "adm-s3cre"}):
+                refused = requests.request(method, base + path, json=body, headers=headers, timeout=10)
+                assert refused.status_code == 401, (path, headers)
+                assert "adm-s3cret" not in refused.text
+        assert server.backend.faults.seed is None
+        assert requests.get(f"{base}/_admin/stats", headers=server.admin_headers(), timeout=10).ok
+        changed = requests.post(
+            f"{base}/_admin/config", json={"seed": 9}, headers={"X-Admin-Token": "adm-s3cret"}, timeout=10
+        )
+        assert changed.status_code == 200 and server.backend.faults.seed == 9
+        # Non-ASCII offered tokens are compared, not crashed on.
+        odd = requests.get(f"{base}/_admin/stats", headers={"X-Admin-Token": "é".encode()}, timeout=10)
+        assert odd.status_code == 401
+
+
+def test_cli_flags_reach_the_server(tmp_path):
+    command = [sys.executable, "-m", "ocr_server.cli", "--engine", "fixture", "--samples-dir", str(tmp_path)]
+    command += ["--admin-token", "cli-adm", "--read-timeout", "1", "--max-connections", "2"]
+    command += ["--public-url", "http://ocr.internal:1"]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        url = process.stdout.readline().strip().removeprefix("listening on ")
+        assert requests.get(f"{url}/_admin/stats", timeout=10).status_code == 401
+        authorized = {"Authorization": "Bearer cli-adm"}
+        assert requests.get(f"{url}/_admin/stats", headers=authorized, timeout=10).status_code == 200
+        with ExitStack() as stack:
+            holders = [stack.enter_context(_connect(url)) for _ in range(2)]
+            for sock in holders:
+                sock.sendall(HALF_SENT)
+            busy = _wait_until(
+                lambda: requests.get(f"{url}/_admin/stats", timeout=10).json().get("error_code") == 4
+            )
+            assert busy
+            deadline = time.monotonic() + 20
+            assert all(_closed_by_server(sock, deadline) for sock in holders)
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=15) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
+@pytest.mark.parametrize(
+    "bad", [["--read-timeout", "0"], ["--max-connections", "-1"], ["--max-connections", "x"]]
+)
+def test_cli_refuses_non_positive_limits(bad):
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(bad)
+
+
+# -- 5. links never reflect the Host header ----------------------------------------------------------------
+
+
+def _excel_link(server, token: str, image: bytes, headers: dict) -> str:
+    response = requests.post(
+        f"{server.url}/rest/2.0/solution/v1/form_ocr/request",
+        params={"access_token": token},
+        data={"image": base64.b64encode(image).decode(), "is_sync": "true", "request_type": "excel"},
+        headers=headers,
+        timeout=60,
+    )
+    return response.json()["result"]["result_data"]
+
+
+def test_excel_links_use_our_address_not_the_host_header(server, token, samples):
+    link = _excel_link(server, token, samples["table"], {"Host": "evil.example.com"})
+    assert link.startswith(f"{server.url}/_files/") and "evil" not in link
+    assert requests.get(link, timeout=10).status_code == 200
+
+
+def test_excel_links_use_the_configured_public_url(samples):
+    with running_server(samples_dir=samples["dir"], public_url="http://ocr.internal:8443/") as server:
+        link = _excel_link(server, get_token(server), samples["table"], {"Host": "evil.example.com"})
+        assert link.startswith("http://ocr.internal:8443/_files/")
