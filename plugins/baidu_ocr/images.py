@@ -19,6 +19,7 @@ import hashlib
 import io
 import math
 import os
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
@@ -34,6 +35,10 @@ NOT_AN_IMAGE = 216201
 SIZE_ERROR = 216202
 
 MB = 1024 * 1024
+# Images decoded at once in this process, whatever the number of OCR threads: decoding is CPU-bound (Pillow
+# releases the GIL), so more than one per core buys no speed, only memory (a 67 MP image is ~200 MB decoded).
+DECODE_SLOTS = max(2, os.cpu_count() or 2)
+_decode_slots = threading.BoundedSemaphore(DECODE_SLOTS)
 
 # Pillow names some files after a container of a format Baidu reads: phone cameras write MPO (a JPEG
 # with extra pictures appended); every JPEG decoder reads its first picture.
@@ -57,8 +62,16 @@ class ImageLimits:
     max_side: int = 4096
     # Measured like Baidu: the length of the base64 text after url-encoding (see encoded_size()).
     max_encoded_bytes: int = 4 * MB
+    # Pixels one image may decode to (None: 4 x max_side², i.e. a 67 MP photo at 4096 px, which holds
+    # every phone camera). A small file past it (a decompression bomb: 258 KB of PNG decoding to 550 MB)
+    # is refused from its header, before a byte is decoded. JPEGs count after draft() scaling.
+    max_decode_pixels: int | None = None
     # Formats sent as they are; anything else Pillow can read (TIFF, WEBP, GIF, ...) is converted.
     formats: frozenset[str] = field(default_factory=lambda: frozenset({"JPEG", "PNG", "BMP"}))
+
+    @property
+    def decode_pixel_cap(self) -> int:
+        return self.max_decode_pixels or 4 * self.max_side**2
 
     def __post_init__(self) -> None:
         if not 1 <= self.min_side <= self.max_side:
@@ -106,7 +119,7 @@ class ImageLimits:
         try:
             if "formats" in overrides:
                 overrides["formats"] = frozenset(str(f) for f in overrides["formats"])
-            for key in ("min_side", "max_side", "max_encoded_bytes"):
+            for key in ("min_side", "max_side", "max_encoded_bytes", "max_decode_pixels"):
                 if key in overrides:
                     overrides[key] = int(overrides[key])
             return replace(self, **overrides)
@@ -211,7 +224,8 @@ def prepare_image(
     if not raw:
         raise BadImage("Image is empty (0 bytes)", code=EMPTY_IMAGE, endpoint=endpoint)
     sha256 = hashlib.sha256(raw).hexdigest()
-    return _ImagePreparation(raw, sha256, limits, grayscale, binarize, endpoint).run()
+    with _decode_slots:
+        return _ImagePreparation(raw, sha256, limits, grayscale, binarize, endpoint).run()
 
 
 class _ImagePreparation:
@@ -300,7 +314,7 @@ class _ImagePreparation:
         """Open twice: ``verify()`` (checksums, structure) leaves the image unusable, so reopen to decode."""
         try:
             with Image.open(io.BytesIO(self.raw)) as probe:
-                self.check_pixels(*probe.size)
+                self.check_pixels(*probe.size, probe.format)
                 probe.verify()
             return Image.open(io.BytesIO(self.raw))
         except BadImage:
@@ -325,13 +339,23 @@ class _ImagePreparation:
                 f"{source_format} image data is truncated or corrupt: {exc}", NOT_AN_IMAGE
             ) from None
 
-    def check_pixels(self, width: int, height: int) -> None:
+    def check_pixels(self, width: int, height: int, image_format: str | None = None) -> None:
         """Refuse decompression bombs (tiny files that decode to gigabytes) before decoding them."""
         ceiling = Image.MAX_IMAGE_PIXELS
         if ceiling and width * height > ceiling:
             raise self.bad(
                 f"Image is {width}x{height} = {width * height:,} px, over the decompression-bomb guard of "
                 f"{ceiling:,} px (PIL.Image.MAX_IMAGE_PIXELS)",
+                SIZE_ERROR,
+            )
+        decoded = decoded_pixels(
+            width, height, _FORMAT_ALIASES.get(image_format or "", image_format), self.limits
+        )
+        if decoded > self.limits.decode_pixel_cap:
+            raise self.bad(
+                f"Image is {width}x{height} px and would decode to {decoded:,} px, over the decompression-bomb "
+                f"guard of {self.limits.decode_pixel_cap:,} px for a {self.limits.max_side} px limit "
+                "(image_limits.max_decode_pixels raises it)",
                 SIZE_ERROR,
             )
         self.check_min_side((width, height), "")
@@ -446,6 +470,15 @@ class _ImagePreparation:
             format=out_format,
             transformed=tuple(self.transformed),
         )
+
+
+def decoded_pixels(width: int, height: int, image_format: str | None, limits: ImageLimits) -> int:
+    """Pixels Pillow will decode: a JPEG over the size limit is drafted at 1/2, 1/4 or 1/8 scale."""
+    long_side = max(width, height)
+    if image_format != "JPEG" or long_side <= limits.max_side:
+        return width * height
+    reduce = 2 ** min(3, int(math.log2(long_side / limits.max_side)))
+    return math.ceil(width / reduce) * math.ceil(height / reduce)
 
 
 def _has_transparency(img: Image.Image) -> bool:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -37,6 +38,31 @@ RAW_RECORD_COLUMNS: dict[str, str] = {
     "run_id": "string",
     "processed_at": "datetime64[us, UTC]",
 }
+
+
+# NUL ends a C string (PostgreSQL's COPY and TEXT refuse it) and a lone surrogate has no UTF-8 encoding
+# (Parquet and every database driver refuse it): one such character in a billed response must not lose the
+# batch, so both are cleaned where a record is made, once.
+_NUL = "\x00"
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def clean_text(text: str) -> str:
+    """``text`` without NUL characters, with lone surrogates replaced by U+FFFD."""
+    if _NUL in text:
+        text = text.replace(_NUL, "")
+    return _LONE_SURROGATE.sub("\ufffd", text)
+
+
+def clean_json(value: Any) -> Any:
+    """Every string in a JSON value (keys too) passed through :func:`clean_text`."""
+    if isinstance(value, str):
+        return clean_text(value)
+    if isinstance(value, dict):
+        return {clean_json(k): clean_json(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [clean_json(v) for v in value]
+    return value
 
 
 def canonical_options(options: dict[str, Any] | None) -> str:
@@ -107,11 +133,13 @@ class OcrOutcome:
             "status": "ok" if self.ok else "failed",
             "error_code": self.error_code,
             "error_class": self.error_class,
-            "error_msg": self.error_msg,
+            "error_msg": clean_text(self.error_msg) if self.error_msg is not None else None,
             "log_id": self.log_id,
             "attempts": self.attempts,
             "latency_ms": self.latency_ms,
-            "result_json": json.dumps(self.result, ensure_ascii=False) if self.result is not None else None,
+            "result_json": (
+                json.dumps(clean_json(self.result), ensure_ascii=False) if self.result is not None else None
+            ),
             "dag_id": dag_id,
             "run_id": run_id,
             "processed_at": processed_at or datetime.now(UTC),
