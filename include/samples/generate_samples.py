@@ -533,7 +533,7 @@ def make_table(
 ) -> None:
     row_h, size, margin = style.row_h, style.size, style.margin
     lw = style.line_width
-    width = margin * 2 + sum(spec.col_widths)
+    width = max(margin, lw) * 2 + sum(spec.col_widths)  # the right rule stays on the page
     n_rows = len(spec.rows)
     top_space = margin + 40 if style.title else margin
     height = top_space + n_rows * row_h + (90 if style.footer else max(margin, 20)) + 20 * style.title
