@@ -29,7 +29,7 @@ import numpy as np
 
 from .base import Box, Char, EngineCannotRecognize, IdCardResult, Line, LinesResult, Table, TableCell
 from .idcards import extract_idcard
-from .tables import TableGrid, erase_rules, find_tables, skew_angle, straighten, text_ink, text_rows
+from .tables import TableGrid, erase_rules, find_tables_in_scan, text_ink, text_rows
 
 _INSTANCE: Any = None
 _LOAD_LOCK = threading.Lock()
@@ -206,9 +206,7 @@ class RapidOcrEngine:
         """Level the page, find ruled grids, erase the rules, read each cell; boxes are mapped back."""
         pixels = decode_image(image)
         gray = cv2.cvtColor(pixels, cv2.COLOR_BGR2GRAY)
-        angle = skew_angle(gray)
-        page = straighten(gray, angle if abs(angle) >= 0.2 else 0.0, paper=int(np.percentile(gray, 90)))
-        grids = find_tables(page.pixels)
+        page, grids = find_tables_in_scan(gray)
         if not grids:
             return []
         texts = self._cell_texts(erase_rules(page.pixels, grids), grids)

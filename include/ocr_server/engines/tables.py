@@ -24,6 +24,8 @@ RULE_MERGE_GAP = 6
 EDGE_PAD = 12
 #: Skew search range (degrees) and step; scans are rarely off by more than a couple of degrees.
 MAX_SKEW, SKEW_STEP = 3.0, 0.1
+#: Below this skew (degrees) the page is used as sent: turning costs a resampling blur for no gain.
+MIN_SKEW = 0.2
 
 
 @dataclass(frozen=True)
@@ -223,6 +225,13 @@ def padded_line_masks(gray: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     padded = cv2.copyMakeBorder(gray, pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=paper)
     horizontal, vertical = ruled_line_masks(padded)
     return horizontal[pad:-pad, pad:-pad], vertical[pad:-pad, pad:-pad]
+
+
+def find_tables_in_scan(gray: np.ndarray) -> tuple[Straightened, list[TableGrid]]:
+    """Level a scanned page and find its tables; grid boxes are on the levelled page (``to_sent`` maps back)."""
+    angle = skew_angle(gray)
+    page = straighten(gray, angle if abs(angle) >= MIN_SKEW else 0.0, paper=int(np.percentile(gray, 90)))
+    return page, find_tables(page.pixels)
 
 
 def find_tables(gray: np.ndarray) -> list[TableGrid]:
