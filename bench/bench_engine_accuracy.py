@@ -1,9 +1,11 @@
 """Accuracy and speed of the rapidocr engine on the committed samples (in-process, no HTTP).
 
-    python bench/bench_engine_accuracy.py [--samples include/samples] [--kind documents]
+    python bench/bench_engine_accuracy.py [--samples include/samples] [--kind documents] [--set validation]
 
-Prints one row per kind and writes ``bench/results/engine_accuracy.json``. Targets (issue 2): character
-error rate <= 1 % on documents, >= 95 % of ID card fields exact, >= 95 % of table cells exact.
+Runs the tuned set (``include/samples``) and the held-out validation set (``include/samples/validation``,
+never used for tuning) and prints them side by side, one row per kind; writes
+``bench/results/engine_accuracy.json``. Targets (issues 2 and 15): character error rate <= 1 % on
+documents, >= 95 % of ID card fields exact, >= 95 % of table cells exact with their row and column spans.
 
 Text is compared after Unicode NFKC (full-width ``：`` equals ``:``) and with whitespace removed, because
 OCR engines, Baidu's included, do not reproduce the spacing of a page; everything else must match exactly.
@@ -114,10 +116,16 @@ def bench_tables(engine: RapidOcrEngine, folder: Path, verbose: bool) -> dict:
     }
 
 
+SETS = {"tuned": Path(), "validation": Path("validation")}
+METRICS = {"documents": ("CER", "cer"), "idcards": ("fields exact", "fields_exact"),
+           "tables": ("cells exact", "cells_exact")}  # fmt: skip
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--samples", type=Path, default=ROOT / "include" / "samples")
-    parser.add_argument("--kind", choices=["documents", "idcards", "tables"], action="append")
+    parser.add_argument("--kind", choices=list(METRICS), action="append")
+    parser.add_argument("--set", choices=list(SETS), action="append", dest="sets")
     parser.add_argument("--verbose", action="store_true", help="print every mismatch")
     args = parser.parse_args()
     engine = RapidOcrEngine()
@@ -125,21 +133,27 @@ def main() -> None:
     engine.recognize_lines((args.samples / "documents" / "doc_01.jpg").read_bytes())  # load the models
     load_seconds = time.perf_counter() - start
     runners = {"documents": bench_documents, "idcards": bench_idcards, "tables": bench_tables}
-    results = {
-        kind: runners[kind](engine, args.samples / kind, args.verbose) for kind in args.kind or runners
-    }
+    results: dict[str, dict] = {}
+    for name in args.sets or SETS:
+        results[name] = {}
+        for kind in args.kind or runners:
+            folder = args.samples / SETS[name] / kind
+            if args.verbose:
+                print(f"{name} {kind}:")
+            results[name][kind] = runners[kind](engine, folder, args.verbose)
 
-    print(f"{'kind':<10} {'images':>6} {'metric':<14} {'value':>8} {'target':>8} {'s/image':>8}")
-    for kind, row in results.items():
-        metric, value = {
-            "documents": ("CER", row.get("cer")),
-            "idcards": ("fields exact", row.get("fields_exact")),
-            "tables": ("cells exact", row.get("cells_exact")),
-        }[kind]
+    names = list(results)
+    print(f"{'kind':<10} {'metric':<13} {'target':>7} " + " ".join(f"{n + ' (n, s/img)':>28}" for n in names))
+    for kind in args.kind or runners:
+        metric, key = METRICS[kind]
         target = ("<= " if kind == "documents" else ">= ") + f"{TARGETS[kind]:.0%}"
-        print(
-            f"{kind:<10} {row['n_images']:>6} {metric:<14} {value:>8.2%} {target:>8} {row['seconds_per_image']:>8.2f}"
-        )
+        cols = []
+        for name in names:
+            row = results[name][kind]
+            cols.append(
+                f"{row[key]:>10.2%} {row['n_images']:>4} {row['seconds_per_image']:>6.2f} s".rjust(28)
+            )
+        print(f"{kind:<10} {metric:<13} {target:>7} " + " ".join(cols))
     print(f"first call (model load + one image): {load_seconds:.2f} s")
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps({"model_load_seconds": load_seconds, **results}, indent=2) + "\n")

@@ -21,11 +21,10 @@ from dataclasses import dataclass
 from datetime import date
 
 from ocr_server.engines.base import Box, IdCardResult, Line, LinesResult, Table
+from ocr_server.engines.idcard_values import gb11643_check_digit
 
 FRONT_FIELDS = ("住址", "公民身份号码", "出生", "姓名", "性别", "民族")
 BACK_FIELDS = ("失效日期", "签发机关", "签发日期")
-_GB11643_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
-_GB11643_CHECK = "10X98765432"
 _ID_NUMBER = re.compile(r"^\d{17}[\dX]$")
 
 
@@ -98,11 +97,6 @@ def lines_payload(result: LinesResult, options: LineOptions) -> dict:
         payload["paragraphs_result_num"] = len(paragraphs)
         payload["paragraphs_result"] = paragraphs
     return payload
-
-
-def gb11643_check_digit(first17: str) -> str:
-    total = sum(int(digit) * weight for digit, weight in zip(first17, _GB11643_WEIGHTS, strict=True))
-    return _GB11643_CHECK[total % 11]
 
 
 def idcard_number_type(number: str, birth: str | None = None) -> int:

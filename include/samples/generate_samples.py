@@ -16,6 +16,11 @@ the ``fixture`` engine reads::
 
 Rotated documents keep their line boxes in the UNROTATED frame and say ``"rotation": 90|180`` (degrees the
 content was turned counter-clockwise, i.e. Baidu's ``direction`` 1 or 2).
+
+``--validation`` writes a second, held-out set to ``validation/`` (the engines are never tuned on it): another
+seed, another font (WenQuanYi Zen Hei, Debian ``fonts-wqy-zenhei``; the tuned set uses Micro Hei), other
+table line widths/colours/layouts, and scan degradations (blur, noise, JPEG q60, skew <= 2°). Its truth
+says ``"degradations": [...]``; boxes of skewed images stay in the unskewed frame.
 """
 
 from __future__ import annotations
@@ -39,7 +44,12 @@ FONT_CANDIDATES = (
     "/System/Library/Fonts/PingFang.ttc",
     "C:/Windows/Fonts/msyh.ttc",
 )
+VALIDATION_FONTS = (
+    "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc",
+    "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
+)
 SEED = 20240611
+VALIDATION_SEED = 77031
 
 BoxT = list[int]
 
@@ -68,8 +78,8 @@ class Canvas:
         return box
 
 
-def find_font(explicit: str | None) -> str:
-    for candidate in (explicit, *FONT_CANDIDATES):
+def find_font(explicit: str | None, candidates: tuple[str, ...] = FONT_CANDIDATES) -> str:
+    for candidate in (explicit, *candidates):
         if candidate and Path(candidate).is_file():
             return candidate
     raise SystemExit("No CJK font found: install fonts-wqy-microhei or pass --font")
@@ -103,6 +113,31 @@ def add_scan_noise(image: Image.Image, rng: random.Random, strength: float) -> I
     arr = arr * np.array([0.97, 0.96, 0.93]) + np_rng.normal(0, strength, arr.shape)
     noisy = Image.fromarray(np.clip(arr, 0, 255).astype(np.uint8))
     return noisy.filter(ImageFilter.GaussianBlur(0.4)) if strength > 4 else noisy
+
+
+def degrade(image: Image.Image, rng: random.Random, kinds: tuple[str, ...], fill="white") -> Image.Image:
+    """The validation set's scan faults: ``blur``, ``noise``, ``skew`` (<= 2°); ``jpeg`` is applied by encode."""
+    if "skew" in kinds:
+        angle = rng.choice([-1, 1]) * rng.uniform(0.8, 2.0)
+        image = image.rotate(angle, resample=Image.Resampling.BICUBIC, fillcolor=fill)
+    if "noise" in kinds:
+        arr = np.asarray(image.convert("RGB"), dtype=np.float32)
+        arr += np.random.default_rng(rng.randrange(2**32)).normal(0, 12, arr.shape)
+        image = Image.fromarray(np.clip(arr, 0, 255).astype(np.uint8))
+    if "blur" in kinds:
+        image = image.filter(ImageFilter.GaussianBlur(1.1))
+    return image
+
+
+def encode_degraded(
+    image: Image.Image, kinds: tuple[str, ...], colors: int | None = None
+) -> tuple[bytes, str]:
+    """JPEG q60 for the ``jpeg`` fault; else a palette PNG when it stays small (no noise), or JPEG q80."""
+    if "jpeg" not in kinds and colors and "noise" not in kinds:
+        return encode(image, "PNG", colors=colors), "png"
+    buf = io.BytesIO()
+    image.convert("RGB").save(buf, "JPEG", quality=60 if "jpeg" in kinds else 80)
+    return buf.getvalue(), "jpg"
 
 
 # ---------------------------------------------------------------- documents
@@ -168,7 +203,7 @@ def receipt_lines(rng: random.Random, n: int) -> list[str]:
     return lines
 
 
-def make_document(out: Path, font: str, rng: random.Random, index: int) -> None:
+def make_document(out: Path, font: str, rng: random.Random, index: int, kinds: tuple[str, ...] = ()) -> None:
     builder = [invoice_lines, notice_lines, receipt_lines][index % 3]
     texts = builder(rng, rng.randint(4, 6))
     width = rng.choice([820, 960, 1100, 1240, 1400])
@@ -190,6 +225,11 @@ def make_document(out: Path, font: str, rng: random.Random, index: int) -> None:
     truth: dict = {"kind": "document", "lines": page.lines}
     if rotation:
         truth["rotation"] = rotation
+    if kinds:
+        data, ext = encode_degraded(degrade(image, rng, kinds), kinds)
+        truth["degradations"] = list(kinds)
+        write_sample(out, "documents", f"doc_{index + 1:02d}", data, ext, truth)
+        return
     write_sample(out, "documents", f"doc_{index + 1:02d}", encode(image, "JPEG"), "jpg", truth)
 
 
@@ -231,10 +271,18 @@ def spaced(text: str, gap: str = " ") -> str:
     return gap.join(text)
 
 
-def make_idcard_pair(out: Path, font: str, rng: random.Random, index: int, valid_number: bool) -> None:
+def make_idcard_pair(
+    out: Path,
+    font: str,
+    rng: random.Random,
+    index: int,
+    valid_number: bool,
+    kinds: tuple[str, ...] = (),
+    ethnicities: list[str] = ETHNICITIES,
+) -> None:
     name = rng.choice(SURNAMES) + "".join(rng.sample(GIVEN, rng.choice([1, 2])))
     sex = rng.choice(["男", "女"])
-    ethnicity = rng.choice(ETHNICITIES)
+    ethnicity = rng.choice(ethnicities)
     year, month, day = rng.randint(1955, 2003), rng.randint(1, 12), rng.randint(1, 28)
     region, code = ADDRESSES[index % len(ADDRESSES)]
     address = f"{region}{rng.choice(STREETS)}{rng.randint(1, 399)}号{rng.randint(1, 30)}幢{rng.randint(101, 1802)}室"
@@ -291,9 +339,7 @@ def make_idcard_pair(out: Path, font: str, rng: random.Random, index: int, valid
     )
     front_img = add_scan_noise(front.image, rng, strength=0.8)
     truth = {"kind": "idcard", "lines": front.lines, "idcard": {"side": "front", "fields": fields}}
-    write_sample(
-        out, "idcards", f"idcard_{index + 1:02d}_front", encode(front_img, "PNG", colors=32), "png", truth
-    )
+    write_card(out, f"idcard_{index + 1:02d}_front", front_img, truth, rng, kinds)
 
     back = Canvas(card_background(rng), font)
     back.draw.ellipse(
@@ -324,9 +370,17 @@ def make_idcard_pair(out: Path, font: str, rng: random.Random, index: int, valid
     }
     back_img = add_scan_noise(back.image, rng, strength=0.8)
     truth = {"kind": "idcard", "lines": back.lines, "idcard": {"side": "back", "fields": back_fields}}
-    write_sample(
-        out, "idcards", f"idcard_{index + 1:02d}_back", encode(back_img, "PNG", colors=32), "png", truth
-    )
+    write_card(out, f"idcard_{index + 1:02d}_back", back_img, truth, rng, kinds)
+
+
+def write_card(
+    out: Path, stem: str, image: Image.Image, truth: dict, rng: random.Random, kinds: tuple[str, ...]
+) -> None:
+    if not kinds:
+        write_sample(out, "idcards", stem, encode(image, "PNG", colors=32), "png", truth)
+        return
+    data, ext = encode_degraded(degrade(image, rng, kinds, fill=(120, 120, 118)), kinds, colors=64)
+    write_sample(out, "idcards", stem, data, ext, {**truth, "degradations": list(kinds)})
 
 
 # ---------------------------------------------------------------- tables
@@ -417,14 +471,76 @@ def table_specs(rng: random.Random) -> list[TableSpec]:
     return specs
 
 
-def make_table(out: Path, font: str, rng: random.Random, index: int, spec: TableSpec) -> None:
-    row_h, size, margin = 56, 22, 60
-    width = margin * 2 + sum(spec.col_widths)
+@dataclass(frozen=True)
+class TableStyle:
+    """How a table is ruled and laid out; the default is the tuned set's look."""
+
+    line_width: int = 2
+    line_color: tuple[int, int, int] = (40, 40, 40)
+    double: bool = False  # a second rule outside the border and under the header row
+    row_h: int = 56
+    size: int = 22
+    margin: int = 60  # left margin; also the top margin when there is no title
+    title: bool = True
+    footer: bool = True
+    kinds: tuple[str, ...] = ()
+
+
+def extra_table_specs(rng: random.Random) -> list[TableSpec]:
+    """Two layouts the tuned set does not have: a wide six-column table and a key/value form."""
+    names = ["螺丝 Screw", "垫片 Washer", "弹簧 Spring", "轴承 Bearing", "齿轮 Gear", "皮带 Belt"]
+    return [
+        TableSpec(
+            "库存盘点 Stock Count",
+            "仓库 Warehouse B",
+            [200, 110, 110, 110, 110, 130],
+            [["物料 Part", "期初", "入库 In", "出库 Out", "期末", "库位 Bin"]]
+            + [
+                [n, *(str(rng.randint(0, 500)) for _ in range(4)), f"B-{rng.randint(1, 40):02d}"]
+                for n in rng.sample(names, 4)
+            ],
+        ),
+        TableSpec(
+            "访客登记 Visitor Form",
+            "盒装礼品请寄存 Gift boxes at desk",
+            [220, 380],
+            [
+                ["访客信息 Visitor Details", None],
+                ["姓名 Name", rng.choice(["周杰", "吴敏", "郭磊", "何静"])],
+                ["单位 Company", rng.choice(COMPANIES)],
+                ["来访事由 Purpose", rng.choice(["设备检修 Repair", "商务洽谈 Meeting", "送货 Delivery"])],
+                ["到访时间 Arrival", f"2024-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d} 09:30"],
+            ],
+            merges=[(0, 1, 0, 2)],
+        ),
+    ]
+
+
+VALIDATION_TABLE_STYLES = [
+    TableStyle(line_width=1, title=False, footer=False, margin=4, kinds=("jpeg",)),
+    TableStyle(line_width=3, line_color=(0, 0, 0), title=False, margin=2, row_h=48, kinds=("blur",)),
+    TableStyle(line_width=2, line_color=(110, 110, 110), double=True, kinds=("noise",)),
+    TableStyle(line_width=4, line_color=(0, 0, 0), row_h=64, kinds=("skew",)),
+    TableStyle(line_width=2, line_color=(150, 150, 150), title=False, margin=0, kinds=("jpeg", "noise")),
+    TableStyle(line_width=1, line_color=(120, 120, 120), row_h=80, kinds=("skew", "jpeg")),
+    TableStyle(line_width=3, line_color=(0, 0, 0), row_h=38, size=20, title=False, kinds=("blur", "jpeg")),
+    TableStyle(line_width=2, double=True, kinds=("skew", "noise")),
+]
+
+
+def make_table(
+    out: Path, font: str, rng: random.Random, index: int, spec: TableSpec, style: TableStyle = TableStyle()
+) -> None:
+    row_h, size, margin = style.row_h, style.size, style.margin
+    lw = style.line_width
+    width = max(margin, lw) * 2 + sum(spec.col_widths)  # the right rule stays on the page
     n_rows = len(spec.rows)
-    height = margin + 60 + n_rows * row_h + 90
+    top_space = margin + 40 if style.title else margin
+    height = top_space + n_rows * row_h + (90 if style.footer else max(margin, 20)) + 20 * style.title
     page = Canvas(Image.new("RGB", (max(width, 700), height), "white"), font)
-    page.text((margin, margin - 20), spec.title, 28)
-    table_left, table_top = margin, margin + 40
+    if style.title:
+        page.text((margin, margin - 20), spec.title, 28)
+    table_left, table_top = max(margin, (lw + 1) // 2), max(top_space, (lw + 1) // 2)
     xs = [table_left]
     for w in spec.col_widths:
         xs.append(xs[-1] + w)
@@ -447,7 +563,7 @@ def make_table(out: Path, font: str, rng: random.Random, index: int, spec: Table
             ty = box[1] + (box[3] - size) // 2 - 2
             cell_lines.append((ty, tx, text))
     # Draw ruled lines, leaving gaps inside merged cells.
-    line_color, lw = (40, 40, 40), 2
+    line_color = style.line_color
     covered = [[None] * len(spec.col_widths) for _ in range(n_rows)]
     for i, cell in enumerate(cells):
         for r in range(cell["row_start"], cell["row_end"]):
@@ -463,13 +579,25 @@ def make_table(out: Path, font: str, rng: random.Random, index: int, spec: Table
             if 0 < c < len(spec.col_widths) and covered[r][c - 1] == covered[r][c]:
                 continue
             page.draw.line([(xs[c], ys[r]), (xs[c], ys[r + 1])], fill=line_color, width=lw)
+    if style.double:  # accounting-style double rules: around the table and under the header row
+        gap = lw + 3
+        page.draw.rectangle(
+            [xs[0] - gap, ys[0] - gap, xs[-1] + gap, ys[-1] + gap], outline=line_color, width=lw
+        )
+        page.draw.line([(xs[0], ys[1] + gap), (xs[-1], ys[1] + gap)], fill=line_color, width=lw)
     for ty, tx, text in sorted(cell_lines):
         page.text((tx, ty), text, size)
-    page.text((margin, ys[-1] + 30), spec.footer, 22)
+    if style.footer:
+        page.text((margin, ys[-1] + 30), spec.footer, 22)
     table = {"box": [xs[0], ys[0], xs[-1] - xs[0], ys[-1] - ys[0]], "cells": cells}
     image = add_scan_noise(page.image, rng, strength=0.0).filter(ImageFilter.GaussianBlur(0.5))
-    truth = {"kind": "table", "lines": page.lines, "tables": [table]}
-    write_sample(out, "tables", f"table_{index + 1:02d}", encode(image, "PNG", colors=32), "png", truth)
+    truth: dict = {"kind": "table", "lines": page.lines, "tables": [table]}
+    if not style.kinds:
+        write_sample(out, "tables", f"table_{index + 1:02d}", encode(image, "PNG", colors=32), "png", truth)
+        return
+    data, ext = encode_degraded(degrade(image, rng, style.kinds), style.kinds, colors=64)
+    truth["degradations"] = list(style.kinds)
+    write_sample(out, "tables", f"table_{index + 1:02d}", data, ext, truth)
 
 
 # ---------------------------------------------------------------- broken inputs
@@ -498,11 +626,35 @@ def make_broken(out: Path, rng: random.Random) -> None:
         write_sample(out, "broken", stem, data, ext, {"kind": "broken", "expect_error": code})
 
 
+VALIDATION_ETHNICITIES = ["汉", "汉", "回", "维吾尔", "土家", "朝鲜", "哈萨克", "彝", "藏", "布依"]
+DOC_FAULTS = [("blur",), ("noise",), ("jpeg",), ("skew",), ("skew", "jpeg"), ("blur", "noise")]
+CARD_FAULTS = [("jpeg",), ("skew",), ("blur", "jpeg"), ("noise", "skew")]
+
+
+def make_validation_set(out: Path, font: str) -> None:
+    """6 documents, 4 ID card pairs and 8 tables with scan faults, from their own seed and font."""
+    rng = random.Random(VALIDATION_SEED)
+    for i, kinds in enumerate(DOC_FAULTS):
+        make_document(out, font, rng, i, kinds)
+    for i, kinds in enumerate(CARD_FAULTS):
+        make_idcard_pair(
+            out, font, rng, i, valid_number=True, kinds=kinds, ethnicities=VALIDATION_ETHNICITIES
+        )
+    specs = table_specs(rng) + extra_table_specs(rng)
+    order = [0, 1, 6, 3, 4, 5, 7, 2]  # which spec each validation style draws
+    for i, style in enumerate(VALIDATION_TABLE_STYLES):
+        make_table(out, font, rng, i, specs[order[i]], style)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--font", help="a TrueType/OpenType font with CJK glyphs")
     parser.add_argument("--out", type=Path, default=HERE)
+    parser.add_argument("--validation", action="store_true", help="write the held-out set (see above)")
     args = parser.parse_args()
+    if args.validation:
+        make_validation_set(args.out / "validation", find_font(args.font, VALIDATION_FONTS))
+        return
     font = find_font(args.font)
     rng = random.Random(SEED)
     for i in range(12):

@@ -81,3 +81,14 @@ def test_text_rows_splits_a_two_line_cell_and_ignores_specks():
     ink[70:72, 10:12] = 255  # dust, too thin to be text
 
     assert text_rows(ink) == [(5, 25), (40, 60)]
+
+
+def test_text_rows_rejoins_a_glyph_split_by_a_horizontal_gap():
+    # 盒 projects as 合 (rows 10-22) and 皿 (rows 24-32): one 22 px row, not two, when lines are ~22 px tall.
+    ink = np.zeros((80, 100), np.uint8)
+    ink[10:22, 10:30] = 255
+    ink[24:32, 10:30] = 255
+    ink[50:72, 10:60] = 255  # a genuine second text row
+
+    assert text_rows(ink) == [(10, 22), (24, 32), (50, 72)]
+    assert text_rows(ink, line_height=22) == [(10, 32), (50, 72)]

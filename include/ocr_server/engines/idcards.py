@@ -4,7 +4,9 @@ Pure functions over :class:`Line` objects, so they are tested without a model. O
 with its value ("姓名张三") or two label/value pairs of one row ("性别男 民族汉"); lines are therefore cut at
 label occurrences first (using per-character boxes when the engine gave them, else a proportional split),
 and values are then looked up on the label's row. Values follow Baidu's idcard response: 出生, 签发日期 and
-失效日期 as ``YYYYMMDD`` (失效日期 may be ``长期``), 公民身份号码 as 17 digits plus a digit or ``X``.
+失效日期 as ``YYYYMMDD`` (失效日期 may be ``长期``), 公民身份号码 as 17 digits plus a digit or ``X``. 民族 and
+性别 are snapped to their closed vocabularies and dates/number checked (``idcard_values``); a value that
+fails is left out rather than guessed.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import re
 from dataclasses import dataclass
 
 from .base import Box, IdCardResult, Line
+from .idcard_values import reconcile_birth_and_number, snap_ethnicity, snap_sex, valid_date
 
 FRONT_LABELS = ("公民身份号码", "姓名", "性别", "民族", "出生", "住址")
 BACK_LABELS = ("签发机关", "有效期限")
@@ -130,7 +133,9 @@ def _front_fields(labels: dict[str, Segment], segments: list[Segment]) -> dict[s
             parts = parts + address_continuation(parts, labels, segments)
         text = "".join(p.text for p in parts)
         if name == "性别":
-            text = next((ch for ch in text if ch in "男女"), "")
+            text = snap_sex(text) or ""
+        elif name == "民族":
+            text = snap_ethnicity(text) or ""
         elif name == "出生":
             match = _DATE_RE.search(text)
             text = f"{match[1]}{int(match[2]):02d}{int(match[3]):02d}" if match else ""
@@ -146,7 +151,23 @@ def _front_fields(labels: dict[str, Segment], segments: list[Segment]) -> dict[s
             if match and not segment.is_label:
                 fields["公民身份号码"] = _as_line(match[0], [segment])
                 break
+    _reconcile(fields)
     return fields
+
+
+def _reconcile(fields: dict[str, Line]) -> None:
+    """Birth date and number checked against their formats and each other; what fails is dropped."""
+    birth, number = fields.get("出生"), fields.get("公民身份号码")
+    new_birth, new_number = reconcile_birth_and_number(
+        birth.text if birth else None, number.text if number else None
+    )
+    for name, line, text in (("出生", birth, new_birth), ("公民身份号码", number, new_number)):
+        if line is None:
+            continue
+        if text is None:
+            del fields[name]
+        else:
+            line.text = text
 
 
 def address_continuation(
@@ -180,11 +201,12 @@ def _back_fields(labels: dict[str, Segment], segments: list[Segment], lines: lis
         match = _VALIDITY_RE.search(compact)
         if not match:
             continue
-        fields["签发日期"] = _sub_line(
-            line, compact, match.start(1), match.end(3), "".join(match.group(1, 2, 3))
-        )
+        issued = "".join(match.group(1, 2, 3))
+        if valid_date(issued):
+            fields["签发日期"] = _sub_line(line, compact, match.start(1), match.end(3), issued)
         expiry = match[4] if match[4] == "长期" else "".join(match.group(5, 6, 7))
-        fields["失效日期"] = _sub_line(line, compact, match.start(4), match.end(4), expiry)
+        if expiry == "长期" or valid_date(expiry):
+            fields["失效日期"] = _sub_line(line, compact, match.start(4), match.end(4), expiry)
         break
     return fields
 

@@ -29,7 +29,7 @@ import numpy as np
 
 from .base import Box, Char, EngineCannotRecognize, IdCardResult, Line, LinesResult, Table, TableCell
 from .idcards import extract_idcard
-from .tables import TableGrid, find_tables, text_rows
+from .tables import TableGrid, erase_rules, find_tables_in_scan, text_ink, text_rows
 
 _INSTANCE: Any = None
 _LOAD_LOCK = threading.Lock()
@@ -203,25 +203,25 @@ class RapidOcrEngine:
         return extract_idcard(result.lines, side)
 
     def recognize_tables(self, image: bytes) -> list[Table]:
+        """Level the page, find ruled grids, erase the rules, read each cell; boxes are mapped back."""
         pixels = decode_image(image)
         gray = cv2.cvtColor(pixels, cv2.COLOR_BGR2GRAY)
-        grids = find_tables(gray)
+        page, grids = find_tables_in_scan(gray)
         if not grids:
             return []
-        texts = self._cell_texts(gray, grids)
-        outside = pixels.copy()
-        for grid in grids:
-            b = grid.box
-            outside[max(0, b.top - 3) : b.top + b.height + 4, max(0, b.left - 3) : b.left + b.width + 4] = 255
-        loose_lines = self._lines(outside)
+        texts = self._cell_texts(erase_rules(page.pixels, grids), grids)
         tables = []
         for i, grid in enumerate(grids):
             cells = [
-                TableCell(c.row_start, c.row_end, c.col_start, c.col_end, c.box, texts[(i, j)])
+                TableCell(c.row_start, c.row_end, c.col_start, c.col_end, page.to_sent(c.box), texts[(i, j)])
                 for j, c in enumerate(grid.cells)
             ]
-            tables.append(Table(box=grid.box, cells=cells))
-        for line in loose_lines:
+            tables.append(Table(box=page.to_sent(grid.box), cells=cells))
+        outside = pixels.copy()
+        for table in tables:
+            b = table.box
+            outside[max(0, b.top - 4) : b.top + b.height + 5, max(0, b.left - 4) : b.left + b.width + 5] = 255
+        for line in self._lines(outside):
             middle = line.box.top + line.box.height / 2
             below = [t for t in tables if t.box.top + t.box.height <= middle]
             above = [t for t in tables if t.box.top >= middle]
@@ -231,24 +231,38 @@ class RapidOcrEngine:
                 below[-1].footer.append(line)
         return tables
 
-    def _cell_texts(self, gray: np.ndarray, grids: list[TableGrid]) -> dict[tuple[int, int], str]:
-        """Read every cell: cut it into text rows by ink projection, recognise all rows in one batch."""
-        _, ink = cv2.threshold(gray, 0, 255, cv2.THRESH_BINARY_INV + cv2.THRESH_OTSU)
-        crops, owners = [], []
+    def _cell_texts(self, clean: np.ndarray, grids: list[TableGrid]) -> dict[tuple[int, int], str]:
+        """Read every cell of a page whose rules are erased: cut it into text rows by ink projection, pad
+        each row with paper on all sides (no stroke may touch the crop edge), recognise all in one batch."""
+        ink = text_ink(clean)
+        paper = int(np.percentile(clean, 90))
+        regions = {}
         for i, grid in enumerate(grids):
             for j, cell in enumerate(grid.cells):
-                b = cell.box
-                inset = 5  # stay clear of the ruled lines
-                top, left = b.top + inset, b.left + inset
-                cell_ink = ink[top : b.top + b.height - inset, left : b.left + b.width - inset]
-                columns = np.flatnonzero((cell_ink > 0).any(axis=0))
+                top = grid.y_bands[cell.row_start][1] + 2
+                bottom = grid.y_bands[cell.row_end][0] - 1
+                left = grid.x_bands[cell.col_start][1] + 2
+                right = grid.x_bands[cell.col_end][0] - 1
+                if bottom - top > 4 and right - left > 4:
+                    regions[(i, j)] = (top, bottom, left, right)
+        all_rows = [
+            row_bottom - row_top
+            for top, bottom, left, right in regions.values()
+            for row_top, row_bottom in text_rows(ink[top:bottom, left:right])
+        ]
+        line_height = float(np.median(all_rows)) if all_rows else None
+        crops, owners = [], []
+        for owner, (top, bottom, left, right) in regions.items():
+            cell_ink = ink[top:bottom, left:right]
+            for row_top, row_bottom in text_rows(cell_ink, line_height=line_height):
+                columns = np.flatnonzero(cell_ink[row_top:row_bottom].any(axis=0))
                 if columns.size == 0:
                     continue
-                for row_top, row_bottom in text_rows(cell_ink):
-                    x0, x1 = max(0, columns[0] - 2), columns[-1] + 3
-                    row = gray[top + max(0, row_top - 3) : top + row_bottom + 3, left + x0 : left + x1]
-                    crops.append(self._prepare_row(row))
-                    owners.append((i, j))
+                y0, y1 = max(0, row_top - 4), min(cell_ink.shape[0], row_bottom + 4)
+                x0, x1 = max(0, columns[0] - 4), min(cell_ink.shape[1], columns[-1] + 5)
+                row = clean[top + y0 : top + y1, left + x0 : left + x1]
+                crops.append(self._prepare_row(row, paper))
+                owners.append(owner)
         texts: dict[tuple[int, int], list[str]] = {
             (i, j): [] for i, grid in enumerate(grids) for j in range(len(grid.cells))
         }
@@ -258,10 +272,10 @@ class RapidOcrEngine:
         return {key: join_rows(parts) for key, parts in texts.items()}
 
     @staticmethod
-    def _prepare_row(row: np.ndarray) -> np.ndarray:
+    def _prepare_row(row: np.ndarray, paper: int = 255) -> np.ndarray:
         """Pad with paper and scale small rows up: the recogniser was trained on roomy 48 px lines."""
         padded = cv2.copyMakeBorder(row, CELL_PADDING, CELL_PADDING, CELL_PADDING, CELL_PADDING,
-                                    cv2.BORDER_REPLICATE)  # fmt: skip
+                                    cv2.BORDER_CONSTANT, value=paper)  # fmt: skip
         if padded.shape[0] < MIN_ROW_HEIGHT:
             scale = MIN_ROW_HEIGHT / padded.shape[0]
             padded = cv2.resize(padded, None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC)
