@@ -6,7 +6,12 @@ import base64
 import hashlib
 import io
 import pickle
+import subprocess
+import sys
+import threading
+import time
 import urllib.parse
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
@@ -15,6 +20,7 @@ from baidu_ocr.images import (
     ImageLimits,
     PreparedImage,
     binarize_otsu,
+    decoded_pixels,
     encoded_size,
     otsu_threshold,
     prepare_image,
@@ -360,3 +366,76 @@ def test_huge_jpeg_is_decoded_at_reduced_scale_and_shrunk():
     prepared = prepare_image(raw)
     assert (prepared.sent_width, prepared.sent_height) == (4096, 19)
     assert prepared.transformed == ("shrink", "jpeg")
+
+
+# -- memory: decompression-bomb-like files and concurrent decodes ------------------------------------
+
+
+def test_a_small_png_that_decodes_past_the_cap_is_refused_from_its_header():
+    raw = encode(Image.new("L", (9400, 9400), 255), "PNG")  # ~100 KB on disk, 88 MP decoded
+    error = bad_image_code(raw)
+    assert error.code == 216202
+    assert "would decode to 88,360,000 px" in error.message
+
+
+def test_the_decode_cap_follows_the_limits_and_counts_drafted_jpegs_at_their_draft_size():
+    wide = ImageLimits(max_side=8192)
+    assert wide.decode_pixel_cap == 4 * 8192**2
+    assert ImageLimits(max_decode_pixels=10**6).decode_pixel_cap == 10**6
+    # A 12000 px JPEG is drafted at 1/2 for a 4096 px limit: 6000 px decoded, under the cap.
+    assert decoded_pixels(12000, 9000, "JPEG", ImageLimits()) == 6000 * 4500
+    assert decoded_pixels(12000, 9000, "PNG", ImageLimits()) == 12000 * 9000
+
+
+def test_four_bombs_at_once_stay_within_a_small_memory_budget():
+    """Before the cap, each 9400 px PNG cost ~550 MB to decode: four at once ~2.2 GB."""
+    code = (
+        "import io, resource\n"
+        "from concurrent.futures import ThreadPoolExecutor\n"
+        "from PIL import Image\n"
+        "from baidu_ocr.errors import BadImage\n"
+        "from baidu_ocr.images import prepare_image\n"
+        "buf = io.BytesIO(); Image.new('L', (9400, 9400), 255).save(buf, 'PNG'); raw = buf.getvalue()\n"
+        "before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
+        "def one(_):\n"
+        "    try:\n"
+        "        prepare_image(raw)\n"
+        "    except BadImage as exc:\n"
+        "        return exc.code\n"
+        "with ThreadPoolExecutor(4) as pool:\n"
+        "    codes = list(pool.map(one, range(4)))\n"
+        "grown = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) // 1024\n"
+        "print(codes, grown)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], check=True, capture_output=True, text=True, timeout=120
+    )
+    codes, grown_mb = out.stdout.strip().splitlines()[-1].rsplit(" ", 1)
+    assert codes == "[216202, 216202, 216202, 216202]"
+    assert int(grown_mb) < 100
+
+
+def test_no_more_images_decode_at_once_than_there_are_decode_slots(monkeypatch):
+    import baidu_ocr.images as images
+
+    inside, peak, lock = 0, 0, threading.Lock()
+    real_run = images._ImagePreparation.run
+
+    def counting_run(self):
+        nonlocal inside, peak
+        with lock:
+            inside += 1
+            peak = max(peak, inside)
+        try:
+            time.sleep(0.02)  # hold the slot so that other threads pile up behind it
+            return real_run(self)
+        finally:
+            with lock:
+                inside -= 1
+
+    monkeypatch.setattr(images._ImagePreparation, "run", counting_run)
+    raw = encode(document(200, 100), "PNG")
+    with ThreadPoolExecutor(max_workers=images.DECODE_SLOTS * 4) as pool:
+        results = list(pool.map(lambda _: prepare_image(raw), range(images.DECODE_SLOTS * 8)))
+    assert len(results) == images.DECODE_SLOTS * 8
+    assert 1 < peak <= images.DECODE_SLOTS
