@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Sequence, Set
 from dataclasses import dataclass, field
 
 from baidu_ocr.sources import ImageObject
@@ -50,19 +50,24 @@ def plan_batches(
 
 @dataclass
 class ImageSelection:
-    """Which keys of a batch to OCR; the rest are already in the warehouse or repeat a key's content."""
+    """Which keys of a batch to OCR; the rest are already in the warehouse, staged by an earlier try of the
+    same task, or repeat a key's content."""
 
     to_ocr: list[str] = field(default_factory=list)
     known: list[str] = field(default_factory=list)
     duplicates: list[str] = field(default_factory=list)
+    staged: list[str] = field(default_factory=list)
 
     @property
     def n_skipped(self) -> int:
         return len(self.known) + len(self.duplicates)
 
 
-def select_images_to_ocr(keys: Sequence[str], sha256: dict[str, str], already: set[str]) -> ImageSelection:
-    """Keep the first key of each content hash that the warehouse does not hold yet (order preserved)."""
+def select_images_to_ocr(
+    keys: Sequence[str], sha256: dict[str, str], already: set[str], staged: Set[str] = frozenset()
+) -> ImageSelection:
+    """Keep the first key of each content hash that neither the warehouse nor an earlier try's staged parts
+    hold yet (order preserved)."""
     selection = ImageSelection()
     seen: set[str] = set()
     for key in keys:
@@ -71,6 +76,9 @@ def select_images_to_ocr(keys: Sequence[str], sha256: dict[str, str], already: s
             continue  # unreadable: reported separately
         if digest in already:
             selection.known.append(key)
+        elif digest in staged:
+            seen.add(digest)
+            selection.staged.append(key)
         elif digest in seen:
             selection.duplicates.append(key)
         else:

@@ -12,7 +12,14 @@ from baidu_ocr.manifests import BatchManifest, check_failure_ratio
 from baidu_ocr.planning import ImageSelection, select_images_to_ocr
 from baidu_ocr.records import OcrOutcome, options_hash
 from baidu_ocr.sources import DEFAULT_MEMORY_BUDGET, FetchedImages, S3ImageSource, fetch_images
-from baidu_ocr.staging import DEFAULT_STAGING_PREFIX, batch_file_name, s3_uri, staging_key, write_records
+from baidu_ocr.staging import (
+    DEFAULT_EXPIRY_DAYS,
+    DEFAULT_STAGING_PREFIX,
+    ChunkedStager,
+    batch_folder,
+    ensure_staging_expiry,
+    s3_uri,
+)
 
 if TYPE_CHECKING:
     from airflow.providers.amazon.aws.hooks.s3 import S3Hook
@@ -35,6 +42,11 @@ class S3ImageBatchOperator(BaseOperator):
     :param baidu_ocr_conn_id: the ``baidu_ocr`` connection.
     :param aws_conn_id: the AWS connection for S3.
     :param memory_budget: bytes of images kept in memory between hashing and OCR; beyond it, re-read.
+    :param stage_every_images: write a Parquet part every this many results...
+    :param stage_every_seconds: ...or this many seconds, whichever comes first: a task killed mid-batch
+        pays again for at most one part's images on its retry.
+    :param staging_expiry_days: make sure staged files under ``staging_prefix`` expire after this many days
+        (an S3 lifecycle rule on the staging bucket; ``None``: leave the bucket's lifecycle alone).
     """
 
     record_endpoint: str = ""  # the endpoint name the warehouse stores for this operator's documents
@@ -52,6 +64,9 @@ class S3ImageBatchOperator(BaseOperator):
         baidu_ocr_conn_id: str = "baidu_ocr_default",
         aws_conn_id: str | None = "aws_default",
         memory_budget: int = DEFAULT_MEMORY_BUDGET,
+        stage_every_images: int = 50,
+        stage_every_seconds: float = 30.0,
+        staging_expiry_days: int | None = DEFAULT_EXPIRY_DAYS,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -65,6 +80,9 @@ class S3ImageBatchOperator(BaseOperator):
         self.baidu_ocr_conn_id = baidu_ocr_conn_id
         self.aws_conn_id = aws_conn_id
         self.memory_budget = memory_budget
+        self.stage_every_images = stage_every_images
+        self.stage_every_seconds = stage_every_seconds
+        self.staging_expiry_days = staging_expiry_days
 
     @cached_property
     def hook(self) -> BaiduOcrHook:
@@ -90,18 +108,62 @@ class S3ImageBatchOperator(BaseOperator):
         loader.ensure_schema()
         return set(loader.already_processed(hashes, self.record_endpoint, options_hash(self.options)))
 
-    def _read_and_select(self) -> tuple[list[str], FetchedImages, ImageSelection]:
+    def _stager(self, context: Context) -> ChunkedStager:
+        """This batch's staging folder (parts of earlier tries included), with the expiry rule ensured."""
+        ti = context["ti"]
+        batch_no = ti.map_index if ti.map_index is not None and ti.map_index >= 0 else 0
+        bucket = self.staging_bucket or self.bucket
+        if self.staging_expiry_days:
+            ensure_staging_expiry(self.s3_hook, bucket, self.staging_prefix, self.staging_expiry_days)
+        return ChunkedStager(
+            self.s3_hook,
+            bucket,
+            batch_folder(self.staging_prefix, ti.dag_id, ti.run_id, ti.task_id, batch_no),
+            try_number=getattr(ti, "try_number", None) or 1,
+            every_records=self.stage_every_images,
+            every_seconds=self.stage_every_seconds,
+        )
+
+    def _earlier_outcomes(self, stager: ChunkedStager) -> list[OcrOutcome]:
+        """What earlier tries of this task staged and need not be paid for again: results, and images Baidu
+        refused as bad (it would bill the same refusal again)."""
+        frame = stager.earlier_records(
+            columns=["content_sha256", "source_uri", "status", "error_class", "attempts"]
+        )
+        done = frame[(frame["status"] == "ok") | (frame["error_class"] == "bad_image")].fillna(
+            {"attempts": 0}
+        )
+        return [
+            OcrOutcome(
+                key=str(row.source_uri),
+                ok=row.status == "ok",
+                error_class=None if row.status == "ok" else str(row.error_class),
+                attempts=int(row.attempts),
+                content_sha256=str(row.content_sha256),
+            )
+            for row in done.itertuples(index=False)
+        ]
+
+    def _read_and_select(
+        self,
+        earlier: list[OcrOutcome] = (),  # type: ignore[assignment]
+    ) -> tuple[list[str], FetchedImages, ImageSelection]:
         keys = [str(k) for k in self.keys]
         fetched = fetch_images(self.s3_hook, self.bucket, keys, memory_budget=self.memory_budget)
         for key, reason in fetched.unreadable.items():
             self.log.warning("Cannot read s3://%s/%s: %s", self.bucket, key, reason)
         already = self._already_processed(set(fetched.sha256.values()))
-        selection = select_images_to_ocr(keys, fetched.sha256, already)
+        staged = {o.content_sha256 for o in earlier if o.content_sha256}
+        selection = select_images_to_ocr(keys, fetched.sha256, already, staged)
+        for key in selection.staged:
+            fetched.cached.pop(key, None)
         self.log.info(
-            "%d key(s): %d to OCR, %d already in the warehouse, %d duplicate content, %d unreadable",
+            "%d key(s): %d to OCR, %d already in the warehouse, %d staged by an earlier try, "
+            "%d duplicate content, %d unreadable",
             len(keys),
             len(selection.to_ocr),
             len(selection.known),
+            len(selection.staged),
             len(selection.duplicates),
             len(fetched.unreadable),
         )
@@ -110,17 +172,6 @@ class S3ImageBatchOperator(BaseOperator):
     def _image_source(self, fetched: FetchedImages, key: str) -> Any:
         data = fetched.cached.pop(key, None)
         return data if data is not None else S3ImageSource(self.s3_hook, self.bucket, key)
-
-    def _stage(self, context: Context, records: list[dict[str, Any]]) -> str | None:
-        if not records:
-            return None
-        ti = context["ti"]
-        batch_no = ti.map_index if ti.map_index is not None and ti.map_index >= 0 else 0
-        bucket = self.staging_bucket or self.bucket
-        key = staging_key(
-            self.staging_prefix, ti.dag_id, ti.run_id, f"{ti.task_id}/{batch_file_name(batch_no)}"
-        )
-        return write_records(self.s3_hook, records, bucket, key)
 
     def _record(self, context: Context, outcome: OcrOutcome) -> dict[str, Any]:
         ti = context["ti"]

@@ -67,7 +67,9 @@ class BaiduOcrBatchOperator(S3ImageBatchOperator):
     def execute(self, context: Context) -> BatchManifest:
         started_at = time.time()
         hook = self.hook
-        keys, fetched, selection = self._read_and_select()
+        stager = self._stager(context)
+        earlier = self._earlier_outcomes(stager)
+        keys, fetched, selection = self._read_and_select(earlier)
         items = ((key, self._image_source(fetched, key)) for key in selection.to_ocr)
         outcomes: list[OcrOutcome] = []
         stopped: BaiduOcrError | None = None
@@ -75,19 +77,26 @@ class BaiduOcrBatchOperator(S3ImageBatchOperator):
             for outcome in hook.ocr_many(
                 items, endpoint=self.endpoint, total=len(selection.to_ocr), **self.options
             ):
+                # Rejected before hashing (e.g. re-read past the memory budget): the hash of the first read.
+                outcome.content_sha256 = outcome.content_sha256 or fetched.sha256.get(outcome.key)
+                if outcome.content_sha256:
+                    stager.add(self._record(context, outcome))
+                outcome.result = None  # staged: the batch holds counts, not payloads
                 outcomes.append(outcome)
         except BaiduOcrError as exc:  # batch-stopping: stage what finished, then fail
             stopped = exc
-        for outcome in outcomes:  # rejected before hashing (e.g. re-read past the memory budget)
-            outcome.content_sha256 = outcome.content_sha256 or fetched.sha256.get(outcome.key)
-        records = [self._record(context, o) for o in outcomes if o.content_sha256]
+        stager.flush()
+        stats = hook.stats.snapshot()
+        if earlier:  # paid for by earlier tries of this task, in this run
+            stats["calls_of_earlier_tries"] = sum(o.attempts for o in earlier)
+            stats["billable_calls"] += stats["calls_of_earlier_tries"]
         manifest = build_manifest(
-            uri=self._stage(context, records),
+            uri=stager.uri(),
             n_seen=len(keys),
-            outcomes=outcomes,
+            outcomes=[*earlier, *outcomes],
             n_unreadable=len(fetched.unreadable),
             n_skipped=selection.n_skipped,
-            stats=hook.stats.snapshot(),
+            stats=stats,
             started_at=started_at,
         )
         self.log.info(

@@ -169,8 +169,12 @@ class BaiduOcrTableOperator(S3ImageBatchOperator):
         # Calls of the submit phase when it ran in another process before a deferral, plus this hook's.
         stats = hook.stats.snapshot()
         stats["billable_calls"] += int(carry.get("billable_calls", 0))
+        stager = self._stager(context)
+        for outcome in outcomes:
+            stager.add(self._record(context, outcome))
+        stager.flush()
         manifest = build_manifest(
-            uri=self._stage(context, [self._record(context, o) for o in outcomes]),
+            uri=stager.uri(),
             n_seen=int(carry.get("n_seen", len(outcomes))),
             outcomes=outcomes,
             n_unreadable=int(carry.get("n_unreadable", 0)),

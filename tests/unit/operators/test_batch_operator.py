@@ -38,7 +38,7 @@ def test_stages_every_outcome_and_returns_a_small_manifest(s3, scripted_hook):
     manifest = op.execute(context(map_index=7))
 
     assert manifest["uri"] == (
-        f"s3://{BUCKET}/baidu-ocr-staging/unit_dag/manual__2026-01-02T03_04_05_00_00/ocr_batch/batch-00007.parquet"
+        f"s3://{BUCKET}/baidu-ocr-staging/unit_dag/manual__2026-01-02T03_04_05_00_00/ocr_batch/batch-00007/"
     )
     assert (manifest["n_seen"], manifest["n_ok"], manifest["n_failed"], manifest["n_skipped"]) == (5, 4, 1, 0)
     assert manifest["failed_by_class"] == {"bad_image": 1}
@@ -80,7 +80,7 @@ def test_failure_ratio_over_threshold_fails_after_staging(s3, scripted_hook):
     staged = read_records(
         s3,
         [
-            f"s3://{BUCKET}/baidu-ocr-staging/unit_dag/manual__2026-01-02T03_04_05_00_00/ocr_batch/batch-00000.parquet"
+            f"s3://{BUCKET}/baidu-ocr-staging/unit_dag/manual__2026-01-02T03_04_05_00_00/ocr_batch/batch-00000/"
         ],
     )
     assert sorted(staged["status"]) == ["failed", "failed", "ok", "ok"]
@@ -104,12 +104,12 @@ def test_batch_stopping_error_is_raised_after_staging_what_finished(s3, scripted
         _operator(list(images)).execute(ctx)
     # The failed task still publishes its manifest, so the all_done load picks up what was paid for.
     published = ctx["ti"].pushed["return_value"]
-    assert (published["n_ok"], published["uri"].endswith("batch-00000.parquet")) == (2, True)
+    assert (published["n_ok"], published["uri"].endswith("batch-00000/")) == (2, True)
     assert published["error"].startswith("QuotaExhausted: Open api daily request limit reached")
     staged = read_records(
         s3,
         [
-            f"s3://{BUCKET}/baidu-ocr-staging/unit_dag/manual__2026-01-02T03_04_05_00_00/ocr_batch/batch-00000.parquet"
+            f"s3://{BUCKET}/baidu-ocr-staging/unit_dag/manual__2026-01-02T03_04_05_00_00/ocr_batch/batch-00000/"
         ],
     )
     assert len(staged) == 2 and set(staged["status"]) == {"ok"}
