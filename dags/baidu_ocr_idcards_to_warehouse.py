@@ -10,8 +10,9 @@
    stored masked (`330106********1234`), as an HMAC-SHA256 for joins, with its GB 11643 checksum validity,
    and, only when the PII connection has an `encryption_key`, encrypted with AES-GCM. The clear number never
    reaches the warehouse, XCom or the logs.
-4. **summarize** logs the run summary; **purge_staging** then deletes the staged raw responses, which do
-   contain clear numbers, whatever happened before it.
+4. **purge_staging** deletes the staged raw responses, which do contain clear numbers, once the load has
+   succeeded (a failed load keeps them for the rerun; the staging prefix's lifecycle rule expires them);
+   **summarize** then logs the run summary and fails the run when a batch or the load failed.
 
 Connections: `aws_default`, `baidu_ocr_default`, `warehouse_default` (see `baidu_ocr_s3_to_warehouse`) and
 `baidu_ocr_pii` (password = HMAC key; extra `encryption_key` = base64 of 32 bytes, optional).
@@ -102,23 +103,34 @@ def baidu_ocr_idcards_to_warehouse():
         manifests=ocr.output,
         warehouse_conn_id=WAREHOUSE_CONN_ID,
         pii_conn_id=PII_CONN_ID,
+        staging_bucket="{{ params.bucket }}",
         trigger_rule="all_done",
         outlets=warehouse_assets(TABLES, WAREHOUSE_CONN_ID),
     )
 
     @task(trigger_rule="all_done")
-    def purge_staging(manifests) -> int:
+    def purge_staging(rows_loaded, params: dict, ti=None) -> int:
+        """Delete the raw responses (clear ID numbers) once, and only once, the masked tables are loaded."""
+        from airflow.exceptions import AirflowSkipException
         from airflow.providers.amazon.aws.hooks.s3 import S3Hook
-        from baidu_ocr.manifests import delete_staged
+        from baidu_ocr.manifests import load_error
+        from baidu_ocr.staging import DEFAULT_STAGING_PREFIX, delete_run_staging
 
-        deleted = delete_staged(S3Hook(aws_conn_id="aws_default"), manifests)
+        failure = load_error(rows_loaded)
+        if failure:
+            raise AirflowSkipException(
+                f"Not purging: the load failed ({failure}). The staged responses are what was paid for; "
+                "they stay for a rerun and expire by the staging prefix's lifecycle rule."
+            )
+        s3 = S3Hook(aws_conn_id="aws_default")
+        deleted = delete_run_staging(s3, params["bucket"], DEFAULT_STAGING_PREFIX, ti.dag_id, ti.run_id)
         log.info("Deleted %d staged file(s) holding raw ID card responses", deleted)
         return deleted
 
     summary = BaiduOcrRunSummaryOperator(
         task_id="summarize", manifests=ocr.output, batches=specs, rows_loaded=load.output
     )
-    summary >> purge_staging(ocr.output)
+    purge_staging(load.output) >> summary
 
 
 dag = baidu_ocr_idcards_to_warehouse()

@@ -79,6 +79,7 @@ def baidu_ocr_s3_to_warehouse():
         task_id="normalize_and_load",
         manifests=ocr.output,
         warehouse_conn_id=WAREHOUSE_CONN_ID,
+        staging_bucket="{{ params.bucket }}",
         trigger_rule="all_done",  # load what the successful batches staged even if one batch failed
         outlets=warehouse_assets(TABLES, WAREHOUSE_CONN_ID),
     )

@@ -77,6 +77,7 @@ def baidu_ocr_tables_to_warehouse():
         task_id="normalize_and_load",
         manifests=tables.output,
         warehouse_conn_id=WAREHOUSE_CONN_ID,
+        staging_bucket="{{ params.bucket }}",
         trigger_rule="all_done",
         outlets=warehouse_assets(TABLES, WAREHOUSE_CONN_ID),
     )

@@ -160,8 +160,26 @@ def format_summary(summary: dict[str, Any]) -> str:
     return "\n".join(f"  {key:<{width}}  {value}" for key, value in summary.items())
 
 
-class RunHadFailedBatches(AirflowException):
+class RunFailed(AirflowException):
+    """The run did not do everything it should have; its summary (logged first) says what it did."""
+
+
+class RunHadFailedBatches(RunFailed):
     """Some OCR batches of the run failed; what the others staged was loaded."""
+
+
+class WarehouseLoadFailed(RunFailed):
+    """The load did not finish: staged results are kept for a rerun, which loads them without paying again."""
+
+
+def load_error(rows_loaded: Any) -> str | None:
+    """Why the load failed, from what it published (``None``: it published nothing, so it did not finish),
+    or ``None`` when it succeeded."""
+    if rows_loaded is None:
+        return "the load task did not finish (see its log)"
+    if isinstance(rows_loaded, dict) and rows_loaded.get("error"):
+        return str(rows_loaded["error"])
+    return None
 
 
 def finish_run(
@@ -169,30 +187,41 @@ def finish_run(
     manifests: Iterable[BatchManifest | None],
     *,
     n_batches: int | None = None,
-    rows_loaded: dict[str, int] | None = None,
+    rows_loaded: dict[str, Any] | None = None,
+    load_expected: bool = False,
     log: Logger,
 ) -> dict[str, Any]:
-    """The last task of an OCR DAG: log the run summary, return it, and fail when a batch failed.
+    """The last task of an OCR DAG: log the run summary, return it, and fail when a batch or the load failed.
 
     A batch that failed after staging published its manifest with an ``error``; one that failed earlier
-    published none, so ``n_batches`` minus the manifests counts those. The summary is logged first so a
-    failed run still says what it did.
+    published none, so ``n_batches`` minus the manifests counts those. A load that failed published an
+    ``error``, or nothing at all. The summary is logged first so a failed run still says what it did.
     """
     manifests = manifest_list(manifests)
     latencies = read_records(s3, [m.get("uri") for m in manifests], columns=["latency_ms"])["latency_ms"]
     summary = summarize_run(manifests, n_batches=n_batches, latencies_ms=latencies.dropna().tolist())
-    summary["rows_loaded"] = dict(rows_loaded or {})
+    load_failure = load_error(rows_loaded) if load_expected else None
+    summary["rows_loaded"] = {} if load_failure else {k: v for k, v in (rows_loaded or {}).items()}
+    if load_failure:
+        summary["load_error"] = load_failure
     log.info("Baidu OCR run summary:\n%s", format_summary(summary))
     failed = summary["batches_without_manifest"] + summary["batches_failed_after_staging"]
+    batches = ""
     if failed:
         errors = sorted({m["error"] for m in manifests if m.get("error")})
+        batches = f"{failed} of {summary['batches']} OCR batch(es) failed ({'; '.join(errors) or 'see their logs'}). "
+    if load_failure:
+        raise WarehouseLoadFailed(
+            f"{batches}The warehouse load failed: {load_failure}. Staged results are kept; rerun the load "
+            "(or the run: already-staged images are not paid for again) once the warehouse is fixed."
+        )
+    if failed:
         raise RunHadFailedBatches(
-            f"{failed} of {summary['batches']} OCR batch(es) failed ({'; '.join(errors) or 'see their logs'}). "
-            "Everything that was staged, failed batches included, was loaded."
+            f"{batches}Everything that was staged, failed batches included, was loaded."
         )
     return summary
 
 
 def delete_staged(s3: S3Hook, manifests: Any) -> int:
-    """Delete a run's staged files, e.g. raw ID-card responses once the masked tables are loaded."""
+    """Delete the files the manifests point to, e.g. raw ID-card responses once the masked tables are loaded."""
     return delete_staged_files(s3, (m.get("uri") for m in manifest_list(manifests)))

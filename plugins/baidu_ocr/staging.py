@@ -125,6 +125,11 @@ def delete_staged_files(s3: S3Hook, uris: Iterable[str | None]) -> int:
     return sum(len(keys) for keys in by_bucket.values())
 
 
+def delete_run_staging(s3: S3Hook, bucket: str, staging_prefix: str, dag_id: str, run_id: str) -> int:
+    """Delete everything one DAG run staged (parts of failed batches too); return how many files."""
+    return delete_staged_files(s3, [s3_uri(bucket, run_folder(staging_prefix, dag_id, run_id))])
+
+
 class ChunkedStager:
     """Stage one batch's records as they come: a Parquet part every ``every_records`` records or
     ``every_seconds`` seconds, whichever comes first, so a killed task loses at most one part's worth.

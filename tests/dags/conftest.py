@@ -186,6 +186,9 @@ def warehouse(request, monkeypatch, tmp_path) -> Iterator[Warehouse]:
         admin.close()
 
 
-def run_dag(dag_id: str, conf: dict[str, Any]):
-    """Run one DAG run in-process (tasks and triggers inline) and return the finished DagRun."""
-    return load_dag(dag_id).test(run_conf=conf)
+def run_dag(dag_id: str, conf: dict[str, Any], **test_kwargs: Any):
+    """Run one DAG run in-process (tasks and triggers inline) and return the finished DagRun.
+
+    ``logical_date=`` and ``run_after=`` of an earlier run clear and rerun that run, as "Clear" does in the UI.
+    """
+    return load_dag(dag_id).test(run_conf=conf, **test_kwargs)

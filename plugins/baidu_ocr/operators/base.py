@@ -202,3 +202,10 @@ class S3ImageBatchOperator(BaseOperator):
             )
             raise
         return manifest
+
+
+def count_earlier_calls(stats: dict[str, Any], earlier: Sequence[OcrOutcome]) -> None:
+    """Add the calls earlier tries of this task paid for (in this run) to this try's ``stats``."""
+    if earlier:
+        stats["calls_of_earlier_tries"] = sum(o.attempts for o in earlier)
+        stats["billable_calls"] += stats["calls_of_earlier_tries"]

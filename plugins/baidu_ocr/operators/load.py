@@ -9,6 +9,7 @@ from airflow.sdk import BaseOperator
 
 from baidu_ocr.manifests import manifest_list
 from baidu_ocr.redact import mask_secret
+from baidu_ocr.staging import DEFAULT_STAGING_PREFIX, run_folder, s3_uri
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -25,9 +26,15 @@ class BaiduOcrWarehouseLoadOperator(BaseOperator):
     :param pii_conn_id: connection holding the PII keys (password = HMAC key, extra ``encryption_key`` =
         base64 of 32 bytes, optional). Required only when ID cards are loaded.
     :param aws_conn_id: the AWS connection for S3.
+    :param staging_bucket: with it, the load also reads every part staged for this DAG run under
+        ``staging_prefix``, so parts of a batch that died before publishing its manifest are loaded too.
+    :param staging_prefix: the OCR tasks' staging prefix.
+
+    A failed load publishes ``{"error": ...}`` as its output before failing, so the run summary fails the
+    run with the reason; nothing staged is deleted.
     """
 
-    template_fields: Sequence[str] = ("manifests", "warehouse_conn_id")
+    template_fields: Sequence[str] = ("manifests", "warehouse_conn_id", "staging_bucket", "staging_prefix")
     ui_color = "#fef7e0"
 
     def __init__(
@@ -37,6 +44,8 @@ class BaiduOcrWarehouseLoadOperator(BaseOperator):
         warehouse_conn_id: str = "warehouse_default",
         pii_conn_id: str | None = None,
         aws_conn_id: str | None = "aws_default",
+        staging_bucket: str | None = None,
+        staging_prefix: str = DEFAULT_STAGING_PREFIX,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -44,21 +53,38 @@ class BaiduOcrWarehouseLoadOperator(BaseOperator):
         self.warehouse_conn_id = warehouse_conn_id
         self.pii_conn_id = pii_conn_id
         self.aws_conn_id = aws_conn_id
+        self.staging_bucket = staging_bucket
+        self.staging_prefix = staging_prefix
 
     def execute(self, context: Context) -> dict[str, int]:
+        try:
+            return self._load(context)
+        except Exception as exc:
+            context["ti"].xcom_push(key="return_value", value={"error": f"{type(exc).__name__}: {exc}"})
+            raise
+
+    def _staged_uris(self, context: Context) -> list[str | None]:
+        uris = [m.get("uri") for m in manifest_list(self.manifests)]
+        if self.staging_bucket:
+            ti = context["ti"]
+            uris.append(s3_uri(self.staging_bucket, run_folder(self.staging_prefix, ti.dag_id, ti.run_id)))
+        return uris
+
+    def _load(self, context: Context) -> dict[str, int]:
         from airflow.providers.amazon.aws.hooks.s3 import S3Hook
 
         from baidu_ocr.normalize import normalize_records
-        from baidu_ocr.staging import read_records
+        from baidu_ocr.staging import read_records, staged_files
         from baidu_ocr.warehouse import WarehouseLoader
 
-        uris = [m.get("uri") for m in manifest_list(self.manifests)]
-        records = read_records(S3Hook(aws_conn_id=self.aws_conn_id), uris)
+        s3 = S3Hook(aws_conn_id=self.aws_conn_id)
+        files = staged_files(s3, self._staged_uris(context))
+        records = read_records(s3, files)
         frames = normalize_records(records, pii=self._pii_policy())
         loader = WarehouseLoader(self.warehouse_conn_id)
         loader.ensure_schema()
         loaded = dict(loader.load(frames))
-        self.log.info("Loaded %d staged record(s) from %d file(s): %s", len(records), len(uris), loaded)
+        self.log.info("Loaded %d staged record(s) from %d file(s): %s", len(records), len(files), loaded)
         return loaded
 
     def _pii_policy(self) -> PiiPolicy | None:

@@ -11,7 +11,7 @@ from airflow.sdk import BaseOperator
 
 from baidu_ocr.errors import BaiduOcrError
 from baidu_ocr.manifests import BatchManifest, build_manifest, staged_where
-from baidu_ocr.operators.base import S3ImageBatchOperator
+from baidu_ocr.operators.base import S3ImageBatchOperator, count_earlier_calls
 from baidu_ocr.records import OcrOutcome
 from baidu_ocr.sources import S3ImageSource
 
@@ -87,9 +87,7 @@ class BaiduOcrBatchOperator(S3ImageBatchOperator):
             stopped = exc
         stager.flush()
         stats = hook.stats.snapshot()
-        if earlier:  # paid for by earlier tries of this task, in this run
-            stats["calls_of_earlier_tries"] = sum(o.attempts for o in earlier)
-            stats["billable_calls"] += stats["calls_of_earlier_tries"]
+        count_earlier_calls(stats, earlier)
         manifest = build_manifest(
             uri=stager.uri(),
             n_seen=len(keys),

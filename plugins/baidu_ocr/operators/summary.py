@@ -12,7 +12,7 @@ if TYPE_CHECKING:
 
 
 class BaiduOcrRunSummaryOperator(BaseOperator):
-    """Log and return a run's summary; fail the run when any OCR batch failed (after the load ran).
+    """Log and return a run's summary; fail the run when any OCR batch or the load failed.
 
     Seen / skipped / ok / failed images by error class, billable calls, retries, p50/p95 latency and the
     achieved QPS, from the batch manifests and the staged records. Runs with ``trigger_rule="all_done"`` by
@@ -21,7 +21,8 @@ class BaiduOcrRunSummaryOperator(BaseOperator):
     :param manifests: the manifests of the OCR tasks (a mapped task's output is fine).
     :param batches: the planned batches (any list, e.g. ``list_batches``' output): a batch without a
         manifest failed before staging anything.
-    :param rows_loaded: the load task's output (rows upserted per table), shown in the summary.
+    :param rows_loaded: the load task's output (rows upserted per table), shown in the summary. When given,
+        the run fails if the load failed (it then published an ``error``, or nothing at all).
     :param aws_conn_id: the AWS connection for S3 (staged latencies are read back).
     """
 
@@ -42,6 +43,8 @@ class BaiduOcrRunSummaryOperator(BaseOperator):
         self.manifests = manifests
         self.batches = batches
         self.rows_loaded = rows_loaded
+        # Decided here, before rendering: a failed load's output renders as None.
+        self.load_expected = rows_loaded is not None
         self.aws_conn_id = aws_conn_id
 
     def execute(self, context: Context) -> dict[str, Any]:
@@ -55,5 +58,6 @@ class BaiduOcrRunSummaryOperator(BaseOperator):
             self.manifests,
             n_batches=len(batches) if self.batches is not None else None,
             rows_loaded=self.rows_loaded,
+            load_expected=self.load_expected,
             log=self.log,
         )

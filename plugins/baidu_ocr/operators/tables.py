@@ -13,7 +13,7 @@ from airflow.sdk.configuration import conf
 
 from baidu_ocr.errors import BaiduOcrError
 from baidu_ocr.manifests import BatchManifest, build_manifest, staged_where
-from baidu_ocr.operators.base import S3ImageBatchOperator
+from baidu_ocr.operators.base import S3ImageBatchOperator, count_earlier_calls
 from baidu_ocr.records import OcrOutcome
 from baidu_ocr.staging import s3_uri
 from baidu_ocr.table_jobs import TableJobsWait, check_table_jobs
@@ -79,7 +79,7 @@ class BaiduOcrTableOperator(S3ImageBatchOperator):
 
     def execute(self, context: Context) -> BatchManifest:
         started_at = time.time()
-        keys, fetched, selection = self._read_and_select()
+        keys, fetched, selection = self._read_and_select(self._earlier_outcomes(self._stager(context)))
         jobs = [self._submit(fetched, key) for key in selection.to_ocr]
         carry = {
             "started_at": started_at,
@@ -170,13 +170,15 @@ class BaiduOcrTableOperator(S3ImageBatchOperator):
         stats = hook.stats.snapshot()
         stats["billable_calls"] += int(carry.get("billable_calls", 0))
         stager = self._stager(context)
+        earlier = self._earlier_outcomes(stager)  # read before this try's part is written
         for outcome in outcomes:
             stager.add(self._record(context, outcome))
         stager.flush()
+        count_earlier_calls(stats, earlier)
         manifest = build_manifest(
             uri=stager.uri(),
             n_seen=int(carry.get("n_seen", len(outcomes))),
-            outcomes=outcomes,
+            outcomes=[*earlier, *outcomes],
             n_unreadable=int(carry.get("n_unreadable", 0)),
             n_skipped=int(carry.get("n_skipped", 0)),
             stats=stats,
