@@ -75,6 +75,7 @@ _SQL_TYPES: dict[str, dict[str, str]] = {
     },
 }
 _IN_CHUNK = 500  # hashes per IN (...) query: well below SQLite's parameter limit
+_WORK_MEM = "256MB"
 _CHILD_TABLES = tuple(name for name, schema in TABLES.items() if schema.is_child)
 
 
@@ -284,11 +285,21 @@ class WarehouseLoader:
         documents = batch["ocr_documents"]
         if documents.empty:
             return {name: 0 for name in TABLES}
+        # Staged rows and hash joins of a whole batch in memory, not in spill files; this transaction only.
+        cur.execute(f"SET LOCAL work_mem = '{_WORK_MEM}'")
+        # temp_buffers can only change before a session's first temporary table: a reused one refuses.
+        cur.execute("SAVEPOINT temp_buffers")
+        try:
+            cur.execute(f"SET LOCAL temp_buffers = '{_WORK_MEM}'")
+        except Exception:  # noqa: BLE001 - the driver's error class differs; the default only costs speed
+            cur.execute("ROLLBACK TO SAVEPOINT temp_buffers")
+        cur.execute("RELEASE SAVEPOINT temp_buffers")
         written = self._upsert_documents(cur, documents)
         counts = {"ocr_documents": len(written)}
         fresh = written[written["inserted"]]
         for name in _CHILD_TABLES:
-            frame = _rows_of(batch[name], written)
+            # Every document written (the usual case): no child row to drop, and no need to look.
+            frame = batch[name] if len(written) == len(documents) else _rows_of(batch[name], written)
             counts[name] = len(frame)
             new_rows = _rows_of(frame, fresh) if len(fresh) < len(written) else frame
             staged = frame.iloc[0:0] if len(fresh) == len(written) else _rows_not_of(frame, fresh)
@@ -337,31 +348,37 @@ class WarehouseLoader:
 
         Rows already stored unchanged are left alone: a rerun of the same batch rewrites nothing, and a
         reprocessed document only pays for the rows that differ. Deleting and re-inserting an unchanged row
-        in one transaction is the slow case for a unique index (every new entry meets a dead twin).
+        in one transaction is the slow case for a unique index (every new entry meets a dead twin). One
+        full join of the stored rows with the staged ones finds the keys that differ.
         """
         table, schema = self._table(name), TABLES[name]
         match = " AND ".join(f"t.{_quote(c)} = k.{_quote(c)}" for c in DOC_KEY)
         if staged.empty:
             cur.execute(f"DELETE FROM {table} t USING _written k WHERE {match}")
             return
-        stage = f"_stage_{name}"
+        stage, diff = f"_stage_{name}", f"_diff_{name}"
         cur.execute(f"CREATE TEMP TABLE {stage} (LIKE {table}) ON COMMIT DROP")
         _copy(cur, stage, staged)
-        cur.execute(f"ANALYZE {stage}")
-        same_key = " AND ".join(f"s.{_quote(c)} = t.{_quote(c)}" for c in schema.primary_key)
-        same_row = (
-            f"({', '.join(f's.{_quote(c)}' for c in schema.columns)}) IS NOT DISTINCT FROM "
-            f"({', '.join(f't.{_quote(c)}' for c in schema.columns)})"
-        )
-        unchanged = f"SELECT 1 FROM {{}} WHERE {same_key} AND {same_row}"
+        key = [_quote(c) for c in schema.primary_key]
+        values = [_quote(c) for c in schema.columns if c not in schema.primary_key]
+
+        def same_key(left: str, right: str) -> str:
+            return " AND ".join(f"{left}.{c} = {right}.{c}" for c in key)
+
+        stored = f"(SELECT t.* FROM {table} t JOIN _written k ON {match})"
         cur.execute(
-            f"DELETE FROM {table} t USING _written k WHERE {match} "
-            f"AND NOT EXISTS ({unchanged.format(stage + ' s')})"
+            f"CREATE TEMP TABLE {diff} ON COMMIT DROP AS "
+            f"SELECT {', '.join(f'COALESCE(t.{c}, s.{c}) AS {c}' for c in key)} "
+            f"FROM {stored} t FULL JOIN {stage} s ON {same_key('t', 's')} "
+            f"WHERE t.{key[0]} IS NULL OR s.{key[0]} IS NULL OR "
+            f"({', '.join(f't.{c}' for c in values)}) IS DISTINCT FROM ({', '.join(f's.{c}' for c in values)})"
         )
-        columns = ", ".join(_quote(c) for c in schema.columns)
+        if cur.rowcount == 0:  # nothing differs (a rerun)
+            return
+        cur.execute(f"DELETE FROM {table} t USING {diff} d WHERE {same_key('t', 'd')}")
+        columns = ", ".join(f"s.{_quote(c)}" for c in schema.columns)
         cur.execute(
-            f"INSERT INTO {table} ({columns}) SELECT {columns} FROM {stage} s "
-            f"WHERE NOT EXISTS ({unchanged.format(table + ' t')})"
+            f"INSERT INTO {table} SELECT {columns} FROM {stage} s JOIN {diff} d ON {same_key('s', 'd')}"
         )
 
     def _load_rows(self, cur: Any, batch: dict[str, pd.DataFrame], keys: pd.DataFrame) -> None:

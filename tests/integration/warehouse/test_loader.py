@@ -182,3 +182,38 @@ def test_generic_dialect_path_is_idempotent_too(monkeypatch, tmp_path):
     assert select(loader, f"SELECT status FROM {loader._table('ocr_documents')} ORDER BY content_sha256") == [
         ("ok",)
     ] * 4 + [("failed",)]
+
+
+def test_postgres_load_on_a_session_that_already_used_temporary_tables(monkeypatch):
+    """temp_buffers cannot change after a session's first temporary table: the load still succeeds."""
+    import uuid
+
+    from airflow.providers.postgres.hooks.postgres import PostgresHook
+
+    from tests.services import require_postgres
+
+    monkeypatch.setenv("AIRFLOW_CONN_WAREHOUSE_WARM", require_postgres())
+
+    class WarmSessionHook(PostgresHook):
+        def get_conn(self):
+            conn = super().get_conn()
+            with conn.cursor() as cur:
+                cur.execute("CREATE TEMP TABLE warm AS SELECT 1 AS x")  # local buffers in use
+            conn.commit()
+            return conn
+
+    hook = WarmSessionHook(postgres_conn_id="warehouse_warm")
+    loader = WarehouseLoader("warehouse_warm", schema=f"baidu_ocr_test_{uuid.uuid4().hex[:12]}", hook=hook)
+    try:
+        loader.ensure_schema()
+        frames = sample_frames()
+        loader.load(frames)
+        loader.load(normalize_records([lines_record("1" * 64, ["changed"], endpoint="accurate")]))
+        assert loader.row_counts()["ocr_documents"] == len(frames["ocr_documents"])
+        lines = loader._table("ocr_lines")
+        assert select(loader, f"SELECT text FROM {lines} WHERE content_sha256 = '{'1' * 64}'") == [
+            ("changed",)
+        ]
+    finally:
+        with loader._transaction() as cur:
+            cur.execute(f'DROP SCHEMA IF EXISTS "{loader.schema}" CASCADE')
