@@ -1,8 +1,8 @@
 """Idempotent loads of the normalized frames into any common-sql warehouse (DESIGN §5).
 
 Reruns never duplicate a row: documents are upserted on (content_sha256, endpoint, options_hash), and a
-reloaded document's child rows (lines, chars, cells, fields, ID card) are deleted and inserted again, so a
-document reprocessed with fewer lines keeps no stale line. One call of :meth:`WarehouseLoader.load` is
+reloaded document's child rows (lines, chars, cells, fields, ID card) are replaced, so a document
+reprocessed with fewer lines keeps no stale line, even when two loads of it run at once. One call of :meth:`WarehouseLoader.load` is
 one transaction: a failure leaves no half-loaded document.
 
 Three paths, chosen by the hook's dialect:
@@ -11,9 +11,11 @@ Three paths, chosen by the hook's dialect:
   ... WHERE`` (a failed attempt never replaces an ``ok`` row); the upsert row-locks them, which serializes
   concurrent loads of the same document. Their child rows are then replaced: new documents' rows are
   ``COPY``-ed straight into the table; for documents stored before, only rows that differ are deleted and
-  inserted (``COPY`` into a temporary table, then anti-joins). ``COPY`` data is CSV written by pyarrow.
+  inserted (``COPY`` into a temporary table, one full join). ``COPY`` data is CSV written by pyarrow.
 - SQLite: ``REPLACE INTO`` (what ``DbApiHook.insert_rows(replace=True)`` sends) with ``executemany``.
-- Anything else: delete the batch's documents, then plain ``INSERT`` with ``executemany``.
+- Anything else: delete the batch's documents, then plain ``INSERT`` with ``executemany``. Concurrent
+  loads of the same document are serialized only as far as that database's locking goes: two inserts
+  of one key fail one load (a unique violation, rolled back), they do not mix rows.
 
 ``DbApiHook.insert_rows`` itself is not called: it opens its own connection and commits per table and per
 chunk, which would break "one transaction per batch". The statements are the ones it would send.
@@ -330,7 +332,8 @@ class WarehouseLoader:
             f"SELECT {columns} FROM _stage_ocr_documents ORDER BY {keys} "
             f"ON CONFLICT ({keys}) DO UPDATE SET {updates} "
             "WHERE t.status IS DISTINCT FROM 'ok' OR EXCLUDED.status = 'ok' "
-            # xmax = 0: the row was inserted, not updated (PostgreSQL's documented upsert idiom).
+            # xmax = 0 on a freshly inserted row, not on an updated one (a common upsert idiom). A wrong
+            # guess costs only speed: a "new" document's stored child rows are deleted before its COPY.
             f"RETURNING {returned}, t.xmax = 0) INSERT INTO _written SELECT * FROM upserted"
         )
         cur.execute("ANALYZE _written")
@@ -361,6 +364,10 @@ class WarehouseLoader:
         _copy(cur, stage, staged)
         key = [_quote(c) for c in schema.primary_key]
         values = [_quote(c) for c in schema.columns if c not in schema.primary_key]
+        differs = f"t.{key[0]} IS NULL OR s.{key[0]} IS NULL"  # a row on one side only
+        if values:
+            differs += f" OR ({', '.join(f't.{c}' for c in values)}) IS DISTINCT FROM "
+            differs += f"({', '.join(f's.{c}' for c in values)})"
 
         def same_key(left: str, right: str) -> str:
             return " AND ".join(f"{left}.{c} = {right}.{c}" for c in key)
@@ -370,15 +377,15 @@ class WarehouseLoader:
             f"CREATE TEMP TABLE {diff} ON COMMIT DROP AS "
             f"SELECT {', '.join(f'COALESCE(t.{c}, s.{c}) AS {c}' for c in key)} "
             f"FROM {stored} t FULL JOIN {stage} s ON {same_key('t', 's')} "
-            f"WHERE t.{key[0]} IS NULL OR s.{key[0]} IS NULL OR "
-            f"({', '.join(f't.{c}' for c in values)}) IS DISTINCT FROM ({', '.join(f's.{c}' for c in values)})"
+            f"WHERE {differs}"
         )
         if cur.rowcount == 0:  # nothing differs (a rerun)
             return
         cur.execute(f"DELETE FROM {table} t USING {diff} d WHERE {same_key('t', 'd')}")
-        columns = ", ".join(f"s.{_quote(c)}" for c in schema.columns)
+        columns = [_quote(c) for c in schema.columns]
         cur.execute(
-            f"INSERT INTO {table} SELECT {columns} FROM {stage} s JOIN {diff} d ON {same_key('s', 'd')}"
+            f"INSERT INTO {table} ({', '.join(columns)}) SELECT {', '.join(f's.{c}' for c in columns)} "
+            f"FROM {stage} s JOIN {diff} d ON {same_key('s', 'd')}"
         )
 
     def _load_rows(self, cur: Any, batch: dict[str, pd.DataFrame], keys: pd.DataFrame) -> None:

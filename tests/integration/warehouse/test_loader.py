@@ -65,6 +65,26 @@ def test_document_reprocessed_with_fewer_lines_keeps_no_stale_line(loader):
     assert select(loader, f"SELECT n_lines FROM {loader._table('ocr_documents')}") == [(1,)]
 
 
+def test_reprocessed_document_keeps_unchanged_lines_and_replaces_the_rest(loader):
+    loader.load(normalize_records([lines_record("a" * 64, ["same", "old", "same too"])]))
+    loader.load(normalize_records([lines_record("a" * 64, ["same", "new", "same too", "added"])]))
+    assert select(loader, f"SELECT line_no, text FROM {loader._table('ocr_lines')} ORDER BY line_no") == [
+        (0, "same"),
+        (1, "new"),
+        (2, "same too"),
+        (3, "added"),
+    ]
+    assert select(loader, f"SELECT n_lines FROM {loader._table('ocr_documents')}") == [(4,)]
+
+
+def test_child_rows_without_their_document_row_are_refused(loader):
+    frames = normalize_records([lines_record("a" * 64, ["orphan"])])
+    frames["ocr_documents"] = frames["ocr_documents"].iloc[0:0]
+    with pytest.raises(ValueError, match="without their ocr_documents row"):
+        loader.load(frames)
+    assert loader.row_counts() == {name: 0 for name in TABLES}
+
+
 def test_values_round_trip_with_nulls_dates_and_booleans(loader):
     loader.load(sample_frames())
     line = select(
