@@ -1,16 +1,21 @@
 """Idempotent loads of the normalized frames into any common-sql warehouse (DESIGN §5).
 
 Reruns never duplicate a row: documents are upserted on (content_sha256, endpoint, options_hash), and a
-reloaded document's child rows (lines, chars, cells, fields, ID card) are deleted and inserted again, so a
-document reprocessed with fewer lines keeps no stale line. One call of :meth:`WarehouseLoader.load` is
+reloaded document's child rows (lines, chars, cells, fields, ID card) are replaced, so a document
+reprocessed with fewer lines keeps no stale line, even when two loads of it run at once. One call of :meth:`WarehouseLoader.load` is
 one transaction: a failure leaves no half-loaded document.
 
 Three paths, chosen by the hook's dialect:
 
-- PostgreSQL (fast path): ``COPY`` each frame into a temporary table, then one
-  ``INSERT ... SELECT ... ON CONFLICT DO UPDATE`` per table.
+- PostgreSQL (fast path): the documents are upserted first, in key order, with ``ON CONFLICT DO UPDATE
+  ... WHERE`` (a failed attempt never replaces an ``ok`` row); the upsert row-locks them, which serializes
+  concurrent loads of the same document. Their child rows are then replaced: new documents' rows are
+  ``COPY``-ed straight into the table; for documents stored before, only rows that differ are deleted and
+  inserted (``COPY`` into a temporary table, one full join). ``COPY`` data is CSV written by pyarrow.
 - SQLite: ``REPLACE INTO`` (what ``DbApiHook.insert_rows(replace=True)`` sends) with ``executemany``.
-- Anything else: delete the batch's documents, then plain ``INSERT`` with ``executemany``.
+- Anything else: delete the batch's documents, then plain ``INSERT`` with ``executemany``. Concurrent
+  loads of the same document are serialized only as far as that database's locking goes: two inserts
+  of one key fail one load (a unique violation, rolled back), they do not mix rows.
 
 ``DbApiHook.insert_rows`` itself is not called: it opens its own connection and commits per table and per
 chunk, which would break "one transaction per batch". The statements are the ones it would send.
@@ -23,8 +28,6 @@ fails when they differ). :meth:`WarehouseLoader.ensure_schema` applies it with `
 
 from __future__ import annotations
 
-import functools
-import io
 import logging
 import sys
 from collections.abc import Iterable, Iterator, Mapping
@@ -34,8 +37,10 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
+from pyarrow import csv as pa_csv
 
-from baidu_ocr.normalize.schema import DATE, DOC_KEY, TABLES, TIMESTAMP_UTC, TableSchema
+from baidu_ocr.normalize.schema import DATE, DOC_KEY, TABLES, TIMESTAMP_UTC
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +77,7 @@ _SQL_TYPES: dict[str, dict[str, str]] = {
     },
 }
 _IN_CHUNK = 500  # hashes per IN (...) query: well below SQLite's parameter limit
+_WORK_MEM = "256MB"
 _CHILD_TABLES = tuple(name for name, schema in TABLES.items() if schema.is_child)
 
 
@@ -166,15 +172,18 @@ class WarehouseLoader:
         if not self._schema_ready:
             self.ensure_schema()
         batch = {name: _conform(name, frames.get(name)) for name in TABLES}
+        if len(_document_keys(batch)) > len(batch["ocr_documents"]):
+            raise ValueError("child rows without their ocr_documents row in the same batch")
         with self._transaction() as cur:
-            batch["ocr_documents"] = self._drop_downgrades(cur, batch["ocr_documents"])
-            keys = _document_keys(batch)
             if self.dialect == POSTGRES:
-                self._load_postgres(cur, batch, keys)
+                counts = self._load_postgres(cur, batch)
             else:
-                self._load_rows(cur, batch, keys)
-        counts = {name: len(frame) for name, frame in batch.items()}
-        log.info("Loaded %d document(s) into %s: %s", len(keys), self.conn_id, counts)
+                # SQLite: BEGIN IMMEDIATE serializes writers, so this check cannot race another load.
+                written = self._drop_downgrades(cur, batch["ocr_documents"])
+                batch = {name: _rows_of(frame, written) for name, frame in batch.items()}
+                self._load_rows(cur, batch, written[list(DOC_KEY)])
+                counts = {name: len(frame) for name, frame in batch.items()}
+        log.info("Loaded %d document(s) into %s: %s", counts["ocr_documents"], self.conn_id, counts)
         return counts
 
     def already_processed(
@@ -268,29 +277,116 @@ class WarehouseLoader:
     def _placeholder(self) -> str:
         return "?" if self.dialect == SQLITE else self.hook.placeholder
 
-    def _load_postgres(self, cur: Any, batch: dict[str, pd.DataFrame], keys: pd.DataFrame) -> None:
-        if keys.empty:
-            return
-        key_columns = ", ".join(f"{_quote(c)} TEXT" for c in DOC_KEY)
-        cur.execute(f"CREATE TEMP TABLE _batch_documents ({key_columns}) ON COMMIT DROP")
-        _copy(cur, "_batch_documents", keys)
-        match = " AND ".join(f"t.{_quote(c)} = k.{_quote(c)}" for c in DOC_KEY)
+    def _load_postgres(self, cur: Any, batch: dict[str, pd.DataFrame]) -> dict[str, int]:
+        """Documents first (conditional upsert, which row-locks them), then their children under that lock.
+
+        The parent upsert runs in key order, so two loads sharing documents queue on the first shared row
+        instead of deadlocking, and the second one's child replace starts only after the first commits: in
+        READ COMMITTED each later statement sees the rows the first load wrote.
+        """
+        documents = batch["ocr_documents"]
+        if documents.empty:
+            return {name: 0 for name in TABLES}
+        # Staged rows and hash joins of a whole batch in memory, not in spill files; this transaction only.
+        cur.execute(f"SET LOCAL work_mem = '{_WORK_MEM}'")
+        # temp_buffers can only change before a session's first temporary table: a reused one refuses.
+        cur.execute("SAVEPOINT temp_buffers")
+        try:
+            cur.execute(f"SET LOCAL temp_buffers = '{_WORK_MEM}'")
+        except Exception:  # noqa: BLE001 - the driver's error class differs; the default only costs speed
+            cur.execute("ROLLBACK TO SAVEPOINT temp_buffers")
+        cur.execute("RELEASE SAVEPOINT temp_buffers")
+        written = self._upsert_documents(cur, documents)
+        counts = {"ocr_documents": len(written)}
+        fresh = written[written["inserted"]]
         for name in _CHILD_TABLES:
-            cur.execute(f"DELETE FROM {self._table(name)} t USING _batch_documents k WHERE {match}")
-        for name, frame in batch.items():
-            if frame.empty:
-                continue
-            schema = TABLES[name]
-            stage = f"_stage_{name}"
-            cur.execute(
-                f"CREATE TEMP TABLE {stage} (LIKE {self._table(name)} INCLUDING DEFAULTS) ON COMMIT DROP"
+            # Every document written (the usual case): no child row to drop, and no need to look.
+            frame = batch[name] if len(written) == len(documents) else _rows_of(batch[name], written)
+            counts[name] = len(frame)
+            new_rows = _rows_of(frame, fresh) if len(fresh) < len(written) else frame
+            staged = frame.iloc[0:0] if len(fresh) == len(written) else _rows_not_of(frame, fresh)
+            self._replace_children(cur, name, staged)
+            if not new_rows.empty:
+                _copy(cur, self._table(name), new_rows)
+        return counts
+
+    def _upsert_documents(self, cur: Any, documents: pd.DataFrame) -> pd.DataFrame:
+        """Upsert the document rows; return the keys actually written and whether each row is new.
+
+        A failed attempt does not replace a stored ``ok`` row: the condition is part of the upsert, so it
+        also holds against a concurrent load (a separate check would race). The row is locked either way.
+        """
+        schema = TABLES["ocr_documents"]
+        keys = ", ".join(_quote(c) for c in DOC_KEY)
+        columns = ", ".join(_quote(c) for c in schema.columns)
+        cur.execute(
+            f"CREATE TEMP TABLE _stage_ocr_documents (LIKE {self._table('ocr_documents')}) ON COMMIT DROP"
+        )
+        _copy(cur, "_stage_ocr_documents", documents)
+        key_columns = ", ".join(f"{_quote(c)} TEXT" for c in DOC_KEY)
+        cur.execute(f"CREATE TEMP TABLE _written ({key_columns}, inserted BOOLEAN) ON COMMIT DROP")
+        updates = ", ".join(f"{_quote(c)} = EXCLUDED.{_quote(c)}" for c in schema.columns if c not in DOC_KEY)
+        returned = ", ".join(f"t.{_quote(c)}" for c in DOC_KEY)
+        cur.execute(
+            f"WITH upserted AS (INSERT INTO {self._table('ocr_documents')} AS t ({columns}) "
+            f"SELECT {columns} FROM _stage_ocr_documents ORDER BY {keys} "
+            f"ON CONFLICT ({keys}) DO UPDATE SET {updates} "
+            "WHERE t.status IS DISTINCT FROM 'ok' OR EXCLUDED.status = 'ok' "
+            # xmax = 0 on a freshly inserted row, not on an updated one (a common upsert idiom). A wrong
+            # guess costs only speed: a "new" document's stored child rows are deleted before its COPY.
+            f"RETURNING {returned}, t.xmax = 0) INSERT INTO _written SELECT * FROM upserted"
+        )
+        cur.execute("ANALYZE _written")
+        cur.execute(f"SELECT {keys}, inserted FROM _written")
+        written = pd.DataFrame(cur.fetchall(), columns=[*DOC_KEY, "inserted"])
+        if len(written) < len(documents):
+            log.info(
+                "%d failed attempt(s) not stored over documents already loaded ok",
+                len(documents) - len(written),
             )
-            _copy(cur, stage, frame)
-            columns = ", ".join(_quote(c) for c in schema.columns)
-            cur.execute(
-                f"INSERT INTO {self._table(name)} ({columns}) SELECT {columns} FROM {stage} "
-                + _on_conflict(schema)
-            )
+        return written.astype({c: "string" for c in DOC_KEY} | {"inserted": bool})
+
+    def _replace_children(self, cur: Any, name: str, staged: pd.DataFrame) -> None:
+        """Make the written documents' rows in ``name`` equal ``staged`` (their rows that were stored before).
+
+        Rows already stored unchanged are left alone: a rerun of the same batch rewrites nothing, and a
+        reprocessed document only pays for the rows that differ. Deleting and re-inserting an unchanged row
+        in one transaction is the slow case for a unique index (every new entry meets a dead twin). One
+        full join of the stored rows with the staged ones finds the keys that differ.
+        """
+        table, schema = self._table(name), TABLES[name]
+        match = " AND ".join(f"t.{_quote(c)} = k.{_quote(c)}" for c in DOC_KEY)
+        if staged.empty:
+            cur.execute(f"DELETE FROM {table} t USING _written k WHERE {match}")
+            return
+        stage, diff = f"_stage_{name}", f"_diff_{name}"
+        cur.execute(f"CREATE TEMP TABLE {stage} (LIKE {table}) ON COMMIT DROP")
+        _copy(cur, stage, staged)
+        key = [_quote(c) for c in schema.primary_key]
+        values = [_quote(c) for c in schema.columns if c not in schema.primary_key]
+        differs = f"t.{key[0]} IS NULL OR s.{key[0]} IS NULL"  # a row on one side only
+        if values:
+            differs += f" OR ({', '.join(f't.{c}' for c in values)}) IS DISTINCT FROM "
+            differs += f"({', '.join(f's.{c}' for c in values)})"
+
+        def same_key(left: str, right: str) -> str:
+            return " AND ".join(f"{left}.{c} = {right}.{c}" for c in key)
+
+        stored = f"(SELECT t.* FROM {table} t JOIN _written k ON {match})"
+        cur.execute(
+            f"CREATE TEMP TABLE {diff} ON COMMIT DROP AS "
+            f"SELECT {', '.join(f'COALESCE(t.{c}, s.{c}) AS {c}' for c in key)} "
+            f"FROM {stored} t FULL JOIN {stage} s ON {same_key('t', 's')} "
+            f"WHERE {differs}"
+        )
+        if cur.rowcount == 0:  # nothing differs (a rerun)
+            return
+        cur.execute(f"DELETE FROM {table} t USING {diff} d WHERE {same_key('t', 'd')}")
+        columns = [_quote(c) for c in schema.columns]
+        cur.execute(
+            f"INSERT INTO {table} ({', '.join(columns)}) SELECT {', '.join(f's.{c}' for c in columns)} "
+            f"FROM {stage} s JOIN {diff} d ON {same_key('s', 'd')}"
+        )
 
     def _load_rows(self, cur: Any, batch: dict[str, pd.DataFrame], keys: pd.DataFrame) -> None:
         if keys.empty:
@@ -322,12 +418,6 @@ class WarehouseLoader:
         return self.hook.escape_word_format.format(identifier)
 
 
-def _on_conflict(schema: TableSchema) -> str:
-    key = ", ".join(_quote(c) for c in schema.primary_key)
-    updates = [f"{_quote(c)} = EXCLUDED.{_quote(c)}" for c in schema.columns if c not in schema.primary_key]
-    return f"ON CONFLICT ({key}) " + (f"DO UPDATE SET {', '.join(updates)}" if updates else "DO NOTHING")
-
-
 def _conform(name: str, frame: pd.DataFrame | None) -> pd.DataFrame:
     schema = TABLES[name]
     if frame is None or frame.empty:
@@ -335,6 +425,24 @@ def _conform(name: str, frame: pd.DataFrame | None) -> pd.DataFrame:
     frame = schema.conform(frame)
     # A key twice in one statement makes ON CONFLICT fail; the last occurrence wins, as a reload would.
     return frame.drop_duplicates(subset=list(schema.primary_key), keep="last").reset_index(drop=True)
+
+
+def _key_mask(frame: pd.DataFrame, keys: pd.DataFrame) -> Any:
+    """Which rows of ``frame`` belong to one of the documents in ``keys``."""
+    index = pd.MultiIndex.from_frame(frame[list(DOC_KEY)].astype(object))
+    return index.isin(pd.MultiIndex.from_frame(keys[list(DOC_KEY)].astype(object)))
+
+
+def _rows_of(frame: pd.DataFrame, keys: pd.DataFrame) -> pd.DataFrame:
+    if frame.empty or keys.empty:
+        return frame.iloc[0:0]
+    return frame[_key_mask(frame, keys)].reset_index(drop=True)
+
+
+def _rows_not_of(frame: pd.DataFrame, keys: pd.DataFrame) -> pd.DataFrame:
+    if frame.empty or keys.empty:
+        return frame
+    return frame[~_key_mask(frame, keys)].reset_index(drop=True)
 
 
 def _document_keys(batch: dict[str, pd.DataFrame]) -> pd.DataFrame:
@@ -348,30 +456,27 @@ def _document_keys(batch: dict[str, pd.DataFrame]) -> pd.DataFrame:
 # ---- value encoding ---------------------------------------------------------------------------------------
 
 
-def _copy_text(frame: pd.DataFrame) -> str:
-    """The frame in PostgreSQL's COPY text format: tab-separated, ``\\N`` for NULL, backslash escapes."""
-    columns = [_copy_column(frame[col]) for col in frame.columns]
-    lines = functools.reduce(lambda left, right: left + "\t" + right, columns)
-    return "\n".join(lines.tolist()) + "\n"
+def _csv(frame: pd.DataFrame) -> pa.Buffer:
+    """The frame as PostgreSQL ``COPY ... (FORMAT csv)`` reads it, written by pyarrow (no per-value Python).
 
-
-def _copy_column(series: pd.Series) -> pd.Series:
-    text = series.astype("string")
-    if str(series.dtype) == "string":
-        for raw, escaped in (("\\", "\\\\"), ("\t", "\\t"), ("\n", "\\n"), ("\r", "\\r")):
-            text = text.str.replace(raw, escaped, regex=False)
-    return text.fillna("\\N").astype(object)
+    Strings are always quoted and NULL is an unquoted empty field, so ``""`` and NULL stay apart; quotes,
+    tabs, newlines and backslashes need no escaping beyond CSV's own.
+    """
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    sink = pa.BufferOutputStream()
+    pa_csv.write_csv(table, sink, pa_csv.WriteOptions(include_header=False, quoting_style="needed"))
+    return sink.getvalue()
 
 
 def _copy(cur: Any, table: str, frame: pd.DataFrame) -> None:
     columns = ", ".join(_quote(c) for c in frame.columns)
-    sql = f"COPY {table} ({columns}) FROM STDIN"
-    data = _copy_text(frame)
+    sql = f"COPY {table} ({columns}) FROM STDIN (FORMAT csv)"
+    data = _csv(frame)
     if hasattr(cur, "copy"):  # psycopg 3
         with cur.copy(sql) as copy:
-            copy.write(data)
+            copy.write(memoryview(data))
     else:  # psycopg2
-        cur.copy_expert(sql, io.StringIO(data))
+        cur.copy_expert(sql, pa.BufferReader(data), size=1 << 20)
 
 
 def _python_rows(frame: pd.DataFrame, dialect: str) -> list[tuple]:

@@ -65,6 +65,26 @@ def test_document_reprocessed_with_fewer_lines_keeps_no_stale_line(loader):
     assert select(loader, f"SELECT n_lines FROM {loader._table('ocr_documents')}") == [(1,)]
 
 
+def test_reprocessed_document_keeps_unchanged_lines_and_replaces_the_rest(loader):
+    loader.load(normalize_records([lines_record("a" * 64, ["same", "old", "same too"])]))
+    loader.load(normalize_records([lines_record("a" * 64, ["same", "new", "same too", "added"])]))
+    assert select(loader, f"SELECT line_no, text FROM {loader._table('ocr_lines')} ORDER BY line_no") == [
+        (0, "same"),
+        (1, "new"),
+        (2, "same too"),
+        (3, "added"),
+    ]
+    assert select(loader, f"SELECT n_lines FROM {loader._table('ocr_documents')}") == [(4,)]
+
+
+def test_child_rows_without_their_document_row_are_refused(loader):
+    frames = normalize_records([lines_record("a" * 64, ["orphan"])])
+    frames["ocr_documents"] = frames["ocr_documents"].iloc[0:0]
+    with pytest.raises(ValueError, match="without their ocr_documents row"):
+        loader.load(frames)
+    assert loader.row_counts() == {name: 0 for name in TABLES}
+
+
 def test_values_round_trip_with_nulls_dates_and_booleans(loader):
     loader.load(sample_frames())
     line = select(
@@ -182,3 +202,38 @@ def test_generic_dialect_path_is_idempotent_too(monkeypatch, tmp_path):
     assert select(loader, f"SELECT status FROM {loader._table('ocr_documents')} ORDER BY content_sha256") == [
         ("ok",)
     ] * 4 + [("failed",)]
+
+
+def test_postgres_load_on_a_session_that_already_used_temporary_tables(monkeypatch):
+    """temp_buffers cannot change after a session's first temporary table: the load still succeeds."""
+    import uuid
+
+    from airflow.providers.postgres.hooks.postgres import PostgresHook
+
+    from tests.services import require_postgres
+
+    monkeypatch.setenv("AIRFLOW_CONN_WAREHOUSE_WARM", require_postgres())
+
+    class WarmSessionHook(PostgresHook):
+        def get_conn(self):
+            conn = super().get_conn()
+            with conn.cursor() as cur:
+                cur.execute("CREATE TEMP TABLE warm AS SELECT 1 AS x")  # local buffers in use
+            conn.commit()
+            return conn
+
+    hook = WarmSessionHook(postgres_conn_id="warehouse_warm")
+    loader = WarehouseLoader("warehouse_warm", schema=f"baidu_ocr_test_{uuid.uuid4().hex[:12]}", hook=hook)
+    try:
+        loader.ensure_schema()
+        frames = sample_frames()
+        loader.load(frames)
+        loader.load(normalize_records([lines_record("1" * 64, ["changed"], endpoint="accurate")]))
+        assert loader.row_counts()["ocr_documents"] == len(frames["ocr_documents"])
+        lines = loader._table("ocr_lines")
+        assert select(loader, f"SELECT text FROM {lines} WHERE content_sha256 = '{'1' * 64}'") == [
+            ("changed",)
+        ]
+    finally:
+        with loader._transaction() as cur:
+            cur.execute(f'DROP SCHEMA IF EXISTS "{loader.schema}" CASCADE')
