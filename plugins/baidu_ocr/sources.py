@@ -7,6 +7,7 @@ region, ``endpoint_url`` for moto or MinIO) decides where S3 is.
 from __future__ import annotations
 
 import hashlib
+import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -18,7 +19,10 @@ if TYPE_CHECKING:
 # What Baidu or images.prepare_image can read; everything else under a prefix (ground-truth JSON, README,
 # "folder" placeholders) is not an image and is never listed.
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".gif")
-DEFAULT_MEMORY_BUDGET = 128 * 1024 * 1024
+# Bytes of images a batch keeps between hashing and OCR; the rest are read from S3 a second time (an S3 GET
+# costs far less than the memory: a batch task must fit a worker slot whatever its size).
+DEFAULT_MEMORY_BUDGET = 32 * 1024 * 1024
+READ_CHUNK_BYTES = 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -40,6 +44,25 @@ def list_image_objects(s3: S3Hook, bucket: str, prefix: str) -> list[ImageObject
         for obj in s3.iter_file_metadata(prefix=prefix, bucket_name=bucket)
         if is_image_key(obj["Key"])
     ]
+
+
+class _Budget:
+    """Bytes that may still be kept in memory, shared by the reading threads."""
+
+    def __init__(self, total: int) -> None:
+        self._left = total
+        self._lock = threading.Lock()
+
+    def take(self, n: int) -> bool:
+        with self._lock:
+            if n > self._left:
+                return False
+            self._left -= n
+            return True
+
+    def give_back(self, n: int) -> None:
+        with self._lock:
+            self._left += n
 
 
 @dataclass
@@ -76,21 +99,31 @@ def fetch_images(
     """
     fetched = FetchedImages()
     client = s3.get_conn()
+    budget = _Budget(memory_budget)
 
-    def read(key: str) -> tuple[str, bytes | None, str | None]:
+    def read(key: str) -> tuple[str, str | None, bytes | None, str | None]:
+        """Hash the object as it streams in; keep its bytes only while the budget allows."""
         try:
-            return key, client.get_object(Bucket=bucket, Key=key)["Body"].read(), None
+            body = client.get_object(Bucket=bucket, Key=key)["Body"]
+            digest, chunks, size = hashlib.sha256(), [], 0
+            for chunk in body.iter_chunks(READ_CHUNK_BYTES):
+                digest.update(chunk)
+                size += len(chunk)
+                if chunks is not None:
+                    chunks.append(chunk)
+                    if not budget.take(len(chunk)):
+                        budget.give_back(size - len(chunk))  # what this object had taken
+                        chunks = None  # past the budget: hashed now, read again when OCRed
+            return key, digest.hexdigest(), (b"".join(chunks) if chunks is not None else None), None
         except Exception as exc:  # one missing/forbidden object must not stop the batch
-            return key, None, f"{type(exc).__name__}: {getattr(exc, 'response', {}).get('Error', exc)}"
+            return key, None, None, f"{type(exc).__name__}: {getattr(exc, 'response', {}).get('Error', exc)}"
 
-    kept = 0
     with ThreadPoolExecutor(max_workers=max(1, min(max_workers, len(keys)))) as pool:
-        for key, data, error in pool.map(read, keys):
-            if data is None:
+        for key, sha256, data, error in pool.map(read, keys):
+            if sha256 is None:
                 fetched.unreadable[key] = error or "unreadable"
                 continue
-            fetched.sha256[key] = hashlib.sha256(data).hexdigest()
-            if kept + len(data) <= memory_budget:
+            fetched.sha256[key] = sha256
+            if data is not None:
                 fetched.cached[key] = data
-                kept += len(data)
     return fetched
