@@ -52,11 +52,34 @@ def records_frame(records: Iterable[dict[str, Any]]) -> pd.DataFrame:
     return frame.astype(RAW_RECORD_COLUMNS)
 
 
-def write_records(s3: S3Hook, records: Iterable[dict[str, Any]], bucket: str, key: str) -> str:
-    """Write raw records as one Parquet object (replacing a previous try's) and return its ``s3://`` URI."""
+def sse_arguments(sse: str | None = "AES256", kms_key_id: str | None = None) -> dict[str, str]:
+    """S3 ``put_object`` arguments requesting server-side encryption: SSE-S3, or SSE-KMS with a key id."""
+    if kms_key_id:
+        return {"ServerSideEncryption": "aws:kms", "SSEKMSKeyId": kms_key_id}
+    return {"ServerSideEncryption": sse} if sse else {}
+
+
+def write_records(
+    s3: S3Hook,
+    records: Iterable[dict[str, Any]],
+    bucket: str,
+    key: str,
+    *,
+    sse: str | None = "AES256",
+    kms_key_id: str | None = None,
+) -> str:
+    """Write raw records as one Parquet object (replacing a previous try's) and return its ``s3://`` URI.
+
+    Raw responses hold personal data (clear ID numbers): the object is written with server-side encryption
+    requested, SSE-S3 (``AES256``) by default, SSE-KMS with ``kms_key_id``; ``sse=None`` requests none.
+    """
     buffer = io.BytesIO()
     records_frame(records).to_parquet(buffer, engine="pyarrow", index=False)
-    s3.load_bytes(buffer.getvalue(), key=key, bucket_name=bucket, replace=True)
+    extra = sse_arguments(sse, kms_key_id)
+    if extra.get("ServerSideEncryption") in (None, "AES256"):
+        s3.load_bytes(buffer.getvalue(), key=key, bucket_name=bucket, replace=True, encrypt=bool(extra))
+    else:  # load_bytes only knows SSE-S3
+        s3.get_conn().put_object(Bucket=bucket, Key=key, Body=buffer.getvalue(), **extra)
     return s3_uri(bucket, key)
 
 

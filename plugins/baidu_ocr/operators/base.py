@@ -35,6 +35,9 @@ class S3ImageBatchOperator(BaseOperator):
     :param baidu_ocr_conn_id: the ``baidu_ocr`` connection.
     :param aws_conn_id: the AWS connection for S3.
     :param memory_budget: bytes of images kept in memory between hashing and OCR; beyond it, re-read.
+    :param staging_sse: server-side encryption requested for staged raw responses (they hold personal
+        data): ``"AES256"`` (SSE-S3, default), ``"aws:kms"``, or ``None`` for none.
+    :param staging_kms_key_id: KMS key for SSE-KMS (implies ``aws:kms``).
     """
 
     record_endpoint: str = ""  # the endpoint name the warehouse stores for this operator's documents
@@ -52,9 +55,13 @@ class S3ImageBatchOperator(BaseOperator):
         baidu_ocr_conn_id: str = "baidu_ocr_default",
         aws_conn_id: str | None = "aws_default",
         memory_budget: int = DEFAULT_MEMORY_BUDGET,
+        staging_sse: str | None = "AES256",
+        staging_kms_key_id: str | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        self.staging_sse = staging_sse
+        self.staging_kms_key_id = staging_kms_key_id
         self.bucket = bucket
         self.keys = keys
         self.options = options or {}
@@ -120,7 +127,9 @@ class S3ImageBatchOperator(BaseOperator):
         key = staging_key(
             self.staging_prefix, ti.dag_id, ti.run_id, f"{ti.task_id}/{batch_file_name(batch_no)}"
         )
-        return write_records(self.s3_hook, records, bucket, key)
+        return write_records(
+            self.s3_hook, records, bucket, key, sse=self.staging_sse, kms_key_id=self.staging_kms_key_id
+        )
 
     def _record(self, context: Context, outcome: OcrOutcome) -> dict[str, Any]:
         ti = context["ti"]

@@ -25,6 +25,7 @@ class BaiduOcrWarehouseLoadOperator(BaseOperator):
     :param pii_conn_id: connection holding the PII keys (password = HMAC key, extra ``encryption_key`` =
         base64 of 32 bytes, optional). Required only when ID cards are loaded.
     :param aws_conn_id: the AWS connection for S3.
+    :param mask_id_numbers: mask ID-number-shaped text in every table (default; see ``normalize.masking``).
     """
 
     template_fields: Sequence[str] = ("manifests", "warehouse_conn_id")
@@ -37,9 +38,11 @@ class BaiduOcrWarehouseLoadOperator(BaseOperator):
         warehouse_conn_id: str = "warehouse_default",
         pii_conn_id: str | None = None,
         aws_conn_id: str | None = "aws_default",
+        mask_id_numbers: bool = True,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        self.mask_id_numbers = mask_id_numbers
         self.manifests = manifests
         self.warehouse_conn_id = warehouse_conn_id
         self.pii_conn_id = pii_conn_id
@@ -54,7 +57,7 @@ class BaiduOcrWarehouseLoadOperator(BaseOperator):
 
         uris = [m.get("uri") for m in manifest_list(self.manifests)]
         records = read_records(S3Hook(aws_conn_id=self.aws_conn_id), uris)
-        frames = normalize_records(records, pii=self._pii_policy())
+        frames = normalize_records(records, pii=self._pii_policy(), mask_id_numbers=self.mask_id_numbers)
         loader = WarehouseLoader(self.warehouse_conn_id)
         loader.ensure_schema()
         loaded = dict(loader.load(frames))
