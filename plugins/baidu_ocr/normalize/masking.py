@@ -12,7 +12,7 @@ from __future__ import annotations
 import pandas as pd
 
 from baidu_ocr.normalize.schema import DOC_KEY
-from baidu_ocr.pii import find_id_numbers, mask_id_number, mask_id_numbers_in_text
+from baidu_ocr.pii import find_id_numbers, mask_id_numbers_in_text
 
 # Identifiers and the ID-card table's own protected columns: nothing to mask there, and a log_id may be
 # 18 digits long.
@@ -61,6 +61,12 @@ def mask_line_chars(lines: list[dict], chars: list[dict]) -> None:
                 char["char"] = "*"
 
 
+def mask_all_but_last_four(value: str) -> str:
+    """``110100123456`` -> ``********3456``: a file number has no region part worth keeping."""
+    text = "".join(str(value).split())
+    return "*" * max(len(text) - 4, 0) + text[-4:]
+
+
 def _line_key(row: dict) -> tuple:
     return (*(row.get(col) for col in DOC_KEY), row.get("line_no"))
 
@@ -80,7 +86,7 @@ def mask_frames(frames: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
         if name == "ocr_fields":
             labelled = frame["field"].fillna("").str.endswith(FILE_NUMBER_LABELS)
             frame.loc[labelled, "value"] = frame.loc[labelled, "value"].map(
-                mask_id_number, na_action="ignore"
+                mask_all_but_last_four, na_action="ignore"
             )
         out[name] = frame
     return out
