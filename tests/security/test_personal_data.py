@@ -179,9 +179,8 @@ def test_staged_records_request_sse_s3_by_default(s3):  # noqa: F811 - fixture
 
 
 def test_staged_records_use_the_kms_key_given(s3):  # noqa: F811 - fixture
-    from baidu_ocr.staging import write_records
-
     import boto3
+    from baidu_ocr.staging import write_records
 
     key_id = boto3.client("kms", region_name="us-east-1").create_key()["KeyMetadata"]["KeyId"]
     record = OcrOutcome(key="k", ok=True, result={}, content_sha256="a" * 64).to_record(endpoint="idcard")
