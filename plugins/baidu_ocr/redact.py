@@ -5,7 +5,7 @@ parameters: urllib3 logs every request line at DEBUG and ``http.client`` (``HTTP
 prints every request it sends. Airflow's secrets masker covers task logs once the values are registered,
 but not a scheduler, a trigger or a plain script, and never text a server sends back. So this module
 (1) registers every key, secret and token with Airflow's masker AND a process-local list, (2) filters
-urllib3's logger and ``http.client``'s debug print at the source, and (3) offers :func:`redact` for any
+urllib3's logger and ``http.client``'s debug print (ID numbers in request bodies too) at the source, and (3) offers :func:`redact` for any
 message built from a response (a proxy that echoes the request URL must not put a token in the warehouse).
 """
 
@@ -72,9 +72,16 @@ class UrlSecretFilter(logging.Filter):
 _FILTER = UrlSecretFilter()
 
 
+# In debug prints of request bodies (a staged Parquet on its way to S3, a form with a card's fields), any
+# run of 17 digits + digit/X is masked as an ID number would be, wherever it sits: over-masking a debug
+# line costs nothing, and bytes' repr glues escapes like \x12 to the digits.
+_ID_RUN = re.compile(r"(\d{6})\d{8}(\d{3}[\dXx])")
+
+
 def _redacting_print(*args, **kwargs) -> None:
     # http.client looks ``print`` up in its module globals first: this stands in for its debug output.
-    builtins.print(*(redact(a if isinstance(a, str) else str(a)) for a in args), **kwargs)
+    texts = (redact(a if isinstance(a, str) else str(a)) for a in args)
+    builtins.print(*(_ID_RUN.sub(r"\1********\2", t) for t in texts), **kwargs)
 
 
 def install_url_redaction(*logger_names: str) -> None:

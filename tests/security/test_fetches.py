@@ -9,11 +9,10 @@ import uuid
 
 import pytest
 import requests
-from baidu_ocr.downloads import download_allowed, fetch_result_file
 from baidu_ocr.errors import BadImage, ConfigError
 from baidu_ocr.hooks import BaiduOcrHook, reset_process_caches
 
-from tests.unit.operators.conftest import BUCKET, context, png, s3, scripted_table_hook  # noqa: F401
+from tests.unit.operators.conftest import BUCKET, context, png
 
 API_KEY, SECRET_KEY = "fetch-api-key", "fetch-secret-key"
 
@@ -50,6 +49,8 @@ def host(monkeypatch) -> str:
     ],
 )
 def test_only_the_connection_host_and_baidu_hosts_are_allowed(url, allowed):
+    from baidu_ocr.downloads import download_allowed
+
     base = "https://ocr.example.test"
     assert download_allowed(url.format(host=base), base) is allowed
 
@@ -75,6 +76,8 @@ def test_allowed_downloads_still_work(requests_mock, host):
 
 
 def test_the_size_is_capped_by_content_length_and_while_streaming(requests_mock):
+    from baidu_ocr.downloads import fetch_result_file
+
     base = "https://ocr.example.test"
     session = requests.Session()
     requests_mock.get(base + "/declared.xlsx", content=b"x" * 10, headers={"Content-Length": "10"})
@@ -90,7 +93,7 @@ def test_the_size_is_capped_by_content_length_and_while_streaming(requests_mock)
 # -- Excel copies keep the source key's folders -------------------------------------------------
 
 
-def test_excel_copies_of_same_named_images_in_different_folders_do_not_overwrite(s3, scripted_table_hook):  # noqa: F811
+def test_excel_copies_of_same_named_images_in_different_folders_do_not_overwrite(s3, scripted_table_hook):
     from baidu_ocr.operators import BaiduOcrTableOperator
 
     keys = ["tables/2024/scan.png", "tables/2025/scan.png"]

@@ -11,11 +11,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from baidu_ocr.normalize import normalize_records
-from baidu_ocr.pii import mask_id_numbers_in_text
 from baidu_ocr.records import OcrOutcome
 
 from tests.unit.normalize.helpers import load_fixture
-from tests.unit.operators.conftest import BUCKET, context, png, s3, scripted_hook  # noqa: F401 - fixtures
+from tests.unit.operators.conftest import BUCKET, context, png
 
 SAMPLES = Path(__file__).resolve().parents[2] / "include" / "samples" / "idcards"
 # A checksum-valid number and a misread one (wrong check digit): both are personal data.
@@ -125,6 +124,8 @@ def test_masking_can_be_turned_off():
 
 
 def test_numbers_inside_longer_runs_are_not_id_numbers():
+    from baidu_ocr.pii import mask_id_numbers_in_text
+
     text = f"invoice 1{VALID} log 12345678901234567 x{MISREAD} {MISREAD}."
     assert (
         mask_id_numbers_in_text(text)
@@ -169,7 +170,7 @@ def _clear_in(text: str) -> list[str]:
 # -- staged raw responses: server-side encryption ---------------------------------------------------
 
 
-def test_staged_records_request_sse_s3_by_default(s3):  # noqa: F811 - fixture
+def test_staged_records_request_sse_s3_by_default(s3):
     from baidu_ocr.staging import write_records
 
     record = OcrOutcome(key="k", ok=True, result={}, content_sha256="a" * 64).to_record(endpoint="idcard")
@@ -178,7 +179,7 @@ def test_staged_records_request_sse_s3_by_default(s3):  # noqa: F811 - fixture
     assert head["ServerSideEncryption"] == "AES256"
 
 
-def test_staged_records_use_the_kms_key_given(s3):  # noqa: F811 - fixture
+def test_staged_records_use_the_kms_key_given(s3):
     import boto3
     from baidu_ocr.staging import write_records
 
@@ -189,7 +190,7 @@ def test_staged_records_use_the_kms_key_given(s3):  # noqa: F811 - fixture
     assert head["ServerSideEncryption"] == "aws:kms" and key_id in head["SSEKMSKeyId"]
 
 
-def test_batch_operator_stages_with_the_requested_encryption(s3, scripted_hook):  # noqa: F811 - fixtures
+def test_batch_operator_stages_with_the_requested_encryption(s3, scripted_hook):
     from baidu_ocr.operators import BaiduOcrBatchOperator
 
     s3.load_bytes(png(1), "in/a.png", BUCKET)
