@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 import requests
 
 from baidu_ocr.connection import DEFAULT_HOST as BAIDU_HOST
-from baidu_ocr.redact import install_url_redaction
+from baidu_ocr.redact import install_url_redaction, mask_secret
 
 if TYPE_CHECKING:
     from aip import AipOcr
@@ -57,6 +57,18 @@ def _import_sdk() -> type:
     return AipOcr
 
 
+def _mask_sdk_tokens(client: AipOcr) -> None:
+    """The SDK fetches its own token: register it with the masker as the hook does its own."""
+    fetch = client._auth
+
+    def auth(refresh: bool = False) -> dict:
+        auth_obj = fetch(refresh)
+        mask_secret(auth_obj.get("access_token"))
+        return auth_obj
+
+    client._auth = auth
+
+
 def make_sdk_client(
     app_id: str,
     api_key: str,
@@ -76,6 +88,7 @@ def make_sdk_client(
     session = VerifyingSession(verify)
     client.s = session
     client._AipBase__client = session
+    _mask_sdk_tokens(client)
     host = host.rstrip("/")
     if host != BAIDU_HOST:
         for name, url in sdk_url_attributes(AipOcr).items():

@@ -150,7 +150,9 @@ def test_a_token_read_from_redis_is_masked(monkeypatch, masked):
 # -- debug output: urllib3 DEBUG and http.client debuglevel ------------------------------------------
 
 
-def test_sdk_client_requests_are_redacted_in_urllib3_debug_logs(monkeypatch, caplog, pristine_redaction):
+def test_sdk_client_requests_are_redacted_in_urllib3_debug_logs(
+    monkeypatch, caplog, pristine_redaction, masked
+):
     caplog.set_level(logging.DEBUG)
     with running_server() as server:
         set_conn(monkeypatch, server.url, server.api_key, server.secret_key)
@@ -160,6 +162,7 @@ def test_sdk_client_requests_are_redacted_in_urllib3_debug_logs(monkeypatch, cap
     assert "/oauth/2.0/token" in caplog.text  # the SDK's token request was logged...
     for secret in (server.api_key, server.secret_key, token):
         assert secret not in caplog.text  # ...without the credentials
+        assert secret in masked  # the SDK's own token too
 
 
 def test_http_client_debug_prints_are_redacted(monkeypatch, capsys, pristine_redaction):
