@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import requests
 
 from baidu_ocr.errors import AuthenticationFailed, TransientError
+from baidu_ocr.redact import redact
 
 TOKEN_PATH = "/oauth/2.0/token"
 # Baidu's SDK decides "token auth" only when the scope contains this; without it a token is useless for OCR.
@@ -69,6 +70,8 @@ def fetch_access_token(
         raise TransientError(f"Token endpoint answered HTTP {response.status_code}", conn_id=conn_id)
     if response.status_code != 200 or "access_token" not in body:
         reason = body.get("error_description") or body.get("error") or f"HTTP {response.status_code}"
+        # Server text: a proxy may echo the request URL, and with it the keys.
+        reason = redact(str(reason), (api_key, secret_key))
         raise AuthenticationFailed(
             f"Baidu refused the API Key / Secret Key: {reason}. Check the connection's login (API Key) "
             "and password (Secret Key)",
@@ -84,19 +87,23 @@ def fetch_access_token(
     return AccessToken(value=body["access_token"], expires_at=time.time() + lifetime, lifetime=lifetime)
 
 
-def _account_digest(base_url: str, api_key: str) -> str:
+def _digest(*parts: str) -> str:
     # Hashed so that no key ever appears in a Redis key listing.
-    return hashlib.sha256(f"{base_url}\0{api_key}".encode()).hexdigest()[:24]
+    return hashlib.sha256("\0".join(parts).encode()).hexdigest()[:24]
 
 
-def cache_key(base_url: str, api_key: str) -> str:
-    """Where the token of one (host, account) is cached."""
-    return "baidu_ocr:token:" + _account_digest(base_url, api_key)
+def cache_key(base_url: str, api_key: str, secret_key: str = "") -> str:
+    """Where the token of one (host, API key, secret key) is cached.
+
+    The secret is part of the key: a connection with the right API key and a WRONG secret must fetch (and
+    fail) on its own, not reuse the token another connection fetched with the right one.
+    """
+    return "baidu_ocr:token:" + _digest(base_url, api_key, secret_key)
 
 
 def qps_key(base_url: str, api_key: str) -> str:
     """Where the QPS window of one (host, account) is kept: Baidu counts QPS per account."""
-    return "baidu_ocr:qps:" + _account_digest(base_url, api_key)
+    return "baidu_ocr:qps:" + _digest(base_url, api_key)
 
 
 class TokenCache:

@@ -335,3 +335,15 @@ def get_endpoint(name_or_path_or_sdk_method: str) -> Endpoint:
     raise KeyError(
         f"Unknown Baidu OCR endpoint {key!r}{hint} ({len(ENDPOINTS)} endpoints in baidu_ocr.endpoints)"
     )
+
+
+def canonical_name(name: str | None) -> str:
+    """The name the warehouse stores: ``IDCARD``, ``ocr/v1/idcard`` and ``idcard`` are all ``idcard``.
+
+    Unknown names are kept (trimmed, lower-cased) rather than raised on: records already staged must load.
+    """
+    text = str(name or "").strip()
+    try:
+        return get_endpoint(text).name
+    except KeyError:
+        return text.lower()

@@ -18,7 +18,11 @@ and no message ever contains a secret: callers pass the endpoint and connection 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from airflow.exceptions import AirflowException
+
+from baidu_ocr.redact import redact
 
 
 class BaiduOcrError(AirflowException):
@@ -191,16 +195,24 @@ def class_for_http_status(status: int) -> type[BaiduOcrError] | None:
 
 
 def error_from_response(
-    body: dict, *, endpoint: str | None = None, conn_id: str | None = None
+    body: dict,
+    *,
+    endpoint: str | None = None,
+    conn_id: str | None = None,
+    secrets: Iterable[str | None] = (),
 ) -> BaiduOcrError | None:
-    """Return the typed error a Baidu JSON body carries, or ``None`` for a successful body."""
+    """Return the typed error a Baidu JSON body carries, or ``None`` for a successful body.
+
+    ``error_msg`` is server text: it is redacted (URL credentials, registered secrets and ``secrets``)
+    before it reaches an exception, a staged record, the warehouse or XCom.
+    """
     if "error_code" not in body or body.get("error_code") in (0, "0", None):
         return None
     code = normalize_code(body.get("error_code"))
     log_id = body.get("log_id")
     cls = class_for_code(code)
     return cls(
-        str(body.get("error_msg") or "Baidu OCR error"),
+        redact(str(body.get("error_msg") or "Baidu OCR error"), secrets),
         code=code,
         endpoint=endpoint,
         conn_id=conn_id,

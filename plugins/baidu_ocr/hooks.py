@@ -68,12 +68,16 @@ class BaiduOcrHook(BaseHook):
         self.baidu_ocr_conn_id = baidu_ocr_conn_id
         self._concurrency = concurrency
         self.stats = CallStats()
+        self._masked_tokens: set[str] = set()
 
     # -- configuration (read once, lazily) ---------------------------------------------------------
 
     @cached_property
     def settings(self) -> BaiduOcrSettings:
         settings = BaiduOcrSettings.from_connection(self.get_connection(self.baidu_ocr_conn_id))
+        # Whatever prints next (task log, urllib3, http.client debug, an error message) prints *** instead.
+        install_url_redaction()
+        mask_secret(settings.api_key)
         mask_secret(settings.secret_key)
         return settings
 
@@ -105,6 +109,10 @@ class BaiduOcrHook(BaseHook):
         return token_cache_for(self.settings.redis_url)
 
     @property
+    def _credentials(self) -> tuple[str, str]:
+        return (self.settings.api_key, self.settings.secret_key)
+
+    @property
     def _timeout(self) -> tuple[float, float]:
         return (self.settings.connect_timeout, self.settings.timeout)
 
@@ -113,7 +121,11 @@ class BaiduOcrHook(BaseHook):
     def get_access_token(self, *, rejected: str | None = None) -> str:
         """A valid access token: cached with its expiry; ``rejected`` is replaced (one fetch for all threads)."""
         s = self.settings
-        token = self._token_cache.get(cache_key(s.base_url, s.api_key), self._fetch_token, rejected=rejected)
+        key = cache_key(s.base_url, s.api_key, s.secret_key)
+        token = self._token_cache.get(key, self._fetch_token, rejected=rejected)
+        if token.value not in self._masked_tokens:  # e.g. read from Redis, fetched by another process
+            mask_secret(token.value)
+            self._masked_tokens.add(token.value)
         return token.value
 
     def _fetch_token(self) -> AccessToken:
@@ -130,6 +142,7 @@ class BaiduOcrHook(BaseHook):
             verify=s.verify,
         )
         mask_secret(token.value)
+        self._masked_tokens.add(token.value)
         return token
 
     # -- single calls ------------------------------------------------------------------------------
@@ -158,15 +171,20 @@ class BaiduOcrHook(BaseHook):
         self, image: Any, *, endpoint: str | Endpoint = "general_basic", **image_options: Any
     ) -> PreparedImage:
         """Validate and shrink an image (bytes, path or S3 object) to the endpoint's limits, before any billing."""
-        from baidu_ocr.images import ImageLimits, PreparedImage, prepare_image
+        from baidu_ocr.images import PreparedImage, prepare_image
 
         if isinstance(image, PreparedImage):
             return image
         ep = self._endpoint(endpoint)
+        return prepare_image(image, limits=self._limits(ep), endpoint=ep.name, **image_options)
+
+    def _limits(self, ep: Endpoint):
+        from baidu_ocr.images import ImageLimits
+
         limits = ImageLimits()
         if self.settings.image_limits:
             limits = ImageLimits.from_extra(self.settings.image_limits, base=limits, endpoint=ep.name)
-        return prepare_image(image, limits=limits, endpoint=ep.name, **image_options)
+        return limits
 
     def post(self, endpoint: str | Endpoint, data: dict[str, Any]) -> dict:
         """POST form ``data`` to an endpoint with the token, QPS limit and retries; return the JSON body.
@@ -244,7 +262,9 @@ class BaiduOcrHook(BaseHook):
         except ValueError:
             body = None
         if isinstance(body, dict):
-            error = error_from_response(body, endpoint=ep.name, conn_id=conn_id)
+            error = error_from_response(
+                body, endpoint=ep.name, conn_id=conn_id, secrets=(token, *self._credentials)
+            )
             if error is not None:
                 self.stats.record_error(error.error_class)
                 raise error
@@ -276,6 +296,9 @@ class BaiduOcrHook(BaseHook):
             prepared = self.prepare(image, endpoint=ep, grayscale=grayscale, binarize=binarize)
             data["image"] = base64.b64encode(prepared.data).decode("ascii")
         elif pdf_file is not None:
+            from baidu_ocr.pdfs import check_pdf
+
+            check_pdf(pdf_file, max_encoded_bytes=self._limits(ep).max_encoded_bytes, endpoint=ep.name)
             data["pdf_file"] = base64.b64encode(pdf_file).decode("ascii")
             if pdf_file_num is not None:
                 data["pdf_file_num"] = pdf_file_num
@@ -342,27 +365,35 @@ class BaiduOcrHook(BaseHook):
         return result
 
     def download(self, url: str) -> bytes:
-        """Fetch a result file (e.g. the Excel of a table job) with the hook's session and TLS settings."""
-        try:
-            response = self.session.get(url, timeout=self._timeout)
-            response.raise_for_status()
-        except requests.RequestException as exc:
-            raise TransientError(
-                f"Download of a result file failed: {type(exc).__name__}", conn_id=self.baidu_ocr_conn_id
-            ) from None
-        return response.content
+        """Fetch a result file (e.g. the Excel of a table job) with the hook's session and TLS settings.
+
+        Only from the connection's host or Baidu's, no redirect, at most 50 MB (``downloads.py``).
+        """
+        from baidu_ocr.downloads import fetch_result_file
+
+        return fetch_result_file(
+            self.session,
+            url,
+            base_url=self.settings.base_url,
+            timeout=self._timeout,
+            conn_id=self.baidu_ocr_conn_id,
+        )
 
     # -- Airflow integration -----------------------------------------------------------------------
 
     def get_conn(self) -> AipOcr:
         """The official SDK's ``AipOcr``, configured from the connection and sent to its host.
 
-        The hook's own calls do not use it: the SDK disables TLS verification and only refreshes on 110.
+        Unlike the stock SDK it verifies TLS (the connection's ``verify``: on, or a CA bundle) and its
+        request logs are redacted (``sdk.py``). The hook's own calls do not use it: the SDK only refreshes
+        its token on 110 and has no QPS limit or retries.
         """
         from baidu_ocr.sdk import make_sdk_client
 
         s = self.settings
-        return make_sdk_client(s.app_id, s.api_key, s.secret_key, host=s.base_url, timeout_s=s.timeout)
+        return make_sdk_client(
+            s.app_id, s.api_key, s.secret_key, host=s.base_url, timeout_s=s.timeout, verify=s.verify
+        )
 
     def test_connection(self) -> tuple[bool, str]:
         """Fetch a fresh token: proves the host is reachable and the keys are right, at no OCR cost."""

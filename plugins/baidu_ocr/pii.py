@@ -76,6 +76,43 @@ def mask_id_number(value: str | None) -> str | None:
     return number[:6] + "*" * (len(number) - 10) + number[-4:]
 
 
+# 17 digits + a digit or X, not inside a longer run of digits or letters. The checksum is NOT required: a
+# misread number is still personal data. No \b: Python counts CJK characters as word characters, and
+# "公民身份号码110101199003071234" must match.
+_ID18_IN_TEXT = re.compile(r"(?<![0-9A-Za-z])\d{17}[\dXx](?![0-9A-Za-z])")
+
+
+def find_id_numbers(text: str | None) -> list[tuple[int, int]]:
+    """``(start, end)`` of every substring of ``text`` shaped like an 18-character ID number."""
+    if not text:
+        return []
+    return [match.span() for match in _ID18_IN_TEXT.finditer(text)]
+
+
+def mask_id_numbers_in_text(text: str | None) -> str | None:
+    """Mask every ID-number-shaped substring (``110101********1234``); other text stays as it is.
+
+    A driving licence number is the holder's ID number, so this covers licences too.
+    """
+    if not text or not isinstance(text, str):
+        return text
+    return _ID18_IN_TEXT.sub(lambda m: mask_id_number(m.group()), text)
+
+
+def mask_id_numbers_in_json(value: Any) -> Any:
+    """A JSON-like value (dicts, lists, strings) with ID numbers masked in every string, keys included."""
+    if isinstance(value, str):
+        return mask_id_numbers_in_text(value)
+    if isinstance(value, dict):
+        return {
+            mask_id_numbers_in_text(k) if isinstance(k, str) else k: mask_id_numbers_in_json(v)
+            for k, v in value.items()
+        }
+    if isinstance(value, list | tuple):
+        return [mask_id_numbers_in_json(v) for v in value]
+    return value
+
+
 def hmac_id_number(value: str | None, key: bytes) -> str | None:
     """Hex HMAC-SHA256 of the normalized number: joinable across tables, useless without the key."""
     number = normalize_id_number(value)

@@ -15,6 +15,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from baidu_ocr.endpoints import canonical_name
+from baidu_ocr.redact import redact
+
 # Column -> pandas dtype of a staged raw record, in order. log_id and error_code are strings on purpose:
 # log_id can exceed 2**53 and error codes include the SDK's own "SDK108".
 RAW_RECORD_COLUMNS: dict[str, str] = {
@@ -123,7 +126,7 @@ class OcrOutcome:
         """Return the raw record (``RAW_RECORD_COLUMNS``) that a batch task stages."""
         return {
             "content_sha256": self.content_sha256,
-            "endpoint": endpoint,
+            "endpoint": canonical_name(endpoint),
             "options_hash": options_hash(options),
             "options_json": canonical_options(options),
             "source_uri": source_uri if source_uri is not None else self.key,
@@ -133,7 +136,7 @@ class OcrOutcome:
             "status": "ok" if self.ok else "failed",
             "error_code": self.error_code,
             "error_class": self.error_class,
-            "error_msg": clean_text(self.error_msg) if self.error_msg is not None else None,
+            "error_msg": clean_text(redact(self.error_msg)) if self.error_msg is not None else None,
             "log_id": self.log_id,
             "attempts": self.attempts,
             "latency_ms": self.latency_ms,

@@ -1,19 +1,58 @@
-"""Keep credentials that Baidu requires in URLs out of HTTP client debug logs.
+"""Keep credentials out of logs, debug prints and messages, whoever prints them.
 
 Baidu takes ``client_secret`` (token endpoint) and ``access_token`` (every OCR call) as URL query
-parameters, and urllib3 logs every request line at DEBUG. Airflow's secrets masker covers task logs once
-the values are registered, but not a scheduler, a trigger or a plain script: this filter redacts the
-values at the source, whatever handler prints them.
+parameters: urllib3 logs every request line at DEBUG and ``http.client`` (``HTTPConnection.debuglevel``)
+prints every request it sends. Airflow's secrets masker covers task logs once the values are registered,
+but not a scheduler, a trigger or a plain script, and never text a server sends back. So this module
+(1) registers every key, secret and token with Airflow's masker AND a process-local list, (2) filters
+urllib3's logger and ``http.client``'s debug print (ID numbers in request bodies too) at the source, and (3) offers :func:`redact` for any
+message built from a response (a proxy that echoes the request URL must not put a token in the warehouse).
 """
 
 from __future__ import annotations
 
+import builtins
+import http.client
 import logging
 import re
+import threading
+from collections.abc import Iterable
 
-_SECRET_QUERY = re.compile(r"((?:access_token|client_secret|client_id)=)[^&\s\"']+")
+_SECRET_QUERY = re.compile(r"((?:access_token|client_secret|client_id)=)[^&\s\"'<>]+")
 REDACTED = "***"
 _LOGGERS = ("urllib3.connectionpool",)
+# Values shorter than this are not replaced by value (Airflow's masker has the same floor): "a" would
+# blank out every "a" of a message.
+_MIN_SECRET_LENGTH = 5
+
+_KNOWN: set[str] = set()
+_KNOWN_PATTERN: re.Pattern[str] | None = None
+_KNOWN_GUARD = threading.Lock()
+
+
+def _remember(value: str) -> None:
+    global _KNOWN_PATTERN
+    if len(value) < _MIN_SECRET_LENGTH or value in _KNOWN:
+        return
+    with _KNOWN_GUARD:
+        _KNOWN.add(value)
+        # Longest first, so a secret that contains another is replaced whole.
+        alternatives = sorted(_KNOWN, key=len, reverse=True)
+        _KNOWN_PATTERN = re.compile("|".join(re.escape(v) for v in alternatives))
+
+
+def redact(text: str | None, secrets: Iterable[str | None] = ()) -> str | None:
+    """``text`` with URL credentials (``access_token``, ``client_secret``, ``client_id`` values), every
+    secret registered in this process and every value in ``secrets`` replaced by ``***``."""
+    if not text:
+        return text
+    text = _SECRET_QUERY.sub(rf"\g<1>{REDACTED}", text)
+    pattern = _KNOWN_PATTERN
+    if pattern is not None:
+        text = pattern.sub(REDACTED, text)
+    for value in sorted((s for s in secrets if s and len(s) >= _MIN_SECRET_LENGTH), key=len, reverse=True):
+        text = text.replace(value, REDACTED)
+    return text
 
 
 def redact_url_secrets(text: str) -> str:
@@ -24,7 +63,7 @@ def redact_url_secrets(text: str) -> str:
 class UrlSecretFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
-        redacted = redact_url_secrets(message)
+        redacted = redact(message)
         if redacted != message:
             record.msg, record.args = redacted, None
         return True
@@ -33,18 +72,33 @@ class UrlSecretFilter(logging.Filter):
 _FILTER = UrlSecretFilter()
 
 
+# In debug prints of request bodies (a staged Parquet on its way to S3, a form with a card's fields), any
+# run of 17 digits + digit/X is masked as an ID number would be, wherever it sits: over-masking a debug
+# line costs nothing, and bytes' repr glues escapes like \x12 to the digits.
+_ID_RUN = re.compile(r"(\d{6})\d{8}(\d{3}[\dXx])")
+
+
+def _redacting_print(*args, **kwargs) -> None:
+    # http.client looks ``print`` up in its module globals first: this stands in for its debug output.
+    texts = (redact(a if isinstance(a, str) else str(a)) for a in args)
+    builtins.print(*(_ID_RUN.sub(r"\1********\2", t) for t in texts), **kwargs)
+
+
 def install_url_redaction(*logger_names: str) -> None:
-    """Attach the filter once to urllib3's request logger (and any other named logger)."""
+    """Filter urllib3's request logger (and any other named logger) and ``http.client``'s debug print."""
     for name in logger_names or _LOGGERS:
         logger = logging.getLogger(name)
         if _FILTER not in logger.filters:
             logger.addFilter(_FILTER)
+    if getattr(http.client, "print", None) is not _redacting_print:
+        http.client.print = _redacting_print  # type: ignore[attr-defined]
 
 
 def mask_secret(value: str | None) -> None:
-    """Register a secret with Airflow's secrets masker, so task logs print ``***`` in its place."""
+    """Register a secret with Airflow's secrets masker (task logs print ``***``) and with :func:`redact`."""
     if not value:
         return
+    _remember(value)
     from airflow.sdk.log import mask_secret as airflow_mask_secret
 
     airflow_mask_secret(value)

@@ -70,11 +70,34 @@ def records_frame(records: Iterable[dict[str, Any]]) -> pd.DataFrame:
     return frame.astype(RAW_RECORD_COLUMNS)
 
 
-def write_records(s3: S3Hook, records: Iterable[dict[str, Any]], bucket: str, key: str) -> str:
-    """Write raw records as one Parquet object (replacing a previous try's) and return its ``s3://`` URI."""
+def sse_arguments(sse: str | None = "AES256", kms_key_id: str | None = None) -> dict[str, str]:
+    """S3 ``put_object`` arguments requesting server-side encryption: SSE-S3, or SSE-KMS with a key id."""
+    if kms_key_id:
+        return {"ServerSideEncryption": "aws:kms", "SSEKMSKeyId": kms_key_id}
+    return {"ServerSideEncryption": sse} if sse else {}
+
+
+def write_records(
+    s3: S3Hook,
+    records: Iterable[dict[str, Any]],
+    bucket: str,
+    key: str,
+    *,
+    sse: str | None = "AES256",
+    kms_key_id: str | None = None,
+) -> str:
+    """Write raw records as one Parquet object (replacing a previous try's) and return its ``s3://`` URI.
+
+    Raw responses hold personal data (clear ID numbers): the object is written with server-side encryption
+    requested, SSE-S3 (``AES256``) by default, SSE-KMS with ``kms_key_id``; ``sse=None`` requests none.
+    """
     buffer = io.BytesIO()
     records_frame(records).to_parquet(buffer, engine="pyarrow", index=False)
-    s3.load_bytes(buffer.getvalue(), key=key, bucket_name=bucket, replace=True)
+    extra = sse_arguments(sse, kms_key_id)
+    if extra.get("ServerSideEncryption") in (None, "AES256"):
+        s3.load_bytes(buffer.getvalue(), key=key, bucket_name=bucket, replace=True, encrypt=bool(extra))
+    else:  # load_bytes only knows SSE-S3
+        s3.get_conn().put_object(Bucket=bucket, Key=key, Body=buffer.getvalue(), **extra)
     return s3_uri(bucket, key)
 
 
@@ -136,6 +159,8 @@ class ChunkedStager:
 
     :param folder: the batch folder's key (``batch_folder``); parts of earlier tries stay beside this try's.
     :param try_number: the task's try, in each part's name, so a retry never overwrites an earlier part.
+    :param sse: server-side encryption of the parts (see :func:`write_records`).
+    :param kms_key_id: KMS key for SSE-KMS.
     """
 
     def __init__(
@@ -147,6 +172,8 @@ class ChunkedStager:
         try_number: int = 1,
         every_records: int = 50,
         every_seconds: float = 30.0,
+        sse: str | None = "AES256",
+        kms_key_id: str | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         if every_records < 1:
@@ -154,6 +181,7 @@ class ChunkedStager:
         self.s3, self.bucket, self.folder = s3, bucket, folder
         self.try_number = try_number
         self.every_records, self.every_seconds = every_records, every_seconds
+        self.sse, self.kms_key_id = sse, kms_key_id
         self._clock = clock
         self._pending: list[dict[str, Any]] = []
         self._last_flush = clock()
@@ -180,7 +208,9 @@ class ChunkedStager:
         if not self._pending:
             return
         name = f"part-t{self.try_number:02d}-{self.parts_written:05d}{PARQUET}"
-        write_records(self.s3, self._pending, self.bucket, self.folder + name)
+        write_records(
+            self.s3, self._pending, self.bucket, self.folder + name, sse=self.sse, kms_key_id=self.kms_key_id
+        )
         self.parts_written += 1
         self.records_written += len(self._pending)
         self._pending = []

@@ -8,12 +8,15 @@ from typing import Any
 
 import pandas as pd
 
+from baidu_ocr.endpoints import canonical_name
 from baidu_ocr.normalize.fields import field_rows
 from baidu_ocr.normalize.idcards import idcard_row, is_idcard_result
 from baidu_ocr.normalize.lines import is_line_result, line_rows
+from baidu_ocr.normalize.masking import mask_frames, mask_line_chars
 from baidu_ocr.normalize.schema import DOC_KEY, TABLES
 from baidu_ocr.normalize.tables import table_payload, table_rows
 from baidu_ocr.pii import PiiPolicy
+from baidu_ocr.redact import redact
 
 # Copied from the raw record to ocr_documents as they are.
 _RECORD_COLUMNS = (
@@ -38,7 +41,10 @@ INVALID_RESPONSE = "invalid_response"
 
 
 def normalize_records(
-    records: pd.DataFrame | Iterable[Mapping[str, Any]], *, pii: PiiPolicy | None = None
+    records: pd.DataFrame | Iterable[Mapping[str, Any]],
+    *,
+    pii: PiiPolicy | None = None,
+    mask_id_numbers: bool = True,
 ) -> dict[str, pd.DataFrame]:
     """Turn staged raw records (``baidu_ocr.records.RAW_RECORD_COLUMNS``) into one frame per table.
 
@@ -46,6 +52,10 @@ def normalize_records(
     row per (content_sha256, endpoint, options_hash): when the same image appears twice (two keys, or a
     retry), the most recently processed record wins. Failed records give a document row with
     ``status='failed'`` and their error code and class, and no child rows.
+
+    Endpoint names are stored canonically (``IDCARD`` and ``ocr/v1/idcard`` are ``idcard``). With
+    ``mask_id_numbers`` (the default) every ID-number-shaped text in every table is masked
+    (``normalize.masking``), wherever it was found.
     """
     rows: dict[str, list[dict]] = {name: [] for name in TABLES}
     for record in _latest_per_document(records):
@@ -54,7 +64,12 @@ def normalize_records(
         if document["status"] == "ok":
             _normalize_result(key, record, document, rows, pii)
         rows["ocr_documents"].append(document)
-    return {name: _dedupe(schema.conform(rows[name]), schema.primary_key) for name, schema in TABLES.items()}
+    if mask_id_numbers:
+        mask_line_chars(rows["ocr_lines"], rows["ocr_chars"])
+    frames = {
+        name: _dedupe(schema.conform(rows[name]), schema.primary_key) for name, schema in TABLES.items()
+    }
+    return mask_frames(frames) if mask_id_numbers else frames
 
 
 def _normalize_result(
@@ -72,7 +87,7 @@ def _normalize_result(
             status="failed",
             error_code=str(result["error_code"]),
             error_class=document.get("error_class") or INVALID_RESPONSE,
-            error_msg=result.get("error_msg"),
+            error_msg=redact(result.get("error_msg")),
         )
         return
     if document.get("log_id") is None and result.get("log_id") is not None:
@@ -104,6 +119,8 @@ def _latest_per_document(records: pd.DataFrame | Iterable[Mapping[str, Any]]) ->
     if "processed_at" in frame.columns:
         frame = frame.assign(_order=pd.to_datetime(frame["processed_at"], utc=True))
         frame = frame.sort_values("_order", kind="stable", na_position="first").drop(columns="_order")
+    if "endpoint" in frame.columns:  # before the dedupe: "IDCARD" and "idcard" are one document
+        frame = frame.assign(endpoint=frame["endpoint"].map(canonical_name, na_action="ignore"))
     frame = frame.drop_duplicates(subset=list(DOC_KEY), keep="last")
     return [{k: _scalar(v) for k, v in rec.items()} for rec in frame.to_dict("records")]
 

@@ -47,6 +47,9 @@ class S3ImageBatchOperator(BaseOperator):
         pays again for at most one part's images on its retry.
     :param staging_expiry_days: make sure staged files under ``staging_prefix`` expire after this many days
         (an S3 lifecycle rule on the staging bucket; ``None``: leave the bucket's lifecycle alone).
+    :param staging_sse: server-side encryption requested for staged raw responses (they hold personal
+        data): ``"AES256"`` (SSE-S3, default), ``"aws:kms"``, or ``None`` for none.
+    :param staging_kms_key_id: KMS key for SSE-KMS (implies ``aws:kms``).
     """
 
     record_endpoint: str = ""  # the endpoint name the warehouse stores for this operator's documents
@@ -67,9 +70,13 @@ class S3ImageBatchOperator(BaseOperator):
         stage_every_images: int = 50,
         stage_every_seconds: float = 30.0,
         staging_expiry_days: int | None = DEFAULT_EXPIRY_DAYS,
+        staging_sse: str | None = "AES256",
+        staging_kms_key_id: str | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        self.staging_sse = staging_sse
+        self.staging_kms_key_id = staging_kms_key_id
         self.bucket = bucket
         self.keys = keys
         self.options = options or {}
@@ -122,6 +129,8 @@ class S3ImageBatchOperator(BaseOperator):
             try_number=getattr(ti, "try_number", None) or 1,
             every_records=self.stage_every_images,
             every_seconds=self.stage_every_seconds,
+            sse=self.staging_sse,
+            kms_key_id=self.staging_kms_key_id,
         )
 
     def _earlier_outcomes(self, stager: ChunkedStager) -> list[OcrOutcome]:

@@ -29,6 +29,7 @@ class BaiduOcrWarehouseLoadOperator(BaseOperator):
     :param staging_bucket: with it, the load also reads every part staged for this DAG run under
         ``staging_prefix``, so parts of a batch that died before publishing its manifest are loaded too.
     :param staging_prefix: the OCR tasks' staging prefix.
+    :param mask_id_numbers: mask ID-number-shaped text in every table (default; see ``normalize.masking``).
 
     A failed load publishes ``{"error": ...}`` as its output before failing, so the run summary fails the
     run with the reason; nothing staged is deleted.
@@ -46,9 +47,11 @@ class BaiduOcrWarehouseLoadOperator(BaseOperator):
         aws_conn_id: str | None = "aws_default",
         staging_bucket: str | None = None,
         staging_prefix: str = DEFAULT_STAGING_PREFIX,
+        mask_id_numbers: bool = True,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        self.mask_id_numbers = mask_id_numbers
         self.manifests = manifests
         self.warehouse_conn_id = warehouse_conn_id
         self.pii_conn_id = pii_conn_id
@@ -80,7 +83,7 @@ class BaiduOcrWarehouseLoadOperator(BaseOperator):
         s3 = S3Hook(aws_conn_id=self.aws_conn_id)
         files = staged_files(s3, self._staged_uris(context))
         records = read_records(s3, files)
-        frames = normalize_records(records, pii=self._pii_policy())
+        frames = normalize_records(records, pii=self._pii_policy(), mask_id_numbers=self.mask_id_numbers)
         loader = WarehouseLoader(self.warehouse_conn_id)
         loader.ensure_schema()
         loaded = dict(loader.load(frames))

@@ -59,7 +59,9 @@ class BaiduOcrBatchOperator(S3ImageBatchOperator):
 
     @property
     def record_endpoint(self) -> str:  # type: ignore[override]
-        return self.endpoint
+        from baidu_ocr.endpoints import canonical_name
+
+        return canonical_name(self.endpoint)
 
     def _hook_kwargs(self) -> dict[str, Any]:
         return {"concurrency": self.concurrency}
@@ -121,6 +123,8 @@ class BaiduOcrImageOperator(BaseOperator):
     :param options: endpoint options sent to Baidu.
     :param baidu_ocr_conn_id: the ``baidu_ocr`` connection.
     :param aws_conn_id: the AWS connection for S3.
+    :param mask_id_numbers: mask ID-number-shaped strings in the returned JSON (default), so that an
+        ``idcard`` or ``driving_license`` answer never puts a clear number into XCom.
     """
 
     template_fields: Sequence[str] = ("image", "bucket", "endpoint", "options")
@@ -136,9 +140,11 @@ class BaiduOcrImageOperator(BaseOperator):
         options: dict[str, Any] | None = None,
         baidu_ocr_conn_id: str = "baidu_ocr_default",
         aws_conn_id: str | None = "aws_default",
+        mask_id_numbers: bool = True,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        self.mask_id_numbers = mask_id_numbers
         self.image = image
         self.bucket = bucket
         self.endpoint = endpoint
@@ -164,4 +170,8 @@ class BaiduOcrImageOperator(BaseOperator):
     def execute(self, context: Context) -> dict[str, Any]:
         result = self.hook.ocr(self._source(), endpoint=self.endpoint, **self.options)
         self.log.info("Baidu OCR %s: log_id %s", self.endpoint, result.get("log_id"))
+        if self.mask_id_numbers:
+            from baidu_ocr.pii import mask_id_numbers_in_json
+
+            result = mask_id_numbers_in_json(result)
         return result

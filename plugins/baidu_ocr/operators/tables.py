@@ -199,8 +199,11 @@ class BaiduOcrTableOperator(S3ImageBatchOperator):
     def _copy_excel(self, key: str, request_id: str) -> str:
         result = self.hook.get_table_job_result(request_id, result_type="excel")
         url = str(result.get("result_data") or "")
-        suffix = PurePosixPath(urlparse(url).path).suffix or ".xls"
-        target = f"{self.excel_prefix.rstrip('/')}/{PurePosixPath(key).stem}{suffix}"
+        suffix = PurePosixPath(urlparse(url).path).suffix.lower()
+        suffix = suffix if suffix in (".xls", ".xlsx") else ".xls"  # server text: only Excel suffixes
+        # The key's folders are kept: tables/2024/scan.png and tables/2025/scan.png are two workbooks.
+        relative = PurePosixPath(key.lstrip("/")).with_suffix(suffix)
+        target = f"{self.excel_prefix.rstrip('/')}/{relative}"
         self.s3_hook.load_bytes(self.hook.download(url), key=target, bucket_name=self.bucket, replace=True)
         self.log.info("Copied the Excel result of %s to %s", key, s3_uri(self.bucket, target))
         return target

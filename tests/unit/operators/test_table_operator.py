@@ -44,8 +44,13 @@ def _assert_staged_and_copied(s3, manifest):
     result = json.loads(ok["result_json"])
     assert result["ret_code"] == 3 and json.loads(result["result_data"])["form_num"] == 1
     assert staged.loc[f"s3://{BUCKET}/tables/broken.png", "error_code"] == "216201"
-    assert sorted(s3.list_keys(BUCKET, prefix="out/excel/")) == ["out/excel/a.xlsx", "out/excel/b.xlsx"]
-    assert s3.read_key("out/excel/a.xlsx", BUCKET).startswith("PK-excel-of-https://results.example.test/req-")
+    assert sorted(s3.list_keys(BUCKET, prefix="out/excel/")) == [
+        "out/excel/tables/a.xlsx",
+        "out/excel/tables/b.xlsx",
+    ]
+    assert s3.read_key("out/excel/tables/a.xlsx", BUCKET).startswith(
+        "PK-excel-of-https://results.example.test/req-"
+    )
 
 
 def test_deferrable_submits_defers_to_the_trigger_and_completes_from_its_event(s3, scripted_table_hook):

@@ -1,0 +1,206 @@
+"""Issue 11, personal data: canonical ID-card endpoints, ID numbers masked in every table and in the image
+operator's XCom, staged raw responses written with server-side encryption."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from baidu_ocr.normalize import normalize_records
+from baidu_ocr.records import OcrOutcome
+
+from tests.unit.normalize.helpers import load_fixture
+from tests.unit.operators.conftest import BUCKET, context, png
+
+SAMPLES = Path(__file__).resolve().parents[2] / "include" / "samples" / "idcards"
+# A checksum-valid number and a misread one (wrong check digit): both are personal data.
+VALID = "11010119900307123X"
+MISREAD = "110101199003071235"
+CLEAR = re.compile(r"(?<![0-9A-Za-z])\d{17}[\dXx](?![0-9A-Za-z])")
+
+
+def _record(result: dict, *, endpoint: str, sha: str, key: str | None = None, **outcome) -> dict:
+    record = OcrOutcome(
+        key=key or f"s3://bucket/{sha[:6]}.png", ok=True, result=result, content_sha256=sha, **outcome
+    ).to_record(endpoint="general_basic", processed_at=datetime(2024, 5, 1, tzinfo=UTC))
+    record["endpoint"] = endpoint  # as staged by an older task or any other writer: not canonical
+    return record
+
+
+def _clear_numbers(frames: dict[str, pd.DataFrame]) -> list[tuple[str, str, str]]:
+    found = []
+    for table, frame in frames.items():
+        for column in frame.columns:
+            for value in frame[column].dropna():
+                if isinstance(value, str) and column not in ("log_id", "id_number_hmac"):
+                    found += [(table, column, m) for m in CLEAR.findall(value)]
+    return found
+
+
+# -- endpoint names ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("spelling", ["IDCARD", "ocr/v1/idcard", "idcard", " Idcard "])
+def test_every_spelling_of_idcard_goes_through_the_idcard_normalizer(spelling):
+    frames = normalize_records(
+        [_record(load_fixture("idcard_front"), endpoint=spelling, sha="c" * 64)],
+    )
+    assert list(frames["ocr_documents"]["endpoint"]) == ["idcard"]
+    assert len(frames["ocr_idcards"]) == 1 and frames["ocr_fields"].empty
+    assert frames["ocr_idcards"].loc[0, "id_number_masked"].count("*") == 8
+
+
+def test_records_and_the_batch_operator_store_canonical_names():
+    from baidu_ocr.operators import BaiduOcrBatchOperator
+
+    outcome = OcrOutcome(key="k", ok=True, result={}, content_sha256="a" * 64)
+    assert outcome.to_record(endpoint="IDCARD")["endpoint"] == "idcard"
+    op = BaiduOcrBatchOperator(task_id="t", bucket="b", keys=[], endpoint="ocr/v1/idcard")
+    assert op.record_endpoint == "idcard"
+
+
+# -- ID numbers in every table ----------------------------------------------------------------------
+
+
+def _generic_records() -> list[dict]:
+    line = f"公民身份号码{MISREAD}"
+    lines = {
+        "words_result_num": 2,
+        "words_result": [
+            {"words": line, "chars": [{"char": c} for c in line]},
+            {"words": f"持证人 {VALID} 签名", "chars": [{"char": "持"}, {"char": VALID}]},
+        ],
+    }
+    licence = {
+        "words_result": {
+            "证号": {"words": MISREAD},
+            "档案编号": {"words": "110100123456"},
+            "姓名": {"words": "张三"},
+        }
+    }
+    table = load_fixture("table_v2")
+    table["tables_result"][0]["body"][0]["words"] = f"身份证 {VALID}"
+    failed = OcrOutcome(
+        key=f"s3://bucket/scans/{VALID}_front.png",
+        ok=False,
+        error_code="216201",
+        error_class="bad_image",
+        error_msg=f"cannot read {MISREAD}",
+        content_sha256="f" * 64,
+    ).to_record(endpoint="general_basic")
+    return [
+        _record(lines, endpoint="general_basic", sha="1" * 64, key=f"s3://bucket/{MISREAD}.png"),
+        _record(licence, endpoint="driving_license", sha="2" * 64),
+        _record(table, endpoint="table", sha="3" * 64),
+        failed,
+    ]
+
+
+def test_id_numbers_are_masked_in_every_table_valid_or_not():
+    frames = normalize_records(_generic_records())
+
+    assert _clear_numbers(frames) == []
+    lines = list(frames["ocr_lines"]["text"])
+    assert lines == ["公民身份号码110101********1235", "持证人 110101********123X 签名"]
+    chars = "".join(frames["ocr_chars"].query("line_no == 0")["char"])
+    assert chars == lines[0]
+    assert VALID not in "".join(frames["ocr_chars"].query("line_no == 1")["char"].astype(str))
+    assert "身份证 110101********123X" in set(frames["ocr_table_cells"]["text"])
+    fields = dict(zip(frames["ocr_fields"]["field"], frames["ocr_fields"]["value"], strict=True))
+    assert fields["证号"] == "110101********1235"
+    assert fields["档案编号"] == "********3456" and fields["姓名"] == "张三"
+    documents = frames["ocr_documents"].set_index("content_sha256")
+    assert documents.loc["f" * 64, "source_uri"] == "s3://bucket/scans/110101********123X_front.png"
+    assert documents.loc["f" * 64, "error_msg"] == "cannot read 110101********1235"
+
+
+def test_masking_can_be_turned_off():
+    frames = normalize_records(_generic_records(), mask_id_numbers=False)
+    assert {number for *_where, number in _clear_numbers(frames)} == {VALID, MISREAD}
+
+
+def test_numbers_inside_longer_runs_are_not_id_numbers():
+    from baidu_ocr.pii import mask_id_numbers_in_text
+
+    text = f"invoice 1{VALID} log 12345678901234567 x{MISREAD} {MISREAD}."
+    assert (
+        mask_id_numbers_in_text(text)
+        == f"invoice 1{VALID} log 12345678901234567 x{MISREAD} 110101********1235."
+    )
+
+
+def test_the_load_operator_passes_its_masking_flag(monkeypatch):
+    from baidu_ocr.operators import BaiduOcrWarehouseLoadOperator
+
+    assert BaiduOcrWarehouseLoadOperator(task_id="l", manifests=[]).mask_id_numbers is True
+    op = BaiduOcrWarehouseLoadOperator(task_id="l", manifests=[], mask_id_numbers=False)
+    assert op.mask_id_numbers is False
+
+
+# -- the image operator never returns a clear number --------------------------------------------
+
+
+def test_image_operator_masks_id_numbers_in_its_xcom(monkeypatch):
+    from baidu_ocr.operators import BaiduOcrImageOperator
+    from ocr_server.testing import running_server
+
+    from tests.integration.conftest import baidu_conn_env
+
+    front = SAMPLES / "idcard_01_front.png"
+    number = json.loads(front.with_suffix(".json").read_text())["idcard"]["fields"]["公民身份号码"]["text"]
+    with running_server(engine="fixture") as server:
+        baidu_conn_env(monkeypatch, server)
+        op = BaiduOcrImageOperator(
+            task_id="one", image=str(front), endpoint="idcard", options={"id_card_side": "front"}
+        )
+        result = op.execute({})
+    text = json.dumps(result, ensure_ascii=False)
+    assert result["words_result"]["公民身份号码"]["words"] == number[:6] + "*" * 8 + number[-4:]
+    assert number not in text and _clear_in(text) == []
+
+
+def _clear_in(text: str) -> list[str]:
+    return CLEAR.findall(text)
+
+
+# -- staged raw responses: server-side encryption ---------------------------------------------------
+
+
+def test_staged_records_request_sse_s3_by_default(s3):
+    from baidu_ocr.staging import write_records
+
+    record = OcrOutcome(key="k", ok=True, result={}, content_sha256="a" * 64).to_record(endpoint="idcard")
+    write_records(s3, [record], BUCKET, "staging/a.parquet")
+    head = s3.get_conn().head_object(Bucket=BUCKET, Key="staging/a.parquet")
+    assert head["ServerSideEncryption"] == "AES256"
+
+
+def test_staged_records_use_the_kms_key_given(s3):
+    import boto3
+    from baidu_ocr.staging import write_records
+
+    key_id = boto3.client("kms", region_name="us-east-1").create_key()["KeyMetadata"]["KeyId"]
+    record = OcrOutcome(key="k", ok=True, result={}, content_sha256="a" * 64).to_record(endpoint="idcard")
+    write_records(s3, [record], BUCKET, "staging/b.parquet", kms_key_id=key_id)
+    head = s3.get_conn().head_object(Bucket=BUCKET, Key="staging/b.parquet")
+    assert head["ServerSideEncryption"] == "aws:kms" and key_id in head["SSEKMSKeyId"]
+
+
+def test_batch_operator_stages_with_the_requested_encryption(s3, scripted_hook):
+    from baidu_ocr.operators import BaiduOcrBatchOperator
+    from baidu_ocr.staging import staged_files
+
+    s3.load_bytes(png(1), "in/a.png", BUCKET)
+    for sse, expected in ((None, "AES256"), ("kms", "aws:kms")):
+        kwargs = {"staging_kms_key_id": "alias/ocr-staging"} if sse == "kms" else {}
+        op = BaiduOcrBatchOperator(
+            task_id=f"ocr_{sse}", bucket=BUCKET, keys=["in/a.png"], endpoint="idcard", **kwargs
+        )
+        manifest = op.execute(context(task_id=f"ocr_{sse}"))
+        (part,) = staged_files(s3, [manifest["uri"]])  # the batch folder's one part
+        _bucket, key = s3.parse_s3_url(part)
+        assert s3.get_conn().head_object(Bucket=BUCKET, Key=key)["ServerSideEncryption"] == expected
