@@ -334,7 +334,19 @@ class BaiduOcrHook(BaseHook):
         if total is None and hasattr(items, "__len__"):
             total = len(items)  # type: ignore[arg-type]
         runner = BatchRunner(self, ep, options, {"grayscale": grayscale, "binarize": binarize})
-        yield from runner.run(items, workers=concurrency or self.concurrency, total=total)
+        try:
+            yield from runner.run(items, workers=concurrency or self.concurrency, total=total)
+        finally:
+            self.close_idle_connections()
+
+    def close_idle_connections(self) -> None:
+        """Close the pooled keep-alive connections (the hook stays usable: a later call opens new ones).
+
+        A process that runs many tasks (``dag.test``, a triggerer) would otherwise keep every finished
+        batch's connections open until the server drops them.
+        """
+        if "session" in self.__dict__:
+            self.session.close()
 
     # -- async table recognition -------------------------------------------------------------------
 

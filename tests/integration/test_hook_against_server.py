@@ -147,3 +147,17 @@ def _png_of_size(width: int, height: int) -> bytes:
     buffer = io.BytesIO()
     Image.new("RGB", (width, height), "white").save(buffer, "PNG")
     return buffer.getvalue()
+
+
+def test_finished_batches_do_not_hold_connections_open(monkeypatch):
+    """Tasks run one after another in one process (dag.test, a triggerer) each leave a hook behind; their
+    idle keep-alive connections must not pile up until a server with a connection cap refuses more."""
+    with running_server(max_connections=6) as server:
+        use_server(monkeypatch, server, qps=500, max_retries=0)
+        hooks = []
+        for batch in range(5):
+            hook = BaiduOcrHook(concurrency=4)
+            hooks.append(hook)  # kept alive, as operators of one DAG run are
+            items = [(f"b{batch}-{i}", distinct_png(batch * 100 + i)) for i in range(8)]
+            outcomes = list(hook.ocr_many(items))
+            assert [o.error_code for o in outcomes if not o.ok] == [], f"batch {batch}"

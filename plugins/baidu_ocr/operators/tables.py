@@ -187,6 +187,7 @@ class BaiduOcrTableOperator(S3ImageBatchOperator):
         self.log.info(
             "Table jobs: %s; %s", {k: v for k, v in manifest.items() if k != "stats"}, staged_where(manifest)
         )
+        hook.close_idle_connections()
         timed_out = None
         if event["status"] == "timeout":
             pending = list(event.get("pending") or [])

@@ -170,6 +170,9 @@ class ScriptedTableHook:
 
     polls_seen: dict[str, int] = {}
 
+    def close_idle_connections(self) -> None:
+        pass
+
     def download(self, url: str) -> bytes:
         return b"PK-excel-of-" + url.encode()
 
