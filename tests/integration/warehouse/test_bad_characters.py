@@ -3,32 +3,11 @@ TEXT) and a lone surrogate (no UTF-8 encoding: Parquet refuses it) go through st
 
 from __future__ import annotations
 
-import json
-
-import pytest
 from baidu_ocr.normalize import normalize_records
 from baidu_ocr.records import OcrOutcome
 from baidu_ocr.staging import read_records, write_records
 
-BUCKET = "bad-chars"
-
-
-@pytest.fixture
-def s3(monkeypatch):
-    from moto import mock_aws
-
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    monkeypatch.setenv(
-        "AIRFLOW_CONN_AWS_DEFAULT", json.dumps({"conn_type": "aws", "extra": {"region_name": "us-east-1"}})
-    )
-    with mock_aws():
-        from airflow.providers.amazon.aws.hooks.s3 import S3Hook
-
-        hook = S3Hook(aws_conn_id="aws_default")
-        hook.create_bucket(BUCKET)
-        yield hook
+from tests.unit.operators.conftest import BUCKET, s3  # noqa: F401 - the moto S3 fixture
 
 
 def _outcomes() -> list[OcrOutcome]:
@@ -50,7 +29,7 @@ def _outcomes() -> list[OcrOutcome]:
     ]
 
 
-def test_nul_and_lone_surrogates_survive_staging_and_both_warehouses(s3, loader):
+def test_nul_and_lone_surrogates_survive_staging_and_both_warehouses(s3, loader):  # noqa: F811
     records = [o.to_record(endpoint="general_basic", run_id="r", dag_id="d") for o in _outcomes()]
     uri = write_records(s3, records, BUCKET, "stage/batch.parquet")  # Parquet refused surrogates before
 
