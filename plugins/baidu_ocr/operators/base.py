@@ -155,7 +155,7 @@ class S3ImageBatchOperator(BaseOperator):
 
     def _read_and_select(
         self,
-        earlier: list[OcrOutcome] = (),  # type: ignore[assignment]
+        earlier: Sequence[OcrOutcome] = (),
     ) -> tuple[list[str], FetchedImages, ImageSelection]:
         keys = [str(k) for k in self.keys]
         fetched = fetch_images(self.s3_hook, self.bucket, keys, memory_budget=self.memory_budget)
