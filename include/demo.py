@@ -232,11 +232,15 @@ def main(argv: list[str] | None = None) -> int:
         if real_baidu:
             host = os.environ.get("BAIDU_OCR_HOST", "https://aip.baidubce.com")
             qps = float(os.environ.get("BAIDU_OCR_QPS", "2"))
+            timeout = 60.0
             say(f"OCR: real Baidu AI Cloud at {host} ({qps:g} QPS)")
         else:
             api_key, secret_key = "demo-api-key", secrets.token_urlsafe(16)
             say("OCR: starting the local Baidu-compatible server (rapidocr engine)...")
             host, qps = start_ocr_server(stack, logs, api_key, secret_key), 4.0
+            # Real OCR on this machine's CPU: a call waits behind the others in flight, and longer still
+            # when the machine is busy. A timeout would only send the same page again.
+            timeout = 300.0
             say(f"OCR: local server at {host}")
 
         hmac_key = persistent_secret(DEMO_DIR / "pii-hmac.key", lambda: secrets.token_urlsafe(32))
@@ -252,7 +256,7 @@ def main(argv: list[str] | None = None) -> int:
                     "login": api_key,
                     "password": secret_key,
                     "host": host,
-                    "extra": {"qps": qps, "timeout": 60},
+                    "extra": {"qps": qps, "timeout": timeout},
                 },
                 "warehouse_default": {"conn_type": "sqlite", "host": str(warehouse)},
                 "baidu_ocr_pii": {
