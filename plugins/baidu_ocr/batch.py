@@ -9,11 +9,15 @@ images are never sent, those in flight finish and are yielded, then the error is
 from __future__ import annotations
 
 import base64
+import ctypes
+import ctypes.util
 import hashlib
 import threading
 import time
 from collections.abc import Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from contextlib import contextmanager
+from functools import cache
 from logging import Logger
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -37,6 +41,49 @@ class OcrCaller(Protocol):
     def post_counting_attempts(self, endpoint: Endpoint, data: dict[str, Any]) -> tuple[dict, int]: ...
 
 
+# Image bytes that images being read, prepared and sent may hold at once. Each holds its image about five
+# times (the file, its pixels, its base64, the url-encoded form, the request body), so 24 MB keeps a batch
+# of 2 MB photos near 120 MB however many threads the QPS asks for; small scans never wait on it.
+IN_FLIGHT_IMAGE_BYTES = 16 * 1024 * 1024
+UNKNOWN_SIZE = 1024 * 1024
+# glibc raises its mmap threshold to the largest block freed so far (up to 32 MB): after the first image,
+# image-sized buffers come from per-thread heaps that keep their peak. Pinning the threshold at 256 KB
+# (what MALLOC_MMAP_THRESHOLD_=262144 does) hands each image's buffers back to the OS when freed.
+_M_MMAP_THRESHOLD = -3
+MMAP_THRESHOLD_BYTES = 256 * 1024
+
+
+@cache
+def return_large_buffers_to_the_os() -> bool:
+    """Pin glibc's mmap threshold, once per process; False where the C library is not glibc."""
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        return bool(libc.mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES))
+    except (OSError, AttributeError):
+        return False
+
+
+class InFlightBytes:
+    """A byte budget shared by the worker threads; one call is always let through, whatever its size."""
+
+    def __init__(self, limit: int) -> None:
+        self._limit = limit
+        self._used = 0
+        self._changed = threading.Condition()
+
+    @contextmanager
+    def hold(self, n: int) -> Iterator[None]:
+        with self._changed:
+            self._changed.wait_for(lambda: self._used == 0 or self._used + n <= self._limit)
+            self._used += n
+        try:
+            yield
+        finally:
+            with self._changed:
+                self._used -= n
+                self._changed.notify_all()
+
+
 class BatchRunner:
     """One ``ocr_many`` call: the endpoint resolved once, a stop flag shared by the worker threads."""
 
@@ -52,6 +99,8 @@ class BatchRunner:
         self.options = options
         self.image_options = image_options
         self.stopped = threading.Event()
+        self.in_flight = InFlightBytes(IN_FLIGHT_IMAGE_BYTES)
+        return_large_buffers_to_the_os()
 
     def run(
         self, items: Iterable[tuple[str, Any]], *, workers: int, total: int | None
@@ -102,30 +151,12 @@ class BatchRunner:
             raise
 
     def _outcome(self, key: str, image: Any) -> OcrOutcome | None:
-        hook, endpoint = self.hook, self.endpoint
         outcome = OcrOutcome(key=key, ok=False)
         started = time.monotonic()
         try:
-            try:
-                prepared = hook.prepare(image, endpoint=endpoint, **self.image_options)
-            except BaiduOcrError:
-                raise
-            except Exception as exc:  # the source failed (S3 read, file vanished): this image, this run only
-                raise TransientError(
-                    f"Cannot read the image: {type(exc).__name__}: {exc}",
-                    endpoint=endpoint.name,
-                    conn_id=hook.baidu_ocr_conn_id,
-                ) from exc
-            outcome.content_sha256 = prepared.content_sha256
-            outcome.bytes = prepared.source_bytes
-            outcome.width, outcome.height = prepared.width, prepared.height
-            if self.stopped.is_set():
-                return None
-            body, outcome.attempts = hook.post_counting_attempts(
-                endpoint, {**self.options, "image": base64.b64encode(prepared.data).decode("ascii")}
-            )
-            outcome.ok, outcome.result = True, body
-            outcome.log_id = str(body["log_id"]) if body.get("log_id") is not None else None
+            with self.in_flight.hold(_size_of(image)):
+                if not self._call(outcome, image):
+                    return None  # the batch was stopped before this image was sent
         except BaiduOcrError as exc:
             if not exc.per_image:
                 raise
@@ -135,6 +166,38 @@ class BatchRunner:
                 outcome.content_sha256 = _source_hash(image)
         outcome.latency_ms = round((time.monotonic() - started) * 1000, 1)
         return outcome
+
+    def _call(self, outcome: OcrOutcome, image: Any) -> bool:
+        """Read, check and send one image into ``outcome``; False when stopped before sending."""
+        hook, endpoint = self.hook, self.endpoint
+        try:
+            prepared = hook.prepare(image, endpoint=endpoint, **self.image_options)
+        except BaiduOcrError:
+            raise
+        except Exception as exc:  # the source failed (S3 read, file vanished): this image, this run only
+            raise TransientError(
+                f"Cannot read the image: {type(exc).__name__}: {exc}",
+                endpoint=endpoint.name,
+                conn_id=hook.baidu_ocr_conn_id,
+            ) from exc
+        outcome.content_sha256 = prepared.content_sha256
+        outcome.bytes = prepared.source_bytes
+        outcome.width, outcome.height = prepared.width, prepared.height
+        if self.stopped.is_set():
+            return False
+        body, outcome.attempts = hook.post_counting_attempts(
+            endpoint, {**self.options, "image": base64.b64encode(prepared.data).decode("ascii")}
+        )
+        outcome.ok, outcome.result = True, body
+        outcome.log_id = str(body["log_id"]) if body.get("log_id") is not None else None
+        return True
+
+
+def _size_of(image: Any) -> int:
+    """Bytes an image will take once read: its length, or what a first read of its S3 object told."""
+    if isinstance(image, bytes | bytearray | memoryview):
+        return len(image)
+    return getattr(image, "size", None) or UNKNOWN_SIZE
 
 
 def _source_hash(image: Any) -> str | None:

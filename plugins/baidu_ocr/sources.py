@@ -71,14 +71,16 @@ class FetchedImages:
 
     sha256: dict[str, str] = field(default_factory=dict)
     cached: dict[str, bytes] = field(default_factory=dict)
+    sizes: dict[str, int] = field(default_factory=dict)
     unreadable: dict[str, str] = field(default_factory=dict)  # key -> why (never a URL with a secret)
 
 
 class S3ImageSource:
     """A lazily read S3 object: ``images.read_image_source`` calls :meth:`get` in an OCR worker thread."""
 
-    def __init__(self, s3: S3Hook, bucket: str, key: str) -> None:
+    def __init__(self, s3: S3Hook, bucket: str, key: str, size: int | None = None) -> None:
         self.s3, self.bucket, self.key = s3, bucket, key
+        self.size = size  # bytes, when a first read already told (bounds what is read at once)
 
     def get(self) -> dict[str, Any]:
         return self.s3.get_conn().get_object(Bucket=self.bucket, Key=self.key)
@@ -101,7 +103,7 @@ def fetch_images(
     client = s3.get_conn()
     budget = _Budget(memory_budget)
 
-    def read(key: str) -> tuple[str, str | None, bytes | None, str | None]:
+    def read(key: str) -> tuple[str, str | None, int, bytes | None, str | None]:
         """Hash the object as it streams in; keep its bytes only while the budget allows."""
         try:
             body = client.get_object(Bucket=bucket, Key=key)["Body"]
@@ -114,16 +116,19 @@ def fetch_images(
                     if not budget.take(len(chunk)):
                         budget.give_back(size - len(chunk))  # what this object had taken
                         chunks = None  # past the budget: hashed now, read again when OCRed
-            return key, digest.hexdigest(), (b"".join(chunks) if chunks is not None else None), None
+            data = b"".join(chunks) if chunks is not None else None
+            return key, digest.hexdigest(), size, data, None
         except Exception as exc:  # one missing/forbidden object must not stop the batch
-            return key, None, None, f"{type(exc).__name__}: {getattr(exc, 'response', {}).get('Error', exc)}"
+            why = f"{type(exc).__name__}: {getattr(exc, 'response', {}).get('Error', exc)}"
+            return key, None, 0, None, why
 
     with ThreadPoolExecutor(max_workers=max(1, min(max_workers, len(keys)))) as pool:
-        for key, sha256, data, error in pool.map(read, keys):
+        for key, sha256, size, data, error in pool.map(read, keys):
             if sha256 is None:
                 fetched.unreadable[key] = error or "unreadable"
                 continue
             fetched.sha256[key] = sha256
+            fetched.sizes[key] = size
             if data is not None:
                 fetched.cached[key] = data
     return fetched

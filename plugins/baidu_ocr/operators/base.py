@@ -180,7 +180,9 @@ class S3ImageBatchOperator(BaseOperator):
 
     def _image_source(self, fetched: FetchedImages, key: str) -> Any:
         data = fetched.cached.pop(key, None)
-        return data if data is not None else S3ImageSource(self.s3_hook, self.bucket, key)
+        if data is not None:
+            return data
+        return S3ImageSource(self.s3_hook, self.bucket, key, size=fetched.sizes.get(key))
 
     def _record(self, context: Context, outcome: OcrOutcome) -> dict[str, Any]:
         ti = context["ti"]
