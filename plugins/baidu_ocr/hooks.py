@@ -216,8 +216,11 @@ class BaiduOcrHook(BaseHook):
             return self._post_once(ep, form, used)
 
     def _post_once(self, ep: Endpoint, form: dict[str, str], used: list[str]) -> dict:
-        """One HTTP call. The token is taken AFTER the QPS wait, so it cannot expire while we queue."""
+        """One HTTP call. The token is taken AFTER the QPS wait, so it cannot expire while we queue, and
+        also before it: a slot is a start time, and one spent fetching a token would be sent late, next to
+        the slots after it (error 18)."""
         conn_id = self.baidu_ocr_conn_id
+        self.get_access_token()
         self.limiter.acquire(ep.name)
         token = self.get_access_token()
         used.append(token)
