@@ -566,7 +566,8 @@ def report(title: str, result: dict[str, Any]) -> None:
             f"  billable calls          {summary.get('billable_calls')} (client), {result['server_billable']} (server)"
         )
         print(
-            f"  images ok / skipped     {summary.get('n_ok')} / {summary.get('n_skipped')}; retries {summary.get('retries')}"
+            f"  images ok / skipped     {summary.get('images_ok')} / {summary.get('images_skipped')}; "
+            f"retries {summary.get('retries')}; rows loaded {summary.get('rows_loaded')}"
         )
         print(
             f"  rows in ocr_documents   {result['warehouse_rows']} ({result['warehouse_distinct_images']} distinct images)"
