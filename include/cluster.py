@@ -164,7 +164,8 @@ class Cluster:
         api = f"http://127.0.0.1:{self.ports['api']}"
         metadata = c.postgres.replace("postgresql://", "postgresql+psycopg2://", 1) + f"/{c.metadata_db}"
         python_path = [str(REPO / "plugins"), str(REPO / "include"), os.environ.get("PYTHONPATH", "")]
-        env = dict(os.environ)
+        # Nothing of the caller's Airflow set-up leaks in (a test run's unit-test mode, home, connections).
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW_", "AIRFLOW__"))}
         env.update(
             PYTHONPATH=os.pathsep.join(p for p in python_path if p),
             AIRFLOW_HOME=str(self.home),
@@ -215,7 +216,7 @@ class Cluster:
         from airflow import __version__ as airflow_version
 
         c = self.config
-        template = f"{c.metadata_db}_template_{airflow_version.replace('.', '_')}"
+        template = f"baidu_ocr_airflow_template_{airflow_version.replace('.', '_')}"
         if not database_exists(c.postgres, template):
             say(f"Migrating a template metadata database ({template}), once per Airflow version...")
             recreate_database(c.postgres, template)
@@ -485,11 +486,21 @@ class DeferredWatch:
         self.triggers_held |= any(triggerer_id is not None for _, triggerer_id in rows)
 
 
-def run_s3_dag(cluster: Cluster, prefix: str, run_id: str, images: int, batch_size: int) -> dict[str, Any]:
-    """Trigger the S3 DAG over ``prefix``, wait, and collect what the cluster and the server saw."""
+def run_s3_dag(
+    cluster: Cluster,
+    prefix: str,
+    run_id: str,
+    images: int,
+    batch_size: int,
+    faults: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Trigger the S3 DAG over ``prefix``, wait, and collect what the cluster and the server saw.
+    The server's counters start from zero; ``faults`` change its faults for this run."""
     from ocr_server.qps import qps_seen
 
     cluster.server("reset", {})
+    if faults:
+        cluster.server("config", faults)
     started = time.monotonic()
     cluster.trigger(S3_DAG, {"bucket": BUCKET, "prefix": prefix, "batch_size": batch_size}, run_id)
     state = cluster.wait(S3_DAG, run_id)

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 DEFAULT_MARGIN_S = 0.05
+MAX_LATE_SLOTS = 3
 _NO_LIMIT = -1
 
 
@@ -130,6 +131,7 @@ class QpsLimiter:
         item = rate_item(qps)
         # ``amount`` starts per ``multiples`` seconds plus the margin, evenly spaced.
         self._spacing_s = (item.multiples + margin_s) / item.amount
+        self._late_s = margin_s / 2
 
     def reserve(self, endpoint: str, max_wait: float | None = None) -> float | None:
         """Reserve a slot for ``endpoint``: the seconds to wait before calling, or ``None`` (nothing reserved)
@@ -138,22 +140,39 @@ class QpsLimiter:
         return schedule.reserve(f"{self.key}:{endpoint}", self._spacing_s, max_wait)
 
     def acquire(self, endpoint: str, timeout: float | None = None) -> float:
-        """Wait for a slot for ``endpoint``; return the seconds waited. ``TimeoutError`` past ``timeout``."""
-        wait = self.reserve(endpoint, timeout)
-        if wait is None:
-            raise TimeoutError(f"no QPS slot for {endpoint} within {timeout}s")
-        if wait > 0:
-            time.sleep(wait)
-        return wait
+        """Wait for a slot for ``endpoint``; return the seconds waited. ``TimeoutError`` past ``timeout``.
+
+        A caller that wakes up more than half the margin after its slot (a busy CPU, a stalled process)
+        takes a new slot instead of leaving late, next to the callers due after it (at most
+        ``MAX_LATE_SLOTS`` times: a loop that is always late still makes progress).
+        """
+        started, late_slots = time.monotonic(), 0
+        while True:
+            budget = None if timeout is None else timeout - (time.monotonic() - started)
+            wait = self.reserve(endpoint, budget)
+            if wait is None:
+                raise TimeoutError(f"no QPS slot for {endpoint} within {timeout}s")
+            due = time.monotonic() + wait
+            if wait > 0:
+                time.sleep(wait)
+            late_slots += 1
+            if time.monotonic() - due <= self._late_s or late_slots > MAX_LATE_SLOTS:
+                return time.monotonic() - started
 
     async def aacquire(self, endpoint: str, timeout: float | None = None) -> float:
         """:meth:`acquire` for event loops: the reservation runs in a thread (Redis I/O), the wait is async."""
-        if self.redis_url is None:
-            wait = self.reserve(endpoint, timeout)
-        else:
-            wait = await asyncio.to_thread(self.reserve, endpoint, timeout)
-        if wait is None:
-            raise TimeoutError(f"no QPS slot for {endpoint} within {timeout}s")
-        if wait > 0:
-            await asyncio.sleep(wait)
-        return wait
+        started, late_slots = time.monotonic(), 0
+        while True:
+            budget = None if timeout is None else timeout - (time.monotonic() - started)
+            if self.redis_url is None:
+                wait = self.reserve(endpoint, budget)
+            else:
+                wait = await asyncio.to_thread(self.reserve, endpoint, budget)
+            if wait is None:
+                raise TimeoutError(f"no QPS slot for {endpoint} within {timeout}s")
+            due = time.monotonic() + wait
+            if wait > 0:
+                await asyncio.sleep(wait)
+            late_slots += 1
+            if time.monotonic() - due <= self._late_s or late_slots > MAX_LATE_SLOTS:
+                return time.monotonic() - started
