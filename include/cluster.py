@@ -363,6 +363,17 @@ class Cluster:
         )
         return {host or "?": int(n) for host, n in rows}
 
+    def phases(self, dag_id: str, run_id: str) -> dict[str, list[float]]:
+        """Per task: [first start, last end] in seconds from the run's start (where the time went)."""
+        rows = self.query(
+            "SELECT ti.task_id, EXTRACT(EPOCH FROM min(ti.start_date) - r.start_date), "
+            "EXTRACT(EPOCH FROM max(ti.end_date) - r.start_date) FROM task_instance ti "
+            "JOIN dag_run r ON r.dag_id = ti.dag_id AND r.run_id = ti.run_id "
+            "WHERE ti.dag_id = %s AND ti.run_id = %s GROUP BY ti.task_id, r.start_date ORDER BY 2",
+            (dag_id, run_id),
+        )
+        return {task: [round(float(a or 0), 1), round(float(b or 0), 1)] for task, a, b in rows}
+
     def task_states(self, dag_id: str, run_id: str, task_id: str) -> list[str]:
         rows = self.query(
             "SELECT state FROM task_instance WHERE dag_id = %s AND run_id = %s AND task_id = %s",
@@ -521,6 +532,7 @@ def run_s3_dag(
         "trigger_to_done_s": round(time.monotonic() - started, 1),
         "wall_over_ideal": round(wall / (images / cluster.config.qps), 3) if images else None,
         "tasks_per_worker": cluster.tasks_per_worker(S3_DAG, run_id, "ocr_batch"),
+        "phases_s": cluster.phases(S3_DAG, run_id),
         "server": seen.as_dict(),
         "tokens_issued": stats["tokens_issued"],
         "errors_by_code": stats["errors"],
@@ -565,6 +577,7 @@ def report(title: str, result: dict[str, Any]) -> None:
             f"(ideal {result['images'] / s['limit']:.0f}s at {s['limit']:g} QPS; ratio {result['wall_over_ideal']})"
         )
         print(f"  OCR tasks per worker    {result['tasks_per_worker']}")
+        print(f"  tasks [start, end] (s)  {result['phases_s']}")
         print(
             f"  server saw              {s['calls']} calls, {s['sustained_qps']} QPS sustained against a limit of "
             f"{s['limit']:g} ({s['throughput_ratio']:.0%}), max {s['max_in_one_second']} calls in one second"
