@@ -543,6 +543,32 @@ def run_s3_dag(
     }
 
 
+def run_dags_test(cluster: Cluster, prefix: str, images: int, batch_size: int) -> dict[str, Any]:
+    """The demo's way for comparison: ``airflow dags test`` (one process, mapped tasks one after another)
+    over other images, same server, same limit; wall time from the command's start to its end."""
+    from ocr_server.qps import qps_seen
+
+    cluster.server("reset", {})
+    conf = {"bucket": BUCKET, "prefix": prefix, "batch_size": batch_size}
+    started = time.monotonic()
+    cluster.airflow("dags", "test", S3_DAG, "-c", json.dumps(conf), log="dags-test")
+    wall = time.monotonic() - started
+    stats = cluster.server("stats")
+    seen = qps_seen(stats, "general_basic", cluster.config.qps)
+    [(rows,)] = cluster.warehouse(
+        "SELECT count(*) FROM ocr_documents WHERE source_uri LIKE %s", (f"s3://{BUCKET}/{prefix}%",)
+    )
+    return {
+        "state": "success",
+        "images": images,
+        "wall_s": round(wall, 1),
+        "wall_over_ideal": round(wall / (images / cluster.config.qps), 3),
+        "server": seen.as_dict(),
+        "errors_by_code": stats["errors"],
+        "warehouse_rows": int(rows),
+    }
+
+
 def run_tables_dag(cluster: Cluster, prefix: str, run_id: str) -> dict[str, Any]:
     cluster.server("reset", {})
     cluster.trigger(
@@ -617,6 +643,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pool-slots", type=int, default=4)
     parser.add_argument("--batch-size", type=int, default=100)
     parser.add_argument("--token-ttl", type=float, default=None, help="the server's token lifetime (s)")
+    parser.add_argument(
+        "--compare-dags-test",
+        action="store_true",
+        help="also time `airflow dags test` (the demo's way) over as many other images",
+    )
     args = parser.parse_args(argv)
     config = ClusterConfig(
         workers=args.workers,
@@ -642,6 +673,20 @@ def main(argv: list[str] | None = None) -> int:
         say(f"Running {TABLES_DAG} with deferrable=True...")
         results["tables"] = tables = run_tables_dag(cluster, "tables/", "cluster_tables")
         report("tables (deferred to the triggerer)", tables)
+        if args.compare_dags_test:
+            cluster.upload_images("dagstest/", args.images, seed=1_000_000)
+            say(f"For comparison: `airflow dags test` over {args.images} other images...")
+            results["dags_test"] = dags_test = run_dags_test(
+                cluster, "dagstest/", args.images, args.batch_size
+            )
+            s = dags_test["server"]
+            print(
+                f"\n== airflow dags test: {dags_test['wall_s']}s for {args.images} images "
+                f"(ratio {dags_test['wall_over_ideal']}); server: {s['sustained_qps']} QPS sustained, "
+                f"max {s['max_in_one_second']} in one second, {s['rate_limited']} errors 18; "
+                f"{dags_test['warehouse_rows']} rows",
+                flush=True,
+            )
     RESULTS.mkdir(parents=True, exist_ok=True)
     out = RESULTS / f"cluster-{time.strftime('%Y%m%dT%H%M%S')}.json"
     out.write_text(json.dumps(results, indent=2, default=str))
