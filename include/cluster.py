@@ -12,8 +12,8 @@ What it starts, all on this machine, each in a process group of its own:
   processes with their own hostnames and log-server ports, serving the queue ``baidu_ocr``
   (``[operators] default_queue``, so every task of the DAGs goes there).
 
-Then it runs ``baidu_ocr_s3_to_warehouse`` over generated images, the same run again (0 calls), and
-``baidu_ocr_tables_to_warehouse`` with its jobs deferred to the triggerer, prints what the cluster and the
+Then it runs ``baidu_ocr_tables_to_warehouse`` with its jobs deferred to the triggerer,
+``baidu_ocr_s3_to_warehouse`` over generated images and the same run again (0 calls), prints what the cluster and the
 server saw, writes ``bench/results/cluster-<time>.json`` and stops everything, whatever happened.
 """
 
@@ -662,6 +662,9 @@ def main(argv: list[str] | None = None) -> int:
             f"Uploading {args.images} images and {cluster.upload_tables('tables/')} table scans to s3://{BUCKET}/"
         )
         cluster.upload_images("images/", args.images)
+        say(f"Running {TABLES_DAG} with deferrable=True...")
+        results["tables"] = tables = run_tables_dag(cluster, "tables/", "cluster_tables")
+        report("tables (deferred to the triggerer)", tables)
         say(f"Running {S3_DAG} over {args.images} images...")
         results["first_run"] = first = run_s3_dag(
             cluster, "images/", "cluster_first", args.images, args.batch_size
@@ -670,9 +673,6 @@ def main(argv: list[str] | None = None) -> int:
         say("Running it again (nothing new: 0 calls expected)...")
         results["rerun"] = rerun = run_s3_dag(cluster, "images/", "cluster_rerun", 0, args.batch_size)
         report("rerun", rerun)
-        say(f"Running {TABLES_DAG} with deferrable=True...")
-        results["tables"] = tables = run_tables_dag(cluster, "tables/", "cluster_tables")
-        report("tables (deferred to the triggerer)", tables)
         if args.compare_dags_test:
             cluster.upload_images("dagstest/", args.images, seed=1_000_000)
             say(f"For comparison: `airflow dags test` over {args.images} other images...")
