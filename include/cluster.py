@@ -45,6 +45,11 @@ BUCKET = "baidu-ocr-cluster"
 TABLE_SAMPLES = REPO / "include" / "samples" / "tables"
 RESULTS = REPO / "bench" / "results"
 FINISHED = {"success", "failed"}
+MOTO_CREDENTIALS = {
+    "AWS_ACCESS_KEY_ID": "cluster",
+    "AWS_SECRET_ACCESS_KEY": "cluster",
+    "AWS_DEFAULT_REGION": "us-east-1",
+}
 
 
 def say(message: str) -> None:
@@ -138,9 +143,6 @@ class Cluster:
         for db in (c.broker_db, c.limiter_db):
             flush_redis(f"{c.redis}/{db}")
         recreate_database(c.postgres, c.warehouse_db)
-        os.environ.setdefault("AWS_ACCESS_KEY_ID", "cluster")
-        os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "cluster")
-        os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
         self.s3_url = start_moto(self.stack, self.logs)
         server_flags = ["--qps", f"{c.qps:g}", "--table-job-seconds", f"{c.table_job_seconds:g}"]
         if c.token_ttl:
@@ -169,6 +171,7 @@ class Cluster:
         env.update(
             PYTHONPATH=os.pathsep.join(p for p in python_path if p),
             AIRFLOW_HOME=str(self.home),
+            **MOTO_CREDENTIALS,
             AIRFLOW__CORE__DAGS_FOLDER=str(REPO / "dags"),
             AIRFLOW__CORE__LOAD_EXAMPLES="False",
             AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION="False",
@@ -412,7 +415,13 @@ class Cluster:
         import boto3
 
         if self.s3 is None:
-            self.s3 = boto3.client("s3", endpoint_url=self.s3_url, region_name="us-east-1")
+            self.s3 = boto3.client(
+                "s3",
+                endpoint_url=self.s3_url,
+                aws_access_key_id=MOTO_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+                aws_secret_access_key=MOTO_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+                region_name=MOTO_CREDENTIALS["AWS_DEFAULT_REGION"],
+            )
             self.s3.create_bucket(Bucket=BUCKET)
         return self.s3
 
