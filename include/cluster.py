@@ -109,6 +109,17 @@ def database_exists(postgres: str, name: str) -> bool:
     return bool(_admin(postgres, "SELECT 1 FROM pg_database WHERE datname = %s", (name,)))
 
 
+def template_database() -> str:
+    """The migrated metadata database that clean runs are cloned from, one per Airflow version."""
+    from airflow import __version__ as airflow_version
+
+    return f"baidu_ocr_airflow_template_{airflow_version.replace('.', '_')}"
+
+
+def sqlalchemy_url(postgres: str, db: str) -> str:
+    return postgres.replace("postgresql://", "postgresql+psycopg2://", 1) + f"/{db}"
+
+
 def flush_redis(url: str) -> None:
     import redis
 
@@ -164,7 +175,7 @@ class Cluster:
         self.ports["api"] = free_port()
         self.ports["triggerer_logs"] = free_port()
         api = f"http://127.0.0.1:{self.ports['api']}"
-        metadata = c.postgres.replace("postgresql://", "postgresql+psycopg2://", 1) + f"/{c.metadata_db}"
+        metadata = sqlalchemy_url(c.postgres, c.metadata_db)
         python_path = [str(REPO / "plugins"), str(REPO / "include"), os.environ.get("PYTHONPATH", "")]
         # Nothing of the caller's Airflow set-up leaks in (a test run's unit-test mode, home, connections).
         env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW_", "AIRFLOW__"))}
@@ -216,14 +227,12 @@ class Cluster:
 
     def _prepare_metadata_db(self) -> None:
         """Clone a migrated template (one per Airflow version): a clean metadata database in a second."""
-        from airflow import __version__ as airflow_version
-
         c = self.config
-        template = f"baidu_ocr_airflow_template_{airflow_version.replace('.', '_')}"
+        template = template_database()
         if not database_exists(c.postgres, template):
             say(f"Migrating a template metadata database ({template}), once per Airflow version...")
             recreate_database(c.postgres, template)
-            metadata = c.postgres.replace("postgresql://", "postgresql+psycopg2://", 1) + f"/{template}"
+            metadata = sqlalchemy_url(c.postgres, template)
             self.airflow(
                 "db", "migrate", log="db-migrate", env={"AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": metadata}
             )
@@ -557,11 +566,22 @@ def run_dags_test(cluster: Cluster, prefix: str, images: int, batch_size: int) -
     over other images, same server, same limit; wall time from the command's start to its end."""
     from ocr_server.qps import qps_seen
 
+    c = cluster.config
+    # A metadata database of its own: `dags test` next to a live scheduler on the same one deadlocks.
+    metadata = f"{c.metadata_db}_dagstest"
+    recreate_database(c.postgres, metadata, template=template_database())
+    env = {"AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": sqlalchemy_url(c.postgres, metadata)}
+    cluster.airflow(
+        "pools", "set", "baidu_ocr", str(c.pool_slots), "Baidu OCR", log="dags-test-pool", env=env
+    )
     cluster.server("reset", {})
     conf = {"bucket": BUCKET, "prefix": prefix, "batch_size": batch_size}
     started = time.monotonic()
-    cluster.airflow("dags", "test", S3_DAG, "-c", json.dumps(conf), log="dags-test")
-    wall = time.monotonic() - started
+    try:
+        cluster.airflow("dags", "test", S3_DAG, "-c", json.dumps(conf), log="dags-test", env=env)
+    finally:
+        wall = time.monotonic() - started
+        _admin(c.postgres, f'DROP DATABASE IF EXISTS "{metadata}" WITH (FORCE)')
     stats = cluster.server("stats")
     seen = qps_seen(stats, "general_basic", cluster.config.qps)
     [(rows,)] = cluster.warehouse(
@@ -666,40 +686,42 @@ def main(argv: list[str] | None = None) -> int:
         token_ttl=args.token_ttl,
     )
     results: dict[str, Any] = {"config": {k: v for k, v in vars(args).items()}}
-    with signals_raise(), running_cluster(config) as cluster:
-        say(
-            f"Uploading {args.images} images and {cluster.upload_tables('tables/')} table scans to s3://{BUCKET}/"
-        )
-        cluster.upload_images("images/", args.images)
-        say(f"Running {TABLES_DAG} with deferrable=True...")
-        results["tables"] = tables = run_tables_dag(cluster, "tables/", "cluster_tables")
-        report("tables (deferred to the triggerer)", tables)
-        say(f"Running {S3_DAG} over {args.images} images...")
-        results["first_run"] = first = run_s3_dag(
-            cluster, "images/", "cluster_first", args.images, args.batch_size
-        )
-        report("first run", first)
-        say("Running it again (nothing new: 0 calls expected)...")
-        results["rerun"] = rerun = run_s3_dag(cluster, "images/", "cluster_rerun", 0, args.batch_size)
-        report("rerun", rerun)
-        if args.compare_dags_test:
-            cluster.upload_images("dagstest/", args.images, seed=1_000_000)
-            say(f"For comparison: `airflow dags test` over {args.images} other images...")
-            results["dags_test"] = dags_test = run_dags_test(
-                cluster, "dagstest/", args.images, args.batch_size
+    try:
+        with signals_raise(), running_cluster(config) as cluster:
+            say(
+                f"Uploading {args.images} images and {cluster.upload_tables('tables/')} table scans to s3://{BUCKET}/"
             )
-            s = dags_test["server"]
-            print(
-                f"\n== airflow dags test: {dags_test['wall_s']}s for {args.images} images "
-                f"(ratio {dags_test['wall_over_ideal']}); server: {s['sustained_qps']} QPS sustained, "
-                f"max {s['max_in_one_second']} in one second, {s['rate_limited']} errors 18; "
-                f"{dags_test['warehouse_rows']} rows",
-                flush=True,
+            cluster.upload_images("images/", args.images)
+            say(f"Running {TABLES_DAG} with deferrable=True...")
+            results["tables"] = tables = run_tables_dag(cluster, "tables/", "cluster_tables")
+            report("tables (deferred to the triggerer)", tables)
+            say(f"Running {S3_DAG} over {args.images} images...")
+            results["first_run"] = first = run_s3_dag(
+                cluster, "images/", "cluster_first", args.images, args.batch_size
             )
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    out = RESULTS / f"cluster-{time.strftime('%Y%m%dT%H%M%S')}.json"
-    out.write_text(json.dumps(results, indent=2, default=str))
-    say(f"Results: {out}")
+            report("first run", first)
+            say("Running it again (nothing new: 0 calls expected)...")
+            results["rerun"] = rerun = run_s3_dag(cluster, "images/", "cluster_rerun", 0, args.batch_size)
+            report("rerun", rerun)
+            if args.compare_dags_test:
+                cluster.upload_images("dagstest/", args.images, seed=1_000_000)
+                say(f"For comparison: `airflow dags test` over {args.images} other images...")
+                results["dags_test"] = dags_test = run_dags_test(
+                    cluster, "dagstest/", args.images, args.batch_size
+                )
+                s = dags_test["server"]
+                print(
+                    f"\n== airflow dags test: {dags_test['wall_s']}s for {args.images} images "
+                    f"(ratio {dags_test['wall_over_ideal']}); server: {s['sustained_qps']} QPS sustained, "
+                    f"max {s['max_in_one_second']} in one second, {s['rate_limited']} errors 18; "
+                    f"{dags_test['warehouse_rows']} rows",
+                    flush=True,
+                )
+    finally:
+        RESULTS.mkdir(parents=True, exist_ok=True)
+        out = RESULTS / f"cluster-{time.strftime('%Y%m%dT%H%M%S')}.json"
+        out.write_text(json.dumps(results, indent=2, default=str))
+        say(f"Results: {out}")
     ok = first["state"] == rerun["state"] == tables["state"] == "success"
     return 0 if ok else 1
 
