@@ -216,11 +216,7 @@ def test_calls_are_counted_per_whole_second_refused_ones_included(samples):
         "1700000002": 2,
     }
     seen = qps_seen(stats, "general_basic", 2)
-    assert (seen.calls, seen.max_in_one_second, seen.first_second, seen.last_second) == (
-        10,
-        4,
-        1700000000,
-        1700000002,
-    )
+    assert (seen.calls, seen.max_in_one_second) == (10, 5)
+    assert (seen.first_second, seen.last_second) == (1700000000, 1700000002)
     assert seen.sustained_qps == 5.0  # only the whole second between the first and the last counts
     assert seen.rate_limited == stats["errors"]["18"] > 0
