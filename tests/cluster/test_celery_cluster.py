@@ -19,7 +19,9 @@ from tests.services import require_postgres, require_redis
 
 pytestmark = [pytest.mark.slow, pytest.mark.integration]
 
-QPS, IMAGES, TOKEN_TTL = 10, 200, 10
+# 4 batches of 50: all four run at once (pool 4 = 2 workers x concurrency 2), so the budget never waits
+# for a task to start; batches much shorter than a task's start-up would leave it idle between them.
+QPS, IMAGES, TOKEN_TTL, BATCH = 10, 200, 10, 50
 
 
 @pytest.mark.timeout(420)
@@ -53,10 +55,10 @@ def test_dags_on_a_celery_cluster_share_one_budget_and_one_token(tmp_path):
         assert tables["tokens_issued"] == 1
 
         # 2. 200 images over two workers, one QPS budget; tokens now live 10 s on the server.
-        first = run_s3_dag(cluster, "images/", "test_first", IMAGES, 20, {"token_ttl": TOKEN_TTL})
+        first = run_s3_dag(cluster, "images/", "test_first", IMAGES, BATCH, {"token_ttl": TOKEN_TTL})
         assert first["state"] == "success"
         workers = first["tasks_per_worker"]
-        assert set(workers) == {"worker-1", "worker-2"} and sum(workers.values()) == IMAGES // 20
+        assert set(workers) == {"worker-1", "worker-2"} and sum(workers.values()) == IMAGES // BATCH
         seen = first["server"]
         assert seen["max_in_one_second"] <= QPS + 1
         assert seen["rate_limited"] < 0.005 * seen["calls"]
@@ -73,7 +75,7 @@ def test_dags_on_a_celery_cluster_share_one_budget_and_one_token(tmp_path):
         assert first["server_billable"] == IMAGES
 
         # 3. A rerun makes no call and adds no row.
-        rerun = run_s3_dag(cluster, "images/", "test_rerun", 0, 20)
+        rerun = run_s3_dag(cluster, "images/", "test_rerun", 0, BATCH)
         assert rerun["state"] == "success"
         assert rerun["server"]["calls"] == 0 and rerun["summary"]["billable_calls"] == 0
         assert rerun["warehouse_rows"] == IMAGES
