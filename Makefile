@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install test lint demo bench clean
+.PHONY: install test lint demo cluster-demo bench-triggerer clean
 
 $(STAMP): requirements.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -24,5 +24,13 @@ test: install lint
 demo: install
 	$(PY) include/demo.py
 
+# The same DAGs on a real cluster: CeleryExecutor, Redis broker, PostgreSQL metadata, 2 workers, a triggerer.
+# Needs PostgreSQL (127.0.0.1:5432, user postgres) and Redis (127.0.0.1:6379). CLUSTER_ARGS=--images 200
+cluster-demo: install
+	$(PY) include/cluster.py $(CLUSTER_ARGS)
+
+bench-triggerer: install
+	$(PY) bench/bench_triggerer.py $(BENCH_ARGS)
+
 clean:
-	rm -rf $(VENV) .pytest_cache build *.egg-info .demo
+	rm -rf $(VENV) .pytest_cache build *.egg-info .demo .cluster .bench

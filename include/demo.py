@@ -23,19 +23,17 @@ import json
 import os
 import secrets
 import shutil
-import socket
 import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
+from local_services import BIN, REPO, start_moto, start_ocr_server
+
 DEMO_DIR = REPO / ".demo"
 SAMPLES = REPO / "include" / "samples"
-BIN = Path(sys.executable).parent
 SAMPLES_PREFIX = "samples/"
 DAG_RUNS = [
     (
@@ -56,65 +54,6 @@ PREVIEW_COLUMNS = {
 
 def say(message: str) -> None:
     print(f"[demo] {message}", flush=True)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_for_port(port: int, proc: subprocess.Popen, what: str, timeout_s: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"{what} exited with code {proc.returncode} before listening")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return
-        except OSError:
-            time.sleep(0.2)
-    raise RuntimeError(f"{what} did not listen on port {port} within {timeout_s:.0f}s")
-
-
-@contextmanager
-def background(cmd: list[str], log_path: Path) -> Iterator[subprocess.Popen]:
-    """Run ``cmd`` for the duration of the block; terminate it (then kill) on the way out."""
-    log = log_path.open("w")
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=log, text=True, cwd=REPO)
-    try:
-        yield proc
-    finally:
-        if proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-        log.close()
-
-
-def start_moto(stack: ExitStack, logs: Path) -> str:
-    port = free_port()
-    proc = stack.enter_context(
-        background([str(BIN / "moto_server"), "-H", "127.0.0.1", "-p", str(port)], logs / "moto.log")
-    )
-    wait_for_port(port, proc, "moto_server")
-    return f"http://127.0.0.1:{port}"
-
-
-def start_ocr_server(stack: ExitStack, logs: Path, api_key: str, secret_key: str) -> str:
-    cmd = [
-        str(BIN / "baidu-ocr-server"),
-        *("--host", "127.0.0.1", "--port", "0", "--engine", "rapidocr"),
-        *("--api-key", api_key, "--secret-key", secret_key),
-    ]
-    proc = stack.enter_context(background(cmd, logs / "ocr-server.log"))
-    first = proc.stdout.readline().strip()  # the CLI's contract: "listening on http://HOST:PORT" first
-    if not first.startswith("listening on "):
-        raise RuntimeError(f"baidu-ocr-server did not start (see {logs / 'ocr-server.log'}): {first!r}")
-    return first.removeprefix("listening on ")
 
 
 def persistent_secret(path: Path, make) -> str:

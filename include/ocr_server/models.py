@@ -188,6 +188,7 @@ class OcrBackend:
         self._max_in_flight = 0
         self._latencies_ms: list[float] = []
         self._table_jobs = 0
+        self._per_second: dict[str, Counter[int]] = defaultdict(Counter)
 
     # -- tokens -----------------------------------------------------------------------------------------
     def issue_token(self, grant_type: str | None, client_id: str | None, client_secret: str | None) -> dict:
@@ -245,8 +246,11 @@ class OcrBackend:
 
     # -- admission: quota and QPS -----------------------------------------------------------------------
     def count_call(self, endpoint: str) -> None:
+        """Count a call on arrival, refused or not, also per whole second (what Baidu's QPS meter sees)."""
+        second = int(self.clock())
         with self._lock:
             self._endpoints[endpoint].calls += 1
+            self._per_second[endpoint][second] += 1
 
     def admit(self, endpoint: str, *, billable: bool) -> None:
         """Reserve one unit of daily quota (billable calls) and a slot in the endpoint's QPS window.
@@ -401,6 +405,10 @@ class OcrBackend:
                     "total": sum(latencies),
                 },
                 "table_jobs": self._table_jobs,
+                "calls_per_second": {
+                    name: {str(second): n for second, n in sorted(seconds.items())}
+                    for name, seconds in sorted(self._per_second.items())
+                },
                 "faults": self._faults.as_dict(),
                 "now": datetime.fromtimestamp(self.clock(), UTC).isoformat(),
             }

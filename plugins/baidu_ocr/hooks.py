@@ -234,10 +234,17 @@ class BaiduOcrHook(BaseHook):
             return self._post_once(ep, form, used)
 
     def _post_once(self, ep: Endpoint, form: dict[str, str], used: list[str]) -> dict:
-        """One HTTP call. The token is taken AFTER the QPS wait, so it cannot expire while we queue."""
+        """One HTTP call. The token is taken before the QPS wait, and again after it only when it fell due
+        while we queued: a slot is a start time, and one spent fetching a token (or reading it from Redis)
+        is sent late, next to the slots after it (error 18)."""
         conn_id = self.baidu_ocr_conn_id
+        s = self.settings
+        key = cache_key(s.base_url, s.api_key)
+        cached = self._token_cache.get(key, self._fetch_token)
         self.limiter.acquire(ep.name)
-        token = self.get_access_token()
+        if cached.refresh_due(time.time()):
+            cached = self._token_cache.get(key, self._fetch_token)
+        token = cached.value
         used.append(token)
         self.stats.count("billable_calls")
         started = time.monotonic()

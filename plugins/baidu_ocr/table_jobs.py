@@ -2,11 +2,13 @@
 
 Baidu answers ``form_ocr/get_request_result`` with ``ret_code`` 1 (queued), 2 (running) or 3 (done); a job
 takes seconds to minutes. The trigger (in the triggerer) and the operator (``deferrable=False``, in the
-worker) wait the same way; only how they sleep differs, so everything else lives here once.
+worker) wait the same way; only how they call (async client, sync hook) and sleep differ, so everything else
+lives here once.
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -25,30 +27,56 @@ class TableJobsProgress:
     failed: dict[str, dict[str, Any]] = field(default_factory=dict)
     pending: list[str] = field(default_factory=list)
 
+    def take(
+        self, request_id: str, *, result: dict[str, Any] | None = None, error: BaiduOcrError | None = None
+    ) -> None:
+        """File one poll's answer.
+
+        A job whose poll fails with a per-image error has failed for good when it is a bad image;
+        rate-limited and transient errors (after the caller's own retries) leave it pending for the next
+        round. Anything else (quota, config, auth) concerns every job and is raised.
+        """
+        if error is not None:
+            if error.retryable:
+                self.pending.append(request_id)
+            elif error.per_image:
+                self.failed[request_id] = error.to_dict()
+            else:
+                raise error
+        elif _ret_code(result or {}) == TABLE_JOB_DONE:
+            self.done.append(request_id)
+        else:
+            self.pending.append(request_id)
+
 
 def check_table_jobs(hook: Any, request_ids: Iterable[str]) -> TableJobsProgress:
-    """Poll each job once.
-
-    A job whose poll fails with a per-image error has failed for good when it is a bad image; rate-limited
-    and transient errors (after the hook's own retries) leave it pending for the next round. Anything else
-    (quota, config, auth) concerns every job and is raised.
-    """
+    """Poll each job once through a sync hook (the operator's wait in the worker)."""
     progress = TableJobsProgress()
     for request_id in request_ids:
         try:
             result = hook.get_table_job_result(request_id, result_type="json")
         except BaiduOcrError as exc:
-            if exc.retryable:
-                progress.pending.append(request_id)
-            elif exc.per_image:
-                progress.failed[request_id] = exc.to_dict()
-            else:
-                raise
+            progress.take(request_id, error=exc)
             continue
-        if _ret_code(result) == TABLE_JOB_DONE:
-            progress.done.append(request_id)
+        progress.take(request_id, result=result)
+    return progress
+
+
+async def acheck_table_jobs(client: Any, request_ids: Iterable[str]) -> TableJobsProgress:
+    """Poll each job once through an async client (the trigger), all jobs at once: the client's QPS limiter
+    paces the calls. The same rules as :func:`check_table_jobs`, applied in request order."""
+    request_ids = list(request_ids)
+    answers = await asyncio.gather(
+        *(client.get_table_job_result(rid, result_type="json") for rid in request_ids), return_exceptions=True
+    )
+    progress = TableJobsProgress()
+    for request_id, answer in zip(request_ids, answers, strict=True):
+        if isinstance(answer, BaiduOcrError):
+            progress.take(request_id, error=answer)
+        elif isinstance(answer, BaseException):
+            raise answer
         else:
-            progress.pending.append(request_id)
+            progress.take(request_id, result=answer)
     return progress
 
 

@@ -1,10 +1,11 @@
 """Trigger that waits for Baidu's async table-recognition jobs (``form_ocr/request``) without holding a worker.
 
 Baidu answers ``form_ocr/get_request_result`` with ``ret_code`` 1 (queued), 2 (running) or 3 (done); a job
-takes seconds to minutes. :class:`BaiduOcrTableJobTrigger` polls every pending job through the sync hook in
-a thread (``asyncio.to_thread``: the hook's token cache, QPS limiter and retries stay the single source of
-truth), sleeps with ``asyncio.sleep`` between rounds and yields exactly one event: ``success``, ``error`` or
-``timeout`` (the rules of the wait are ``table_jobs.TableJobsWait``, shared with the operator). The event carries request ids and small per-job metadata only; the operator fetches the results
+takes seconds to minutes. :class:`BaiduOcrTableJobTrigger` polls every pending job with async I/O
+(:class:`~baidu_ocr.aio.AsyncBaiduOcrClient`: aiohttp, with the hook's token cache, QPS limiter and error
+classes), so one triggerer holds hundreds of waits without a thread each; it sleeps with ``asyncio.sleep``
+between rounds and yields exactly one event: ``success``, ``error`` or ``timeout`` (the rules of the wait
+are ``table_jobs.TableJobsWait``, shared with the operator). The event carries request ids and small per-job metadata only; the operator fetches the results
 itself, so no OCR payload goes through the triggerer's database rows.
 """
 
@@ -17,7 +18,7 @@ from typing import Any
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
 from baidu_ocr.errors import BaiduOcrError
-from baidu_ocr.table_jobs import TableJobsWait, check_table_jobs
+from baidu_ocr.table_jobs import TableJobsWait, acheck_table_jobs
 
 
 class BaiduOcrTableJobTrigger(BaseTrigger):
@@ -60,28 +61,26 @@ class BaiduOcrTableJobTrigger(BaseTrigger):
             },
         )
 
-    def _hook(self):
-        from baidu_ocr.hooks import BaiduOcrHook
+    def _client(self):
+        """An async context manager giving the client that polls (tests give a scripted one)."""
+        from baidu_ocr.aio import AsyncBaiduOcrClient
 
-        return BaiduOcrHook(self.baidu_ocr_conn_id)
+        return AsyncBaiduOcrClient(self.baidu_ocr_conn_id)
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
-        hook = self._hook()
         wait = TableJobsWait(
             pending=[job["request_id"] for job in self.jobs if job.get("request_id")],
             deadline=self.deadline,
             poll_interval=self.poll_interval,
         )
-        while True:
-            try:
-                progress = await asyncio.to_thread(check_table_jobs, hook, wait.pending)
-            except BaiduOcrError as exc:
-                event = wait.event("error", message=str(exc), error_class=exc.error_class)
-                yield TriggerEvent({**event, "jobs": self.jobs, "carry": self.carry})
-                return
-            event = wait.fold(progress)
-            if event is not None:
-                yield TriggerEvent({**event, "jobs": self.jobs, "carry": self.carry})
-                return
-            self.log.info(wait.progress_line())
-            await asyncio.sleep(wait.sleep_seconds())
+        try:
+            async with self._client() as client:
+                while True:
+                    event = wait.fold(await acheck_table_jobs(client, wait.pending))
+                    if event is not None:
+                        break
+                    self.log.info(wait.progress_line())
+                    await asyncio.sleep(wait.sleep_seconds())
+        except BaiduOcrError as exc:
+            event = wait.event("error", message=str(exc), error_class=exc.error_class)
+        yield TriggerEvent({**event, "jobs": self.jobs, "carry": self.carry})

@@ -197,3 +197,26 @@ def test_bad_error_rate_specs_are_refused(spec):
 def test_error_rates_cannot_exceed_one():
     with pytest.raises(ValueError):
         FaultConfig(error_rates={"282000": 0.7, "drop": 0.5})
+
+
+def test_calls_are_counted_per_whole_second_refused_ones_included(samples):
+    """``calls_per_second`` is what a QPS meter sees: every arrival, by whole second of the server's clock."""
+    from ocr_server.qps import qps_seen
+
+    clock = FakeClock(start=1_700_000_000.2)
+    with running_server(samples_dir=samples["dir"], clock=clock, qps=2) as server:
+        token = get_token(server)
+        for step in (0.0, 0.1, 0.1, 0.7, 0.2, 0.2, 0.2, 0.2, 0.5, 0.1):  # seconds between calls
+            clock.advance(step)
+            call(server, "general_basic", token, image=samples["document"])
+        stats = server.stats()
+    assert stats["calls_per_second"]["general_basic"] == {
+        "1700000000": 3,
+        "1700000001": 5,
+        "1700000002": 2,
+    }
+    seen = qps_seen(stats, "general_basic", 2)
+    assert (seen.calls, seen.max_in_one_second) == (10, 5)
+    assert (seen.first_second, seen.last_second) == (1700000000, 1700000002)
+    assert seen.sustained_qps == 5.0  # only the whole second between the first and the last counts
+    assert seen.rate_limited == stats["errors"]["18"] > 0

@@ -61,3 +61,44 @@ def test_endpoints_have_separate_budgets():
     assert limiter.acquire("idcard", timeout=0.5) < 0.5  # another API: its own window
     with pytest.raises(TimeoutError):
         limiter.acquire("general_basic", timeout=0.2)
+
+
+def test_a_caller_that_wakes_up_late_takes_a_new_slot(monkeypatch):
+    """A late caller would leave next to the callers due after it (error 18 at Baidu): it re-reserves."""
+    import baidu_ocr.ratelimit as ratelimit
+
+    limiter = QpsLimiter(10, key=f"test:{uuid.uuid4().hex}")
+    limiter.acquire("general_basic")  # the next slot is ~105 ms away
+    reservations, real_sleep = [], time.sleep
+    reserve = limiter.reserve
+
+    def counting_reserve(endpoint, max_wait=None):
+        reservations.append(endpoint)
+        return reserve(endpoint, max_wait)
+
+    def oversleep(seconds):
+        real_sleep(seconds + (0.2 if len(reservations) == 1 else 0))  # a stalled process, once
+
+    monkeypatch.setattr(limiter, "reserve", counting_reserve)
+    monkeypatch.setattr(ratelimit.time, "sleep", oversleep)
+    limiter.acquire("general_basic")
+    assert len(reservations) == 2
+
+
+def test_async_acquire_paces_like_acquire():
+    import asyncio
+
+    limiter = QpsLimiter(20, key=f"test:{uuid.uuid4().hex}")
+    stamps: list[float] = []
+
+    async def caller():
+        for _ in range(10):
+            await limiter.aacquire("general_basic")
+            stamps.append(time.time())
+
+    async def main():
+        await asyncio.gather(*(caller() for _ in range(4)))
+
+    asyncio.run(main())
+    assert len(stamps) == 40
+    assert max_in_any_window(stamps) <= 20

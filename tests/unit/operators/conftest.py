@@ -177,13 +177,35 @@ class ScriptedTableHook:
         return b"PK-excel-of-" + url.encode()
 
 
+class AsyncAdapter:
+    """The trigger's async client (``async with``, awaited polls) over a sync scripted hook."""
+
+    def __init__(self, hook: Any) -> None:
+        self.hook = hook
+
+    async def __aenter__(self) -> AsyncAdapter:
+        return self
+
+    async def __aexit__(self, *exc_info: Any) -> None:
+        return None
+
+    async def get_table_job_result(self, request_id: str, *, result_type: str = "json") -> dict:
+        return self.hook.get_table_job_result(request_id, result_type=result_type)
+
+
 @pytest.fixture
 def scripted_table_hook(monkeypatch):
     import baidu_ocr.hooks
+    from baidu_ocr.triggers import BaiduOcrTableJobTrigger
 
     ScriptedTableHook.instances = []
     ScriptedTableHook.jobs = {}
     ScriptedTableHook.polls_seen = {}
     ScriptedTableHook.polls_until_done = 2
     monkeypatch.setattr(baidu_ocr.hooks, "BaiduOcrHook", ScriptedTableHook)
+    monkeypatch.setattr(
+        BaiduOcrTableJobTrigger,
+        "_client",
+        lambda self: AsyncAdapter(ScriptedTableHook(self.baidu_ocr_conn_id)),
+    )
     return ScriptedTableHook

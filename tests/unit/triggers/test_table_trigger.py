@@ -10,6 +10,8 @@ from baidu_ocr.errors import BadImage, QuotaExhausted, TransientError
 from baidu_ocr.table_jobs import check_table_jobs
 from baidu_ocr.triggers import BaiduOcrTableJobTrigger
 
+from tests.unit.operators.conftest import AsyncAdapter
+
 
 class PollingHook:
     """``script`` maps a request id to the answers of its successive polls (a dict or an exception)."""
@@ -38,7 +40,7 @@ def _trigger(jobs, *, deadline_in: float = 60.0) -> BaiduOcrTableJobTrigger:
 
 
 def _events(trigger, hook):
-    trigger._hook = lambda: hook
+    trigger._client = lambda: AsyncAdapter(hook)
 
     async def collect():
         return [event async for event in trigger.run()]

@@ -1,0 +1,224 @@
+"""Async calls to Baidu OCR for the triggerer: aiohttp, with the hook's token cache, QPS limit and error rules.
+
+A triggerer runs hundreds of triggers in one event loop. Polling through the sync hook in threads would
+hold one thread per call in flight (the loop's default pool has a handful), so the table trigger polls
+with :class:`AsyncBaiduOcrClient` instead:
+
+- the connection is read with ``BaseHook.aget_connection`` into the same :class:`BaiduOcrSettings`;
+- one ``aiohttp.ClientSession`` per event loop and connection is shared by every trigger using it (pooled
+  keep-alive connections, the connection's timeouts and TLS setting), closed when the last one is done;
+- the token comes from the same cache as the hook's (in-process, or Redis with ``redis_url``: one token for
+  workers and triggerers); a cache miss fetches it with the sync client in a thread, which is rare;
+- every call takes a slot from the same :class:`~baidu_ocr.ratelimit.QpsLimiter` (``aacquire``);
+- a response is classified exactly as the hook does: ``errors.error_from_response`` on a JSON body, then
+  ``errors.class_for_http_status``; a token error (100/110/111) refreshes the token once and retries.
+  Other retries are the caller's: a poll that fails transiently is simply polled again next round.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import ssl
+import time
+from typing import Any
+
+import aiohttp
+import requests
+
+from baidu_ocr.auth import AccessToken, cache_key, fetch_access_token, qps_key, token_cache_for
+from baidu_ocr.connection import BaiduOcrSettings
+from baidu_ocr.endpoints import Endpoint, get_endpoint
+from baidu_ocr.errors import (
+    ConfigError,
+    TokenError,
+    TransientError,
+    class_for_http_status,
+    error_from_response,
+)
+from baidu_ocr.ratelimit import QpsLimiter
+from baidu_ocr.records import form_value
+from baidu_ocr.redact import mask_secret
+
+USER_AGENT = "airflow-provider-baidu-ocr"
+MAX_CONNECTIONS = 32  # per event loop and connection; the QPS limit keeps far fewer calls in flight
+
+
+class _SharedSessions:
+    """One ``ClientSession`` per (event loop, settings), counted by its users; the last one closes it.
+
+    Only touched from the event loop's own thread, and never across an ``await`` between check and use.
+    """
+
+    def __init__(self) -> None:
+        self._entries: dict[tuple[int, tuple], list[Any]] = {}
+
+    def acquire(self, settings: BaiduOcrSettings) -> aiohttp.ClientSession:
+        key = (id(asyncio.get_running_loop()), _session_key(settings))
+        entry = self._entries.get(key)
+        if entry is None or entry[0].closed:
+            entry = self._entries[key] = [_new_session(settings), 0]
+        entry[1] += 1
+        return entry[0]
+
+    async def release(self, settings: BaiduOcrSettings) -> None:
+        key = (id(asyncio.get_running_loop()), _session_key(settings))
+        entry = self._entries.get(key)
+        if entry is None:
+            return
+        entry[1] -= 1
+        if entry[1] <= 0:
+            del self._entries[key]
+            await entry[0].close()
+
+
+def _session_key(settings: BaiduOcrSettings) -> tuple:
+    return (
+        settings.conn_id,
+        settings.base_url,
+        str(settings.verify),
+        settings.timeout,
+        settings.connect_timeout,
+    )
+
+
+def _new_session(settings: BaiduOcrSettings) -> aiohttp.ClientSession:
+    verify = settings.verify
+    tls: ssl.SSLContext | bool = True
+    if verify is False:
+        tls = False
+    elif isinstance(verify, str):
+        tls = ssl.create_default_context(cafile=verify)  # a CA bundle path
+    return aiohttp.ClientSession(
+        connector=aiohttp.TCPConnector(limit=MAX_CONNECTIONS, ssl=tls),
+        timeout=aiohttp.ClientTimeout(
+            total=None, sock_connect=settings.connect_timeout, sock_read=settings.timeout
+        ),
+        headers={"User-Agent": USER_AGENT},
+    )
+
+
+_SESSIONS = _SharedSessions()
+
+
+class AsyncBaiduOcrClient:
+    """``async with AsyncBaiduOcrClient(conn_id) as client: await client.get_table_job_result(rid)``."""
+
+    def __init__(self, baidu_ocr_conn_id: str = "baidu_ocr_default") -> None:
+        self.baidu_ocr_conn_id = baidu_ocr_conn_id
+        self.settings: BaiduOcrSettings | None = None
+        self._session: aiohttp.ClientSession | None = None
+        self._limiter: QpsLimiter | None = None
+        self._token: AccessToken | None = None
+        self.calls = 0
+        self.token_fetches = 0
+
+    async def __aenter__(self) -> AsyncBaiduOcrClient:
+        from airflow.sdk import BaseHook
+
+        conn = await BaseHook.aget_connection(self.baidu_ocr_conn_id)
+        s = self.settings = BaiduOcrSettings.from_connection(conn)
+        mask_secret(s.secret_key)
+        self._limiter = QpsLimiter(s.qps, qps_key(s.base_url, s.api_key), s.redis_url)
+        self._session = _SESSIONS.acquire(s)
+        return self
+
+    async def __aexit__(self, *exc_info: Any) -> None:
+        if self._session is not None:
+            self._session = None
+            await _SESSIONS.release(self.settings)
+
+    # -- tokens ------------------------------------------------------------------------------------------
+
+    async def access_token(self, *, rejected: str | None = None) -> str:
+        """The shared cache's token, remembered here until it is due for refresh or rejected."""
+        token = self._token
+        if token is None or token.value == rejected or token.refresh_due(time.time()):
+            s = self.settings
+            cache = token_cache_for(s.redis_url)
+            token = await asyncio.to_thread(
+                cache.get, cache_key(s.base_url, s.api_key), self._fetch_token, rejected=rejected
+            )
+            self._token = token
+        return token.value
+
+    def _fetch_token(self) -> AccessToken:
+        s = self.settings
+        self.token_fetches += 1
+        with requests.Session() as session:
+            token = fetch_access_token(
+                session,
+                base_url=s.base_url,
+                api_key=s.api_key,
+                secret_key=s.secret_key,
+                conn_id=s.conn_id,
+                timeout=(s.connect_timeout, s.timeout),
+                verify=s.verify,
+            )
+        mask_secret(token.value)
+        return token
+
+    # -- calls -------------------------------------------------------------------------------------------
+
+    async def post(self, endpoint: str | Endpoint, data: dict[str, Any]) -> dict:
+        """POST form ``data`` with the token and a QPS slot; one token refresh on 100/110/111."""
+        ep = endpoint if isinstance(endpoint, Endpoint) else self._endpoint(endpoint)
+        form = {k: form_value(v) for k, v in data.items() if v is not None}
+        # A token before the slot too: a slot is a start time, and one spent fetching a token is sent late.
+        token = await self.access_token()
+        await self._limiter.aacquire(ep.name)
+        token = await self.access_token()
+        try:
+            return await self._post_once(ep, form, token)
+        except TokenError:
+            token = await self.access_token(rejected=token)
+            await self._limiter.aacquire(ep.name)
+            return await self._post_once(ep, form, token)
+
+    def _endpoint(self, name: str) -> Endpoint:
+        try:
+            return get_endpoint(name)
+        except KeyError as exc:
+            raise ConfigError(str(exc.args[0]), endpoint=name, conn_id=self.baidu_ocr_conn_id) from None
+
+    async def _post_once(self, ep: Endpoint, form: dict[str, str], token: str) -> dict:
+        conn_id = self.baidu_ocr_conn_id
+        self.calls += 1
+        try:
+            async with self._session.post(
+                self.settings.base_url + ep.path, params={"access_token": token}, data=form
+            ) as response:
+                status, raw = response.status, await response.read()
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            # Never str(exc): it may carry the URL, and the URL carries the access token.
+            raise TransientError(
+                f"Request failed: {type(exc).__name__}", endpoint=ep.name, conn_id=conn_id
+            ) from None
+        http_error = class_for_http_status(status)
+        try:
+            body = json.loads(raw)
+        except ValueError:
+            body = None
+        if isinstance(body, dict):
+            error = error_from_response(body, endpoint=ep.name, conn_id=conn_id)
+            if error is not None:
+                raise error
+        if http_error is not None or not isinstance(body, dict):
+            raise (http_error or TransientError)(
+                f"HTTP {status} from Baidu OCR", endpoint=ep.name, conn_id=conn_id
+            )
+        return body
+
+    async def get_table_job_result(self, request_id: str, *, result_type: str = "json") -> dict:
+        """Poll ``form_ocr/get_request_result``; return its ``result`` (``ret_code`` 3 means done)."""
+        body = await self.post(
+            "form_ocr_get_request_result", {"request_id": request_id, "result_type": result_type}
+        )
+        result = body.get("result")
+        if not isinstance(result, dict):
+            raise TransientError(
+                "get_request_result answered without a result",
+                endpoint="form_ocr_get_request_result",
+                conn_id=self.baidu_ocr_conn_id,
+            )
+        return result

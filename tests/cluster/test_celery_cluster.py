@@ -1,0 +1,86 @@
+"""The DAGs on a real CeleryExecutor cluster: 2 workers, 200 images, a server limited to 10 QPS.
+
+One cluster (PostgreSQL metadata, Redis broker, api-server, scheduler, dag-processor, triggerer, two
+Celery workers, moto S3, the local OCR server) is started by ``include/cluster.py`` and stopped at the end;
+the test then checks that no process it started is left and that every port is free again.
+"""
+
+from __future__ import annotations
+
+import math
+from urllib.parse import urlparse
+
+import psutil
+import pytest
+from cluster import ClusterConfig, run_s3_dag, run_tables_dag, running_cluster
+from local_services import port_is_free
+
+from tests.services import require_postgres, require_redis
+
+pytestmark = [pytest.mark.slow, pytest.mark.integration]
+
+# 4 batches of 50: all four run at once (pool 4 = 2 workers x concurrency 2), so the budget never waits
+# for a task to start; batches much shorter than a task's start-up would leave it idle between them.
+QPS, IMAGES, TOKEN_TTL, BATCH = 10, 200, 10, 50
+
+
+@pytest.mark.timeout(420)
+def test_dags_on_a_celery_cluster_share_one_budget_and_one_token(tmp_path):
+    require_postgres()
+    require_redis()
+    config = ClusterConfig(
+        workdir=tmp_path,
+        workers=2,
+        worker_concurrency=2,
+        pool_slots=4,
+        qps=QPS,
+        metadata_db="baidu_ocr_cluster_test",
+        warehouse_db="baidu_ocr_cluster_test_wh",
+        broker_db=7,
+        limiter_db=8,
+    )
+    me = psutil.Process()
+    before = {p.pid for p in me.children(recursive=True)}
+    with running_cluster(config) as cluster:
+        started = {p.pid for p in me.children(recursive=True)} - before
+        ports = set(cluster.ports.values()) | {urlparse(u).port for u in (cluster.s3_url, cluster.ocr_url)}
+        cluster.upload_tables("tables/")
+        cluster.upload_images("images/", IMAGES)
+
+        # 1. Table jobs wait in the triggerer, not in a worker slot; one token for the whole cluster.
+        tables = run_tables_dag(cluster, "tables/", "test_tables")
+        assert tables["state"] == "success"
+        assert tables["max_deferred_task_instances"] >= 1 and tables["triggers_held_by_triggerer"]
+        assert tables["table_cells"] > 0
+        assert tables["tokens_issued"] == 1
+
+        # 2. 200 images over two workers, one QPS budget; tokens now live 10 s on the server.
+        first = run_s3_dag(cluster, "images/", "test_first", IMAGES, BATCH, {"token_ttl": TOKEN_TTL})
+        assert first["state"] == "success"
+        workers = first["tasks_per_worker"]
+        assert set(workers) == {"worker-1", "worker-2"} and sum(workers.values()) == IMAGES // BATCH
+        seen = first["server"]
+        assert seen["max_in_one_second"] <= QPS + 1
+        assert seen["rate_limited"] < 0.005 * seen["calls"]
+        assert seen["throughput_ratio"] >= 0.9
+        summary = first["summary"]
+        assert summary["images_ok"] == IMAGES and summary["images_failed"] == 0  # every 18/111 retried
+        # Refreshed once per expiry (every 9 s: 10 % early), plus once for the token the server
+        # stopped accepting when its lifetime changed; not once per worker or per task.
+        span = seen["last_second"] - seen["first_second"] + 1
+        assert 2 <= first["tokens_issued"] <= math.ceil(span / (TOKEN_TTL * 0.9)) + 1
+        assert first["tokens_issued"] < IMAGES // 20
+        # Exactly once: one row per image.
+        assert first["warehouse_rows"] == first["warehouse_distinct_images"] == IMAGES
+        assert first["server_billable"] == IMAGES
+
+        # 3. A rerun makes no call and adds no row.
+        rerun = run_s3_dag(cluster, "images/", "test_rerun", 0, BATCH)
+        assert rerun["state"] == "success"
+        assert rerun["server"]["calls"] == 0 and rerun["summary"]["billable_calls"] == 0
+        assert rerun["warehouse_rows"] == IMAGES
+        assert rerun["summary"]["images_skipped"] == IMAGES
+    # Stopped: nothing the cluster started is left, and no port stays bound.
+    left = [pid for pid in started if psutil.pid_exists(pid) and psutil.Process(pid).status() != "zombie"]
+    assert started and not left, f"processes left running: {left}"
+    assert ports and all(port_is_free(port) for port in ports), "a port of the cluster is still bound"
