@@ -26,7 +26,7 @@ from typing import Any
 import aiohttp
 import requests
 
-from baidu_ocr.auth import AccessToken, cache_key, fetch_access_token, qps_key, token_cache_for
+from baidu_ocr.auth import AccessToken, fetch_access_token, qps_key, token_cache_for, token_key_for
 from baidu_ocr.connection import BaiduOcrSettings
 from baidu_ocr.endpoints import Endpoint, get_endpoint
 from baidu_ocr.errors import (
@@ -136,9 +136,8 @@ class AsyncBaiduOcrClient:
         if token is None or token.value == rejected or token.refresh_due(time.time()):
             s = self.settings
             cache = token_cache_for(s.redis_url)
-            token = await asyncio.to_thread(
-                cache.get, cache_key(s.base_url, s.api_key), self._fetch_token, rejected=rejected
-            )
+            token = await asyncio.to_thread(cache.get, token_key_for(s), self._fetch_token, rejected=rejected)
+            mask_secret(token.value)  # read from Redis, it may come from another process
             self._token = token
         return token.value
 

@@ -14,6 +14,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import requests
 
@@ -99,6 +100,11 @@ def cache_key(base_url: str, api_key: str, secret_key: str = "") -> str:
     fail) on its own, not reuse the token another connection fetched with the right one.
     """
     return "baidu_ocr:token:" + _digest(base_url, api_key, secret_key)
+
+
+def token_key_for(settings: Any) -> str:
+    """The cache key of a connection's token (its ``BaiduOcrSettings``): every caller uses this one."""
+    return cache_key(settings.base_url, settings.api_key, settings.secret_key)
 
 
 def qps_key(base_url: str, api_key: str) -> str:

@@ -19,7 +19,7 @@ from airflow.sdk import BaseHook
 from requests.adapters import HTTPAdapter
 from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
 
-from baidu_ocr.auth import AccessToken, cache_key, fetch_access_token, qps_key, token_cache_for
+from baidu_ocr.auth import AccessToken, fetch_access_token, qps_key, token_cache_for, token_key_for
 from baidu_ocr.batch import BatchRunner
 from baidu_ocr.connection import BaiduOcrSettings
 from baidu_ocr.endpoints import Endpoint, get_endpoint
@@ -120,13 +120,14 @@ class BaiduOcrHook(BaseHook):
 
     def get_access_token(self, *, rejected: str | None = None) -> str:
         """A valid access token: cached with its expiry; ``rejected`` is replaced (one fetch for all threads)."""
-        s = self.settings
-        key = cache_key(s.base_url, s.api_key, s.secret_key)
-        token = self._token_cache.get(key, self._fetch_token, rejected=rejected)
+        return self._cached_token(rejected=rejected).value
+
+    def _cached_token(self, *, rejected: str | None = None) -> AccessToken:
+        token = self._token_cache.get(token_key_for(self.settings), self._fetch_token, rejected=rejected)
         if token.value not in self._masked_tokens:  # e.g. read from Redis, fetched by another process
             mask_secret(token.value)
             self._masked_tokens.add(token.value)
-        return token.value
+        return token
 
     def _fetch_token(self) -> AccessToken:
         """One client-credentials grant, counted and masked (the cache decides when it is needed)."""
@@ -238,12 +239,10 @@ class BaiduOcrHook(BaseHook):
         while we queued: a slot is a start time, and one spent fetching a token (or reading it from Redis)
         is sent late, next to the slots after it (error 18)."""
         conn_id = self.baidu_ocr_conn_id
-        s = self.settings
-        key = cache_key(s.base_url, s.api_key)
-        cached = self._token_cache.get(key, self._fetch_token)
+        cached = self._cached_token()
         self.limiter.acquire(ep.name)
         if cached.refresh_due(time.time()):
-            cached = self._token_cache.get(key, self._fetch_token)
+            cached = self._cached_token()
         token = cached.value
         used.append(token)
         self.stats.count("billable_calls")
