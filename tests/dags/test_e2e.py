@@ -257,3 +257,41 @@ def test_quota_exhausted_fails_the_run_but_keeps_what_was_paid_for(
     assert run_dag("baidu_ocr_s3_to_warehouse", conf).state == "success"
     assert _billable(ocr_server) == len(images)  # 4 + the 8 missing ones: nothing paid twice
     assert len(sqlite_warehouse.records("SELECT 1 FROM ocr_documents WHERE status = 'ok'")) == len(images)
+
+
+def test_multi_page_pdfs_become_per_page_rows_planned_by_pages(airflow_db, s3_env, ocr_server, warehouse):
+    s3_env.upload_samples("documents_pdf")  # the PDFs and their ground truth (.json: not listed)
+    pdfs = sorted((Path(__file__).resolve().parents[2] / "include/samples/documents_pdf").glob("*.pdf"))
+    conf = {"bucket": s3_env.bucket, "prefix": "samples/documents_pdf/", "batch_size": 3}
+
+    run = run_dag("baidu_ocr_s3_to_warehouse", conf)
+
+    assert run.state == "success"
+    # 4 + 3 pages in batches of 3 pages: pdf_01 is cut into pages 1-3 and 4, pdf_02 is one batch.
+    assert len([ti for ti in run.get_task_instances() if ti.task_id == "ocr_batch"]) == 3
+    pages = sum(_truth(pdf)["page_count"] for pdf in pdfs)
+    assert _billable(ocr_server) == pages
+    documents = warehouse.records(
+        "SELECT content_sha256, page_no, page_count, status FROM ocr_documents ORDER BY content_sha256, page_no"
+    )
+    assert documents == sorted(
+        (_sha(pdf), n, _truth(pdf)["page_count"], "ok")
+        for pdf in pdfs
+        for n in range(1, _truth(pdf)["page_count"] + 1)
+    )
+    lines = defaultdict(list)
+    for sha, page_no, text in warehouse.records(
+        "SELECT content_sha256, page_no, text FROM ocr_lines ORDER BY content_sha256, page_no, line_no"
+    ):
+        lines[(sha, page_no)].append(text)
+    assert dict(lines) == {
+        (_sha(pdf), n): [line["text"] for line in page["lines"]]
+        for pdf in pdfs
+        for n, page in enumerate(_truth(pdf)["pages"], start=1)
+        if page["lines"]  # the blank page has a document row and no line
+    }
+    counts = warehouse.row_counts()
+
+    assert run_dag("baidu_ocr_s3_to_warehouse", conf).state == "success"
+    assert _billable(ocr_server) == pages  # the rerun is free
+    assert warehouse.row_counts() == counts
