@@ -295,3 +295,41 @@ def test_multi_page_pdfs_become_per_page_rows_planned_by_pages(airflow_db, s3_en
     assert run_dag("baidu_ocr_s3_to_warehouse", conf).state == "success"
     assert _billable(ocr_server) == pages  # the rerun is free
     assert warehouse.row_counts() == counts
+
+
+def test_a_half_failed_pdf_is_finished_by_the_rerun_for_its_missing_page(
+    airflow_db, s3_env, sqlite_warehouse, monkeypatch, tmp_path
+):
+    import shutil
+
+    from ocr_server.testing import running_server
+
+    folder = Path(__file__).resolve().parents[2] / "include/samples/documents_pdf"
+    failing = tmp_path / "samples" / "documents_pdf"
+    failing.mkdir(parents=True)
+    shutil.copy(folder / "pdf_01.pdf", failing)
+    truth = _truth(folder / "pdf_01.pdf")
+    truth["pages"][1]["expect_error"] = 282000  # page 2 fails (internal error, retries exhausted)
+    (failing / "pdf_01.json").write_text(json.dumps(truth, ensure_ascii=False), encoding="utf-8")
+    s3_env.upload({"pdfs/pdf_01.pdf": (folder / "pdf_01.pdf").read_bytes()})
+    conf = {"bucket": s3_env.bucket, "prefix": "pdfs/", "max_failure_ratio": 1.0}
+
+    def run_against(samples_dir) -> int:
+        with running_server(engine="fixture", samples_dir=samples_dir) as server:
+            monkeypatch.setenv(
+                "AIRFLOW_CONN_BAIDU_OCR_DEFAULT", server.airflow_connection(qps=500, max_retries=0)
+            )
+            from baidu_ocr.hooks import reset_process_caches
+
+            reset_process_caches()
+            assert run_dag("baidu_ocr_s3_to_warehouse", conf).state == "success"
+            return _billable(server)
+
+    assert run_against(str(tmp_path / "samples")) == 4
+    status = "SELECT page_no, status FROM ocr_documents ORDER BY page_no"
+    assert sqlite_warehouse.records(status) == [(1, "ok"), (2, "failed"), (3, "ok"), (4, "ok")]
+
+    assert run_against(None) == 1  # only page 2 is paid for again
+    assert sqlite_warehouse.records(status) == [(n, "ok") for n in (1, 2, 3, 4)]
+    page_2 = sqlite_warehouse.records("SELECT text FROM ocr_lines WHERE page_no = 2 ORDER BY line_no")
+    assert [row[0] for row in page_2] == [line["text"] for line in truth["pages"][1]["lines"]]
