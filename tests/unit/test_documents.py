@@ -86,10 +86,33 @@ def test_page_counts_before_any_call():
     assert ofd_page_count(b"PK\x03\x04 broken") is None
 
 
+def encrypted_pdf() -> bytes:
+    """A one-page PDF behind the standard security handler with a password nobody knows."""
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 200 200] >>",
+        b"<< /Filter /Standard /V 1 /R 2 /O <" + b"11" * 32 + b"> /U <" + b"22" * 32 + b"> /P -4 >>",
+    ]
+    out, offsets = bytearray(b"%PDF-1.4\n"), []
+    for number, body in enumerate(objects, 1):
+        offsets.append(len(out))
+        out += f"{number} 0 obj\n".encode() + body + b"\nendobj\n"
+    xref = len(out)
+    out += f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode()
+    out += b"".join(f"{offset:010d} 00000 n \n".encode() for offset in offsets)
+    out += (
+        f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R /Encrypt 4 0 R /ID [<{'ab' * 16}> <{'ab' * 16}>] >>\n"
+        f"startxref\n{xref}\n%%EOF\n"
+    ).encode()
+    return bytes(out)
+
+
 @pytest.mark.parametrize(
     ("data", "limit", "code", "words"),
     [
         (b"%PDF-1.4\n not really a pdf", 10**7, 216201, "broken"),
+        (encrypted_pdf(), 10**7, 216201, "encrypted"),
         (b"", 10**7, 216201, "Not a PDF"),
         (b"\x89PNG\r\n", 10**7, 216201, "Not a PDF"),
         (pdf_of(2), 1024, 216202, "over the limit"),
