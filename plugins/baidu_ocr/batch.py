@@ -23,8 +23,9 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from logging import Logger
 from typing import TYPE_CHECKING, Any, Protocol
 
-from baidu_ocr.documents import Document, document_kind, inspect_document, parse_pages
-from baidu_ocr.errors import BaiduOcrError, TransientError
+from baidu_ocr.documents import FIELDS, Document, document_kind, inspect_document, parse_pages
+from baidu_ocr.errors import BadImage, BaiduOcrError, TransientError
+from baidu_ocr.images import NOT_AN_IMAGE
 from baidu_ocr.records import OcrOutcome
 from baidu_ocr.stats import ProgressLogger
 
@@ -158,8 +159,18 @@ class BatchRunner:
         endpoint = self.endpoint
         sha256 = hashlib.sha256(data).hexdigest()
         try:
+            kind = document_kind(data)
+            if FIELDS[kind][0] not in endpoint.inputs:  # e.g. a PDF among the images of an idcard batch
+                raise BadImage(
+                    f"Endpoint {endpoint.name} takes no {FIELDS[kind][0]}",
+                    code=NOT_AN_IMAGE,
+                    endpoint=endpoint.name,
+                )
             document = inspect_document(
-                data, max_encoded_bytes=self.hook.max_encoded_bytes(endpoint), endpoint=endpoint.name
+                data,
+                max_encoded_bytes=self.hook.max_encoded_bytes(endpoint),
+                endpoint=endpoint.name,
+                kind=kind,
             )
         except BaiduOcrError as exc:
             if not exc.per_image:

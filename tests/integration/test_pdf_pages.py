@@ -109,3 +109,12 @@ def test_images_and_pdfs_mix_in_one_batch(monkeypatch, ocr_server):
         ("a.pdf", 1, 4),
         ("doc.jpg", None, None),
     ]
+
+
+def test_a_pdf_sent_to_an_endpoint_without_pdf_input_fails_alone(monkeypatch, ocr_server):
+    reset_process_caches()
+    baidu_conn_env(monkeypatch, ocr_server)
+    (outcome,) = BaiduOcrHook().ocr_pages(PDF, endpoint="idcard", id_card_side="front")
+    assert (outcome.ok, outcome.error_code, outcome.page_no) == (False, "216201", None)
+    assert "takes no pdf_file" in outcome.error_msg
+    assert ocr_server.stats()["endpoints"].get("idcard", {}).get("calls", 0) == 0
