@@ -164,7 +164,7 @@ class S3ImageBatchOperator(BaseOperator):
                 attempts=int(row.attempts),
                 content_sha256=str(row.content_sha256),
                 page_no=int(row.page_no) or None,
-                page_count=None if row.page_count is None or row.page_count is pd.NA else int(row.page_count),
+                page_count=None if pd.isna(row.page_count) else int(row.page_count),
             )
             for row in done.itertuples(index=False)
         ]
