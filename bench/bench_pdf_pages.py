@@ -4,7 +4,8 @@
 
 Each PDF sample (``include/samples/documents_pdf``) goes through ``BaiduOcrHook.ocr_pages`` over HTTP: the
 client checks and counts the pages, the server renders each page (pypdfium2) and OCRs it. Prints pages/s
-and the character error rate per page kind (text normalized as in ``bench_engine_accuracy``); writes
+and the character error rate per page (text normalized as in ``bench_engine_accuracy``; ``detect_direction``
+on, as for the rotated image samples there); writes
 ``bench/results/pdf_pages.json``. Bounded: 7 pages per round.
 """
 
@@ -50,7 +51,7 @@ def main() -> None:
         started = time.perf_counter()
         for _ in range(args.rounds):
             for pdf, truth in samples:
-                for outcome in hook.ocr_pages(pdf.read_bytes()):
+                for outcome in hook.ocr_pages(pdf.read_bytes(), detect_direction="true"):
                     pages += 1
                     page_truth = truth["pages"][outcome.page_no - 1]
                     want = normalize("".join(line["text"] for line in page_truth["lines"]))

@@ -680,7 +680,7 @@ def make_pdfs(out: Path) -> None:
             save_all=True,
             append_images=images[1:],
             resolution=72.0,
-            quality=70,
+            quality=90,
             creationDate=PDF_DATE,
             modDate=PDF_DATE,  # fixed: a rerun writes the same bytes
         )
