@@ -25,7 +25,6 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from baidu_ocr.documents import FIELDS, Document, document_kind, inspect_document, parse_pages
 from baidu_ocr.errors import BadImage, BaiduOcrError, TransientError
-from baidu_ocr.images import NOT_AN_IMAGE
 from baidu_ocr.records import OcrOutcome
 from baidu_ocr.stats import ProgressLogger
 

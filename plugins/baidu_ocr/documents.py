@@ -18,6 +18,8 @@ from xml.etree import ElementTree
 from baidu_ocr.errors import BadImage, ConfigError
 from baidu_ocr.images import NOT_AN_IMAGE, SIZE_ERROR, encoded_size
 
+NOT_READABLE = NOT_AN_IMAGE  # Baidu's 216201: also a file it cannot read, or input the endpoint does not take
+
 PDF = "pdf"
 OFD = "ofd"
 PDF_MAGIC = b"%PDF-"

@@ -6,7 +6,6 @@ from collections.abc import Sequence
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-import pandas as pd
 from airflow.sdk import BaseOperator
 
 from baidu_ocr.manifests import BatchManifest, check_failure_ratio
@@ -142,6 +141,8 @@ class S3ImageBatchOperator(BaseOperator):
     def _earlier_outcomes(self, stager: ChunkedStager) -> list[OcrOutcome]:
         """What earlier tries of this task staged and need not be paid for again: results, and images Baidu
         refused as bad (it would bill the same refusal again)."""
+        import pandas as pd
+
         frame = stager.earlier_records(
             columns=[
                 "content_sha256",
