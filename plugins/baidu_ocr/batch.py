@@ -23,7 +23,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from logging import Logger
 from typing import TYPE_CHECKING, Any, Protocol
 
-from baidu_ocr.documents import FIELDS, Document, document_kind, inspect_document, parse_pages
+from baidu_ocr.documents import FIELDS, NOT_READABLE, Document, document_kind, inspect_document, parse_pages
 from baidu_ocr.errors import BadImage, BaiduOcrError, TransientError
 from baidu_ocr.records import OcrOutcome
 from baidu_ocr.stats import ProgressLogger
@@ -162,7 +162,7 @@ class BatchRunner:
             if FIELDS[kind][0] not in endpoint.inputs:  # e.g. a PDF among the images of an idcard batch
                 raise BadImage(
                     f"Endpoint {endpoint.name} takes no {FIELDS[kind][0]}",
-                    code=NOT_AN_IMAGE,
+                    code=NOT_READABLE,
                     endpoint=endpoint.name,
                 )
             document = inspect_document(
