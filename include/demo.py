@@ -43,7 +43,14 @@ DAG_RUNS = [
         {"prefix": f"{SAMPLES_PREFIX}documents/", "options": {"probability": "true"}},
     ),
     # Multi-page PDFs, OCRed page by page and planned in batches of 3 pages: one row per page.
-    ("baidu_ocr_s3_to_warehouse", {"prefix": f"{SAMPLES_PREFIX}documents_pdf/", "batch_size": 3}),
+    (
+        "baidu_ocr_s3_to_warehouse",
+        {
+            "prefix": f"{SAMPLES_PREFIX}documents_pdf/",
+            "batch_size": 3,
+            "options": {"detect_direction": "true"},
+        },
+    ),
     ("baidu_ocr_idcards_to_warehouse", {"prefix": f"{SAMPLES_PREFIX}idcards/"}),
     ("baidu_ocr_tables_to_warehouse", {"prefix": f"{SAMPLES_PREFIX}tables/", "poll_interval": 0.5}),
 ]
@@ -288,13 +295,12 @@ def main(argv: list[str] | None = None) -> int:
 
         say(f"Uploaded {upload_samples(s3_url, bucket)} sample file(s) to s3://{bucket}/{SAMPLES_PREFIX}")
         for dag_id, conf in DAG_RUNS:
-            say(f"Running {dag_id} ...")
+            say(f"Running {dag_id} on {conf['prefix']} ...")
             t0 = time.monotonic()
             conf = {"bucket": bucket, **conf}
-            result = airflow(
-                env, "dags", "test", dag_id, "-c", json.dumps(conf), log_path=logs / f"{dag_id}.log"
-            )
-            say(f"{dag_id} finished in {time.monotonic() - t0:.1f}s (log: {logs / f'{dag_id}.log'})")
+            log_path = logs / f"{dag_id}-{Path(conf['prefix']).name}.log"  # one DAG runs on two prefixes
+            result = airflow(env, "dags", "test", dag_id, "-c", json.dumps(conf), log_path=log_path)
+            say(f"{dag_id} finished in {time.monotonic() - t0:.1f}s (log: {log_path})")
             print(run_summary(result.stdout + result.stderr), flush=True)
 
     show_warehouse(warehouse)
