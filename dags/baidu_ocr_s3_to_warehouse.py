@@ -1,8 +1,9 @@
 """
 ### baidu_ocr_s3_to_warehouse: scanned images in S3 -> Baidu OCR -> warehouse tables
 
-1. **list_batches** lists the images under `params.prefix` in `params.bucket` (keys only, no content read)
-   and cuts them into batches of `params.batch_size` keys. Keys with the same S3 ETag go in one batch, and the
+1. **list_batches** lists the images and PDF/OFD documents (`params.suffixes`) under `params.prefix` in
+   `params.bucket` (keys only; each document is read once to count its pages) and cuts them into batches of
+   about `params.batch_size` pages: an image is one page, a long PDF is cut into page ranges. Keys with the same S3 ETag go in one batch, and the
    batch size grows when needed so the number of mapped tasks stays at most 512, half of Airflow's default
    `max_map_length`, whatever the number of images.
 2. **ocr_batch** (mapped over the batches, pool `baidu_ocr`) reads and hashes each image (SHA-256), asks the
@@ -33,6 +34,7 @@ from baidu_ocr.operators import (
     BaiduOcrRunSummaryOperator,
     BaiduOcrWarehouseLoadOperator,
 )
+from baidu_ocr.sources import INPUT_SUFFIXES
 
 WAREHOUSE_CONN_ID = "warehouse_default"
 TABLES = ("ocr_documents", "ocr_lines", "ocr_chars", "ocr_fields")
@@ -51,7 +53,12 @@ TABLES = ("ocr_documents", "ocr_lines", "ocr_chars", "ocr_fields")
         "prefix": Param("samples/documents/", type="string", description="key prefix to OCR"),
         "endpoint": Param("general_basic", type="string", description="Baidu OCR endpoint"),
         "options": Param({}, type="object", description='endpoint options, e.g. {"probability": "true"}'),
-        "batch_size": Param(100, type="integer", minimum=1, description="images per mapped OCR task"),
+        "batch_size": Param(100, type="integer", minimum=1, description="pages per mapped OCR task"),
+        "suffixes": Param(
+            list(INPUT_SUFFIXES),
+            type="array",
+            description="key suffixes to OCR: images, and .pdf/.ofd documents (OCRed page by page)",
+        ),
         "max_failure_ratio": Param(0.2, type="number", minimum=0, maximum=1),
     },
 )
@@ -59,10 +66,13 @@ def baidu_ocr_s3_to_warehouse():
     @task
     def list_batches(params: dict) -> list[dict]:
         """One mapped task's arguments per batch of keys (per-run settings travel as data, not templates)."""
-        from baidu_ocr.assets import plan_s3_batches
+        from baidu_ocr.assets import plan_s3_page_batches
 
-        batches = plan_s3_batches(params["bucket"], params["prefix"], params["batch_size"])
-        return [{"keys": keys, "max_failure_ratio": params["max_failure_ratio"]} for keys in batches]
+        batches = plan_s3_page_batches(
+            params["bucket"], params["prefix"], params["batch_size"], suffixes=params["suffixes"]
+        )
+        # A batch spec is {"keys": [...]}, plus {"pages": {key: "1-100"}} for a slice of a long document.
+        return [{**spec, "max_failure_ratio": params["max_failure_ratio"]} for spec in batches]
 
     batches = list_batches()
 

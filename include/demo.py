@@ -40,12 +40,21 @@ DAG_RUNS = [
         "baidu_ocr_s3_to_warehouse",
         {"prefix": f"{SAMPLES_PREFIX}documents/", "options": {"probability": "true"}},
     ),
+    # Multi-page PDFs, OCRed page by page and planned in batches of 3 pages: one row per page.
+    (
+        "baidu_ocr_s3_to_warehouse",
+        {
+            "prefix": f"{SAMPLES_PREFIX}documents_pdf/",
+            "batch_size": 3,
+            "options": {"detect_direction": "true"},
+        },
+    ),
     ("baidu_ocr_idcards_to_warehouse", {"prefix": f"{SAMPLES_PREFIX}idcards/"}),
     ("baidu_ocr_tables_to_warehouse", {"prefix": f"{SAMPLES_PREFIX}tables/", "poll_interval": 0.5}),
 ]
 PREVIEW_ORDER = {"ocr_idcards": "side DESC, name", "ocr_lines": "content_sha256, line_no"}
 PREVIEW_COLUMNS = {
-    "ocr_documents": ["source_uri", "endpoint", "status", "n_lines", "error_class", "latency_ms"],
+    "ocr_documents": ["source_uri", "page_no", "endpoint", "status", "n_lines", "error_class", "latency_ms"],
     "ocr_lines": ["line_no", "text", "prob_average"],
     "ocr_idcards": ["side", "name", "id_number_masked", "id_number_valid", "issuing_authority", "valid_to"],
     "ocr_table_cells": ["table_no", "row", "col", "row_span", "col_span", "text"],
@@ -135,6 +144,24 @@ def show_warehouse(path: Path) -> None:
                 frame = pd.read_sql_query(f'SELECT {columns} FROM "{table}" {order} LIMIT 5', db)
                 print(frame.to_string(index=False))
             print()
+        show_pdf_pages(db)
+
+
+def show_pdf_pages(db: sqlite3.Connection) -> None:
+    """The PDF samples as the warehouse holds them: one ocr_documents row per page, lines per page."""
+    import pandas as pd
+
+    frame = pd.read_sql_query(
+        "SELECT d.source_uri, d.page_no, d.page_count, d.status, d.n_lines, "
+        "(SELECT l.text FROM ocr_lines l WHERE l.content_sha256 = d.content_sha256 AND l.endpoint = d.endpoint "
+        "AND l.options_hash = d.options_hash AND l.page_no = d.page_no ORDER BY l.line_no LIMIT 1) AS first_line "
+        "FROM ocr_documents d WHERE d.page_no > 0 ORDER BY d.source_uri, d.page_no",
+        db,
+    )
+    print(f"== PDF pages: {len(frame)} row(s), one per page")
+    if len(frame):
+        print(frame.to_string(index=False))
+    print()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -211,13 +238,12 @@ def main(argv: list[str] | None = None) -> int:
 
         say(f"Uploaded {upload_samples(s3_url, bucket)} sample file(s) to s3://{bucket}/{SAMPLES_PREFIX}")
         for dag_id, conf in DAG_RUNS:
-            say(f"Running {dag_id} ...")
+            say(f"Running {dag_id} on {conf['prefix']} ...")
             t0 = time.monotonic()
             conf = {"bucket": bucket, **conf}
-            result = airflow(
-                env, "dags", "test", dag_id, "-c", json.dumps(conf), log_path=logs / f"{dag_id}.log"
-            )
-            say(f"{dag_id} finished in {time.monotonic() - t0:.1f}s (log: {logs / f'{dag_id}.log'})")
+            log_path = logs / f"{dag_id}-{Path(conf['prefix']).name}.log"  # one DAG runs on two prefixes
+            result = airflow(env, "dags", "test", dag_id, "-c", json.dumps(conf), log_path=log_path)
+            say(f"{dag_id} finished in {time.monotonic() - t0:.1f}s (log: {log_path})")
             print(run_summary(result.stdout + result.stderr), flush=True)
 
     show_warehouse(warehouse)

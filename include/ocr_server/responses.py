@@ -13,6 +13,7 @@ import logging
 import secrets
 from typing import Any
 
+from ocr_server.documents import page_number, render_pdf_page
 from ocr_server.endpoints import ENDPOINTS_BY_PATH, EndpointSpec, endpoint_name
 from ocr_server.engines.base import EngineCannotRecognize
 from ocr_server.excel import tables_to_xlsx
@@ -137,6 +138,11 @@ class BaiduOcrResponses:
         return render_error(BaiduError(int(fault)))
 
     def _serve(self, request: Request, spec: EndpointSpec) -> dict:
+        extra: dict[str, str] = {}  # e.g. pdf_file_size: the page count of a PDF input
+        payload = self._serve_input(request, spec, extra)
+        return {**payload, **extra} if extra else payload
+
+    def _serve_input(self, request: Request, spec: EndpointSpec, extra: dict[str, str]) -> dict:
         form = request.form
         engine = self.backend.engine
         if spec.family == "table_result":
@@ -147,10 +153,10 @@ class BaiduOcrResponses:
                 raise BaiduError(216101)
             if side not in ("front", "back"):
                 raise BaiduError(216100)
-            image = self._image(form, spec)
+            image = self._image(form, spec, extra)
             result = engine.recognize_idcard(image, side=side)
             return idcard_payload(result, detect_direction=_flag(form, "detect_direction"))
-        image = self._image(form, spec)
+        image = self._image(form, spec, extra)
         if spec.family == "lines":
             options = LineOptions(
                 location=spec.location,
@@ -181,8 +187,9 @@ class BaiduOcrResponses:
             return {"result": [{"request_id": request_id}]}
         raise BaiduError(216102)  # pragma: no cover - every family is handled above
 
-    def _image(self, form: Any, spec: EndpointSpec) -> bytes:
-        """``image`` wins over ``url``; ``pdf_file`` is accepted by name but not rendered (216201)."""
+    def _image(self, form: Any, spec: EndpointSpec, extra: dict[str, str]) -> bytes:
+        """Baidu's priority: ``image`` > ``url`` > ``pdf_file`` (page ``pdf_file_num`` rendered, the page
+        count answered as ``pdf_file_size``) > ``ofd_file`` (not rendered here: 216201)."""
         if "image" in form:
             data = decode_base64_image(form["image"], spec.limits)
         elif "url" in form and spec.accepts_url:
@@ -190,6 +197,12 @@ class BaiduOcrResponses:
                 raise BaiduError(282110)
             data = fetch_url_image(form["url"], spec.limits)
         elif "pdf_file" in form and spec.accepts_pdf:
+            document = decode_base64_image(form["pdf_file"], spec.limits)
+            page = page_number(form.get("pdf_file_num"))
+            data, count = render_pdf_page(document, page, spec.limits)
+            extra["pdf_file_size"] = str(count)
+        elif "ofd_file" in form and spec.accepts_pdf:
+            decode_base64_image(form["ofd_file"], spec.limits)
             raise BaiduError(216201)
         else:
             raise BaiduError(216200)

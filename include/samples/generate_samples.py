@@ -17,6 +17,9 @@ the ``fixture`` engine reads::
 Rotated documents keep their line boxes in the UNROTATED frame and say ``"rotation": 90|180`` (degrees the
 content was turned counter-clockwise, i.e. Baidu's ``direction`` 1 or 2).
 
+``documents_pdf/`` holds multi-page PDFs assembled from the documents (CJK + Latin, a rotated page, a blank
+page), with per-page truth: ``{"kind": "pdf", "page_count": N, "pages": [<a document's truth>, ...]}``.
+
 ``--validation`` writes a second, held-out set to ``validation/`` (the engines are never tuned on it): another
 seed, another font (WenQuanYi Zen Hei, Debian ``fonts-wqy-zenhei``; the tuned set uses Micro Hei), other
 table line widths/colours/layouts, and scan degradations (blur, noise, JPEG q60, skew <= 2°). Its truth
@@ -26,6 +29,7 @@ says ``"degradations": [...]``; boxes of skewed images stay in the unskewed fram
 from __future__ import annotations
 
 import argparse
+import time
 import io
 import json
 import random
@@ -646,12 +650,62 @@ def make_validation_set(out: Path, font: str) -> None:
         make_table(out, font, rng, i, specs[order[i]], style)
 
 
+# Multi-page PDFs assembled from the document samples: (stem, pages), a page being a document stem or None
+# (a blank page). doc_11 and doc_12 are rotated scans.
+PDF_DATE = time.gmtime(1704067200)  # 2024-01-01: PdfParser takes a struct_time
+PDF_LAYOUTS = (("pdf_01", ("doc_01", "doc_11", None, "doc_02")), ("pdf_02", ("doc_03", "doc_04", "doc_12")))
+
+
+def make_pdfs(out: Path) -> None:
+    """``documents_pdf/<stem>.pdf``: scanned-looking multi-page PDFs (one image per page at 72 dpi, so a page
+    renders back to its image's size) with ``{"kind": "pdf", "page_count", "pages": [<page truth>]}``, each
+    page's truth being its document's (``lines`` []: the blank page)."""
+    for stem, layout in PDF_LAYOUTS:
+        images, pages = [], []
+        for source in layout:
+            if source is None:
+                size = images[0].size if images else (800, 1000)
+                images.append(Image.new("RGB", size, "white"))
+                pages.append({"kind": "document", "lines": [], "source": None})
+                continue
+            image_path = out / "documents" / f"{source}.jpg"
+            truth = json.loads(image_path.with_suffix(".json").read_text(encoding="utf-8"))
+            with Image.open(image_path) as image:
+                images.append(image.convert("RGB"))
+            pages.append({**truth, "source": source})
+        buf = io.BytesIO()
+        images[0].save(
+            buf,
+            "PDF",
+            save_all=True,
+            append_images=images[1:],
+            resolution=72.0,
+            quality=90,
+            creationDate=PDF_DATE,
+            modDate=PDF_DATE,  # fixed: a rerun writes the same bytes
+        )
+        write_sample(
+            out,
+            "documents_pdf",
+            stem,
+            buf.getvalue(),
+            "pdf",
+            {"kind": "pdf", "page_count": len(pages), "pages": pages},
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--font", help="a TrueType/OpenType font with CJK glyphs")
     parser.add_argument("--out", type=Path, default=HERE)
     parser.add_argument("--validation", action="store_true", help="write the held-out set (see above)")
+    parser.add_argument(
+        "--pdfs-only", action="store_true", help="only (re)assemble documents_pdf/ from documents/"
+    )
     args = parser.parse_args()
+    if args.pdfs_only:
+        make_pdfs(args.out)
+        return
     if args.validation:
         make_validation_set(args.out / "validation", find_font(args.font, VALIDATION_FONTS))
         return
@@ -664,6 +718,7 @@ def main() -> None:
     for i, spec in enumerate(table_specs(rng)):
         make_table(args.out, font, rng, i, spec)
     make_broken(args.out, rng)
+    make_pdfs(args.out)
 
 
 if __name__ == "__main__":

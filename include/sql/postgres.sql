@@ -5,6 +5,8 @@ CREATE TABLE IF NOT EXISTS "ocr_documents" (
     "content_sha256" TEXT NOT NULL,
     "endpoint" TEXT NOT NULL,
     "options_hash" TEXT NOT NULL,
+    "page_no" BIGINT NOT NULL,
+    "page_count" BIGINT,
     "options_json" TEXT,
     "source_uri" TEXT,
     "bytes" BIGINT,
@@ -22,13 +24,14 @@ CREATE TABLE IF NOT EXISTS "ocr_documents" (
     "dag_id" TEXT,
     "run_id" TEXT,
     "processed_at" TIMESTAMPTZ,
-    PRIMARY KEY ("content_sha256", "endpoint", "options_hash")
+    PRIMARY KEY ("content_sha256", "endpoint", "options_hash", "page_no")
 );
 
 CREATE TABLE IF NOT EXISTS "ocr_lines" (
     "content_sha256" TEXT NOT NULL,
     "endpoint" TEXT NOT NULL,
     "options_hash" TEXT NOT NULL,
+    "page_no" BIGINT NOT NULL,
     "line_no" BIGINT NOT NULL,
     "text" TEXT,
     "prob_average" DOUBLE PRECISION,
@@ -37,13 +40,14 @@ CREATE TABLE IF NOT EXISTS "ocr_lines" (
     "top" BIGINT,
     "width" BIGINT,
     "height" BIGINT,
-    PRIMARY KEY ("content_sha256", "endpoint", "options_hash", "line_no")
+    PRIMARY KEY ("content_sha256", "endpoint", "options_hash", "page_no", "line_no")
 );
 
 CREATE TABLE IF NOT EXISTS "ocr_chars" (
     "content_sha256" TEXT NOT NULL,
     "endpoint" TEXT NOT NULL,
     "options_hash" TEXT NOT NULL,
+    "page_no" BIGINT NOT NULL,
     "line_no" BIGINT NOT NULL,
     "char_no" BIGINT NOT NULL,
     "char" TEXT,
@@ -51,13 +55,14 @@ CREATE TABLE IF NOT EXISTS "ocr_chars" (
     "top" BIGINT,
     "width" BIGINT,
     "height" BIGINT,
-    PRIMARY KEY ("content_sha256", "endpoint", "options_hash", "line_no", "char_no")
+    PRIMARY KEY ("content_sha256", "endpoint", "options_hash", "page_no", "line_no", "char_no")
 );
 
 CREATE TABLE IF NOT EXISTS "ocr_idcards" (
     "content_sha256" TEXT NOT NULL,
     "endpoint" TEXT NOT NULL,
     "options_hash" TEXT NOT NULL,
+    "page_no" BIGINT NOT NULL,
     "side" TEXT NOT NULL,
     "name" TEXT,
     "sex" TEXT,
@@ -75,13 +80,14 @@ CREATE TABLE IF NOT EXISTS "ocr_idcards" (
     "image_status" TEXT,
     "risk_type" TEXT,
     "idcard_number_type" BIGINT,
-    PRIMARY KEY ("content_sha256", "endpoint", "options_hash", "side")
+    PRIMARY KEY ("content_sha256", "endpoint", "options_hash", "page_no", "side")
 );
 
 CREATE TABLE IF NOT EXISTS "ocr_table_cells" (
     "content_sha256" TEXT NOT NULL,
     "endpoint" TEXT NOT NULL,
     "options_hash" TEXT NOT NULL,
+    "page_no" BIGINT NOT NULL,
     "table_no" BIGINT NOT NULL,
     "row" BIGINT NOT NULL,
     "col" BIGINT NOT NULL,
@@ -92,13 +98,14 @@ CREATE TABLE IF NOT EXISTS "ocr_table_cells" (
     "top" BIGINT,
     "width" BIGINT,
     "height" BIGINT,
-    PRIMARY KEY ("content_sha256", "endpoint", "options_hash", "table_no", "row", "col")
+    PRIMARY KEY ("content_sha256", "endpoint", "options_hash", "page_no", "table_no", "row", "col")
 );
 
 CREATE TABLE IF NOT EXISTS "ocr_fields" (
     "content_sha256" TEXT NOT NULL,
     "endpoint" TEXT NOT NULL,
     "options_hash" TEXT NOT NULL,
+    "page_no" BIGINT NOT NULL,
     "field" TEXT NOT NULL,
     "item_no" BIGINT NOT NULL,
     "value" TEXT,
@@ -106,5 +113,5 @@ CREATE TABLE IF NOT EXISTS "ocr_fields" (
     "top" BIGINT,
     "width" BIGINT,
     "height" BIGINT,
-    PRIMARY KEY ("content_sha256", "endpoint", "options_hash", "field", "item_no")
+    PRIMARY KEY ("content_sha256", "endpoint", "options_hash", "page_no", "field", "item_no")
 );

@@ -5,6 +5,8 @@ CREATE TABLE IF NOT EXISTS "ocr_documents" (
     "content_sha256" TEXT NOT NULL,
     "endpoint" TEXT NOT NULL,
     "options_hash" TEXT NOT NULL,
+    "page_no" INTEGER NOT NULL,
+    "page_count" INTEGER,
     "options_json" TEXT,
     "source_uri" TEXT,
     "bytes" INTEGER,
@@ -22,13 +24,14 @@ CREATE TABLE IF NOT EXISTS "ocr_documents" (
     "dag_id" TEXT,
     "run_id" TEXT,
     "processed_at" TEXT,
-    PRIMARY KEY ("content_sha256", "endpoint", "options_hash")
+    PRIMARY KEY ("content_sha256", "endpoint", "options_hash", "page_no")
 );
 
 CREATE TABLE IF NOT EXISTS "ocr_lines" (
     "content_sha256" TEXT NOT NULL,
     "endpoint" TEXT NOT NULL,
     "options_hash" TEXT NOT NULL,
+    "page_no" INTEGER NOT NULL,
     "line_no" INTEGER NOT NULL,
     "text" TEXT,
     "prob_average" REAL,
@@ -37,13 +40,14 @@ CREATE TABLE IF NOT EXISTS "ocr_lines" (
     "top" INTEGER,
     "width" INTEGER,
     "height" INTEGER,
-    PRIMARY KEY ("content_sha256", "endpoint", "options_hash", "line_no")
+    PRIMARY KEY ("content_sha256", "endpoint", "options_hash", "page_no", "line_no")
 );
 
 CREATE TABLE IF NOT EXISTS "ocr_chars" (
     "content_sha256" TEXT NOT NULL,
     "endpoint" TEXT NOT NULL,
     "options_hash" TEXT NOT NULL,
+    "page_no" INTEGER NOT NULL,
     "line_no" INTEGER NOT NULL,
     "char_no" INTEGER NOT NULL,
     "char" TEXT,
@@ -51,13 +55,14 @@ CREATE TABLE IF NOT EXISTS "ocr_chars" (
     "top" INTEGER,
     "width" INTEGER,
     "height" INTEGER,
-    PRIMARY KEY ("content_sha256", "endpoint", "options_hash", "line_no", "char_no")
+    PRIMARY KEY ("content_sha256", "endpoint", "options_hash", "page_no", "line_no", "char_no")
 );
 
 CREATE TABLE IF NOT EXISTS "ocr_idcards" (
     "content_sha256" TEXT NOT NULL,
     "endpoint" TEXT NOT NULL,
     "options_hash" TEXT NOT NULL,
+    "page_no" INTEGER NOT NULL,
     "side" TEXT NOT NULL,
     "name" TEXT,
     "sex" TEXT,
@@ -75,13 +80,14 @@ CREATE TABLE IF NOT EXISTS "ocr_idcards" (
     "image_status" TEXT,
     "risk_type" TEXT,
     "idcard_number_type" INTEGER,
-    PRIMARY KEY ("content_sha256", "endpoint", "options_hash", "side")
+    PRIMARY KEY ("content_sha256", "endpoint", "options_hash", "page_no", "side")
 );
 
 CREATE TABLE IF NOT EXISTS "ocr_table_cells" (
     "content_sha256" TEXT NOT NULL,
     "endpoint" TEXT NOT NULL,
     "options_hash" TEXT NOT NULL,
+    "page_no" INTEGER NOT NULL,
     "table_no" INTEGER NOT NULL,
     "row" INTEGER NOT NULL,
     "col" INTEGER NOT NULL,
@@ -92,13 +98,14 @@ CREATE TABLE IF NOT EXISTS "ocr_table_cells" (
     "top" INTEGER,
     "width" INTEGER,
     "height" INTEGER,
-    PRIMARY KEY ("content_sha256", "endpoint", "options_hash", "table_no", "row", "col")
+    PRIMARY KEY ("content_sha256", "endpoint", "options_hash", "page_no", "table_no", "row", "col")
 );
 
 CREATE TABLE IF NOT EXISTS "ocr_fields" (
     "content_sha256" TEXT NOT NULL,
     "endpoint" TEXT NOT NULL,
     "options_hash" TEXT NOT NULL,
+    "page_no" INTEGER NOT NULL,
     "field" TEXT NOT NULL,
     "item_no" INTEGER NOT NULL,
     "value" TEXT,
@@ -106,5 +113,5 @@ CREATE TABLE IF NOT EXISTS "ocr_fields" (
     "top" INTEGER,
     "width" INTEGER,
     "height" INTEGER,
-    PRIMARY KEY ("content_sha256", "endpoint", "options_hash", "field", "item_no")
+    PRIMARY KEY ("content_sha256", "endpoint", "options_hash", "page_no", "field", "item_no")
 );

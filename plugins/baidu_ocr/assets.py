@@ -7,13 +7,19 @@ on it must keep working whichever example DAG (or user DAG) loaded the table, so
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
 from airflow.sdk import Asset
 
-from baidu_ocr.planning import MAX_BATCHES, plan_batches
-from baidu_ocr.sources import list_image_objects
+from baidu_ocr.planning import MAX_BATCHES, plan_batches, plan_page_batches
+from baidu_ocr.sources import (
+    IMAGE_SUFFIXES,
+    INPUT_SUFFIXES,
+    count_document_pages,
+    is_document_key,
+    list_image_objects,
+)
 
 if TYPE_CHECKING:
     from baidu_ocr.sources import ImageObject
@@ -32,11 +38,46 @@ def warehouse_assets(tables: Iterable[str], warehouse_conn_id: str = "warehouse_
     return [warehouse_asset(table, warehouse_conn_id) for table in tables]
 
 
-def list_s3_images(bucket: str, prefix: str, *, aws_conn_id: str | None = "aws_default") -> list[ImageObject]:
+def list_s3_images(
+    bucket: str,
+    prefix: str,
+    *,
+    aws_conn_id: str | None = "aws_default",
+    suffixes: Sequence[str] = IMAGE_SUFFIXES,
+) -> list[ImageObject]:
     """Every image object under ``s3://bucket/prefix`` (keys, ETags and sizes; no content read)."""
     from airflow.providers.amazon.aws.hooks.s3 import S3Hook
 
-    return list_image_objects(S3Hook(aws_conn_id=aws_conn_id), bucket, prefix)
+    return list_image_objects(S3Hook(aws_conn_id=aws_conn_id), bucket, prefix, suffixes)
+
+
+def plan_s3_page_batches(
+    bucket: str,
+    prefix: str,
+    batch_size: int,
+    *,
+    suffixes: Sequence[str] = INPUT_SUFFIXES,
+    aws_conn_id: str | None = "aws_default",
+    max_batches: int = MAX_BATCHES,
+) -> list[dict]:
+    """List images and PDF/OFD documents under a prefix; batch specs sized in pages
+    (``planning.plan_page_batches``). Each document is read once here to count its pages (no OCR call)."""
+    from airflow.providers.amazon.aws.hooks.s3 import S3Hook
+
+    s3 = S3Hook(aws_conn_id=aws_conn_id)
+    objects = list_image_objects(s3, bucket, prefix, suffixes)
+    page_counts = count_document_pages(s3, bucket, [o.key for o in objects if is_document_key(o.key)])
+    batches = plan_page_batches(objects, page_counts, int(batch_size), max_batches=max_batches)
+    log.info(
+        "%d object(s) under s3://%s/%s (%d document(s), %d page(s)) -> %d batch(es)",
+        len(objects),
+        bucket,
+        prefix,
+        len(page_counts),
+        sum(page_counts.values()),
+        len(batches),
+    )
+    return batches
 
 
 def plan_s3_batches(

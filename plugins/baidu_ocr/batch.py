@@ -1,5 +1,10 @@
 """The batch runner behind ``BaiduOcrHook.ocr_many``: many images through one hook, one outcome each.
 
+A PDF or OFD item (told apart by its bytes) gives one outcome per page: it is checked and counted before
+any call (``documents.py``), its first wanted page is sent, and the other pages follow as calls of their own
+through the same window, QPS limit and retries (the answer's ``pdf_file_size`` is the authority on the
+page count). A failed page is that page's outcome; pages listed in ``done_pages`` are never sent again.
+
 Items are read lazily through a bounded window (a generator of S3 keys is never loaded whole), calls run
 concurrently within the hook's QPS limit, and an error that concerns one image becomes that image's
 outcome. An error that would fail every image (quota, permission, wrong keys) stops the batch: queued
@@ -14,14 +19,16 @@ import ctypes.util
 import hashlib
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from functools import cache
 from logging import Logger
 from typing import TYPE_CHECKING, Any, Protocol
 
-from baidu_ocr.errors import BaiduOcrError, TransientError
+from baidu_ocr.documents import FIELDS, NOT_READABLE, Document, document_kind, inspect_document, parse_pages
+from baidu_ocr.errors import BadImage, BaiduOcrError, TransientError
 from baidu_ocr.records import OcrOutcome
 from baidu_ocr.stats import ProgressLogger
 
@@ -39,6 +46,23 @@ class OcrCaller(Protocol):
     def prepare(self, image: Any, *, endpoint: Endpoint, **image_options: Any) -> PreparedImage: ...
 
     def post_counting_attempts(self, endpoint: Endpoint, data: dict[str, Any]) -> tuple[dict, int]: ...
+
+    def max_encoded_bytes(self, endpoint: Endpoint) -> int: ...
+
+
+# A page spec for every document, or one per item key; pages already done, per content hash.
+PageSpec = str | Mapping[str, str] | None
+DonePages = Mapping[str, Iterable[int]] | Callable[[str], Iterable[int]] | None
+# What a unit of work returns: outcomes to yield, and further units (a document's other pages) to queue.
+Work = tuple[list[OcrOutcome], list[Callable[[], "Work"]]]
+
+
+class _Pages:
+    """A document being OCRed page by page: its bytes encoded once for all its calls."""
+
+    def __init__(self, key: str, document: Document, sha256: str) -> None:
+        self.key, self.document, self.sha256 = key, document, sha256
+        self.b64 = base64.b64encode(document.data).decode("ascii")
 
 
 # Image bytes that images being read, prepared and sent may hold at once. Each holds its image about five
@@ -93,11 +117,16 @@ class BatchRunner:
         endpoint: Endpoint,
         options: dict[str, Any],
         image_options: dict[str, Any],
+        *,
+        pages: PageSpec = None,
+        done_pages: DonePages = None,
     ) -> None:
         self.hook = hook
         self.endpoint = endpoint
         self.options = options
         self.image_options = image_options
+        self.pages = pages
+        self.done_pages = done_pages
         self.stopped = threading.Event()
         self.in_flight = InFlightBytes(IN_FLIGHT_IMAGE_BYTES)
         return_large_buffers_to_the_os()
@@ -109,11 +138,15 @@ class BatchRunner:
         stop: list[BaiduOcrError] = []
         iterator = iter(items)
         pending: set[Future] = set()
+        more: deque[Callable[[], Work]] = deque()  # a document's other pages go before new items
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="baidu-ocr") as pool:
 
             def submit_next() -> bool:
+                if more:
+                    pending.add(pool.submit(self._guarded, more.popleft()))
+                    return True
                 for key, image in iterator:
-                    pending.add(pool.submit(self._guarded, key, image))
+                    pending.add(pool.submit(self._guarded, lambda k=key, i=image: self._item(k, i)))
                     return True
                 return False
 
@@ -124,31 +157,127 @@ class BatchRunner:
                 for future in done:
                     pending.discard(future)
                     try:
-                        outcome = future.result()
+                        outcomes, follow = future.result()
                     except BaiduOcrError as exc:
                         stop.append(exc)
                         # Queued images never reach Baidu; those already in flight finish and are yielded.
                         pending = {f for f in pending if not f.cancel()}
+                        more.clear()
                         continue
-                    if outcome is None:
-                        continue
-                    progress.advance(ok=outcome.ok)
-                    yield outcome
-                    if not stop:
-                        submit_next()
+                    if follow and not stop:
+                        more.extend(follow)
+                        if progress.total:
+                            progress.total += len(follow)
+                    for outcome in outcomes:
+                        progress.advance(ok=outcome.ok)
+                        yield outcome
+                    while not stop and len(pending) < workers * 2 and submit_next():
+                        pass
             progress.finish()
         if stop:
             raise stop[0]
 
-    def _guarded(self, key: str, image: Any) -> OcrOutcome | None:
-        """One item; ``None`` when the batch was stopped before this image was sent."""
+    def _guarded(self, work: Callable[[], Work]) -> Work:
+        """One unit of work; nothing when the batch was stopped before it was sent."""
         if self.stopped.is_set():
-            return None
+            return [], []
         try:
-            return self._outcome(key, image)
+            return work()
         except BaiduOcrError:
             self.stopped.set()  # from this worker at once: queued images must not reach Baidu
             raise
+
+    def _item(self, key: str, image: Any) -> Work:
+        """An image (one outcome), or a PDF/OFD: its first wanted page now, the others queued."""
+        from baidu_ocr.images import PreparedImage, read_image_source
+
+        if isinstance(image, PreparedImage):
+            outcome = self._outcome(key, image)
+            return ([outcome] if outcome else []), []
+        try:
+            data = read_image_source(image)
+        except Exception as exc:  # noqa: BLE001 - the source failed (S3 read, file vanished)
+            data, unreadable = None, exc
+        if data is not None and document_kind(data) is not None:
+            return self._document(key, data)
+        outcome = self._outcome(key, data if data is not None else _Unreadable(unreadable))
+        return ([outcome] if outcome else []), []
+
+    def _document(self, key: str, data: bytes) -> Work:
+        endpoint = self.endpoint
+        sha256 = hashlib.sha256(data).hexdigest()
+        try:
+            kind = document_kind(data)
+            if FIELDS[kind][0] not in endpoint.inputs:  # e.g. a PDF among the images of an idcard batch
+                raise BadImage(
+                    f"Endpoint {endpoint.name} takes no {FIELDS[kind][0]}",
+                    code=NOT_READABLE,
+                    endpoint=endpoint.name,
+                )
+            document = inspect_document(
+                data,
+                max_encoded_bytes=self.hook.max_encoded_bytes(endpoint),
+                endpoint=endpoint.name,
+                kind=kind,
+            )
+        except BaiduOcrError as exc:
+            if not exc.per_image:
+                raise
+            outcome = OcrOutcome(key=key, ok=False, content_sha256=sha256, bytes=len(data))
+            outcome.fail(exc.to_dict())
+            return [outcome], []
+        doc = _Pages(key, document, sha256)
+        wanted = self._wanted(doc, document.page_count)
+        if not wanted:
+            return [], []
+        first = self._page(doc, wanted[0], document.page_count)
+        if first is None:
+            return [], []
+        count = first.page_count or document.page_count
+        rest = [p for p in self._wanted(doc, count) if p != wanted[0]] if count else []
+        follow = [lambda p=p: self._page_work(doc, p, count) for p in rest]
+        return [first], follow
+
+    def _wanted(self, doc: _Pages, page_count: int | None) -> list[int]:
+        spec = self.pages.get(doc.key) if isinstance(self.pages, Mapping) else self.pages
+        pages = parse_pages(spec, page_count) or [1]  # count unknown, every page: page 1 tells the count
+        done = self.done_pages
+        skip = set(done(doc.sha256) if callable(done) else (done or {}).get(doc.sha256, ()))
+        return [p for p in pages if p not in skip]
+
+    def _page_work(self, doc: _Pages, page: int, page_count: int | None) -> Work:
+        outcome = self._page(doc, page, page_count)
+        return ([outcome] if outcome else []), []
+
+    def _page(self, doc: _Pages, page: int, page_count: int | None) -> OcrOutcome | None:
+        """One page: one call; Baidu's answer carries the document's page count (a string)."""
+        hook, endpoint = self.hook, self.endpoint
+        file_field, num_field, size_field = doc.document.fields
+        outcome = OcrOutcome(
+            key=doc.key,
+            ok=False,
+            content_sha256=doc.sha256,
+            bytes=len(doc.document.data),
+            page_no=page,
+            page_count=page_count,
+        )
+        if self.stopped.is_set():
+            return None
+        started = time.monotonic()
+        try:
+            body, outcome.attempts = hook.post_counting_attempts(
+                endpoint, {**self.options, file_field: doc.b64, num_field: page}
+            )
+            outcome.ok, outcome.result = True, body
+            outcome.log_id = str(body["log_id"]) if body.get("log_id") is not None else None
+            outcome.page_count = _int_or_none(body.get(size_field)) or page_count
+        except BaiduOcrError as exc:
+            if not exc.per_image:
+                raise
+            outcome.fail(exc.to_dict())
+            outcome.attempts = getattr(exc, "attempts", 0)
+        outcome.latency_ms = round((time.monotonic() - started) * 1000, 1)
+        return outcome
 
     def _outcome(self, key: str, image: Any) -> OcrOutcome | None:
         outcome = OcrOutcome(key=key, ok=False)
@@ -198,6 +327,23 @@ def _size_of(image: Any) -> int:
     if isinstance(image, bytes | bytearray | memoryview):
         return len(image)
     return getattr(image, "size", None) or UNKNOWN_SIZE
+
+
+def _int_or_none(value: Any) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+class _Unreadable:
+    """A source that could not be read: preparing it raises the read's error, so it is reported as before."""
+
+    def __init__(self, error: Exception) -> None:
+        self.error = error
+
+    def read(self) -> bytes:
+        raise self.error
 
 
 def _source_hash(image: Any) -> str | None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import base64
 import math
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -187,6 +187,10 @@ class BaiduOcrHook(BaseHook):
             limits = ImageLimits.from_extra(self.settings.image_limits, base=limits, endpoint=ep.name)
         return limits
 
+    def max_encoded_bytes(self, endpoint: str | Endpoint) -> int:
+        """The endpoint's size limit on a base64 input (Baidu applies it to a whole PDF/OFD too)."""
+        return self._limits(self._endpoint(endpoint)).max_encoded_bytes
+
     def post(self, endpoint: str | Endpoint, data: dict[str, Any]) -> dict:
         """POST form ``data`` to an endpoint with the token, QPS limit and retries; return the JSON body.
 
@@ -288,33 +292,83 @@ class BaiduOcrHook(BaseHook):
         url: str | None = None,
         pdf_file: bytes | None = None,
         pdf_file_num: int | None = None,
+        ofd_file: bytes | None = None,
+        ofd_file_num: int | None = None,
         grayscale: bool = False,
         binarize: bool = False,
         **options: Any,
     ) -> dict:
-        """Recognize one image (bytes, path, S3 object), ``url`` or ``pdf_file`` page; return Baidu's JSON.
+        """Recognize one image (bytes, path, S3 object), ``url``, or ONE page of a PDF/OFD; return Baidu's JSON.
+
+        One call, one answer: ``pdf_file`` + ``pdf_file_num`` (1-based, default 1) or ``ofd_file`` +
+        ``ofd_file_num`` send that page (the answer's ``pdf_file_size`` / ``ofd_file_size`` is the page
+        count). A PDF or OFD passed as ``image`` is sent the same way, page ``pdf_file_num`` (default 1).
+        For every page of a document use :meth:`ocr_pages`.
 
         :raises BaiduOcrError: a typed subclass (BadImage, QuotaExhausted, ConfigError, ...) on failure.
         """
         ep = self._check_options(endpoint, options)
         data: dict[str, Any] = dict(options)
         if image is not None:
-            prepared = self.prepare(image, endpoint=ep, grayscale=grayscale, binarize=binarize)
-            data["image"] = base64.b64encode(prepared.data).decode("ascii")
+            from baidu_ocr.documents import FIELDS, document_kind, inspect_document
+            from baidu_ocr.images import read_image_source
+
+            raw = image if isinstance(image, bytes | bytearray) else None
+            if raw is None and not hasattr(image, "content_sha256"):
+                raw = read_image_source(image)
+            kind = document_kind(raw) if raw is not None else None
+            if kind is not None:
+                inspect_document(raw, max_encoded_bytes=self.max_encoded_bytes(ep), endpoint=ep.name)
+                file_field, num_field, _ = FIELDS[kind]
+                data[file_field] = base64.b64encode(raw).decode("ascii")
+                data[num_field] = pdf_file_num or ofd_file_num or 1
+            else:
+                source = raw if raw is not None else image
+                prepared = self.prepare(source, endpoint=ep, grayscale=grayscale, binarize=binarize)
+                data["image"] = base64.b64encode(prepared.data).decode("ascii")
+        elif url is not None:  # Baidu's priority: image > url > pdf_file > ofd_file
+            data["url"] = url
         elif pdf_file is not None:
             from baidu_ocr.pdfs import check_pdf
 
-            check_pdf(pdf_file, max_encoded_bytes=self._limits(ep).max_encoded_bytes, endpoint=ep.name)
+            check_pdf(pdf_file, max_encoded_bytes=self.max_encoded_bytes(ep), endpoint=ep.name)
             data["pdf_file"] = base64.b64encode(pdf_file).decode("ascii")
             if pdf_file_num is not None:
                 data["pdf_file_num"] = pdf_file_num
-        elif url is not None:
-            data["url"] = url
+        elif ofd_file is not None:
+            from baidu_ocr.documents import OFD, inspect_document
+
+            inspect_document(
+                ofd_file, max_encoded_bytes=self.max_encoded_bytes(ep), endpoint=ep.name, kind=OFD
+            )
+            data["ofd_file"] = base64.b64encode(ofd_file).decode("ascii")
+            if ofd_file_num is not None:
+                data["ofd_file_num"] = ofd_file_num
         else:
             raise ConfigError(
-                "Pass one of image, url or pdf_file", endpoint=endpoint, conn_id=self.baidu_ocr_conn_id
+                "Pass one of image, url, pdf_file or ofd_file",
+                endpoint=endpoint,
+                conn_id=self.baidu_ocr_conn_id,
             )
         return self.post(ep, data)
+
+    def ocr_pages(
+        self,
+        document: Any,
+        *,
+        endpoint: str = "general_basic",
+        pages: str | None = None,
+        key: str = "document",
+        **options: Any,
+    ) -> list[OcrOutcome]:
+        """Every page (or ``pages``, e.g. ``"1-3,7"``) of a PDF or OFD (bytes, path or S3 object), in order.
+
+        One :class:`OcrOutcome` per page (``page_no``, ``page_count``, ``result``); a page that fails is
+        that page's outcome. A document refused before any call (broken, encrypted, too big) gives one
+        failed outcome with ``page_no`` ``None``. An image gives its one outcome, as :meth:`ocr_many`.
+        """
+        outcomes = list(self.ocr_many([(key, document)], endpoint=endpoint, pages=pages, **options))
+        return sorted(outcomes, key=lambda o: o.page_no or 0)
 
     # -- batches -----------------------------------------------------------------------------------
 
@@ -327,6 +381,8 @@ class BaiduOcrHook(BaseHook):
         total: int | None = None,
         grayscale: bool = False,
         binarize: bool = False,
+        pages: str | Mapping[str, str] | None = None,
+        done_pages: Mapping[str, Iterable[int]] | Callable[[str], Iterable[int]] | None = None,
         **options: Any,
     ) -> Iterator[OcrOutcome]:
         """OCR ``(key, image)`` pairs concurrently within the QPS limit; yield one outcome per item.
@@ -335,11 +391,24 @@ class BaiduOcrHook(BaseHook):
         fail every image (quota exhausted, permission, wrong keys) stop the batch at once: in-flight images
         finish and are yielded, then the error is raised, so a caller can stage what succeeded first.
         Items are read lazily with a bounded window, so a generator of S3 keys is never loaded whole.
+
+        A PDF or OFD item yields one outcome per page (``batch.py``): ``pages`` (one spec such as
+        ``"1-3,7"`` for all, or one per item key) limits what is paid for, and ``done_pages`` (per content
+        hash, e.g. from the warehouse) lists pages never to send again. Neither is sent to Baidu.
         """
         ep = self._check_options(endpoint, options)  # unknown endpoint, missing option: fail before any image
+        for spec in pages.values() if isinstance(pages, Mapping) else [pages]:
+            _check_page_spec(spec, ep.name, self.baidu_ocr_conn_id)  # a typo fails before any call
         if total is None and hasattr(items, "__len__"):
             total = len(items)  # type: ignore[arg-type]
-        runner = BatchRunner(self, ep, options, {"grayscale": grayscale, "binarize": binarize})
+        runner = BatchRunner(
+            self,
+            ep,
+            options,
+            {"grayscale": grayscale, "binarize": binarize},
+            pages=pages,
+            done_pages=done_pages,
+        )
         try:
             yield from runner.run(items, workers=concurrency or self.concurrency, total=total)
         finally:
@@ -424,6 +493,15 @@ class BaiduOcrHook(BaseHook):
             True,
             f"Connected to Baidu OCR at {self.settings.base_url}: access token valid for {days:.1f} days",
         )
+
+
+def _check_page_spec(spec: str | None, endpoint: str, conn_id: str) -> None:
+    from baidu_ocr.documents import parse_pages
+
+    try:
+        parse_pages(spec, 10**6)
+    except ConfigError as exc:
+        raise ConfigError(str(exc.args[0]), endpoint=endpoint, conn_id=conn_id) from None
 
 
 def reset_process_caches() -> None:

@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Sequence, Set
+from collections.abc import Mapping, Sequence, Set
 from dataclasses import dataclass, field
+from typing import Any
 
 from baidu_ocr.sources import ImageObject
 
@@ -45,6 +46,47 @@ def plan_batches(
         current.extend(keys)
     if current:
         batches.append(current)
+    return batches
+
+
+def plan_page_batches(
+    objects: Sequence[ImageObject],
+    page_counts: Mapping[str, int],
+    batch_size: int,
+    max_batches: int = MAX_BATCHES,
+) -> list[dict[str, Any]]:
+    """Batches sized in pages, not files: ``[{"keys": [...], "pages": {key: "1-100"}}, ...]``.
+
+    An image weighs one page, a PDF/OFD its ``page_counts`` entry. A document heavier than a batch is cut
+    into page ranges, one batch each (so a 300-page PDF does not land in one task); ``"pages"`` is present
+    only in those. Equal ETags stay together, as in :func:`plan_batches` (a copy weighs nothing more: the
+    batch task OCRs one content once).
+    """
+    from baidu_ocr.documents import format_pages
+
+    weight_of = {obj.key: max(1, int(page_counts.get(obj.key, 1))) for obj in objects}
+    groups: dict[str, list[str]] = defaultdict(list)
+    for obj in sorted(objects, key=lambda o: o.key):
+        groups[obj.etag or obj.key].append(obj.key)
+    total = sum(max(weight_of[k] for k in keys) for keys in groups.values())
+    size = effective_batch_size(total, batch_size, max_batches)
+    batches: list[dict[str, Any]] = []
+    current: list[str] = []
+    weight = 0
+    for keys in groups.values():
+        group_weight = max(weight_of[k] for k in keys)
+        if group_weight > size:  # a long document: page ranges of `size` pages, one batch each
+            for first in range(1, group_weight + 1, size):
+                pages = format_pages(list(range(first, min(first + size, group_weight + 1))))
+                batches.append({"keys": list(keys), "pages": dict.fromkeys(keys, pages)})
+            continue
+        if current and weight + group_weight > size:
+            batches.append({"keys": current})
+            current, weight = [], 0
+        current.extend(keys)
+        weight += group_weight
+    if current:
+        batches.append({"keys": current})
     return batches
 
 

@@ -24,6 +24,8 @@ RAW_RECORD_COLUMNS: dict[str, str] = {
     "content_sha256": "string",
     "endpoint": "string",
     "options_hash": "string",
+    "page_no": "Int64",  # 1-based page of a PDF/OFD; 0 for an image (a primary-key column: never NULL)
+    "page_count": "Int64",  # pages of the PDF/OFD (Baidu's pdf_file_size); NULL for an image
     "options_json": "string",
     "source_uri": "string",
     "bytes": "Int64",
@@ -89,7 +91,9 @@ def form_value(value: Any) -> str:
 
 @dataclass
 class OcrOutcome:
-    """What happened to one image: a result or a classified error, never an exception."""
+    """What happened to one image or one page of a document: a result or a classified error, never an
+    exception. ``page_no``/``page_count`` are ``None`` for images; a document refused as a whole (broken,
+    encrypted, too big) has ``page_no`` ``None`` too and is stored as page 0."""
 
     key: str
     ok: bool
@@ -104,6 +108,8 @@ class OcrOutcome:
     bytes: int | None = None
     width: int | None = None
     height: int | None = None
+    page_no: int | None = None
+    page_count: int | None = None
 
     def fail(self, error: Mapping[str, Any]) -> None:
         """Record a classified error (``BaiduOcrError.to_dict()`` shape) as this image's outcome."""
@@ -128,6 +134,8 @@ class OcrOutcome:
             "content_sha256": self.content_sha256,
             "endpoint": canonical_name(endpoint),
             "options_hash": options_hash(options),
+            "page_no": self.page_no or 0,
+            "page_count": self.page_count,
             "options_json": canonical_options(options),
             "source_uri": source_uri if source_uri is not None else self.key,
             "bytes": self.bytes,

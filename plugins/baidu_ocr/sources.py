@@ -1,4 +1,4 @@
-"""Where input images come from: listing image keys under an S3 prefix, and reading them for a batch.
+"""Where input images come from: listing image (and PDF/OFD) keys under an S3 prefix, reading them for a batch.
 
 Everything goes through the Amazon provider's ``S3Hook``, so the ``aws_default`` connection (credentials,
 region, ``endpoint_url`` for moto or MinIO) decides where S3 is.
@@ -19,6 +19,9 @@ if TYPE_CHECKING:
 # What Baidu or images.prepare_image can read; everything else under a prefix (ground-truth JSON, README,
 # "folder" placeholders) is not an image and is never listed.
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".gif")
+# Multi-page documents, OCRed page by page (``documents.py``).
+DOCUMENT_SUFFIXES = (".pdf", ".ofd")
+INPUT_SUFFIXES = IMAGE_SUFFIXES + DOCUMENT_SUFFIXES
 # Bytes of images a batch keeps between hashing and OCR; the rest are read from S3 a second time (an S3 GET
 # costs far less than the memory: a batch task must fit a worker slot whatever its size).
 DEFAULT_MEMORY_BUDGET = 32 * 1024 * 1024
@@ -32,18 +35,55 @@ class ImageObject:
     size: int
 
 
-def is_image_key(key: str) -> bool:
-    return key.lower().endswith(IMAGE_SUFFIXES)
+def is_image_key(key: str, suffixes: Sequence[str] = IMAGE_SUFFIXES) -> bool:
+    return key.lower().endswith(tuple(s.lower() for s in suffixes))
 
 
-def list_image_objects(s3: S3Hook, bucket: str, prefix: str) -> list[ImageObject]:
-    """Every image object under ``prefix`` (paginated; no content read). Empty files are listed too: they
-    become "empty image" failures in the warehouse rather than silently vanishing."""
+def is_document_key(key: str) -> bool:
+    return key.lower().endswith(DOCUMENT_SUFFIXES)
+
+
+def list_image_objects(
+    s3: S3Hook, bucket: str, prefix: str, suffixes: Sequence[str] = IMAGE_SUFFIXES
+) -> list[ImageObject]:
+    """Every object under ``prefix`` whose key ends with one of ``suffixes`` (paginated; no content read).
+    Empty files are listed too: they become "empty image" failures in the warehouse rather than vanishing."""
     return [
         ImageObject(key=obj["Key"], etag=str(obj.get("ETag", "")).strip('"'), size=int(obj.get("Size", 0)))
         for obj in s3.iter_file_metadata(prefix=prefix, bucket_name=bucket)
-        if is_image_key(obj["Key"])
+        if is_image_key(obj["Key"], suffixes)
     ]
+
+
+def count_document_pages(
+    s3: S3Hook, bucket: str, keys: Sequence[str], max_workers: int = 4
+) -> dict[str, int]:
+    """Pages of each PDF/OFD key, read from the file itself (an S3 GET each, no OCR call), for planning.
+
+    A document that cannot be counted (broken, encrypted, an unusual OFD) counts as one page: its batch
+    task reports it, before any call.
+    """
+    from baidu_ocr.documents import document_kind, ofd_page_count, pdf_page_count
+
+    client = s3.get_conn()
+
+    def count(key: str) -> tuple[str, int]:
+        try:
+            body = client.get_object(Bucket=bucket, Key=key)["Body"]
+            try:
+                data = body.read()
+            finally:
+                body.close()
+            kind = document_kind(data)
+            pages = pdf_page_count(data) if kind == "pdf" else ofd_page_count(data) if kind == "ofd" else 1
+            return key, pages or 1
+        except Exception:  # noqa: BLE001 - planning only: the OCR task reports the real error
+            return key, 1
+
+    if not keys:
+        return {}
+    with ThreadPoolExecutor(max_workers=max(1, min(max_workers, len(keys)))) as pool:
+        return dict(pool.map(count, keys))
 
 
 class _Budget:

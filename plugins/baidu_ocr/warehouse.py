@@ -1,6 +1,7 @@
 """Idempotent loads of the normalized frames into any common-sql warehouse (DESIGN §5).
 
-Reruns never duplicate a row: documents are upserted on (content_sha256, endpoint, options_hash), and a
+Reruns never duplicate a row: documents are upserted on (content_sha256, endpoint, options_hash, page_no)
+(page_no: 0 for an image, 1..N for the pages of a PDF/OFD), and a
 reloaded document's child rows (lines, chars, cells, fields, ID card) are replaced, so a document
 reprocessed with fewer lines keeps no stale line, even when two loads of it run at once. One call of :meth:`WarehouseLoader.load` is
 one transaction: a failure leaves no half-loaded document.
@@ -32,6 +33,7 @@ import logging
 import sys
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -114,6 +116,24 @@ def _qualified(table: str, schema: str | None) -> str:
     return f"{_quote(schema)}.{_quote(table)}" if schema else _quote(table)
 
 
+class OutdatedSchema(RuntimeError):
+    """The warehouse tables predate a schema change the loader needs; the message says what to run."""
+
+
+@dataclass
+class PagesDone:
+    """The done pages of one content hash (0: the image, or a document refused as a whole)."""
+
+    pages: set[int] = field(default_factory=set)
+    page_count: int | None = None
+
+    @property
+    def complete(self) -> bool:
+        if 0 in self.pages:
+            return True
+        return bool(self.page_count) and self.pages >= set(range(1, self.page_count + 1))
+
+
 class WarehouseLoader:
     """Upsert normalized OCR frames into the warehouse behind an Airflow connection.
 
@@ -151,8 +171,13 @@ class WarehouseLoader:
 
     # ---- public API -------------------------------------------------------------------------------------
 
-    def ensure_schema(self) -> None:
-        """Create the schema (PostgreSQL) and every missing table; harmless when they exist."""
+    def ensure_schema(self, *, migrate: bool = False) -> None:
+        """Create the schema (PostgreSQL) and every missing table; harmless when they exist.
+
+        Tables created before documents had pages (no ``page_no`` column, a key without it) cannot take a
+        page's rows: :class:`OutdatedSchema` says so and what to run, unless ``migrate`` (then
+        :meth:`migrate` rebuilds them, every stored row becoming page 0, as images are).
+        """
         with self._transaction() as cur:
             if self.dialect == POSTGRES:
                 # Concurrent first loads would race on CREATE ... IF NOT EXISTS (catalog unique violation).
@@ -161,7 +186,42 @@ class WarehouseLoader:
                     cur.execute(f"CREATE SCHEMA IF NOT EXISTS {_quote(self.schema)}")
             for statement in ddl_statements(self.dialect, self.schema):
                 cur.execute(statement)
+            outdated = self._tables_without_pages(cur)
+            if outdated and migrate:
+                self._migrate(cur, outdated)
+        if outdated and not migrate:
+            raise OutdatedSchema(
+                f"Warehouse {self.conn_id!r}: table(s) {', '.join(outdated)} have no page_no column (created "
+                "before multi-page PDF/OFD support). Migrate them once (rows become page 0; nothing is "
+                f"re-OCRed): `python -m baidu_ocr.warehouse --migrate {self.conn_id}` or "
+                f"WarehouseLoader({self.conn_id!r}).ensure_schema(migrate=True)"
+            )
         self._schema_ready = True
+
+    def _tables_without_pages(self, cur: Any) -> list[str]:
+        outdated = []
+        for name in TABLES:
+            cur.execute(f"SELECT * FROM {self._table(name)} WHERE 1 = 0")
+            if "page_no" not in {str(d[0]).lower() for d in cur.description or ()}:
+                outdated.append(name)
+        return outdated
+
+    def _migrate(self, cur: Any, tables: list[str]) -> None:
+        """Rebuild each table with the current DDL (page_no in its key), its rows copied as page 0."""
+        statements = dict(zip(TABLES, ddl_statements(self.dialect, self.schema), strict=True))
+        for name in tables:
+            old = f"{name}_before_pages"
+            cur.execute(f"SELECT * FROM {self._table(name)} WHERE 1 = 0")
+            kept = [str(d[0]) for d in cur.description if str(d[0]) in TABLES[name].columns]
+            cur.execute(f"ALTER TABLE {self._table(name)} RENAME TO {_quote(old)}")
+            cur.execute(statements[name])
+            columns = ", ".join(_quote(c) for c in kept)
+            cur.execute(
+                f"INSERT INTO {self._table(name)} ({columns}, {_quote('page_no')}) "
+                f"SELECT {columns}, 0 FROM {_qualified(old, self.schema)}"
+            )
+            cur.execute(f"DROP TABLE {_qualified(old, self.schema)}")
+            log.info("Migrated %s to pages (rows kept as page 0)", name)
 
     def load(self, frames: Mapping[str, pd.DataFrame]) -> dict[str, int]:
         """Upsert one batch of frames (``normalize_records`` output) in one transaction.
@@ -194,27 +254,49 @@ class WarehouseLoader:
         *,
         include_bad_images: bool = True,
     ) -> set[str]:
-        """The hashes among ``content_hashes`` that need no new OCR call for these options.
+        """The hashes among ``content_hashes`` that need no new OCR call for these options: images, and
+        PDFs/OFDs with every page done (:meth:`processed_pages` tells which pages of the others are).
 
         That is every ``status='ok'`` document and, unless ``include_bad_images`` is false, every document
         that failed as ``bad_image``: Baidu (or the local checks) already said it cannot be recognized, and
         asking again would bill the same answer. Transient, rate-limit and quota failures are retried.
         """
+        done = self.processed_pages(
+            content_hashes, endpoint, options_hash, include_bad_images=include_bad_images
+        )
+        return {digest for digest, pages in done.items() if pages.complete}
+
+    def processed_pages(
+        self,
+        content_hashes: Iterable[str],
+        endpoint: str,
+        options_hash: str,
+        *,
+        include_bad_images: bool = True,
+    ) -> dict[str, PagesDone]:
+        """Per content hash, the pages that need no new OCR call (0 for an image) and the page count stored.
+
+        "Done" is what :meth:`already_processed` means: ``ok``, or refused as ``bad_image``.
+        """
         status_filter = (
             "(status = 'ok' OR error_class = 'bad_image')" if include_bad_images else "status = 'ok'"
         )
         hashes = sorted({h for h in content_hashes if h})
-        found: set[str] = set()
+        done: dict[str, PagesDone] = {}
         ph = self.hook.placeholder
         for start in range(0, len(hashes), _IN_CHUNK):
             chunk = hashes[start : start + _IN_CHUNK]
             sql = (
-                f"SELECT content_sha256 FROM {self._table('ocr_documents')} "
+                f"SELECT content_sha256, page_no, page_count FROM {self._table('ocr_documents')} "
                 f"WHERE endpoint = {ph} AND options_hash = {ph} AND {status_filter} "
                 f"AND content_sha256 IN ({', '.join([ph] * len(chunk))})"
             )
-            found.update(row[0] for row in self.hook.get_records(sql, [endpoint, options_hash, *chunk]))
-        return found
+            for digest, page_no, page_count in self.hook.get_records(sql, [endpoint, options_hash, *chunk]):
+                entry = done.setdefault(digest, PagesDone())
+                entry.pages.add(int(page_no or 0))
+                if page_count is not None:
+                    entry.page_count = int(page_count)
+        return done
 
     def row_counts(self) -> dict[str, int]:
         """Rows per table (monitoring and tests)."""
@@ -258,12 +340,10 @@ class WarehouseLoader:
         if failed.empty:
             return documents
         ph = self._placeholder
-        sql = (
-            f"SELECT 1 FROM {self._table('ocr_documents')} WHERE content_sha256 = {ph} "
-            f"AND endpoint = {ph} AND options_hash = {ph} AND status = 'ok'"
-        )
+        match = " AND ".join(f"{_quote(c)} = {ph}" for c in DOC_KEY)
+        sql = f"SELECT 1 FROM {self._table('ocr_documents')} WHERE {match} AND status = 'ok'"
         keep_ok = []
-        for key in failed[list(DOC_KEY)].itertuples(index=False, name=None):
+        for key in _python_rows(failed[list(DOC_KEY)], self.dialect):
             cur.execute(sql, key)
             if cur.fetchone():
                 keep_ok.append(key)
@@ -323,7 +403,8 @@ class WarehouseLoader:
             f"CREATE TEMP TABLE _stage_ocr_documents (LIKE {self._table('ocr_documents')}) ON COMMIT DROP"
         )
         _copy(cur, "_stage_ocr_documents", documents)
-        key_columns = ", ".join(f"{_quote(c)} TEXT" for c in DOC_KEY)
+        key_types = _SQL_TYPES[POSTGRES]
+        key_columns = ", ".join(f"{_quote(c)} {key_types[str(schema.columns[c])]}" for c in DOC_KEY)
         cur.execute(f"CREATE TEMP TABLE _written ({key_columns}, inserted BOOLEAN) ON COMMIT DROP")
         updates = ", ".join(f"{_quote(c)} = EXCLUDED.{_quote(c)}" for c in schema.columns if c not in DOC_KEY)
         returned = ", ".join(f"t.{_quote(c)}" for c in DOC_KEY)
@@ -344,7 +425,7 @@ class WarehouseLoader:
                 "%d failed attempt(s) not stored over documents already loaded ok",
                 len(documents) - len(written),
             )
-        return written.astype({c: "string" for c in DOC_KEY} | {"inserted": bool})
+        return written.astype({c: schema.columns[c] for c in DOC_KEY} | {"inserted": bool})
 
     def _replace_children(self, cur: Any, name: str, staged: pd.DataFrame) -> None:
         """Make the written documents' rows in ``name`` equal ``staged`` (their rows that were stored before).
@@ -394,7 +475,7 @@ class WarehouseLoader:
         ph = self._placeholder
         quote = _quote if self.dialect == SQLITE else self._generic_quote
         match = " AND ".join(f"{quote(c)} = {ph}" for c in DOC_KEY)
-        key_rows = list(keys.itertuples(index=False, name=None))
+        key_rows = _python_rows(keys, self.dialect)
         for name in _CHILD_TABLES:
             cur.executemany(f"DELETE FROM {self._table(name)} WHERE {match}", key_rows)
         if self.dialect != SQLITE:
@@ -402,7 +483,7 @@ class WarehouseLoader:
             documents = batch["ocr_documents"][list(DOC_KEY)]
             cur.executemany(
                 f"DELETE FROM {self._table('ocr_documents')} WHERE {match}",
-                list(documents.itertuples(index=False, name=None)),
+                _python_rows(documents, self.dialect),
             )
         verb = "REPLACE INTO" if self.dialect == SQLITE else "INSERT INTO"
         for name, frame in batch.items():
@@ -507,5 +588,9 @@ def write_ddl_files(directory: Path) -> list[Path]:
 
 
 if __name__ == "__main__":
-    for written_path in write_ddl_files(Path(sys.argv[1] if len(sys.argv) > 1 else "include/sql")):
-        print(written_path)
+    if len(sys.argv) == 3 and sys.argv[1] == "--migrate":
+        WarehouseLoader(sys.argv[2]).ensure_schema(migrate=True)
+        print(f"{sys.argv[2]}: tables up to date")
+    else:
+        for written_path in write_ddl_files(Path(sys.argv[1] if len(sys.argv) > 1 else "include/sql")):
+            print(written_path)

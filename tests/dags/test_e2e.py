@@ -257,3 +257,79 @@ def test_quota_exhausted_fails_the_run_but_keeps_what_was_paid_for(
     assert run_dag("baidu_ocr_s3_to_warehouse", conf).state == "success"
     assert _billable(ocr_server) == len(images)  # 4 + the 8 missing ones: nothing paid twice
     assert len(sqlite_warehouse.records("SELECT 1 FROM ocr_documents WHERE status = 'ok'")) == len(images)
+
+
+def test_multi_page_pdfs_become_per_page_rows_planned_by_pages(airflow_db, s3_env, ocr_server, warehouse):
+    s3_env.upload_samples("documents_pdf")  # the PDFs and their ground truth (.json: not listed)
+    pdfs = sorted((Path(__file__).resolve().parents[2] / "include/samples/documents_pdf").glob("*.pdf"))
+    conf = {"bucket": s3_env.bucket, "prefix": "samples/documents_pdf/", "batch_size": 3}
+
+    run = run_dag("baidu_ocr_s3_to_warehouse", conf)
+
+    assert run.state == "success"
+    # 4 + 3 pages in batches of 3 pages: pdf_01 is cut into pages 1-3 and 4, pdf_02 is one batch.
+    assert len([ti for ti in run.get_task_instances() if ti.task_id == "ocr_batch"]) == 3
+    pages = sum(_truth(pdf)["page_count"] for pdf in pdfs)
+    assert _billable(ocr_server) == pages
+    documents = warehouse.records(
+        "SELECT content_sha256, page_no, page_count, status FROM ocr_documents ORDER BY content_sha256, page_no"
+    )
+    assert documents == sorted(
+        (_sha(pdf), n, _truth(pdf)["page_count"], "ok")
+        for pdf in pdfs
+        for n in range(1, _truth(pdf)["page_count"] + 1)
+    )
+    lines = defaultdict(list)
+    for sha, page_no, text in warehouse.records(
+        "SELECT content_sha256, page_no, text FROM ocr_lines ORDER BY content_sha256, page_no, line_no"
+    ):
+        lines[(sha, page_no)].append(text)
+    assert dict(lines) == {
+        (_sha(pdf), n): [line["text"] for line in page["lines"]]
+        for pdf in pdfs
+        for n, page in enumerate(_truth(pdf)["pages"], start=1)
+        if page["lines"]  # the blank page has a document row and no line
+    }
+    counts = warehouse.row_counts()
+
+    assert run_dag("baidu_ocr_s3_to_warehouse", conf).state == "success"
+    assert _billable(ocr_server) == pages  # the rerun is free
+    assert warehouse.row_counts() == counts
+
+
+def test_a_half_failed_pdf_is_finished_by_the_rerun_for_its_missing_page(
+    airflow_db, s3_env, sqlite_warehouse, monkeypatch, tmp_path
+):
+    import shutil
+
+    from ocr_server.testing import running_server
+
+    folder = Path(__file__).resolve().parents[2] / "include/samples/documents_pdf"
+    failing = tmp_path / "samples" / "documents_pdf"
+    failing.mkdir(parents=True)
+    shutil.copy(folder / "pdf_01.pdf", failing)
+    truth = _truth(folder / "pdf_01.pdf")
+    truth["pages"][1]["expect_error"] = 282000  # page 2 fails (internal error, retries exhausted)
+    (failing / "pdf_01.json").write_text(json.dumps(truth, ensure_ascii=False), encoding="utf-8")
+    s3_env.upload({"pdfs/pdf_01.pdf": (folder / "pdf_01.pdf").read_bytes()})
+    conf = {"bucket": s3_env.bucket, "prefix": "pdfs/", "max_failure_ratio": 1.0}
+
+    def run_against(samples_dir) -> int:
+        with running_server(engine="fixture", samples_dir=samples_dir) as server:
+            monkeypatch.setenv(
+                "AIRFLOW_CONN_BAIDU_OCR_DEFAULT", server.airflow_connection(qps=500, max_retries=0)
+            )
+            from baidu_ocr.hooks import reset_process_caches
+
+            reset_process_caches()
+            assert run_dag("baidu_ocr_s3_to_warehouse", conf).state == "success"
+            return _billable(server)
+
+    assert run_against(str(tmp_path / "samples")) == 3  # Baidu bills no failed call
+    status = "SELECT page_no, status FROM ocr_documents ORDER BY page_no"
+    assert sqlite_warehouse.records(status) == [(1, "ok"), (2, "failed"), (3, "ok"), (4, "ok")]
+
+    assert run_against(None) == 1  # only page 2 is paid for again
+    assert sqlite_warehouse.records(status) == [(n, "ok") for n in (1, 2, 3, 4)]
+    page_2 = sqlite_warehouse.records("SELECT text FROM ocr_lines WHERE page_no = 2 ORDER BY line_no")
+    assert [row[0] for row in page_2] == [line["text"] for line in truth["pages"][1]["lines"]]

@@ -121,3 +121,24 @@ def test_log_ids_are_64_bit_json_integers(server, token, samples):
     log_ids = [int(re.search(r'"log_id": (\d+)', text).group(1)) for text in raw]
     assert all(0 < log_id < 2**64 for log_id in log_ids)
     assert any(log_id > 2**53 for log_id in log_ids)
+
+
+def test_ofd_file_is_not_rendered_locally(server, token):
+    """No offline OFD renderer: the local server answers as Baidu does for a file it cannot read."""
+    ofd = base64.b64encode(b"PK\x03\x04 an ofd package").decode()
+    assert _error(call(server, "general_basic", token, ofd_file=ofd, ofd_file_num="1")) == 216201
+
+
+def test_a_pdf_page_is_rendered_and_the_page_count_answered(server, token):
+    import io
+
+    from PIL import Image
+
+    pages = [Image.new("RGB", (200, 100), "white") for _ in range(3)]
+    out = io.BytesIO()
+    pages[0].save(out, "PDF", save_all=True, append_images=pages[1:])
+    pdf = base64.b64encode(out.getvalue()).decode()
+    body = call(server, "general_basic", token, pdf_file=pdf, pdf_file_num="3").json()
+    assert body["pdf_file_size"] == "3" and "words_result" in body
+    assert _error(call(server, "general_basic", token, pdf_file=pdf, pdf_file_num="4")) == 216201
+    assert _error(call(server, "general_basic", token, pdf_file=pdf, pdf_file_num="x")) == 216201

@@ -151,3 +151,35 @@ def test_async_table_is_sync_answers_the_result_at_once(client, samples):
     ]
     assert result["ret_code"] == 3
     assert json.loads(result["result_data"])["form_num"] == 1
+
+
+@pytest.fixture(scope="module")
+def pdf_client():
+    """The committed multi-page PDF samples (fixture engine over include/samples)."""
+    with running_server(table_job_seconds=0) as running:
+        yield make_sdk_client("10000000", running.api_key, running.secret_key, running.url, timeout_s=10)
+
+
+@pytest.mark.parametrize("method_name", ["basicGeneralPdf", "generalPdf", "basicAccuratePdf", "accuratePdf"])
+def test_sdk_pdf_methods_answer_the_requested_page_and_the_page_count(pdf_client, method_name):
+    from ocr_server.engines.fixture import DEFAULT_SAMPLES_DIR
+
+    folder = DEFAULT_SAMPLES_DIR / "documents_pdf"
+    truth = json.loads((folder / "pdf_01.json").read_text(encoding="utf-8"))
+    pdf = (folder / "pdf_01.pdf").read_bytes()
+    method = getattr(pdf_client, method_name)
+    for page_no in (1, 2, 3):
+        result = method(pdf, {"pdf_file_num": str(page_no)})
+        assert result["pdf_file_size"] == str(truth["page_count"])  # a string, as Baidu sends it
+        expected = [line["text"] for line in truth["pages"][page_no - 1]["lines"]]
+        assert [item["words"] for item in result["words_result"]] == expected
+    assert method(pdf, {"pdf_file_num": "9"})["error_code"] == 216201  # past the last page
+    assert method(pdf)["pdf_file_size"] == "4"  # no page number: page 1
+
+
+def test_sdk_table_pdf_and_a_broken_pdf(pdf_client):
+    from ocr_server.engines.fixture import DEFAULT_SAMPLES_DIR
+
+    pdf = (DEFAULT_SAMPLES_DIR / "documents_pdf" / "pdf_02.pdf").read_bytes()
+    assert pdf_client.tablePdf(pdf, {"pdf_file_num": "1"})["pdf_file_size"] == "3"
+    assert pdf_client.basicGeneralPdf(b"%PDF-1.7\nbroken")["error_code"] == 216201

@@ -7,6 +7,9 @@ box, text}]}] and, for broken samples, ``expect_error`` (the Baidu code to answe
 the sha256 of the image file's bytes, so an image is recognized wherever it comes from (S3, a URL, a
 rename). An image with no ground truth gets one deterministic line ``img-<12 hex of sha256>`` covering the
 whole image, so throughput tests can use thousands of generated images.
+
+A ``<name>.pdf`` beside ``<name>.json`` (``{"kind": "pdf", "pages": [<page truth>, ...]}``) is indexed per
+page: each page is rendered as the server renders ``pdf_file`` pages, and its PNG's hash keys that page's truth.
 """
 
 from __future__ import annotations
@@ -65,6 +68,19 @@ def split_chars(line: Line) -> list[Char]:
     ]
 
 
+def _pdf_page_index(pdf_path: Path, truth: dict) -> dict[str, dict]:
+    """Page truth keyed by the hash of the page as the server renders it (the engine sees only images)."""
+    from ocr_server.documents import render_pdf_page
+    from ocr_server.images import DEFAULT_LIMITS
+
+    data = pdf_path.read_bytes()
+    index = {}
+    for page_no, page_truth in enumerate(truth.get("pages", []), start=1):
+        rendered, _ = render_pdf_page(data, page_no, DEFAULT_LIMITS)
+        index[hashlib.sha256(rendered).hexdigest()] = page_truth
+    return index
+
+
 class FixtureEngine:
     """Deterministic engine over a directory of samples with ground truth."""
 
@@ -89,6 +105,9 @@ class FixtureEngine:
                 ),
                 None,
             )
+            pdf_path = truth_path.with_suffix(".pdf")
+            if image_path is None and pdf_path.is_file():
+                index.update(_pdf_page_index(pdf_path, json.loads(truth_path.read_text(encoding="utf-8"))))
             if image_path is None:
                 continue
             truth = json.loads(truth_path.read_text(encoding="utf-8"))

@@ -20,6 +20,7 @@ from baidu_ocr.redact import redact
 
 # Copied from the raw record to ocr_documents as they are.
 _RECORD_COLUMNS = (
+    "page_count",
     "options_json",
     "source_uri",
     "bytes",
@@ -49,7 +50,7 @@ def normalize_records(
     """Turn staged raw records (``baidu_ocr.records.RAW_RECORD_COLUMNS``) into one frame per table.
 
     Every name in ``TABLES`` is returned, with its declared columns and dtypes even when empty. One document
-    row per (content_sha256, endpoint, options_hash): when the same image appears twice (two keys, or a
+    row per (content_sha256, endpoint, options_hash, page_no): when the same image appears twice (two keys, or a
     retry), the most recently processed record wins. Failed records give a document row with
     ``status='failed'`` and their error code and class, and no child rows.
 
@@ -119,6 +120,9 @@ def _latest_per_document(records: pd.DataFrame | Iterable[Mapping[str, Any]]) ->
     if "processed_at" in frame.columns:
         frame = frame.assign(_order=pd.to_datetime(frame["processed_at"], utc=True))
         frame = frame.sort_values("_order", kind="stable", na_position="first").drop(columns="_order")
+    # Records staged before documents had pages are images: page 0.
+    page_no = frame["page_no"] if "page_no" in frame.columns else pd.Series(0, index=frame.index)
+    frame = frame.assign(page_no=pd.to_numeric(page_no, errors="coerce").fillna(0).astype("int64"))
     if "endpoint" in frame.columns:  # before the dedupe: "IDCARD" and "idcard" are one document
         frame = frame.assign(endpoint=frame["endpoint"].map(canonical_name, na_action="ignore"))
     frame = frame.drop_duplicates(subset=list(DOC_KEY), keep="last")

@@ -21,6 +21,8 @@ _NOT_TEXT = frozenset(
         "content_sha256",
         "endpoint",
         "options_hash",
+        "page_no",
+        "page_count",
         "status",
         "error_code",
         "error_class",

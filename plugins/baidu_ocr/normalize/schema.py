@@ -20,9 +20,15 @@ from baidu_ocr.records import RAW_RECORD_COLUMNS
 DATE = pd.ArrowDtype(pa.date32())
 TIMESTAMP_UTC = "datetime64[us, UTC]"
 
-DOC_KEY: tuple[str, ...] = ("content_sha256", "endpoint", "options_hash")
+# A document is one image, or one page of a PDF/OFD: page_no 0 for images, 1..N for pages.
+DOC_KEY: tuple[str, ...] = ("content_sha256", "endpoint", "options_hash", "page_no")
 
-_DOC_KEY_COLUMNS = {"content_sha256": "string", "endpoint": "string", "options_hash": "string"}
+_DOC_KEY_COLUMNS = {
+    "content_sha256": "string",
+    "endpoint": "string",
+    "options_hash": "string",
+    "page_no": "Int64",
+}
 _BOX_COLUMNS = {"left": "Int64", "top": "Int64", "width": "Int64", "height": "Int64"}
 
 

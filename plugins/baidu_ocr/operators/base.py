@@ -107,13 +107,18 @@ class S3ImageBatchOperator(BaseOperator):
         return S3Hook(aws_conn_id=self.aws_conn_id)
 
     def _already_processed(self, hashes: set[str]) -> set[str]:
+        """The hashes the warehouse holds in full (images; documents with every page); the done pages of
+        the others are kept in ``self._done_pages`` for the OCR call."""
+        self._done_pages: dict[str, set[int]] = {}
         if not self.warehouse_conn_id or not hashes:
             return set()
         from baidu_ocr.warehouse import WarehouseLoader
 
         loader = WarehouseLoader(self.warehouse_conn_id)
         loader.ensure_schema()
-        return set(loader.already_processed(hashes, self.record_endpoint, options_hash(self.options)))
+        done = loader.processed_pages(hashes, self.record_endpoint, options_hash(self.options))
+        self._done_pages = {digest: pages.pages for digest, pages in done.items() if not pages.complete}
+        return {digest for digest, pages in done.items() if pages.complete}
 
     def _stager(self, context: Context) -> ChunkedStager:
         """This batch's staging folder (parts of earlier tries included), with the expiry rule ensured."""
@@ -136,11 +141,21 @@ class S3ImageBatchOperator(BaseOperator):
     def _earlier_outcomes(self, stager: ChunkedStager) -> list[OcrOutcome]:
         """What earlier tries of this task staged and need not be paid for again: results, and images Baidu
         refused as bad (it would bill the same refusal again)."""
+        import pandas as pd
+
         frame = stager.earlier_records(
-            columns=["content_sha256", "source_uri", "status", "error_class", "attempts"]
+            columns=[
+                "content_sha256",
+                "source_uri",
+                "status",
+                "error_class",
+                "attempts",
+                "page_no",
+                "page_count",
+            ]
         )
         done = frame[(frame["status"] == "ok") | (frame["error_class"] == "bad_image")].fillna(
-            {"attempts": 0}
+            {"attempts": 0, "page_no": 0}
         )
         return [
             OcrOutcome(
@@ -149,9 +164,19 @@ class S3ImageBatchOperator(BaseOperator):
                 error_class=None if row.status == "ok" else str(row.error_class),
                 attempts=int(row.attempts),
                 content_sha256=str(row.content_sha256),
+                page_no=int(row.page_no) or None,
+                page_count=None if pd.isna(row.page_count) else int(row.page_count),
             )
             for row in done.itertuples(index=False)
         ]
+
+    def _pages_to_skip(self, earlier: Sequence[OcrOutcome]) -> dict[str, set[int]]:
+        """Per document hash, the pages neither the warehouse nor an earlier try needs paid for again."""
+        skip = {digest: set(pages) for digest, pages in getattr(self, "_done_pages", {}).items()}
+        for outcome in earlier:
+            if outcome.page_no and outcome.content_sha256:
+                skip.setdefault(outcome.content_sha256, set()).add(outcome.page_no)
+        return skip
 
     def _read_and_select(
         self,
@@ -162,7 +187,9 @@ class S3ImageBatchOperator(BaseOperator):
         for key, reason in fetched.unreadable.items():
             self.log.warning("Cannot read s3://%s/%s: %s", self.bucket, key, reason)
         already = self._already_processed(set(fetched.sha256.values()))
-        staged = {o.content_sha256 for o in earlier if o.content_sha256}
+        # Whole images (and documents refused as a whole) staged by an earlier try; staged pages are skipped
+        # page by page (``_pages_to_skip``).
+        staged = {o.content_sha256 for o in earlier if o.content_sha256 and not o.page_no}
         selection = select_images_to_ocr(keys, fetched.sha256, already, staged)
         for key in selection.staged:
             fetched.cached.pop(key, None)

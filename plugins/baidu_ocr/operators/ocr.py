@@ -30,8 +30,13 @@ class BaiduOcrBatchOperator(S3ImageBatchOperator):
     than ``max_failure_ratio`` of the OCRed images failed, or when an error stops the whole batch (quota
     exhausted, wrong keys) -- in both cases after staging what succeeded.
 
+    PDF and OFD keys are OCRed page by page (one record per page, ``page_no`` 1..N); pages the warehouse or
+    an earlier try already holds are not paid for again, so a half-failed document is finished by the rerun.
+
     :param endpoint: Baidu OCR endpoint name, e.g. ``general_basic``, ``accurate``, ``idcard``.
     :param concurrency: calls in flight (default: the hook's, from the connection's QPS).
+    :param pages: which pages of PDF/OFD keys to OCR: one spec for all (``"1-3,7"``) or one per key (a
+        batch planned by pages, see ``planning.plan_batches``); ``None``: every page.
 
     The other parameters are those of :class:`~baidu_ocr.operators.base.S3ImageBatchOperator`: ``bucket``,
     ``keys``, ``options``, ``staging_bucket``, ``staging_prefix``, ``warehouse_conn_id``,
@@ -46,16 +51,23 @@ class BaiduOcrBatchOperator(S3ImageBatchOperator):
         "staging_bucket",
         "staging_prefix",
         "warehouse_conn_id",
+        "pages",
     )
-    template_fields_renderers = {"options": "json", "keys": "json"}
+    template_fields_renderers = {"options": "json", "keys": "json", "pages": "json"}
     ui_color = "#e8f0fe"
 
     def __init__(
-        self, *, endpoint: str = "general_basic", concurrency: int | None = None, **kwargs: Any
+        self,
+        *,
+        endpoint: str = "general_basic",
+        concurrency: int | None = None,
+        pages: str | dict[str, str] | None = None,
+        **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self.endpoint = endpoint
         self.concurrency = concurrency
+        self.pages = pages
 
     @property
     def record_endpoint(self) -> str:  # type: ignore[override]
@@ -75,9 +87,12 @@ class BaiduOcrBatchOperator(S3ImageBatchOperator):
         items = ((key, self._image_source(fetched, key)) for key in selection.to_ocr)
         outcomes: list[OcrOutcome] = []
         stopped: BaiduOcrError | None = None
+        skip = self._pages_to_skip(earlier)
+        # Only for batches with documents: an image batch calls ocr_many exactly as before.
+        page_kwargs = {"pages": self.pages, "done_pages": skip} if (self.pages or skip) else {}
         try:
             for outcome in hook.ocr_many(
-                items, endpoint=self.endpoint, total=len(selection.to_ocr), **self.options
+                items, endpoint=self.endpoint, total=len(selection.to_ocr), **page_kwargs, **self.options
             ):
                 # Rejected before hashing (e.g. re-read past the memory budget): the hash of the first read.
                 outcome.content_sha256 = outcome.content_sha256 or fetched.sha256.get(outcome.key)
