@@ -5,6 +5,50 @@ from __future__ import annotations
 from baidu_ocr import __version__
 
 
+# The Add/Edit Connection form's extra fields (Airflow 3 renders each JSON schema as a form field). Every
+# field has a default, so the form never saves a null into the extra: an empty optional string is saved as "",
+# which the hook reads as "not set" (``connection.BaiduOcrSettings``).
+CONN_FIELDS: dict[str, dict] = {
+    "qps": {
+        "label": "QPS",
+        "description": "Requests per second your Baidu account may send (free tier: 2; see the console's quota).",
+        "schema": {"type": "number", "default": 2, "minimum": 0.1},
+    },
+    "timeout": {
+        "label": "Timeout (s)",
+        "description": "Read timeout of one OCR call, in seconds.",
+        "schema": {"type": "number", "default": 30, "minimum": 1},
+    },
+    "max_retries": {
+        "label": "Max retries",
+        "description": "Retries of a rate-limited or transient call before the image is recorded as failed.",
+        "schema": {"type": "integer", "default": 5, "minimum": 0},
+    },
+    "verify": {
+        "label": "Verify TLS",
+        "description": "Verify the server's TLS certificate. Leave it on for Baidu's cloud.",
+        "schema": {"type": "boolean", "default": True},
+    },
+    "redis_url": {
+        "label": "Redis URL",
+        "description": "Optional, e.g. redis://redis:6379/0: shares the QPS limit and the access token across "
+        "workers. Empty: per process.",
+        "schema": {"type": "string", "default": ""},
+    },
+    "app_id": {
+        "label": "App ID",
+        "description": "Optional: the application's AppID, used only by get_conn() (the official SDK client).",
+        "schema": {"type": "string", "default": ""},
+    },
+    "image_limits": {
+        "label": "Image limits",
+        "description": "Optional JSON raising Baidu's image limits where an endpoint allows more, e.g. "
+        '{"endpoints": {"accurate": {"max_side": 8192, "max_encoded_mb": 10}}}. Empty: Baidu\'s documented limits.',
+        "schema": {"type": "object", "default": {}},
+    },
+}
+
+
 def get_provider_info() -> dict:
     """Return what Airflow's ProvidersManager reads from the ``apache_airflow_provider`` entry point."""
     return {
@@ -30,36 +74,13 @@ def get_provider_info() -> dict:
                 "ui-field-behaviour": {
                     "hidden-fields": ["schema", "port"],
                     "relabeling": {"login": "API Key", "password": "Secret Key", "host": "API base URL"},
-                    "placeholders": {"host": "https://aip.baidubce.com"},
-                },
-                "conn-fields": {
-                    "app_id": {"label": "App ID", "schema": {"type": ["string", "null"]}},
-                    "qps": {
-                        "label": "QPS",
-                        "description": "Requests per second the account may send (free tier: 2).",
-                        "schema": {"type": ["number", "null"], "default": 2, "minimum": 0.1},
-                    },
-                    "timeout": {
-                        "label": "Timeout (s)",
-                        "description": "Read timeout of one OCR call, in seconds.",
-                        "schema": {"type": ["number", "null"], "default": 30, "minimum": 1},
-                    },
-                    "max_retries": {
-                        "label": "Max retries",
-                        "description": "Retries of a rate-limited or transient call before it is recorded as failed.",
-                        "schema": {"type": ["integer", "null"], "default": 5, "minimum": 0},
-                    },
-                    "redis_url": {
-                        "label": "Redis URL",
-                        "description": "Optional: share the QPS limit and the access token across workers.",
-                        "schema": {"type": ["string", "null"]},
-                    },
-                    "verify": {
-                        "label": "Verify TLS",
-                        "description": "Verify the server's TLS certificate (a CA bundle path is accepted too).",
-                        "schema": {"type": ["boolean", "string", "null"], "default": True},
+                    "placeholders": {
+                        "login": "API Key of your OCR application (24 characters)",
+                        "password": "Secret Key of the same application (32 characters)",
+                        "host": "https://aip.baidubce.com",
                     },
                 },
+                "conn-fields": CONN_FIELDS,
             }
         ],
     }
