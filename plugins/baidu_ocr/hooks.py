@@ -239,7 +239,7 @@ class BaiduOcrHook(BaseHook):
         self.limiter.acquire(ep.name)
         token = self.get_access_token()
         used.append(token)
-        self.stats.count("billable_calls")
+        self.stats.count_call(ep.kind)
         started = time.monotonic()
         try:
             response = self.session.post(

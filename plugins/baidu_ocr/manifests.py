@@ -146,6 +146,7 @@ def summarize_run(
         "images_failed": sum(m["n_failed"] for m in done),
         "failed_by_class": dict(sorted(failed_by_class.items())),
         "billable_calls": calls,
+        "status_checks": sum(int(m["stats"].get("status_checks", 0)) for m in done),
         "retries": sum(int(m["stats"].get("retries", 0)) for m in done),
         "latency_p50_ms": percentile(latencies, 50),
         "latency_p95_ms": percentile(latencies, 95),
