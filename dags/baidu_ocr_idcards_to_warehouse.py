@@ -26,7 +26,6 @@ import posixpath
 from datetime import datetime
 
 from airflow.sdk import Param, dag, task
-from baidu_ocr.assets import warehouse_assets
 from baidu_ocr.operators import (
     BaiduOcrBatchOperator,
     BaiduOcrRunSummaryOperator,
@@ -105,7 +104,7 @@ def baidu_ocr_idcards_to_warehouse():
         pii_conn_id=PII_CONN_ID,
         staging_bucket="{{ params.bucket }}",
         trigger_rule="all_done",
-        outlets=warehouse_assets(TABLES, WAREHOUSE_CONN_ID),
+        tables=TABLES,
     )
 
     @task(trigger_rule="all_done")

@@ -27,7 +27,6 @@ from __future__ import annotations
 from datetime import datetime
 
 from airflow.sdk import Param, dag, task
-from baidu_ocr.assets import warehouse_assets
 from baidu_ocr.operators import (
     BaiduOcrBatchOperator,
     BaiduOcrRunSummaryOperator,
@@ -81,7 +80,7 @@ def baidu_ocr_s3_to_warehouse():
         warehouse_conn_id=WAREHOUSE_CONN_ID,
         staging_bucket="{{ params.bucket }}",
         trigger_rule="all_done",  # load what the successful batches staged even if one batch failed
-        outlets=warehouse_assets(TABLES, WAREHOUSE_CONN_ID),
+        tables=TABLES,
     )
 
     BaiduOcrRunSummaryOperator(

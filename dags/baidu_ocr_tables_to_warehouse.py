@@ -19,7 +19,6 @@ from __future__ import annotations
 from datetime import datetime
 
 from airflow.sdk import Param, dag, task
-from baidu_ocr.assets import warehouse_assets
 from baidu_ocr.operators import (
     BaiduOcrRunSummaryOperator,
     BaiduOcrTableOperator,
@@ -27,7 +26,7 @@ from baidu_ocr.operators import (
 )
 
 WAREHOUSE_CONN_ID = "warehouse_default"
-TABLES = ("ocr_documents", "ocr_table_cells")
+TABLES = ("ocr_documents", "ocr_table_cells", "ocr_fields")
 
 
 @dag(
@@ -79,7 +78,7 @@ def baidu_ocr_tables_to_warehouse():
         warehouse_conn_id=WAREHOUSE_CONN_ID,
         staging_bucket="{{ params.bucket }}",
         trigger_rule="all_done",
-        outlets=warehouse_assets(TABLES, WAREHOUSE_CONN_ID),
+        tables=TABLES,
     )
 
     BaiduOcrRunSummaryOperator(

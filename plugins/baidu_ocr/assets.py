@@ -2,6 +2,11 @@
 
 The ``baidu-ocr-warehouse://<warehouse_conn_id>/<table>`` address is a contract: a downstream DAG scheduled
 on it must keep working whichever example DAG (or user DAG) loaded the table, so it is built here only.
+
+A load task declares one :class:`AssetAlias` per table it writes (:func:`warehouse_alias`), not the Asset
+itself: Airflow emits an event for every declared Asset whenever the task succeeds, rows or not, while an
+alias emits only the events the task adds to it. So a table that received no rows in a run (a rerun that
+OCRed nothing) wakes no downstream DAG.
 """
 
 from __future__ import annotations
@@ -10,7 +15,7 @@ import logging
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-from airflow.sdk import Asset
+from airflow.sdk import Asset, AssetAlias
 
 from baidu_ocr.planning import MAX_BATCHES, plan_batches
 from baidu_ocr.sources import list_image_objects
@@ -30,6 +35,19 @@ def warehouse_asset(table: str, warehouse_conn_id: str = "warehouse_default") ->
 
 def warehouse_assets(tables: Iterable[str], warehouse_conn_id: str = "warehouse_default") -> list[Asset]:
     return [warehouse_asset(table, warehouse_conn_id) for table in tables]
+
+
+def warehouse_alias(table: str, warehouse_conn_id: str = "warehouse_default") -> AssetAlias:
+    """The alias a load task declares for one table: it resolves to :func:`warehouse_asset` when rows land."""
+    return AssetAlias(
+        name=f"{WAREHOUSE_ASSET_SCHEME}://{warehouse_conn_id}/{table} (rows loaded)", group=ASSET_GROUP
+    )
+
+
+def warehouse_aliases(
+    tables: Iterable[str], warehouse_conn_id: str = "warehouse_default"
+) -> list[AssetAlias]:
+    return [warehouse_alias(table, warehouse_conn_id) for table in tables]
 
 
 def list_s3_images(bucket: str, prefix: str, *, aws_conn_id: str | None = "aws_default") -> list[ImageObject]:

@@ -155,6 +155,13 @@ def summarize_run(
     }
 
 
+def asset_event_extra(manifests: Iterable[BatchManifest | None], rows: dict[str, int]) -> dict[str, Any]:
+    """What a warehouse asset event carries: rows per table and the run's key figures (JSON-safe, small)."""
+    summary = summarize_run(manifests)
+    keys = ("images_ok", "images_failed", "images_skipped", "billable_calls", "status_checks")
+    return {"rows_loaded": dict(rows), **{key: summary[key] for key in keys}}
+
+
 def format_summary(summary: dict[str, Any]) -> str:
     """The run summary as a few aligned log lines."""
     width = max(len(k) for k in summary)

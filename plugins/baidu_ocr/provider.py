@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from baidu_ocr import __version__
 
-
 # The Add/Edit Connection form's extra fields (Airflow 3 renders each JSON schema as a form field). Every
 # field has a default, so the form never saves a null into the extra: an empty optional string is saved as "",
 # which the hook reads as "not set" (``connection.BaiduOcrSettings``).
