@@ -55,13 +55,13 @@ TABLES = ("ocr_documents", "ocr_lines", "ocr_chars", "ocr_fields")
     },
 )
 def baidu_ocr_s3_to_warehouse():
-    @task
+    @task(show_return_value_in_logs=False)  # up to 512 batches of keys: the log gets one line instead
     def list_batches(params: dict) -> list[dict]:
         """One mapped task's arguments per batch of keys (per-run settings travel as data, not templates)."""
-        from baidu_ocr.assets import plan_s3_batches
+        from baidu_ocr.assets import batch_specs, plan_s3_batches
 
         batches = plan_s3_batches(params["bucket"], params["prefix"], params["batch_size"])
-        return [{"keys": keys, "max_failure_ratio": params["max_failure_ratio"]} for keys in batches]
+        return batch_specs(batches, max_failure_ratio=params["max_failure_ratio"])
 
     batches = list_batches()
 
@@ -72,6 +72,7 @@ def baidu_ocr_s3_to_warehouse():
         endpoint="{{ params.endpoint }}",
         options="{{ params.options }}",
         warehouse_conn_id=WAREHOUSE_CONN_ID,
+        map_index_template="{{ task.batch_label }}",  # "batch 2/3 · 4 images · doc_05…doc_08"
     ).expand_kwargs(batches)
 
     load = BaiduOcrWarehouseLoadOperator(

@@ -51,14 +51,15 @@ TABLES = ("ocr_documents", "ocr_table_cells", "ocr_fields")
     },
 )
 def baidu_ocr_tables_to_warehouse():
-    @task
+    @task(show_return_value_in_logs=False)  # the batches of keys: the log gets one line instead
     def list_batches(params: dict) -> list[dict]:
         """One mapped task's arguments per batch of keys (per-run settings travel as data, not templates)."""
-        from baidu_ocr.assets import plan_s3_batches
+        from baidu_ocr.assets import batch_specs, plan_s3_batches
 
         batches = plan_s3_batches(params["bucket"], params["prefix"], params["batch_size"])
-        settings = {k: params[k] for k in ("deferrable", "poll_interval", "max_failure_ratio")}
-        return [{"keys": keys, **settings} for keys in batches]
+        return batch_specs(
+            batches, **{k: params[k] for k in ("deferrable", "poll_interval", "max_failure_ratio")}
+        )
 
     batches = list_batches()
 
@@ -70,6 +71,7 @@ def baidu_ocr_tables_to_warehouse():
         excel_prefix="{{ params.excel_prefix }}",
         warehouse_conn_id=WAREHOUSE_CONN_ID,
         timeout=3600,
+        map_index_template="{{ task.batch_label }}",  # "batch 1/1 · 6 images · table_01…table_06"
     ).expand_kwargs(batches)
 
     load = BaiduOcrWarehouseLoadOperator(

@@ -12,8 +12,9 @@ OCRed nothing) wakes no downstream DAG.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
-from typing import TYPE_CHECKING
+import posixpath
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import Asset, AssetAlias
 
@@ -35,6 +36,22 @@ def warehouse_asset(table: str, warehouse_conn_id: str = "warehouse_default") ->
 
 def warehouse_assets(tables: Iterable[str], warehouse_conn_id: str = "warehouse_default") -> list[Asset]:
     return [warehouse_asset(table, warehouse_conn_id) for table in tables]
+
+
+def batch_label(index: int, total: int, keys: Sequence[str]) -> str:
+    """A mapped OCR task's name in the UI: ``batch 2/3 · 4 images · doc_05…doc_08``."""
+    names = [posixpath.splitext(posixpath.basename(key))[0] for key in (keys[0], keys[-1])] if keys else []
+    span = names[0] if len(set(names)) == 1 else "…".join(names)
+    count = f"{len(keys)} image{'' if len(keys) == 1 else 's'}"
+    return " · ".join(part for part in (f"batch {index + 1}/{total}", count, span) if part)
+
+
+def batch_specs(batches: Sequence[Sequence[str]], **settings: Any) -> list[dict[str, Any]]:
+    """One mapped task's keyword arguments per batch (for ``.expand_kwargs``): keys, a label, ``settings``."""
+    return [
+        {"keys": list(keys), "batch_label": batch_label(i, len(batches), keys), **settings}
+        for i, keys in enumerate(batches)
+    ]
 
 
 def warehouse_alias(table: str, warehouse_conn_id: str = "warehouse_default") -> AssetAlias:

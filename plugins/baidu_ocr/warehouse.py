@@ -31,7 +31,7 @@ from __future__ import annotations
 import logging
 import sys
 from collections.abc import Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -213,8 +213,20 @@ class WarehouseLoader:
                 f"WHERE endpoint = {ph} AND options_hash = {ph} AND {status_filter} "
                 f"AND content_sha256 IN ({', '.join([ph] * len(chunk))})"
             )
-            found.update(row[0] for row in self.hook.get_records(sql, [endpoint, options_hash, *chunk]))
+            found.update(row[0] for row in self._query(sql, [endpoint, options_hash, *chunk]))
+        log.debug("%d of %d content hash(es) already in %s", len(found), len(hashes), self.conn_id)
         return found
+
+    def _query(self, sql: str, parameters: list[Any]) -> list[tuple]:
+        """Rows of one SELECT, through a plain cursor: ``DbApiHook.get_records`` logs the statement and every
+        parameter (here: up to 500 content hashes per query) at INFO."""
+        with closing(self.hook.get_conn()) as conn:
+            cur = conn.cursor()
+            try:
+                cur.execute(sql, parameters)
+                return cur.fetchall()
+            finally:
+                cur.close()
 
     def row_counts(self) -> dict[str, int]:
         """Rows per table (monitoring and tests)."""

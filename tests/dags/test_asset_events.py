@@ -43,6 +43,21 @@ def _rows_loaded(run) -> dict[str, int]:
     return XComModel.deserialize_value(type("X", (), {"value": value})())
 
 
+def _map_labels(run, task_id: str) -> list[str]:
+    from airflow.models.taskinstance import TaskInstance
+    from airflow.utils.session import create_session
+    from sqlalchemy import select
+
+    with create_session() as session:
+        return list(
+            session.scalars(
+                select(TaskInstance.rendered_map_index)
+                .where(TaskInstance.run_id == run.run_id, TaskInstance.task_id == task_id)
+                .order_by(TaskInstance.map_index)
+            )
+        )
+
+
 def test_only_tables_that_got_rows_get_an_event_and_a_rerun_emits_none(
     airflow_db, s3_env, ocr_server, sqlite_warehouse
 ):
