@@ -104,10 +104,12 @@ def start_moto(stack: ExitStack, logs: Path) -> str:
     return f"http://127.0.0.1:{port}"
 
 
-def start_ocr_server(stack: ExitStack, logs: Path, api_key: str, secret_key: str) -> str:
+def start_ocr_server(
+    stack: ExitStack, logs: Path, api_key: str, secret_key: str, engine: str = "rapidocr"
+) -> str:
     cmd = [
         str(BIN / "baidu-ocr-server"),
-        *("--host", "127.0.0.1", "--port", "0", "--engine", "rapidocr"),
+        *("--host", "127.0.0.1", "--port", "0", "--engine", engine),
         *("--api-key", api_key, "--secret-key", secret_key),
     ]
     proc = stack.enter_context(background(cmd, logs / "ocr-server.log"))
@@ -123,6 +125,45 @@ def persistent_secret(path: Path, make) -> str:
         path.write_text(make())
         path.chmod(0o600)
     return path.read_text().strip()
+
+
+def demo_connections(
+    *,
+    aws_extra: dict,
+    host: str,
+    api_key: str,
+    secret_key: str,
+    qps: float,
+    warehouse: Path,
+    hmac_key: str,
+    encryption_key: str,
+) -> dict[str, dict]:
+    """The four connections the example DAGs use, as Airflow's JSON connection form."""
+    return {
+        "aws_default": {"conn_type": "aws", "extra": aws_extra},
+        "baidu_ocr_default": {
+            "conn_type": "baidu_ocr",
+            "login": api_key,
+            "password": secret_key,
+            "host": host,
+            "extra": {"qps": qps, "timeout": 60},
+        },
+        "warehouse_default": {"conn_type": "sqlite", "host": str(warehouse)},
+        "baidu_ocr_pii": {
+            "conn_type": "generic",
+            "password": hmac_key,
+            "extra": {"encryption_key": encryption_key},
+        },
+    }
+
+
+def pii_keys(directory: Path) -> tuple[str, str]:
+    """The HMAC key and the encryption key of ID numbers, kept in ``directory`` across runs."""
+    hmac_key = persistent_secret(directory / "pii-hmac.key", lambda: secrets.token_urlsafe(32))
+    encryption_key = persistent_secret(
+        directory / "pii-encryption.key", lambda: base64.b64encode(secrets.token_bytes(32)).decode()
+    )
+    return hmac_key, encryption_key
 
 
 def airflow_env(home: Path, connections: dict[str, dict]) -> dict[str, str]:
@@ -239,28 +280,19 @@ def main(argv: list[str] | None = None) -> int:
             host, qps = start_ocr_server(stack, logs, api_key, secret_key), 4.0
             say(f"OCR: local server at {host}")
 
-        hmac_key = persistent_secret(DEMO_DIR / "pii-hmac.key", lambda: secrets.token_urlsafe(32))
-        encryption_key = persistent_secret(
-            DEMO_DIR / "pii-encryption.key", lambda: base64.b64encode(secrets.token_bytes(32)).decode()
-        )
+        hmac_key, encryption_key = pii_keys(DEMO_DIR)
         env = airflow_env(
             home,
-            {
-                "aws_default": {"conn_type": "aws", "extra": aws_extra},
-                "baidu_ocr_default": {
-                    "conn_type": "baidu_ocr",
-                    "login": api_key,
-                    "password": secret_key,
-                    "host": host,
-                    "extra": {"qps": qps, "timeout": 60},
-                },
-                "warehouse_default": {"conn_type": "sqlite", "host": str(warehouse)},
-                "baidu_ocr_pii": {
-                    "conn_type": "generic",
-                    "password": hmac_key,
-                    "extra": {"encryption_key": encryption_key},
-                },
-            },
+            demo_connections(
+                aws_extra=aws_extra,
+                host=host,
+                api_key=api_key,
+                secret_key=secret_key,
+                qps=qps,
+                warehouse=warehouse,
+                hmac_key=hmac_key,
+                encryption_key=encryption_key,
+            ),
         )
         say("Airflow: migrating the metadata database (SQLite) and creating the pool...")
         airflow(env, "db", "migrate", log_path=logs / "db-migrate.log")

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from baidu_ocr import __version__
 
-# The Add/Edit Connection form's extra fields (Airflow 3 renders each JSON schema as a form field). Every
-# field has a default, so the form never saves a null into the extra: an empty optional string is saved as "",
-# which the hook reads as "not set" (``connection.BaiduOcrSettings``).
+# The Add/Edit Connection form's extra fields (Airflow 3 renders each JSON schema as a form field, and saves
+# every field's value into the extra). Only settings that always have a value are fields, each with a default:
+# the form saves an optional field left empty as null (a field whose type excludes null is required). The
+# optional keys ``redis_url`` and ``app_id`` go in the form's "Extra Fields JSON" editor when needed.
 CONN_FIELDS: dict[str, dict] = {
     "qps": {
         "label": "QPS",
-        "description": "Requests per second your Baidu account may send (free tier: 2; see the console's quota).",
+        "description": "Requests per second your Baidu account may send (free tier: 2). To share it (and the "
+        'access token) across workers, add "redis_url": "redis://host:6379/0" under Extra Fields JSON.',
         "schema": {"type": "number", "default": 2, "minimum": 0.1},
     },
     "timeout": {
@@ -27,17 +29,6 @@ CONN_FIELDS: dict[str, dict] = {
         "label": "Verify TLS",
         "description": "Verify the server's TLS certificate. Leave it on for Baidu's cloud.",
         "schema": {"type": "boolean", "default": True},
-    },
-    "redis_url": {
-        "label": "Redis URL",
-        "description": "Optional, e.g. redis://redis:6379/0: shares the QPS limit and the access token across "
-        "workers. Empty: per process.",
-        "schema": {"type": "string", "default": ""},
-    },
-    "app_id": {
-        "label": "App ID",
-        "description": "Optional: the application's AppID, used only by get_conn() (the official SDK client).",
-        "schema": {"type": "string", "default": ""},
     },
     "image_limits": {
         "label": "Image limits",

@@ -28,7 +28,7 @@ def test_connection_form_fields(providers_manager):
         for k in providers_manager.connection_form_widgets
         if "baidu_ocr" in k
     }
-    assert {"app_id", "qps", "timeout", "max_retries", "redis_url"} <= widgets
+    assert {"qps", "timeout", "max_retries", "verify", "image_limits"} <= widgets
     behaviour = providers_manager.field_behaviours["baidu_ocr"]
     assert behaviour["relabeling"] == {"login": "API Key", "password": "Secret Key", "host": "API base URL"}
 
@@ -52,7 +52,8 @@ def _extra_fields(providers_manager) -> dict[str, dict]:
 
 def test_every_form_field_has_a_label_a_description_and_a_non_null_default(providers_manager):
     fields = _extra_fields(providers_manager)
-    assert set(fields) == {"app_id", "qps", "timeout", "max_retries", "redis_url", "verify", "image_limits"}
+    # Optional keys without a value (redis_url, app_id) are not form fields: the form would save them as null.
+    assert set(fields) == {"qps", "timeout", "max_retries", "verify", "image_limits"}
     for name, field in fields.items():
         assert field["schema"].get("title"), name
         assert field["description"], name
@@ -85,6 +86,7 @@ def test_what_the_form_saves_reads_back_as_the_defaults():
     conn = Connection(conn_id="c", conn_type="baidu_ocr", login="k", password="s", extra=extra)
     settings = BaiduOcrSettings.from_connection(conn)
     assert (settings.redis_url, settings.app_id, settings.image_limits) == (None, "", {})
+    assert None not in extra.values()
     assert (settings.verify, settings.qps, settings.max_retries) == (True, 2.0, 5)
 
 
