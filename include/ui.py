@@ -122,6 +122,8 @@ def wait_for_api(url: str, proc: subprocess.Popen, log_path: Path, timeout_s: fl
 def ui_env(home: Path, port: int) -> dict[str, str]:
     """Airflow's settings for a standalone deployment on ``port``, no connections in the environment."""
     env = airflow_env(home, {})
+    for name in [n for n in env if n.startswith("AIRFLOW_CONN_")] + ["AIRFLOW__CORE__UNIT_TEST_MODE"]:
+        env.pop(name, None)  # connections live in the metadata DB here; a test runner's settings stay out
     env.update(
         PATH=f"{BIN}{os.pathsep}{env.get('PATH', '')}",  # standalone starts "airflow <component>" by name
         AIRFLOW__CORE__PLUGINS_FOLDER=str(REPO / "plugins"),
@@ -134,6 +136,10 @@ def ui_env(home: Path, port: int) -> dict[str, str]:
         AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL="5",
         AIRFLOW__SCHEDULER__MIN_FILE_PROCESS_INTERVAL="30",
         AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION="False",
+        # On a busy laptop a task process can fail to start; one retry keeps a demo run from failing for it
+        # (OCR tasks are idempotent: a retry OCRs only what its earlier try did not stage).
+        AIRFLOW__CORE__DEFAULT_TASK_RETRIES=env.get("AIRFLOW__CORE__DEFAULT_TASK_RETRIES", "1"),
+        AIRFLOW__CORE__DEFAULT_TASK_RETRY_DELAY=env.get("AIRFLOW__CORE__DEFAULT_TASK_RETRY_DELAY", "5"),
         AWS_ACCESS_KEY_ID=env.get("AWS_ACCESS_KEY_ID", "demo"),
         AWS_SECRET_ACCESS_KEY=env.get("AWS_SECRET_ACCESS_KEY", "demo"),
         AWS_DEFAULT_REGION=env.get("AWS_DEFAULT_REGION", "us-east-1"),
@@ -197,16 +203,18 @@ def deployment(
         say(f"Airflow: starting airflow standalone (log: {log_path})...")
         proc = stack.enter_context(process_group([str(BIN / "airflow"), "standalone"], env, log_path))
         wait_for_api(url, proc, log_path, ready_timeout_s)
-        yield Deployment(
-            url=url,
-            user=ADMIN,
-            password_file=home / "simple_auth_manager_passwords.json.generated",
-            home=home,
-            logs=logs,
-            warehouse=warehouse,
-            bucket=BUCKET,
-        )
-        say("Stopping Airflow, the OCR server and S3...")
+        try:
+            yield Deployment(
+                url=url,
+                user=ADMIN,
+                password_file=home / "simple_auth_manager_passwords.json.generated",
+                home=home,
+                logs=logs,
+                warehouse=warehouse,
+                bucket=BUCKET,
+            )
+        finally:
+            say("Stopping Airflow, the OCR server and S3...")
 
 
 def main(argv: list[str] | None = None) -> int:
