@@ -15,6 +15,7 @@ import os
 import shutil
 import sys
 import time
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -189,18 +190,19 @@ def test_sign_in_configure_trigger_and_read_the_results(ui, page):
     assert run["state"] == "success", run
     assert run["conf"]["batch_size"] == BATCH_SIZE
     run_id = run["dag_run_id"]
+    quoted = urllib.parse.quote(run_id, safe="")  # "+00:00": a bare "+" in a query is a space
 
-    mapped = api.get(f"dags/{DAG_ID}/dagRuns/{run_id}/taskInstances/ocr_batch/listMapped")["task_instances"]
+    mapped = api.get(f"dags/{DAG_ID}/dagRuns/{quoted}/taskInstances/ocr_batch/listMapped")["task_instances"]
     n_images = len([p for p in (REPO_ROOT / "include/samples/documents").iterdir() if p.suffix != ".json"])
     n_batches = -(-n_images // BATCH_SIZE)
     labels = sorted(ti["rendered_map_index"] for ti in mapped)
     assert labels[0] == f"batch 1/{n_batches} · {BATCH_SIZE} images · doc_01…doc_04", labels
     assert len(labels) == n_batches
-    page.goto(f"{ui.url}/dags/{DAG_ID}/runs/{run_id}/tasks/ocr_batch/mapped")
+    page.goto(f"{ui.url}/dags/{DAG_ID}/runs/{quoted}/tasks/ocr_batch/mapped")
     page.get_by_text(labels[0]).first.wait_for()
     shot(page, "mapped-tasks.png")
 
-    events = api.get(f"assets/events?source_dag_id={DAG_ID}&source_run_id={run_id}")["asset_events"]
+    events = api.get(f"assets/events?source_dag_id={DAG_ID}&source_run_id={quoted}")["asset_events"]
     by_table = {event["name"]: event["extra"] for event in events}
     assert set(by_table) == {"ocr_documents", "ocr_lines"}  # no char granularity asked: no ocr_chars event
     assert by_table["ocr_documents"]["rows"] == n_images
