@@ -55,15 +55,15 @@ class BaiduOcrWarehouseLoadOperator(BaseOperator):
         tables: Sequence[str] = (),
         **kwargs: Any,
     ) -> None:
-        if tables:
-            from baidu_ocr.assets import warehouse_aliases
+        from baidu_ocr.assets import warehouse_alias
 
-            kwargs["outlets"] = [
-                *(kwargs.get("outlets") or []),
-                *warehouse_aliases(tables, warehouse_conn_id),
-            ]
+        # Built from the connection id as given: the outlets are fixed when the DAG is parsed.
+        aliases = {table: warehouse_alias(table, warehouse_conn_id) for table in tables}
+        if aliases:
+            kwargs["outlets"] = [*(kwargs.get("outlets") or []), *aliases.values()]
         super().__init__(**kwargs)
         self.tables = tuple(tables)
+        self.table_aliases = aliases
         self.mask_id_numbers = mask_id_numbers
         self.manifests = manifests
         self.warehouse_conn_id = warehouse_conn_id
@@ -106,27 +106,24 @@ class BaiduOcrWarehouseLoadOperator(BaseOperator):
 
     def _emit_asset_events(self, context: Context, loaded: dict[str, int]) -> None:
         """One asset event per declared table that received rows, carrying the counts and the run's figures."""
-        from baidu_ocr.assets import warehouse_alias, warehouse_asset
+        if not self.tables:
+            return
+        from baidu_ocr.assets import warehouse_asset
         from baidu_ocr.manifests import asset_event_extra
 
         rows = {table: n for table, n in loaded.items() if n}
-        undeclared = sorted(set(rows) - set(self.tables))
-        if self.tables and undeclared:
-            self.log.warning(
-                "Rows loaded into %s, which this task does not declare: no asset event", undeclared
-            )
+        if undeclared := sorted(set(rows) - set(self.tables)):
+            self.log.warning("Rows loaded into %s, which this task does not declare: no event", undeclared)
         figures = asset_event_extra(manifest_list(self.manifests), rows)
-        for table in self.tables:
-            if rows.get(table):
-                asset = warehouse_asset(table, self.warehouse_conn_id)
-                context["outlet_events"][warehouse_alias(table, self.warehouse_conn_id)].add(
-                    asset, extra={"table": table, "rows": rows[table], **figures}
-                )
-        emitted = [t for t in self.tables if rows.get(t)]
+        emitted = [table for table in self.tables if rows.get(table)]
+        for table in emitted:
+            context["outlet_events"][self.table_aliases[table]].add(
+                warehouse_asset(table, self.warehouse_conn_id),
+                extra={"table": table, "rows": rows[table], **figures},
+            )
+        skipped = [table for table in self.tables if table not in emitted]
         self.log.info(
-            "Asset events for %s; none for %s (no rows)",
-            emitted or "no table",
-            [t for t in self.tables if not rows.get(t)] or "no table",
+            "Asset events for %s; none for %s (no rows)", emitted or "no table", skipped or "no table"
         )
 
     def _pii_policy(self) -> PiiPolicy | None:
