@@ -1,10 +1,10 @@
-# Two commands do all set-up on a fresh machine: `make demo` and `make test`.
+# Two commands do all set-up on a fresh machine: `make demo` and `make test`; `make ui` opens the Airflow UI.
 PYTHON ?= python3.11
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install test lint demo cluster-demo bench-triggerer clean
+.PHONY: install test lint demo ui cluster-demo bench-triggerer clean
 
 $(STAMP): requirements.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -23,6 +23,10 @@ test: install lint
 
 demo: install
 	$(PY) include/demo.py
+
+# The Airflow UI on http://127.0.0.1:8080 (UI_ARGS="--port 0" picks a free port); Ctrl-C stops everything.
+ui: install
+	$(PY) include/ui.py $(UI_ARGS)
 
 # The same DAGs on a real cluster: CeleryExecutor, Redis broker, PostgreSQL metadata, 2 workers, a triggerer.
 # Needs PostgreSQL (127.0.0.1:5432, user postgres) and Redis (127.0.0.1:6379). CLUSTER_ARGS=--images 200

@@ -26,7 +26,6 @@ import posixpath
 from datetime import datetime
 
 from airflow.sdk import Param, dag, task
-from baidu_ocr.assets import warehouse_assets
 from baidu_ocr.operators import (
     BaiduOcrBatchOperator,
     BaiduOcrRunSummaryOperator,
@@ -58,9 +57,9 @@ log = logging.getLogger("airflow.task")
     },
 )
 def baidu_ocr_idcards_to_warehouse():
-    @task
+    @task(show_return_value_in_logs=False)  # the batches of keys: the log gets one line instead
     def list_batches(params: dict) -> list[dict]:
-        from baidu_ocr.assets import list_s3_images
+        from baidu_ocr.assets import batch_label, list_s3_images
         from baidu_ocr.planning import MAX_BATCHES, plan_batches
 
         objects = list_s3_images(params["bucket"], params["prefix"])
@@ -73,15 +72,20 @@ def baidu_ocr_idcards_to_warehouse():
                 sides["front"].append(obj)
             else:
                 log.warning("Skipping %s: its name matches neither the front nor the back pattern", obj.key)
+        batches = [
+            (side, keys)
+            for side, side_objects in sides.items()
+            # Two sides share the mapping budget.
+            for keys in plan_batches(side_objects, int(params["batch_size"]), max_batches=MAX_BATCHES // 2)
+        ]
         specs = [
             {
                 "keys": keys,
                 "options": {**params["options"], "id_card_side": side},
                 "max_failure_ratio": params["max_failure_ratio"],
+                "batch_label": f"{side} · {batch_label(i, len(batches), keys)}",
             }
-            for side, side_objects in sides.items()
-            # Two sides share the mapping budget.
-            for keys in plan_batches(side_objects, int(params["batch_size"]), max_batches=MAX_BATCHES // 2)
+            for i, (side, keys) in enumerate(batches)
         ]
         log.info(
             "%d front(s), %d back(s) -> %d batch(es)", len(sides["front"]), len(sides["back"]), len(specs)
@@ -96,6 +100,7 @@ def baidu_ocr_idcards_to_warehouse():
         bucket="{{ params.bucket }}",
         endpoint="idcard",
         warehouse_conn_id=WAREHOUSE_CONN_ID,
+        map_index_template="{{ task.batch_label }}",  # "front · batch 1/2 · 3 images · a_front…c_front"
     ).expand_kwargs(specs)
 
     load = BaiduOcrWarehouseLoadOperator(
@@ -105,7 +110,7 @@ def baidu_ocr_idcards_to_warehouse():
         pii_conn_id=PII_CONN_ID,
         staging_bucket="{{ params.bucket }}",
         trigger_rule="all_done",
-        outlets=warehouse_assets(TABLES, WAREHOUSE_CONN_ID),
+        tables=TABLES,
     )
 
     @task(trigger_rule="all_done")

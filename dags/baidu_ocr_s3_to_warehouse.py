@@ -28,7 +28,6 @@ from __future__ import annotations
 from datetime import datetime
 
 from airflow.sdk import Param, dag, task
-from baidu_ocr.assets import warehouse_assets
 from baidu_ocr.operators import (
     BaiduOcrBatchOperator,
     BaiduOcrRunSummaryOperator,
@@ -63,16 +62,16 @@ TABLES = ("ocr_documents", "ocr_lines", "ocr_chars", "ocr_fields")
     },
 )
 def baidu_ocr_s3_to_warehouse():
-    @task
+    @task(show_return_value_in_logs=False)  # up to 512 batches of keys: the log gets one line instead
     def list_batches(params: dict) -> list[dict]:
         """One mapped task's arguments per batch of keys (per-run settings travel as data, not templates)."""
-        from baidu_ocr.assets import plan_s3_page_batches
+        from baidu_ocr.assets import batch_specs, plan_s3_page_batches
 
         batches = plan_s3_page_batches(
             params["bucket"], params["prefix"], params["batch_size"], suffixes=params["suffixes"]
         )
         # A batch spec is {"keys": [...]}, plus {"pages": {key: "1-100"}} for a slice of a long document.
-        return [{**spec, "max_failure_ratio": params["max_failure_ratio"]} for spec in batches]
+        return batch_specs(batches, max_failure_ratio=params["max_failure_ratio"])
 
     batches = list_batches()
 
@@ -83,6 +82,7 @@ def baidu_ocr_s3_to_warehouse():
         endpoint="{{ params.endpoint }}",
         options="{{ params.options }}",
         warehouse_conn_id=WAREHOUSE_CONN_ID,
+        map_index_template="{{ task.batch_label }}",  # "batch 2/3 · 4 images · doc_05…doc_08"
     ).expand_kwargs(batches)
 
     load = BaiduOcrWarehouseLoadOperator(
@@ -91,7 +91,7 @@ def baidu_ocr_s3_to_warehouse():
         warehouse_conn_id=WAREHOUSE_CONN_ID,
         staging_bucket="{{ params.bucket }}",
         trigger_rule="all_done",  # load what the successful batches staged even if one batch failed
-        outlets=warehouse_assets(TABLES, WAREHOUSE_CONN_ID),
+        tables=TABLES,
     )
 
     BaiduOcrRunSummaryOperator(

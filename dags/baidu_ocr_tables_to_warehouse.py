@@ -19,7 +19,6 @@ from __future__ import annotations
 from datetime import datetime
 
 from airflow.sdk import Param, dag, task
-from baidu_ocr.assets import warehouse_assets
 from baidu_ocr.operators import (
     BaiduOcrRunSummaryOperator,
     BaiduOcrTableOperator,
@@ -27,7 +26,7 @@ from baidu_ocr.operators import (
 )
 
 WAREHOUSE_CONN_ID = "warehouse_default"
-TABLES = ("ocr_documents", "ocr_table_cells")
+TABLES = ("ocr_documents", "ocr_table_cells", "ocr_fields")
 
 
 @dag(
@@ -52,14 +51,15 @@ TABLES = ("ocr_documents", "ocr_table_cells")
     },
 )
 def baidu_ocr_tables_to_warehouse():
-    @task
+    @task(show_return_value_in_logs=False)  # the batches of keys: the log gets one line instead
     def list_batches(params: dict) -> list[dict]:
         """One mapped task's arguments per batch of keys (per-run settings travel as data, not templates)."""
-        from baidu_ocr.assets import plan_s3_batches
+        from baidu_ocr.assets import batch_specs, plan_s3_batches
 
         batches = plan_s3_batches(params["bucket"], params["prefix"], params["batch_size"])
-        settings = {k: params[k] for k in ("deferrable", "poll_interval", "max_failure_ratio")}
-        return [{"keys": keys, **settings} for keys in batches]
+        return batch_specs(
+            batches, **{k: params[k] for k in ("deferrable", "poll_interval", "max_failure_ratio")}
+        )
 
     batches = list_batches()
 
@@ -71,6 +71,7 @@ def baidu_ocr_tables_to_warehouse():
         excel_prefix="{{ params.excel_prefix }}",
         warehouse_conn_id=WAREHOUSE_CONN_ID,
         timeout=3600,
+        map_index_template="{{ task.batch_label }}",  # "batch 1/1 · 6 images · table_01…table_06"
     ).expand_kwargs(batches)
 
     load = BaiduOcrWarehouseLoadOperator(
@@ -79,7 +80,7 @@ def baidu_ocr_tables_to_warehouse():
         warehouse_conn_id=WAREHOUSE_CONN_ID,
         staging_bucket="{{ params.bucket }}",
         trigger_rule="all_done",
-        outlets=warehouse_assets(TABLES, WAREHOUSE_CONN_ID),
+        tables=TABLES,
     )
 
     BaiduOcrRunSummaryOperator(

@@ -73,6 +73,46 @@ def persistent_secret(path: Path, make) -> str:
     return path.read_text().strip()
 
 
+def demo_connections(
+    *,
+    aws_extra: dict,
+    host: str,
+    api_key: str,
+    secret_key: str,
+    qps: float,
+    warehouse: Path,
+    hmac_key: str,
+    encryption_key: str,
+    timeout: float = 60.0,
+) -> dict[str, dict]:
+    """The four connections the example DAGs use, as Airflow's JSON connection form."""
+    return {
+        "aws_default": {"conn_type": "aws", "extra": aws_extra},
+        "baidu_ocr_default": {
+            "conn_type": "baidu_ocr",
+            "login": api_key,
+            "password": secret_key,
+            "host": host,
+            "extra": {"qps": qps, "timeout": timeout},
+        },
+        "warehouse_default": {"conn_type": "sqlite", "host": str(warehouse)},
+        "baidu_ocr_pii": {
+            "conn_type": "generic",
+            "password": hmac_key,
+            "extra": {"encryption_key": encryption_key},
+        },
+    }
+
+
+def pii_keys(directory: Path) -> tuple[str, str]:
+    """The HMAC key and the encryption key of ID numbers, kept in ``directory`` across runs."""
+    hmac_key = persistent_secret(directory / "pii-hmac.key", lambda: secrets.token_urlsafe(32))
+    encryption_key = persistent_secret(
+        directory / "pii-encryption.key", lambda: base64.b64encode(secrets.token_bytes(32)).decode()
+    )
+    return hmac_key, encryption_key
+
+
 def airflow_env(home: Path, connections: dict[str, dict]) -> dict[str, str]:
     env = dict(os.environ)
     env.update(
@@ -209,28 +249,20 @@ def main(argv: list[str] | None = None) -> int:
             timeout = 300.0
             say(f"OCR: local server at {host}")
 
-        hmac_key = persistent_secret(DEMO_DIR / "pii-hmac.key", lambda: secrets.token_urlsafe(32))
-        encryption_key = persistent_secret(
-            DEMO_DIR / "pii-encryption.key", lambda: base64.b64encode(secrets.token_bytes(32)).decode()
-        )
+        hmac_key, encryption_key = pii_keys(DEMO_DIR)
         env = airflow_env(
             home,
-            {
-                "aws_default": {"conn_type": "aws", "extra": aws_extra},
-                "baidu_ocr_default": {
-                    "conn_type": "baidu_ocr",
-                    "login": api_key,
-                    "password": secret_key,
-                    "host": host,
-                    "extra": {"qps": qps, "timeout": timeout},
-                },
-                "warehouse_default": {"conn_type": "sqlite", "host": str(warehouse)},
-                "baidu_ocr_pii": {
-                    "conn_type": "generic",
-                    "password": hmac_key,
-                    "extra": {"encryption_key": encryption_key},
-                },
-            },
+            demo_connections(
+                aws_extra=aws_extra,
+                host=host,
+                api_key=api_key,
+                secret_key=secret_key,
+                qps=qps,
+                timeout=timeout,
+                warehouse=warehouse,
+                hmac_key=hmac_key,
+                encryption_key=encryption_key,
+            ),
         )
         say("Airflow: migrating the metadata database (SQLite) and creating the pool...")
         airflow(env, "db", "migrate", log_path=logs / "db-migrate.log")

@@ -116,7 +116,8 @@ def start_ocr_server(
     cmd = [
         str(BIN / "baidu-ocr-server"),
         *("--host", "127.0.0.1", "--port", "0", "--engine", engine),
-        *("--api-key", api_key, "--secret-key", secret_key),
+        f"--api-key={api_key}",
+        f"--secret-key={secret_key}",  # "=": a key may start with "-" (token_urlsafe), not an option
         *options,
     ]
     proc = stack.enter_context(background(cmd, logs / "ocr-server.log"))

@@ -7,10 +7,11 @@ on it must keep working whichever example DAG (or user DAG) loaded the table, so
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING
+import posixpath
+from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
-from airflow.sdk import Asset
+from airflow.sdk import Asset, AssetAlias
 
 from baidu_ocr.planning import MAX_BATCHES, plan_batches, plan_page_batches
 from baidu_ocr.sources import (
@@ -36,6 +37,39 @@ def warehouse_asset(table: str, warehouse_conn_id: str = "warehouse_default") ->
 
 def warehouse_assets(tables: Iterable[str], warehouse_conn_id: str = "warehouse_default") -> list[Asset]:
     return [warehouse_asset(table, warehouse_conn_id) for table in tables]
+
+
+def batch_label(index: int, total: int, keys: Sequence[str]) -> str:
+    """A mapped OCR task's name in the UI: ``batch 2/3 · 4 images · doc_05…doc_08``."""
+    names = [posixpath.splitext(posixpath.basename(key))[0] for key in (keys[0], keys[-1])] if keys else []
+    span = names[0] if len(set(names)) == 1 else "…".join(names)
+    count = f"{len(keys)} image{'' if len(keys) == 1 else 's'}"
+    return " · ".join(part for part in (f"batch {index + 1}/{total}", count, span) if part)
+
+
+def batch_specs(
+    batches: Sequence[Sequence[str] | Mapping[str, Any]], **settings: Any
+) -> list[dict[str, Any]]:
+    """One mapped task's keyword arguments per batch (for ``.expand_kwargs``): its keys (or its planned spec,
+    e.g. with ``pages``), a label for the UI, and ``settings``."""
+    specs = [dict(b) if isinstance(b, Mapping) else {"keys": list(b)} for b in batches]
+    return [
+        {**spec, "batch_label": batch_label(i, len(specs), spec["keys"]), **settings}
+        for i, spec in enumerate(specs)
+    ]
+
+
+def warehouse_alias(table: str, warehouse_conn_id: str = "warehouse_default") -> AssetAlias:
+    """The alias a load task declares for one table: it resolves to :func:`warehouse_asset` when rows land."""
+    return AssetAlias(
+        name=f"{WAREHOUSE_ASSET_SCHEME}://{warehouse_conn_id}/{table} (rows loaded)", group=ASSET_GROUP
+    )
+
+
+def warehouse_aliases(
+    tables: Iterable[str], warehouse_conn_id: str = "warehouse_default"
+) -> list[AssetAlias]:
+    return [warehouse_alias(table, warehouse_conn_id) for table in tables]
 
 
 def list_s3_images(

@@ -44,6 +44,8 @@ class BaiduOcrSettings:
             raise ConfigError(
                 "The connection needs the API Key as login and the Secret Key as password", conn_id=conn_id
             )
+        # A form field left empty may arrive as null or "": both mean "not set", i.e. the default.
+        extra = {k: v for k, v in extra.items() if v is not None and v != ""}
         verify: bool | str = extra.get("verify", True)
         if not (isinstance(verify, str) and "/" in verify):  # a CA bundle path stays a path
             verify = _truthy(verify)

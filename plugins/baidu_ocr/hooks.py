@@ -249,7 +249,7 @@ class BaiduOcrHook(BaseHook):
             cached = self._cached_token()
         token = cached.value
         used.append(token)
-        self.stats.count("billable_calls")
+        self.stats.count_call(ep.kind)
         started = time.monotonic()
         try:
             response = self.session.post(

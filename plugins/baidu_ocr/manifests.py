@@ -146,12 +146,20 @@ def summarize_run(
         "images_failed": sum(m["n_failed"] for m in done),
         "failed_by_class": dict(sorted(failed_by_class.items())),
         "billable_calls": calls,
+        "status_checks": sum(int(m["stats"].get("status_checks", 0)) for m in done),
         "retries": sum(int(m["stats"].get("retries", 0)) for m in done),
         "latency_p50_ms": percentile(latencies, 50),
         "latency_p95_ms": percentile(latencies, 95),
         "wall_clock_s": round(wall, 3),
         "achieved_qps": round(calls / wall, 3) if wall > 0 else 0.0,
     }
+
+
+def asset_event_extra(manifests: Iterable[BatchManifest | None], rows: dict[str, int]) -> dict[str, Any]:
+    """What a warehouse asset event carries: rows per table and the run's key figures (JSON-safe, small)."""
+    summary = summarize_run(manifests)
+    keys = ("images_ok", "images_failed", "images_skipped", "billable_calls", "status_checks")
+    return {"rows_loaded": dict(rows), **{key: summary[key] for key in keys}}
 
 
 def format_summary(summary: dict[str, Any]) -> str:

@@ -4,6 +4,40 @@ from __future__ import annotations
 
 from baidu_ocr import __version__
 
+# The Add/Edit Connection form's extra fields (Airflow 3 renders each JSON schema as a form field, and saves
+# every field's value into the extra). Only settings that always have a value are fields, each with a default:
+# the form saves an optional field left empty as null (a field whose type excludes null is required). The
+# optional keys ``redis_url`` and ``app_id`` go in the form's "Extra Fields JSON" editor when needed.
+CONN_FIELDS: dict[str, dict] = {
+    "qps": {
+        "label": "QPS",
+        "description": "Requests per second your Baidu account may send (free tier: 2). To share it (and the "
+        'access token) across workers, add "redis_url": "redis://host:6379/0" under Extra Fields JSON.',
+        "schema": {"type": "number", "default": 2, "minimum": 0.1},
+    },
+    "timeout": {
+        "label": "Timeout (s)",
+        "description": "Read timeout of one OCR call, in seconds.",
+        "schema": {"type": "number", "default": 30, "minimum": 1},
+    },
+    "max_retries": {
+        "label": "Max retries",
+        "description": "Retries of a rate-limited or transient call before the image is recorded as failed.",
+        "schema": {"type": "integer", "default": 5, "minimum": 0},
+    },
+    "verify": {
+        "label": "Verify TLS",
+        "description": "Verify the server's TLS certificate. Leave it on for Baidu's cloud.",
+        "schema": {"type": "boolean", "default": True},
+    },
+    "image_limits": {
+        "label": "Image limits",
+        "description": "Optional JSON raising Baidu's image limits where an endpoint allows more, e.g. "
+        '{"endpoints": {"accurate": {"max_side": 8192, "max_encoded_mb": 10}}}. Empty: Baidu\'s documented limits.',
+        "schema": {"type": "object", "default": {}},
+    },
+}
+
 
 def get_provider_info() -> dict:
     """Return what Airflow's ProvidersManager reads from the ``apache_airflow_provider`` entry point."""
@@ -30,36 +64,13 @@ def get_provider_info() -> dict:
                 "ui-field-behaviour": {
                     "hidden-fields": ["schema", "port"],
                     "relabeling": {"login": "API Key", "password": "Secret Key", "host": "API base URL"},
-                    "placeholders": {"host": "https://aip.baidubce.com"},
-                },
-                "conn-fields": {
-                    "app_id": {"label": "App ID", "schema": {"type": ["string", "null"]}},
-                    "qps": {
-                        "label": "QPS",
-                        "description": "Requests per second the account may send (free tier: 2).",
-                        "schema": {"type": ["number", "null"], "default": 2, "minimum": 0.1},
-                    },
-                    "timeout": {
-                        "label": "Timeout (s)",
-                        "description": "Read timeout of one OCR call, in seconds.",
-                        "schema": {"type": ["number", "null"], "default": 30, "minimum": 1},
-                    },
-                    "max_retries": {
-                        "label": "Max retries",
-                        "description": "Retries of a rate-limited or transient call before it is recorded as failed.",
-                        "schema": {"type": ["integer", "null"], "default": 5, "minimum": 0},
-                    },
-                    "redis_url": {
-                        "label": "Redis URL",
-                        "description": "Optional: share the QPS limit and the access token across workers.",
-                        "schema": {"type": ["string", "null"]},
-                    },
-                    "verify": {
-                        "label": "Verify TLS",
-                        "description": "Verify the server's TLS certificate (a CA bundle path is accepted too).",
-                        "schema": {"type": ["boolean", "string", "null"], "default": True},
+                    "placeholders": {
+                        "login": "API Key of your OCR application (24 characters)",
+                        "password": "Secret Key of the same application (32 characters)",
+                        "host": "https://aip.baidubce.com",
                     },
                 },
+                "conn-fields": CONN_FIELDS,
             }
         ],
     }

@@ -22,7 +22,13 @@ def percentile(values: list[float], q: float) -> float | None:
 
 
 class CallStats:
-    """Billable calls, retries, token fetches, errors by class and per-call latencies of one hook."""
+    """Billable calls, status checks, retries, token fetches, errors by class and per-call latencies of one hook.
+
+    ``billable_calls`` counts every recognition call sent (submitting a table job included), failed ones too:
+    an upper bound of what Baidu bills, which is successful calls only. Polling an async job's result
+    (``get_request_result``) is counted apart as ``status_checks``: a job is paid for once, when submitted,
+    however often it is polled.
+    """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -34,6 +40,10 @@ class CallStats:
     def count(self, name: str, n: int = 1) -> None:
         with self._lock:
             self.counters[name] += n
+
+    def count_call(self, endpoint_kind: str) -> None:
+        """One HTTP call to an endpoint of this kind (``endpoints.SYNC``, ``ASYNC_SUBMIT``, ``ASYNC_RESULT``)."""
+        self.count("status_checks" if endpoint_kind == "async_result" else "billable_calls")
 
     def record_error(self, error_class: str) -> None:
         with self._lock:
@@ -50,6 +60,7 @@ class CallStats:
             p50, p95 = percentile(self.latencies_s, 50), percentile(self.latencies_s, 95)
             return {
                 "billable_calls": calls,
+                "status_checks": self.counters["status_checks"],
                 "retries": self.counters["retries"],
                 "token_fetches": self.counters["token_fetches"],
                 "token_refreshes": self.counters["token_refreshes"],

@@ -32,7 +32,7 @@ from __future__ import annotations
 import logging
 import sys
 from collections.abc import Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -291,12 +291,23 @@ class WarehouseLoader:
                 f"WHERE endpoint = {ph} AND options_hash = {ph} AND {status_filter} "
                 f"AND content_sha256 IN ({', '.join([ph] * len(chunk))})"
             )
-            for digest, page_no, page_count in self.hook.get_records(sql, [endpoint, options_hash, *chunk]):
+            for digest, page_no, page_count in self._query(sql, [endpoint, options_hash, *chunk]):
                 entry = done.setdefault(digest, PagesDone())
                 entry.pages.add(int(page_no or 0))
                 if page_count is not None:
                     entry.page_count = int(page_count)
         return done
+
+    def _query(self, sql: str, parameters: list[Any]) -> list[tuple]:
+        """Rows of one SELECT, through a plain cursor: ``DbApiHook.get_records`` logs the statement and every
+        parameter (here: up to 500 content hashes per query) at INFO."""
+        with closing(self.hook.get_conn()) as conn:
+            cur = conn.cursor()
+            try:
+                cur.execute(sql, parameters)
+                return cur.fetchall()
+            finally:
+                cur.close()
 
     def row_counts(self) -> dict[str, int]:
         """Rows per table (monitoring and tests)."""

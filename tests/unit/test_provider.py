@@ -28,7 +28,7 @@ def test_connection_form_fields(providers_manager):
         for k in providers_manager.connection_form_widgets
         if "baidu_ocr" in k
     }
-    assert {"app_id", "qps", "timeout", "max_retries", "redis_url"} <= widgets
+    assert {"qps", "timeout", "max_retries", "verify", "image_limits"} <= widgets
     behaviour = providers_manager.field_behaviours["baidu_ocr"]
     assert behaviour["relabeling"] == {"login": "API Key", "password": "Secret Key", "host": "API base URL"}
 
@@ -40,3 +40,61 @@ def test_provider_info_matches_the_hook():
     (conn_type,) = get_provider_info()["connection-types"]
     assert conn_type["connection-type"] == BaiduOcrHook.conn_type
     assert conn_type["hook-name"] == BaiduOcrHook.hook_name
+
+
+def _extra_fields(providers_manager) -> dict[str, dict]:
+    return {
+        k.removeprefix("extra__baidu_ocr__"): w.field
+        for k, w in providers_manager.connection_form_widgets.items()
+        if k.startswith("extra__baidu_ocr__")
+    }
+
+
+def test_every_form_field_has_a_label_a_description_and_a_non_null_default(providers_manager):
+    fields = _extra_fields(providers_manager)
+    # Optional keys without a value (redis_url, app_id) are not form fields: the form would save them as null.
+    assert set(fields) == {"qps", "timeout", "max_retries", "verify", "image_limits"}
+    for name, field in fields.items():
+        assert field["schema"].get("title"), name
+        assert field["description"], name
+        # The form saves every field's value into the extra: no default would mean a null saved there.
+        assert field["value"] is not None, name
+        assert "null" not in field["schema"]["type"], name
+
+
+def test_verify_is_a_checkbox_and_image_limits_a_json_field(providers_manager):
+    fields = _extra_fields(providers_manager)
+    assert fields["verify"]["schema"]["type"] == "boolean"
+    assert fields["verify"]["value"] is True
+    assert fields["image_limits"]["schema"]["type"] == "object"
+    assert fields["image_limits"]["value"] == {}
+
+
+def test_api_key_and_secret_key_have_placeholders(providers_manager):
+    placeholders = providers_manager.field_behaviours["baidu_ocr"]["placeholders"]
+    assert "API Key" in placeholders["login"]
+    assert "Secret Key" in placeholders["password"]
+
+
+def test_what_the_form_saves_reads_back_as_the_defaults():
+    """The form's defaults (empty strings for optional text, {} for limits) mean "not set" to the hook."""
+    from airflow.models import Connection
+    from baidu_ocr.connection import BaiduOcrSettings
+    from baidu_ocr.provider import CONN_FIELDS
+
+    extra = {name: spec["schema"]["default"] for name, spec in CONN_FIELDS.items()}
+    conn = Connection(conn_id="c", conn_type="baidu_ocr", login="k", password="s", extra=extra)
+    settings = BaiduOcrSettings.from_connection(conn)
+    assert (settings.redis_url, settings.app_id, settings.image_limits) == (None, "", {})
+    assert None not in extra.values()
+    assert (settings.verify, settings.qps, settings.max_retries) == (True, 2.0, 5)
+
+
+def test_a_null_in_the_extra_means_the_default_not_false():
+    from airflow.models import Connection
+    from baidu_ocr.connection import BaiduOcrSettings
+
+    extra = {"verify": None, "max_retries": None, "image_limits": None, "qps": None}
+    conn = Connection(conn_id="c", conn_type="baidu_ocr", login="k", password="s", extra=extra)
+    settings = BaiduOcrSettings.from_connection(conn)
+    assert (settings.verify, settings.max_retries, settings.image_limits) == (True, 5, {})

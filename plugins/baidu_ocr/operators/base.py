@@ -72,9 +72,12 @@ class S3ImageBatchOperator(BaseOperator):
         staging_expiry_days: int | None = DEFAULT_EXPIRY_DAYS,
         staging_sse: str | None = "AES256",
         staging_kms_key_id: str | None = None,
+        batch_label: str | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        # Display only: a mapped task's name in the UI via map_index_template="{{ task.batch_label }}".
+        self.batch_label = batch_label
         self.staging_sse = staging_sse
         self.staging_kms_key_id = staging_kms_key_id
         self.bucket = bucket

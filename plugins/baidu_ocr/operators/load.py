@@ -30,6 +30,10 @@ class BaiduOcrWarehouseLoadOperator(BaseOperator):
         ``staging_prefix``, so parts of a batch that died before publishing its manifest are loaded too.
     :param staging_prefix: the OCR tasks' staging prefix.
     :param mask_id_numbers: mask ID-number-shaped text in every table (default; see ``normalize.masking``).
+    :param tables: the warehouse tables this load writes. Each becomes an outlet (an ``AssetAlias``, see
+        ``baidu_ocr.assets``), and a table that received rows gets an asset event for
+        ``warehouse_asset(table)`` whose extra holds the rows per table and the run's key figures (images
+        ok / failed / skipped, billable calls, status checks). A table with no rows gets no event.
 
     A failed load publishes ``{"error": ...}`` as its output before failing, so the run summary fails the
     run with the reason; nothing staged is deleted.
@@ -48,9 +52,18 @@ class BaiduOcrWarehouseLoadOperator(BaseOperator):
         staging_bucket: str | None = None,
         staging_prefix: str = DEFAULT_STAGING_PREFIX,
         mask_id_numbers: bool = True,
+        tables: Sequence[str] = (),
         **kwargs: Any,
     ) -> None:
+        from baidu_ocr.assets import warehouse_alias
+
+        # Built from the connection id as given: the outlets are fixed when the DAG is parsed.
+        aliases = {table: warehouse_alias(table, warehouse_conn_id) for table in tables}
+        if aliases:
+            kwargs["outlets"] = [*(kwargs.get("outlets") or []), *aliases.values()]
         super().__init__(**kwargs)
+        self.tables = tuple(tables)
+        self.table_aliases = aliases
         self.mask_id_numbers = mask_id_numbers
         self.manifests = manifests
         self.warehouse_conn_id = warehouse_conn_id
@@ -88,7 +101,30 @@ class BaiduOcrWarehouseLoadOperator(BaseOperator):
         loader.ensure_schema()
         loaded = dict(loader.load(frames))
         self.log.info("Loaded %d staged record(s) from %d file(s): %s", len(records), len(files), loaded)
+        self._emit_asset_events(context, loaded)
         return loaded
+
+    def _emit_asset_events(self, context: Context, loaded: dict[str, int]) -> None:
+        """One asset event per declared table that received rows, carrying the counts and the run's figures."""
+        if not self.tables:
+            return
+        from baidu_ocr.assets import warehouse_asset
+        from baidu_ocr.manifests import asset_event_extra
+
+        rows = {table: n for table, n in loaded.items() if n}
+        if undeclared := sorted(set(rows) - set(self.tables)):
+            self.log.warning("Rows loaded into %s, which this task does not declare: no event", undeclared)
+        figures = asset_event_extra(manifest_list(self.manifests), rows)
+        emitted = [table for table in self.tables if rows.get(table)]
+        for table in emitted:
+            context["outlet_events"][self.table_aliases[table]].add(
+                warehouse_asset(table, self.warehouse_conn_id),
+                extra={"table": table, "rows": rows[table], **figures},
+            )
+        skipped = [table for table in self.tables if table not in emitted]
+        self.log.info(
+            "Asset events for %s; none for %s (no rows)", emitted or "no table", skipped or "no table"
+        )
 
     def _pii_policy(self) -> PiiPolicy | None:
         if not self.pii_conn_id:

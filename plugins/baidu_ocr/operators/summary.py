@@ -43,17 +43,18 @@ class BaiduOcrRunSummaryOperator(BaseOperator):
         self.manifests = manifests
         self.batches = batches
         self.rows_loaded = rows_loaded
-        # Decided here, before rendering: a failed load's output renders as None.
+        # Decided here, before rendering: a failed load's (or listing's) output renders as None.
         self.load_expected = rows_loaded is not None
+        self.batches_expected = batches is not None
         self.aws_conn_id = aws_conn_id
 
     def execute(self, context: Context) -> dict[str, Any]:
         from airflow.providers.amazon.aws.hooks.s3 import S3Hook
 
-        from baidu_ocr.manifests import finish_run
+        from baidu_ocr.manifests import RunFailed, finish_run
 
         batches = list(self.batches or [])
-        return finish_run(
+        summary = finish_run(
             S3Hook(aws_conn_id=self.aws_conn_id),
             self.manifests,
             n_batches=len(batches) if self.batches is not None else None,
@@ -61,3 +62,9 @@ class BaiduOcrRunSummaryOperator(BaseOperator):
             load_expected=self.load_expected,
             log=self.log,
         )
+        if self.batches_expected and self.batches is None:
+            # The listing task failed (or never started): nothing was OCRed, which is no success.
+            raise RunFailed(
+                "The batches were never listed (the listing task failed; see its log): nothing was OCRed."
+            )
+        return summary

@@ -393,6 +393,25 @@ def test_table_job_submit_and_poll(requests_mock, baidu_conn, base_url, token_mo
     assert poll.last_request.text == "request_id=123_456&result_type=json"
 
 
+def test_polling_a_table_job_is_a_status_check_not_a_billable_call(
+    requests_mock, baidu_conn, base_url, token_mock
+):
+    requests_mock.post(
+        base_url + "/rest/2.0/solution/v1/form_ocr/request",
+        json={"log_id": 1, "result": [{"request_id": "1_2"}]},
+    )
+    requests_mock.post(
+        base_url + "/rest/2.0/solution/v1/form_ocr/get_request_result",
+        json={"log_id": 2, "result": {"request_id": "1_2", "ret_code": 1, "percent": 0}},
+    )
+    hook = BaiduOcrHook()
+    hook.submit_table_job(png_bytes())
+    for _ in range(3):
+        hook.get_table_job_result("1_2")
+    stats = hook.stats.snapshot()
+    assert (stats["billable_calls"], stats["status_checks"]) == (1, 3)
+
+
 def test_urllib3_debug_lines_are_redacted(caplog):
     from baidu_ocr.redact import install_url_redaction
 

@@ -81,3 +81,18 @@ def test_summary_operator_fails_on_a_batch_that_failed_after_staging(s3):
         RunHadFailedBatches, match=r"1 of 2 OCR batch\(es\) failed \(QuotaExhausted: daily limit\)"
     ):
         failing.execute(context())
+
+
+def test_summary_operator_fails_when_the_batches_were_never_listed(s3):
+    """A listing task that failed renders its output as None: the run must not end green with nothing done."""
+    from baidu_ocr.manifests import RunFailed
+    from baidu_ocr.operators import BaiduOcrRunSummaryOperator
+
+    from tests.unit.operators.conftest import context
+
+    operator = BaiduOcrRunSummaryOperator(task_id="summarize", manifests=[], batches=["a"], rows_loaded={})
+    operator.batches = None  # what the failed list_batches' XComArg renders to
+    with pytest.raises(RunFailed, match="never listed"):
+        operator.execute(context())
+    operator.batches = []  # no image under the prefix: a run with nothing to do is fine
+    assert operator.execute(context())["batches"] == 0
