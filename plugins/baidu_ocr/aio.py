@@ -39,6 +39,7 @@ from baidu_ocr.errors import (
 from baidu_ocr.ratelimit import QpsLimiter
 from baidu_ocr.records import form_value
 from baidu_ocr.redact import mask_secret
+from baidu_ocr.table_jobs import RESULT_ENDPOINT, table_job_request, table_job_result
 
 USER_AGENT = "airflow-provider-baidu-ocr"
 MAX_CONNECTIONS = 32  # per event loop and connection; the QPS limit keeps far fewer calls in flight
@@ -210,14 +211,5 @@ class AsyncBaiduOcrClient:
 
     async def get_table_job_result(self, request_id: str, *, result_type: str = "json") -> dict:
         """Poll ``form_ocr/get_request_result``; return its ``result`` (``ret_code`` 3 means done)."""
-        body = await self.post(
-            "form_ocr_get_request_result", {"request_id": request_id, "result_type": result_type}
-        )
-        result = body.get("result")
-        if not isinstance(result, dict):
-            raise TransientError(
-                "get_request_result answered without a result",
-                endpoint="form_ocr_get_request_result",
-                conn_id=self.baidu_ocr_conn_id,
-            )
-        return result
+        body = await self.post(RESULT_ENDPOINT, table_job_request(request_id, result_type))
+        return table_job_result(body, self.baidu_ocr_conn_id)

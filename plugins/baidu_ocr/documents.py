@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from xml.etree import ElementTree
 
 from baidu_ocr.errors import BadImage, ConfigError
-from baidu_ocr.images import NOT_AN_IMAGE, SIZE_ERROR, encoded_size
+from baidu_ocr.images import NOT_AN_IMAGE
+from baidu_ocr.pdfs import check_encoded_size
 
 NOT_READABLE = NOT_AN_IMAGE  # Baidu's 216201: also a file it cannot read, or input the endpoint does not take
 
@@ -71,13 +72,7 @@ def inspect_document(
     kind = kind or (document_kind(data) if data else None)
     if kind is None:
         raise BadImage("Not a PDF or OFD file", code=NOT_AN_IMAGE, endpoint=endpoint)
-    size = encoded_size(bytes(data))
-    if size > max_encoded_bytes:
-        raise BadImage(
-            f"The {kind.upper()} is {size} bytes once encoded, over the limit of {max_encoded_bytes}",
-            code=SIZE_ERROR,
-            endpoint=endpoint,
-        )
+    check_encoded_size(data, kind.upper(), max_encoded_bytes, endpoint)
     count = pdf_page_count(data, endpoint=endpoint) if kind == PDF else ofd_page_count(data)
     return Document(kind=kind, data=bytes(data), page_count=count)
 

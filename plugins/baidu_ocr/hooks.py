@@ -34,6 +34,7 @@ from baidu_ocr.errors import (
 from baidu_ocr.records import OcrOutcome, form_value
 from baidu_ocr.redact import install_url_redaction, mask_secret
 from baidu_ocr.stats import CallStats
+from baidu_ocr.table_jobs import RESULT_ENDPOINT, table_job_request, table_job_result
 
 if TYPE_CHECKING:
     from aip import AipOcr
@@ -439,17 +440,8 @@ class BaiduOcrHook(BaseHook):
 
     def get_table_job_result(self, request_id: str, *, result_type: str = "json") -> dict:
         """Poll ``form_ocr/get_request_result``; return its ``result`` (``ret_code`` 3 means done)."""
-        body = self.post(
-            "form_ocr_get_request_result", {"request_id": request_id, "result_type": result_type}
-        )
-        result = body.get("result")
-        if not isinstance(result, dict):
-            raise TransientError(
-                "get_request_result answered without a result",
-                endpoint="form_ocr_get_request_result",
-                conn_id=self.baidu_ocr_conn_id,
-            )
-        return result
+        body = self.post(RESULT_ENDPOINT, table_job_request(request_id, result_type))
+        return table_job_result(body, self.baidu_ocr_conn_id)
 
     def download(self, url: str) -> bytes:
         """Fetch a result file (e.g. the Excel of a table job) with the hook's session and TLS settings.

@@ -18,11 +18,17 @@ def check_pdf(data: bytes | None, *, max_encoded_bytes: int, endpoint: str | Non
         raise BadImage("The PDF is empty", code=NOT_AN_IMAGE, endpoint=endpoint)
     if not bytes(data[:1024]).lstrip(b"\x00\t\r\n ").startswith(PDF_MAGIC):
         raise BadImage("Not a PDF file (no %PDF- header)", code=NOT_AN_IMAGE, endpoint=endpoint)
+    check_encoded_size(data, "PDF", max_encoded_bytes, endpoint)
+    return data
+
+
+def check_encoded_size(data: bytes, kind: str, max_encoded_bytes: int, endpoint: str | None) -> None:
+    """216202 when a whole document's url-encoded base64 is over the endpoint's limit (Baidu measures the
+    encoded form, and applies the image limit to the whole file)."""
     size = encoded_size(bytes(data))
     if size > max_encoded_bytes:
         raise BadImage(
-            f"The PDF is {size} bytes once encoded, over the limit of {max_encoded_bytes}",
+            f"The {kind} is {size} bytes once encoded, over the limit of {max_encoded_bytes}",
             code=SIZE_ERROR,
             endpoint=endpoint,
         )
-    return data

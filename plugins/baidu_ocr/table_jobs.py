@@ -14,9 +14,25 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from baidu_ocr.errors import BaiduOcrError
+from baidu_ocr.errors import BaiduOcrError, TransientError
 
 TABLE_JOB_DONE = 3
+RESULT_ENDPOINT = "form_ocr_get_request_result"
+
+
+def table_job_request(request_id: str, result_type: str) -> dict[str, str]:
+    """The form of one ``get_request_result`` poll."""
+    return {"request_id": request_id, "result_type": result_type}
+
+
+def table_job_result(body: dict[str, Any], conn_id: str | None) -> dict[str, Any]:
+    """The ``result`` of a ``get_request_result`` answer (``ret_code`` 3 means done); one without is transient."""
+    result = body.get("result")
+    if not isinstance(result, dict):
+        raise TransientError(
+            "get_request_result answered without a result", endpoint=RESULT_ENDPOINT, conn_id=conn_id
+        )
+    return result
 
 
 @dataclass
