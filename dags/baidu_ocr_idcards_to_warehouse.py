@@ -116,8 +116,8 @@ def baidu_ocr_idcards_to_warehouse():
     @task(trigger_rule="all_done")
     def purge_staging(rows_loaded, params: dict, ti=None) -> int:
         """Delete the raw responses (clear ID numbers) once, and only once, the masked tables are loaded."""
-        from airflow.exceptions import AirflowSkipException
         from airflow.providers.amazon.aws.hooks.s3 import S3Hook
+        from airflow.sdk.exceptions import AirflowSkipException
         from baidu_ocr.manifests import load_error
         from baidu_ocr.staging import DEFAULT_STAGING_PREFIX, delete_run_staging
 
