@@ -90,14 +90,19 @@ def _pg(dsn: str):
     return conn
 
 
-def _admin(postgres: str, sql: str, params: tuple = ()) -> list[tuple]:
-    conn = _pg(f"{postgres}/postgres")  # no ``with conn``: psycopg2 would open a transaction block
+def _fetch(dsn: str, sql: str, params: tuple = ()) -> list[tuple]:
+    """One statement on its own autocommit connection; its rows, if it returns any."""
+    conn = _pg(dsn)  # no ``with conn``: psycopg2 would open a transaction block
     try:
         with conn.cursor() as cur:
             cur.execute(sql, params)
             return cur.fetchall() if cur.description else []
     finally:
         conn.close()
+
+
+def _admin(postgres: str, sql: str, params: tuple = ()) -> list[tuple]:
+    return _fetch(f"{postgres}/postgres", sql, params)
 
 
 def recreate_database(postgres: str, name: str, template: str | None = None) -> None:
@@ -327,13 +332,7 @@ class Cluster:
     # -- asking the cluster ------------------------------------------------------------------------------
 
     def query(self, sql: str, params: tuple = (), db: str | None = None) -> list[tuple]:
-        conn = _pg(f"{self.config.postgres}/{db or self.config.metadata_db}")
-        try:
-            with conn.cursor() as cur:
-                cur.execute(sql, params)
-                return cur.fetchall() if cur.description else []
-        finally:
-            conn.close()
+        return _fetch(f"{self.config.postgres}/{db or self.config.metadata_db}", sql, params)
 
     def trigger(self, dag_id: str, conf: dict[str, Any], run_id: str) -> str:
         self.airflow("dags", "trigger", dag_id, "-c", json.dumps(conf), "-r", run_id, log=f"trigger-{run_id}")
