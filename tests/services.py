@@ -23,10 +23,14 @@ def require_service(name: str, host: str, port: int) -> None:
     """Skip (laptop) or fail (CI) when ``name`` does not answer on ``host:port``."""
     if _port_open(host, port):
         return
-    reason = f"{name} is not reachable on {host}:{port}"
+    missing(f"{name} is not reachable on {host}:{port}")
+
+
+def missing(reason: str) -> None:
+    """What a test does when something it needs is not on this machine: skip on a laptop, fail in CI."""
     if os.environ.get("CI"):
-        pytest.fail(f"{reason}, and CI is set: services are required in CI", pytrace=False)
-    pytest.skip(f"{reason} (start it to run this test; CI fails instead of skipping)")
+        pytest.fail(f"{reason}, and CI is set: it is required in CI", pytrace=False)
+    pytest.skip(f"{reason} (install or start it to run this test; CI fails instead of skipping)")
 
 
 def require_postgres() -> str:

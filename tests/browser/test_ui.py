@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import REPO_ROOT
+from tests.services import missing
 
 pytestmark = [pytest.mark.slow, pytest.mark.integration, pytest.mark.timeout(420)]
 
@@ -51,11 +52,8 @@ def _require_chromium() -> None:
             import playwright  # noqa: F401
         except ImportError:
             reason = "the playwright package is not installed (pip install -r requirements.txt)"
-    if reason is None:
-        return
-    if os.environ.get("CI"):
-        pytest.fail(f"{reason}, and CI is set: the browser test must run in CI", pytrace=False)
-    pytest.skip(reason)
+    if reason is not None:
+        missing(reason)
 
 
 @pytest.fixture(scope="module")

@@ -7,8 +7,6 @@ import base64
 import json
 import signal
 import socket
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -20,7 +18,7 @@ import requests
 from ocr_server.cli import build_parser
 from ocr_server.testing import running_server
 
-from tests.server.conftest import call, get_token, png_bytes
+from tests.server.conftest import call, cli_server, get_token, png_bytes
 
 HALF_SENT = b"POST /oauth/2.0/token HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nabc"
 TOKEN_FORM = "grant_type=client_credentials&client_id=test-api-key&client_secret=test-secret-key"
@@ -306,12 +304,10 @@ def test_admin_token_guards_every_admin_route(samples):
 
 
 def test_cli_flags_reach_the_server(tmp_path):
-    command = [sys.executable, "-m", "ocr_server.cli", "--engine", "fixture", "--samples-dir", str(tmp_path)]
-    command += ["--admin-token", "cli-adm", "--read-timeout", "1", "--max-connections", "2"]
-    command += ["--public-url", "http://ocr.internal:1"]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    try:
-        url = process.stdout.readline().strip().removeprefix("listening on ")
+    flags = ["--engine", "fixture", "--samples-dir", str(tmp_path)]
+    flags += ["--admin-token", "cli-adm", "--read-timeout", "1", "--max-connections", "2"]
+    flags += ["--public-url", "http://ocr.internal:1"]
+    with cli_server(*flags) as (process, url):
         assert requests.get(f"{url}/_admin/stats", timeout=10).status_code == 401
         authorized = {"Authorization": "Bearer cli-adm"}
         assert requests.get(f"{url}/_admin/stats", headers=authorized, timeout=10).status_code == 200
@@ -327,10 +323,6 @@ def test_cli_flags_reach_the_server(tmp_path):
             assert all(_closed_by_server(sock, deadline) for sock in holders)
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=15) == 0
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
 
 
 @pytest.mark.parametrize(

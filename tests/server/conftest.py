@@ -6,6 +6,10 @@ from __future__ import annotations
 import base64
 import io
 import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -175,3 +179,21 @@ def call(
         form["image"] = base64.b64encode(form["image"]).decode()
     params = {"access_token": token} if token else {}
     return requests.post(f"{server.url}{path}{endpoint}", params=params, data=form, timeout=30)
+
+
+@contextmanager
+def cli_server(*flags: str) -> Iterator[tuple[subprocess.Popen, str]]:
+    """``baidu-ocr-server`` as its own process on a free port: yields it and its URL (the first line it
+    prints). The test may stop it (SIGTERM) to check the exit; whatever is left running is killed here."""
+    executable = Path(sys.executable).parent / "baidu-ocr-server"
+    process = subprocess.Popen(
+        [str(executable), "--port", "0", *flags], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
+    )
+    try:
+        first_line = process.stdout.readline().strip()
+        assert first_line.startswith("listening on http://127.0.0.1:"), first_line
+        yield process, first_line.removeprefix("listening on ")
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()

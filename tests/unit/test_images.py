@@ -438,4 +438,5 @@ def test_no_more_images_decode_at_once_than_there_are_decode_slots(monkeypatch):
     with ThreadPoolExecutor(max_workers=images.DECODE_SLOTS * 4) as pool:
         results = list(pool.map(lambda _: prepare_image(raw), range(images.DECODE_SLOTS * 8)))
     assert len(results) == images.DECODE_SLOTS * 8
-    assert 1 < peak <= images.DECODE_SLOTS
+    assert peak >= 2  # threads did decode side by side...
+    assert peak <= images.DECODE_SLOTS  # ...but never more than the slots
