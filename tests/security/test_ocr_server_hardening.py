@@ -305,7 +305,8 @@ def test_admin_token_guards_every_admin_route(samples):
 
 def test_cli_flags_reach_the_server(tmp_path):
     flags = ["--engine", "fixture", "--samples-dir", str(tmp_path)]
-    flags += ["--admin-token", "cli-adm", "--read-timeout", "1", "--max-connections", "2"]
+    # A read timeout long enough that a loaded CI machine still sees both slots held before they are freed.
+    flags += ["--admin-token", "cli-adm", "--read-timeout", "6", "--max-connections", "2"]
     flags += ["--public-url", "http://ocr.internal:1"]
     with cli_server(*flags) as (process, url):
         assert requests.get(f"{url}/_admin/stats", timeout=10).status_code == 401
