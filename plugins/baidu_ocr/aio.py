@@ -37,7 +37,7 @@ from baidu_ocr.errors import (
     error_from_response,
 )
 from baidu_ocr.ratelimit import QpsLimiter
-from baidu_ocr.records import form_value
+from baidu_ocr.records import FORM_CONTENT_TYPE, encode_form
 from baidu_ocr.redact import mask_secret
 from baidu_ocr.table_jobs import RESULT_ENDPOINT, table_job_request, table_job_result
 
@@ -163,7 +163,7 @@ class AsyncBaiduOcrClient:
     async def post(self, endpoint: str | Endpoint, data: dict[str, Any]) -> dict:
         """POST form ``data`` with the token and a QPS slot; one token refresh on 100/110/111."""
         ep = endpoint if isinstance(endpoint, Endpoint) else self._endpoint(endpoint)
-        form = {k: form_value(v) for k, v in data.items() if v is not None}
+        form = encode_form(data)
         # A token before the slot too: a slot is a start time, and one spent fetching a token is sent late.
         token = await self.access_token()
         await self._limiter.aacquire(ep.name)
@@ -181,12 +181,15 @@ class AsyncBaiduOcrClient:
         except KeyError as exc:
             raise ConfigError(str(exc.args[0]), endpoint=name, conn_id=self.baidu_ocr_conn_id) from None
 
-    async def _post_once(self, ep: Endpoint, form: dict[str, str], token: str) -> dict:
+    async def _post_once(self, ep: Endpoint, form: bytes, token: str) -> dict:
         conn_id = self.baidu_ocr_conn_id
         self.calls += 1
         try:
             async with self._session.post(
-                self.settings.base_url + ep.path, params={"access_token": token}, data=form
+                self.settings.base_url + ep.path,
+                params={"access_token": token},
+                data=form,
+                headers={"Content-Type": FORM_CONTENT_TYPE},
             ) as response:
                 status, raw = response.status, await response.read()
         except (aiohttp.ClientError, TimeoutError) as exc:

@@ -31,7 +31,7 @@ from baidu_ocr.errors import (
     class_for_http_status,
     error_from_response,
 )
-from baidu_ocr.records import OcrOutcome, form_value
+from baidu_ocr.records import FORM_CONTENT_TYPE, OcrOutcome, encode_form
 from baidu_ocr.redact import install_url_redaction, mask_secret
 from baidu_ocr.stats import CallStats
 from baidu_ocr.table_jobs import RESULT_ENDPOINT, table_job_request, table_job_result
@@ -203,7 +203,7 @@ class BaiduOcrHook(BaseHook):
     def post_counting_attempts(self, endpoint: str | Endpoint, data: dict[str, Any]) -> tuple[dict, int]:
         """:meth:`post`, also returning how many attempts it took (failures carry ``exc.attempts``)."""
         ep = self._endpoint(endpoint)
-        form = {k: form_value(v) for k, v in data.items() if v is not None}
+        form = encode_form(data)
         attempts = 0
 
         def before_sleep(state) -> None:
@@ -230,7 +230,7 @@ class BaiduOcrHook(BaseHook):
             raise
         return body, attempts
 
-    def _post_with_token_refresh(self, ep: Endpoint, form: dict[str, str]) -> dict:
+    def _post_with_token_refresh(self, ep: Endpoint, form: bytes) -> dict:
         used: list[str] = []
         try:
             return self._post_once(ep, form, used)
@@ -239,7 +239,7 @@ class BaiduOcrHook(BaseHook):
             self.get_access_token(rejected=used[-1])
             return self._post_once(ep, form, used)
 
-    def _post_once(self, ep: Endpoint, form: dict[str, str], used: list[str]) -> dict:
+    def _post_once(self, ep: Endpoint, form: bytes, used: list[str]) -> dict:
         """One HTTP call. The token is taken before the QPS wait, and again after it only when it fell due
         while we queued: a slot is a start time, and one spent fetching a token (or reading it from Redis)
         is sent late, next to the slots after it (error 18)."""
@@ -257,6 +257,7 @@ class BaiduOcrHook(BaseHook):
                 self.settings.base_url + ep.path,
                 params={"access_token": token},
                 data=form,
+                headers={"Content-Type": FORM_CONTENT_TYPE},
                 timeout=self._timeout,
             )
         except requests.RequestException as exc:
