@@ -20,7 +20,6 @@ from typing import Any
 
 from baidu_ocr.async_jobs import DONE, FAILED, PENDING, JobsProgress, acheck_jobs, check_jobs
 from baidu_ocr.errors import BadImage, TransientError
-from baidu_ocr.pdfs import check_encoded_size
 from baidu_ocr.records import form_value
 from baidu_ocr.redact import redact
 
@@ -36,6 +35,8 @@ def parser_submit_form(data: bytes, file_name: str, options: Mapping[str, Any]) 
 
     :raises BadImage: 216201 for an empty file, 216202 when its base64 is over 50 MB.
     """
+    from baidu_ocr.pdfs import check_encoded_size  # imports PIL: not at DAG parse time
+
     if not data:
         raise BadImage("The document is empty", code=216201, endpoint=SUBMIT_ENDPOINT)
     check_encoded_size(data, "document", MAX_FILE_DATA_BYTES, SUBMIT_ENDPOINT)
