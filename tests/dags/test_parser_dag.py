@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.dags.conftest import run_dag
+from tests.security.test_no_leaks_e2e import _xcom_values
 
 pytestmark = pytest.mark.integration
 
@@ -22,7 +23,7 @@ def _submitted(server) -> int:
 
 @pytest.mark.parametrize("deferrable", [True, False], ids=["deferred", "in-the-worker"])
 def test_parser_dag_stores_markdown_per_document_and_a_rerun_is_free(
-    airflow_db, s3_env, ocr_server, sqlite_warehouse, deferrable
+    airflow_db, s3_env, ocr_server, sqlite_warehouse, deferrable, caplog, capfd
 ):
     ocr_server.configure(parser_task_seconds=0.2)
     pdfs = [p for p in s3_env.upload_samples("documents_pdf") if p.suffix == ".pdf"]
@@ -35,7 +36,8 @@ def test_parser_dag_stores_markdown_per_document_and_a_rerun_is_free(
         "deferrable": deferrable,
         "max_failure_ratio": 0.5,
     }
-    assert run_dag("baidu_ocr_parse_documents", conf).state == "success"
+    run = run_dag("baidu_ocr_parse_documents", conf)
+    assert run.state == "success"
 
     rows = {
         Path(uri).name: (status, pages, markdown, task_id)
@@ -54,6 +56,19 @@ def test_parser_dag_stores_markdown_per_document_and_a_rerun_is_free(
     assert rows["zz-broken.pdf"][0] == "failed"
     submitted, counts = _submitted(ocr_server), sqlite_warehouse.row_counts()
     assert submitted == len(pdfs) + 1 and counts["ocr_documents"] == len(pdfs) + 1
+
+    # No credential or access token in the logs, XCom or the warehouse.
+    secrets = {ocr_server.api_key, ocr_server.secret_key, *ocr_server.backend._tokens}
+    printed = capfd.readouterr()
+    texts = "\n".join(
+        [
+            caplog.text,
+            printed.out + printed.err,
+            *_xcom_values(run.dag_id, run.run_id),
+            repr(sqlite_warehouse.records("SELECT * FROM ocr_parsed_documents")),
+        ]
+    )
+    assert ocr_server.backend._tokens and [s[:6] for s in secrets if s in texts] == []
 
     assert run_dag("baidu_ocr_parse_documents", conf).state == "success"
     assert _submitted(ocr_server) == submitted
