@@ -5,7 +5,9 @@
 Starts a moto S3 server and the local OCR server (fixture engine) in this process, uploads ``--images``
 distinct ~2 MB PNGs, then runs ``BaiduOcrBatchOperator.execute`` in a fresh process per batch size and
 reads that process's peak RSS (its ``VmHWM``). Prints a table, writes
-bench/results/batch_memory.json. Goal (issue 10): under 400 MB whatever the batch size.
+bench/results/batch_memory.json. Goal (issue 10): under 400 MB whatever the batch size. ``--qps`` is the
+connection's QPS (10 by default; the hook's default concurrency follows it). BENCH_TRACE=1 prints the task's
+RSS over time.
 """
 
 from __future__ import annotations
@@ -36,13 +38,25 @@ from baidu_ocr.operators import BaiduOcrBatchOperator
 keys = json.loads(sys.argv[1])
 ti = SimpleNamespace(dag_id="bench", run_id=sys.argv[2], task_id="ocr_batch", map_index=0, try_number=1,
                      xcom_push=lambda key, value: None)
+import threading, os
+def rss():
+    return next(int(l.split()[1]) for l in open("/proc/self/status") if l.startswith("VmRSS:")) / 1024
+samples = []
+def sample():
+    while True:
+        samples.append((round(time.monotonic() - started, 2), round(rss()), threading.active_count()))
+        time.sleep(0.25)
 started = time.monotonic()
+if os.environ.get("BENCH_TRACE"):
+    threading.Thread(target=sample, daemon=True).start()
 concurrency = int(sys.argv[4]) if len(sys.argv) > 4 and sys.argv[4] != "0" else None
 manifest = BaiduOcrBatchOperator(task_id="ocr_batch", bucket=sys.argv[3], keys=keys,
                                  concurrency=concurrency).execute({"ti": ti})
 # VmHWM, not ru_maxrss: Linux carries the parent's RSS at fork (this bench holds every image in moto) into
 # the child's ru_maxrss across exec; VmHWM belongs to this process's own memory.
 hwm_kb = next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmHWM:"))
+if os.environ.get("BENCH_TRACE"):
+    print("TRACE", samples[::4], file=sys.stderr)
 print("RESULT " + json.dumps({"n_ok": manifest["n_ok"], "seconds": time.monotonic() - started,
       "peak_rss_mb": hwm_kb / 1024}))
 """
@@ -71,6 +85,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--images", type=int, default=500)
     parser.add_argument("--sizes", default="50,200,500", help="batch sizes to measure (comma-separated)")
+    parser.add_argument(
+        "--qps", type=float, default=10, help="the connection's QPS (sets the default concurrency)"
+    )
     parser.add_argument("--concurrency", type=int, default=0, help="calls in flight (0: the hook's default)")
     args = parser.parse_args()
     sizes = [min(int(s), args.images) for s in args.sizes.split(",")]
@@ -117,7 +134,7 @@ def main() -> int:
             keys.append(key)
         print(f"uploaded {args.images} images, {total / args.images / 2**20:.2f} MB each on average")
         with running_server(engine="fixture") as server:
-            env["AIRFLOW_CONN_BAIDU_OCR_DEFAULT"] = server.airflow_connection(qps=200, timeout=30)
+            env["AIRFLOW_CONN_BAIDU_OCR_DEFAULT"] = server.airflow_connection(qps=args.qps, timeout=30)
             for size in sizes:
                 done = subprocess.run(
                     [
@@ -127,9 +144,10 @@ def main() -> int:
                         json.dumps(keys[:size]),
                         f"run-{size}-{time.time()}",
                         BUCKET,
+                        str(args.concurrency),
                     ],
                     env=env,
-                    capture_output=True,
+                    stdout=subprocess.PIPE,
                     text=True,
                     check=True,
                 )

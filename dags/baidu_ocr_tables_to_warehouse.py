@@ -1,16 +1,21 @@
 """
-### baidu_ocr_tables_to_warehouse: table scans in S3 -> Baidu async table recognition -> `ocr_table_cells`
+### baidu_ocr_tables_to_warehouse: table scans in S3 -> Baidu table recognition -> `ocr_table_cells` + Excel
 
 1. **list_batches** lists the images under `params.prefix` and cuts them into batches of `params.batch_size`.
-2. **recognize_tables** (mapped, pool `baidu_ocr`, **deferrable**) reads and hashes each image, skips content
-   the warehouse already holds, submits one `form_ocr/request` job per new image, then defers: the
-   `BaiduOcrTableJobTrigger` polls `get_request_result` in the triggerer (every `params.poll_interval`
-   seconds, for at most an hour) while no worker slot is held. When every job is done the task resumes,
-   stages each job's JSON result and copies its Excel file to `s3://<bucket>/<params.excel_prefix>`.
-3. **normalize_and_load** writes one `ocr_table_cells` row per cell (row/col spans, text) plus the documents.
+2. **recognize_tables** (mapped, pool `baidu_ocr`) reads and hashes each image and skips content the
+   warehouse already holds. With `params.api` = `table` (default, Baidu's current API) it calls the sync
+   `table` (v2) endpoint with `return_excel=true` within the connection's QPS, stages each answer's cells
+   and writes its Excel workbook to `s3://<bucket>/<params.excel_prefix>/<sha256>-<options>.xlsx`.
+   With `params.api` = `form_ocr` (Baidu's old async API, about to go offline) it submits one
+   `form_ocr/request` job per new image, then **defers**: the `BaiduOcrTableJobTrigger` polls
+   `get_request_result` in the triggerer (every `params.poll_interval` seconds, for at most an hour) while
+   no worker slot is held; when every job is done the task resumes, stages each job's JSON result and copies
+   its Excel file to `s3://<bucket>/<params.excel_prefix>/<image key>.xlsx`.
+3. **normalize_and_load** writes one `ocr_table_cells` row per cell (row/col spans, text) plus the documents
+   (and, for `table`, an `ocr_fields` row `excel_uri` naming the workbook).
 4. **summarize** logs the run summary.
 
-Run it with a triggerer (`airflow standalone` starts one); `airflow dags test` runs the trigger in-process.
+`form_ocr` needs a triggerer (`airflow standalone` starts one); `airflow dags test` runs the trigger in-process.
 Connections: `aws_default`, `baidu_ocr_default`, `warehouse_default` (see `baidu_ocr_s3_to_warehouse`).
 """
 
@@ -35,16 +40,23 @@ TABLES = ("ocr_documents", "ocr_table_cells", "ocr_fields")
     start_date=datetime(2025, 1, 1),
     catchup=False,
     doc_md=__doc__,
-    tags=["baidu-ocr", "example", "deferrable"],
+    tags=["baidu-ocr", "example", "tables"],
     render_template_as_native_obj=True,
     params={
         "bucket": Param("baidu-ocr-demo", type="string"),
         "prefix": Param("samples/tables/", type="string"),
+        "api": Param(
+            "table",
+            enum=["table", "form_ocr"],
+            description="table: Baidu's sync table v2 with Excel (default); form_ocr: the old async API",
+        ),
         "excel_prefix": Param("ocr-output/tables/", type="string", description="where Excel results go"),
-        "options": Param({}, type="object", description="form_ocr/request options"),
-        "batch_size": Param(20, type="integer", minimum=1, description="table jobs per deferred task"),
+        "options": Param(
+            {}, type="object", description="options of the table endpoint (or form_ocr/request)"
+        ),
+        "batch_size": Param(20, type="integer", minimum=1, description="images per mapped task"),
         "deferrable": Param(
-            True, type="boolean", description="wait in the triggerer (else poll in the worker)"
+            True, type="boolean", description="form_ocr: wait in the triggerer (else poll in the worker)"
         ),
         "poll_interval": Param(2.0, type="number", minimum=0, description="seconds between status polls"),
         "max_failure_ratio": Param(0.2, type="number", minimum=0, maximum=1),
@@ -58,7 +70,7 @@ def baidu_ocr_tables_to_warehouse():
 
         batches = plan_s3_batches(params["bucket"], params["prefix"], params["batch_size"])
         return batch_specs(
-            batches, **{k: params[k] for k in ("deferrable", "poll_interval", "max_failure_ratio")}
+            batches, **{k: params[k] for k in ("api", "deferrable", "poll_interval", "max_failure_ratio")}
         )
 
     batches = list_batches()

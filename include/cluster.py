@@ -12,7 +12,7 @@ What it starts, all on this machine, each in a process group of its own:
   processes with their own hostnames and log-server ports, serving the queue ``baidu_ocr``
   (``[operators] default_queue``, so every task of the DAGs goes there).
 
-Then it runs ``baidu_ocr_tables_to_warehouse`` with its jobs deferred to the triggerer,
+Then it runs ``baidu_ocr_tables_to_warehouse`` (``api="form_ocr"``) with its jobs deferred to the triggerer,
 ``baidu_ocr_s3_to_warehouse`` over generated images and the same run again (0 calls), prints what the cluster and the
 server saw, writes ``bench/results/cluster-<time>.json`` and stops everything, whatever happened.
 """
@@ -603,7 +603,15 @@ def run_tables_dag(cluster: Cluster, prefix: str, run_id: str) -> dict[str, Any]
     cluster.server("reset", {})
     cluster.trigger(
         TABLES_DAG,
-        {"bucket": BUCKET, "prefix": prefix, "batch_size": 3, "deferrable": True, "poll_interval": 1.0},
+        # The async form_ocr API (opt-in since table v2 is the default): the one whose jobs wait in the triggerer.
+        {
+            "bucket": BUCKET,
+            "prefix": prefix,
+            "api": "form_ocr",
+            "batch_size": 3,
+            "deferrable": True,
+            "poll_interval": 1.0,
+        },
         run_id,
     )
     watch = DeferredWatch(cluster, TABLES_DAG, run_id, "recognize_tables")

@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 
 from ocr_server.engines import ENGINE_NAMES, load_engine
 from ocr_server.faults import DEFAULT_TOKEN_TTL, FaultConfig, parse_error_rate
-from ocr_server.models import Credentials, OcrBackend
+from ocr_server.models import DEFAULT_IAM_API_KEY, Credentials, OcrBackend
 from ocr_server.server import DEFAULT_MAX_CONNECTIONS, DEFAULT_READ_TIMEOUT_S, OcrHttpServer
 
 
@@ -28,6 +28,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--api-key", default="test-api-key")
     parser.add_argument("--secret-key", default="test-secret-key")
     parser.add_argument("--app-id", default="10000000")
+    parser.add_argument(
+        "--iam-api-key",
+        action="append",
+        default=None,
+        metavar="bce-v3/ALTAK-...",
+        help="an IAM API key accepted as 'Authorization: Bearer KEY' (repeatable; default: one test key)",
+    )
     guard = parser.add_argument_group("hardening")
     guard.add_argument(
         "--read-timeout",
@@ -109,7 +116,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     backend = OcrBackend(
         load_engine(args.engine, args.samples_dir),
-        Credentials(api_key=args.api_key, secret_key=args.secret_key, app_id=args.app_id),
+        Credentials(
+            api_key=args.api_key,
+            secret_key=args.secret_key,
+            app_id=args.app_id,
+            iam_api_keys=tuple(args.iam_api_key or (DEFAULT_IAM_API_KEY,)),
+        ),
         faults,
     )
     server = OcrHttpServer(

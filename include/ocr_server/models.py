@@ -89,11 +89,18 @@ class OAuthError(Exception):
         super().__init__(f"{error}: {description}")
 
 
+# Baidu Cloud IAM API keys look like ``bce-v3/ALTAK-<id>/<secret>``; this one is the local server's default.
+DEFAULT_IAM_API_KEY = "bce-v3/ALTAK-localtestkey0000000000/0123456789abcdef0123456789abcdef01234567"
+BEARER = "bearer "
+
+
 @dataclass(frozen=True)
 class Credentials:
     api_key: str = field(repr=False)
     secret_key: str = field(repr=False)
     app_id: str = "10000000"
+    #: IAM API keys accepted as ``Authorization: Bearer <key>`` instead of an access token.
+    iam_api_keys: tuple[str, ...] = field(default=(DEFAULT_IAM_API_KEY,), repr=False)
 
 
 @dataclass
@@ -225,7 +232,8 @@ class OcrBackend:
             self._token_failures += 1
 
     def authenticate(self, access_token: str | None, authorization: str | None) -> None:
-        """Token auth (110 unknown, 111 expired) or, without a token, BCE signing (14 for an unknown key).
+        """Token auth (110 unknown, 111 expired); without a token, an IAM API key as ``Authorization: Bearer
+        bce-v3/...`` (14 for a key this account does not have) or BCE signing (14 for an unknown key).
 
         A BCE-signed request is accepted when its access key is this account's API Key; the signature
         itself is not verified (the SDK only signs when the token grant failed, which never happens with
@@ -239,6 +247,15 @@ class OcrBackend:
                 raise BaiduError(110)
             if self.clock() >= issued_at + ttl:
                 raise BaiduError(111)
+            return
+        if authorization and authorization[: len(BEARER)].lower() == BEARER:
+            key = authorization[len(BEARER) :].strip()
+            # Compare against every key (no early exit): the time taken says nothing about which matched.
+            matches = [
+                secrets.compare_digest(key.encode(), k.encode()) for k in self.credentials.iam_api_keys
+            ]
+            if not any(matches):
+                raise BaiduError(14)
             return
         if authorization and authorization.lower().startswith("bce-auth-v1/"):
             access_key = authorization.split("/")[1] if authorization.count("/") >= 1 else ""

@@ -1,7 +1,7 @@
 """Turn a parsed request into a model call and a Baidu-shaped body (moto's ``responses`` layer).
 
-Order of checks for an OCR call, as Baidu's gateway then service apply them: token (110/111, or 14 for a
-signed request with an unknown key) -> daily quota (17) -> QPS window (18) -> injected latency and faults
+Order of checks for an OCR call, as Baidu's gateway then service apply them: token (110/111, or 14 for an
+IAM API key or a signed request with an unknown key) -> daily quota (17) -> QPS window (18) -> injected latency and faults
 -> input checks (2162xx/2821xx) -> engine. Every refusal is a :class:`BaiduError` rendered by
 :func:`render_error`, the one place that builds ``{"log_id", "error_code", "error_msg"}``.
 """

@@ -16,7 +16,7 @@ from typing import Any
 
 from ocr_server.engines import load_engine
 from ocr_server.faults import FaultConfig
-from ocr_server.models import Credentials, OcrBackend
+from ocr_server.models import DEFAULT_IAM_API_KEY, Credentials, OcrBackend
 from ocr_server.server import DEFAULT_MAX_CONNECTIONS, DEFAULT_READ_TIMEOUT_S, OcrHttpServer
 
 
@@ -48,20 +48,24 @@ class RunningServer:
     def secret_key(self) -> str:
         return self.backend.credentials.secret_key
 
+    @property
+    def iam_api_key(self) -> str:
+        """The first IAM API key the server accepts (``Authorization: Bearer bce-v3/...``)."""
+        return self.backend.credentials.iam_api_keys[0]
+
     def stats(self) -> dict[str, Any]:
         return self.backend.stats()
 
-    def airflow_connection(self, **extra: Any) -> str:
-        """A ``baidu_ocr`` Airflow connection (JSON, for ``AIRFLOW_CONN_*``) pointing at this server."""
-        return json.dumps(
-            {
-                "conn_type": "baidu_ocr",
-                "login": self.api_key,
-                "password": self.secret_key,
-                "host": self.url,
-                "extra": extra,
-            }
+    def airflow_connection(self, *, iam: bool = False, **extra: Any) -> str:
+        """A ``baidu_ocr`` Airflow connection (JSON, for ``AIRFLOW_CONN_*``) pointing at this server.
+
+        ``iam=True``: authenticated by the server's IAM API key (in the password, no login) instead of the
+        API Key / Secret Key pair.
+        """
+        credentials = (
+            {"password": self.iam_api_key} if iam else {"login": self.api_key, "password": self.secret_key}
         )
+        return json.dumps({"conn_type": "baidu_ocr", **credentials, "host": self.url, "extra": extra})
 
     def configure(self, **faults: Any) -> FaultConfig:
         return self.backend.configure(**faults)
@@ -100,6 +104,7 @@ def running_server(
     api_key: str = "test-api-key",
     secret_key: str = "test-secret-key",
     *,
+    iam_api_keys: tuple[str, ...] = (DEFAULT_IAM_API_KEY,),
     clock: Callable[[], float] | None = None,
     read_timeout: float = DEFAULT_READ_TIMEOUT_S,
     max_connections: int = DEFAULT_MAX_CONNECTIONS,
@@ -109,11 +114,12 @@ def running_server(
 ) -> Iterator[RunningServer]:
     """Start a server on 127.0.0.1:<free port>; ``fault_options`` are :class:`FaultConfig` fields.
 
+    ``iam_api_keys``: the IAM API keys accepted as ``Authorization: Bearer`` (default: one test key).
     The other keywords are :class:`OcrHttpServer`'s (the CLI's ``--read-timeout`` and so on).
     """
     backend = OcrBackend(
         load_engine(engine, samples_dir),
-        Credentials(api_key=api_key, secret_key=secret_key),
+        Credentials(api_key=api_key, secret_key=secret_key, iam_api_keys=tuple(iam_api_keys)),
         FaultConfig(**fault_options),
         **({"clock": clock} if clock is not None else {}),
     )

@@ -8,7 +8,8 @@ triggers poll with :class:`AsyncBaiduOcrClient` instead:
 - one ``aiohttp.ClientSession`` per event loop and connection is shared by every trigger using it (pooled
   keep-alive connections, the connection's timeouts and TLS setting), closed when the last one is done;
 - the token comes from the same cache as the hook's (in-process, or Redis with ``redis_url``: one token for
-  workers and triggerers); a cache miss fetches it with the sync client in a thread, which is rare;
+  workers and triggerers); a cache miss fetches it with the sync client in a thread, which is rare; a
+  connection with an IAM API key sends it as ``Authorization: Bearer bce-v3/...`` instead, and fetches none;
 - every call takes a slot from the same :class:`~baidu_ocr.ratelimit.QpsLimiter` (``aacquire``);
 - a response is classified exactly as the hook does: ``errors.error_from_response`` on a JSON body, then
   ``errors.class_for_http_status``; a token error (100/110/111) refreshes the token once and retries.
@@ -26,7 +27,16 @@ from typing import Any
 import aiohttp
 import requests
 
-from baidu_ocr.auth import AccessToken, fetch_access_token, qps_key, token_cache_for, token_key_for
+from baidu_ocr.auth import (
+    IAM_REFUSED_CODES,
+    AccessToken,
+    fetch_access_token,
+    iam_key_refused,
+    qps_key,
+    request_auth,
+    token_cache_for,
+    token_key_for,
+)
 from baidu_ocr.connection import BaiduOcrSettings
 from baidu_ocr.endpoints import Endpoint, get_endpoint
 from baidu_ocr.errors import (
@@ -38,7 +48,7 @@ from baidu_ocr.errors import (
 )
 from baidu_ocr.parser_tasks import QUERY_ENDPOINT, parser_task_result
 from baidu_ocr.ratelimit import QpsLimiter
-from baidu_ocr.records import form_value
+from baidu_ocr.records import encode_form
 from baidu_ocr.redact import mask_secret
 from baidu_ocr.table_jobs import RESULT_ENDPOINT, table_job_request, table_job_result
 
@@ -121,8 +131,9 @@ class AsyncBaiduOcrClient:
 
         conn = await BaseHook.aget_connection(self.baidu_ocr_conn_id)
         s = self.settings = BaiduOcrSettings.from_connection(conn)
-        mask_secret(s.secret_key)
-        self._limiter = QpsLimiter(s.qps, qps_key(s.base_url, s.api_key), s.redis_url)
+        for secret in s.secrets:
+            mask_secret(secret)
+        self._limiter = QpsLimiter(s.qps, qps_key(s.base_url, s.account), s.redis_url)
         self._session = _SESSIONS.acquire(s)
         return self
 
@@ -163,9 +174,14 @@ class AsyncBaiduOcrClient:
     # -- calls -------------------------------------------------------------------------------------------
 
     async def post(self, endpoint: str | Endpoint, data: dict[str, Any]) -> dict:
-        """POST form ``data`` with the token and a QPS slot; one token refresh on 100/110/111."""
+        """POST form ``data`` with the token and a QPS slot; one token refresh on 100/110/111.
+
+        With an IAM API key: the key as a Bearer header, no token, and a refused key fails at once."""
         ep = endpoint if isinstance(endpoint, Endpoint) else self._endpoint(endpoint)
-        form = {k: form_value(v) for k, v in data.items() if v is not None}
+        form = encode_form(data)
+        if self.settings.uses_iam_key:
+            await self._limiter.aacquire(ep.name)
+            return await self._post_once(ep, form, None)
         # A token before the slot too: a slot is a start time, and one spent fetching a token is sent late.
         token = await self.access_token()
         await self._limiter.aacquire(ep.name)
@@ -183,12 +199,14 @@ class AsyncBaiduOcrClient:
         except KeyError as exc:
             raise ConfigError(str(exc.args[0]), endpoint=name, conn_id=self.baidu_ocr_conn_id) from None
 
-    async def _post_once(self, ep: Endpoint, form: dict[str, str], token: str) -> dict:
+    async def _post_once(self, ep: Endpoint, form: bytes, token: str | None) -> dict:
         conn_id = self.baidu_ocr_conn_id
+        iam_key = self.settings.iam_api_key
+        params, headers = request_auth(iam_key, token)
         self.calls += 1
         try:
             async with self._session.post(
-                self.settings.base_url + ep.path, params={"access_token": token}, data=form
+                self.settings.base_url + ep.path, params=params, data=form, headers=headers
             ) as response:
                 status, raw = response.status, await response.read()
         except (aiohttp.ClientError, TimeoutError) as exc:
@@ -202,8 +220,12 @@ class AsyncBaiduOcrClient:
         except ValueError:
             body = None
         if isinstance(body, dict):
-            error = error_from_response(body, endpoint=ep.name, conn_id=conn_id)
+            error = error_from_response(
+                body, endpoint=ep.name, conn_id=conn_id, secrets=self.settings.secrets
+            )
             if error is not None:
+                if iam_key and error.code in IAM_REFUSED_CODES:
+                    raise iam_key_refused(error)
                 raise error
         if http_error is not None or not isinstance(body, dict):
             raise (http_error or TransientError)(

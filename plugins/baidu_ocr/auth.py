@@ -1,5 +1,8 @@
 """Access tokens: fetch with client credentials, cache with expiry, share one refresh between threads.
 
+(A connection with an IAM API key skips all of this: each call carries ``Authorization: Bearer bce-v3/...``,
+see :func:`request_auth`, and a refusal of the key is :func:`iam_key_refused`, never a token refresh.)
+
 Baidu tokens live 30 days and fetching a new one does not invalidate the old, so every process may hold its
 own. Still, a batch of N threads that all see error 110 at once must cause ONE token request, not N: the
 cache refreshes under a lock and re-checks whether another thread already replaced the failed token.
@@ -18,7 +21,7 @@ from typing import Any
 
 import requests
 
-from baidu_ocr.errors import AuthenticationFailed, TransientError
+from baidu_ocr.errors import TOKEN_CODES, AuthenticationFailed, BaiduOcrError, TransientError
 from baidu_ocr.redact import redact
 
 TOKEN_PATH = "/oauth/2.0/token"
@@ -88,6 +91,35 @@ def fetch_access_token(
     return AccessToken(value=body["access_token"], expires_at=time.time() + lifetime, lifetime=lifetime)
 
 
+# What Baidu answers a call whose IAM API key it does not accept: 14 (IAM Certification failed), or the
+# token family (100/110/111) from gateways that treat the header as a token (baidu-ocr-api.md section 5).
+IAM_REFUSED_CODES = frozenset({14, *TOKEN_CODES})
+
+
+def request_auth(iam_api_key: str | None, token: str | None) -> tuple[dict[str, str], dict[str, str]]:
+    """Query parameters and headers of one form POST: the IAM API key as a Bearer header (no
+    ``access_token`` then), or the token as the ``access_token`` parameter."""
+    from baidu_ocr.records import FORM_CONTENT_TYPE
+
+    headers = {"Content-Type": FORM_CONTENT_TYPE}
+    if iam_api_key:
+        return {}, {**headers, "Authorization": f"Bearer {iam_api_key}"}
+    return {"access_token": token or ""}, headers
+
+
+def iam_key_refused(error: BaiduOcrError) -> AuthenticationFailed:
+    """A call refused for its IAM API key, as an error that names the connection (there is nothing to
+    refresh: the key is wrong, revoked, or may not call OCR)."""
+    return AuthenticationFailed(
+        f"Baidu refused the IAM API key: {error.message}. Check the connection's IAM API key "
+        "(bce-v3/ALTAK-..., in the password or the extra 'iam_api_key') and that it may call OCR",
+        code=error.code,
+        endpoint=error.endpoint,
+        conn_id=error.conn_id,
+        log_id=error.log_id,
+    )
+
+
 def _digest(*parts: str) -> str:
     # Hashed so that no key ever appears in a Redis key listing.
     return hashlib.sha256("\0".join(parts).encode()).hexdigest()[:24]
@@ -107,9 +139,10 @@ def token_key_for(settings: Any) -> str:
     return cache_key(settings.base_url, settings.api_key, settings.secret_key)
 
 
-def qps_key(base_url: str, api_key: str) -> str:
-    """Where the QPS window of one (host, account) is kept: Baidu counts QPS per account."""
-    return "baidu_ocr:qps:" + _digest(base_url, api_key)
+def qps_key(base_url: str, account: str) -> str:
+    """Where the QPS window of one (host, account) is kept: Baidu counts QPS per account (the API Key, or
+    the IAM API key of a connection without one; hashed either way)."""
+    return "baidu_ocr:qps:" + _digest(base_url, account)
 
 
 class TokenCache:

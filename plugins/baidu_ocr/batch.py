@@ -66,23 +66,39 @@ class _Pages:
 
 
 # Image bytes that images being read, prepared and sent may hold at once. Each holds its image about five
-# times (the file, its pixels, its base64, the url-encoded form, the request body), so 24 MB keeps a batch
-# of 2 MB photos near 120 MB however many threads the QPS asks for; small scans never wait on it.
-IN_FLIGHT_IMAGE_BYTES = 16 * 1024 * 1024
+# times (the file, its pixels, its base64, the url-encoded form, the request body). Half a megabyte per
+# worker thread, between 8 and 16 MB: a 10-QPS account keeps five 2 MB photos in flight (enough for its
+# rate at Baidu's latency) and a batch of them stays near 60 MB of buffers; small scans never wait on it.
+IN_FLIGHT_BYTES_PER_WORKER = 512 * 1024
+IN_FLIGHT_IMAGE_BYTES = (8 * 1024 * 1024, 16 * 1024 * 1024)
+
+
+def in_flight_budget(workers: int) -> int:
+    """Image bytes the batch's ``workers`` threads may hold at once (see ``IN_FLIGHT_IMAGE_BYTES``)."""
+    low, high = IN_FLIGHT_IMAGE_BYTES
+    return min(high, max(low, workers * IN_FLIGHT_BYTES_PER_WORKER))
+
+
 UNKNOWN_SIZE = 1024 * 1024
 # glibc raises its mmap threshold to the largest block freed so far (up to 32 MB): after the first image,
 # image-sized buffers come from per-thread heaps that keep their peak. Pinning the threshold at 256 KB
-# (what MALLOC_MMAP_THRESHOLD_=262144 does) hands each image's buffers back to the OS when freed.
+# (what MALLOC_MMAP_THRESHOLD_=262144 does) hands each image's buffers back to the OS when freed. And each
+# thread that allocates gets an arena of its own (up to 8 per core), each keeping its high-water mark:
+# four arenas are plenty for threads that mostly wait on the network (MALLOC_ARENA_MAX=4).
 _M_MMAP_THRESHOLD = -3
 MMAP_THRESHOLD_BYTES = 256 * 1024
+_M_ARENA_MAX = -8
+ARENA_MAX = 4
 
 
 @cache
 def return_large_buffers_to_the_os() -> bool:
-    """Pin glibc's mmap threshold, once per process; False where the C library is not glibc."""
+    """Pin glibc's mmap threshold and arena count, once per process; False where the C library is not
+    glibc."""
     try:
         libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        return bool(libc.mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES))
+        pinned = bool(libc.mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES))
+        return bool(libc.mallopt(_M_ARENA_MAX, ARENA_MAX)) and pinned
     except (OSError, AttributeError):
         return False
 
@@ -128,12 +144,12 @@ class BatchRunner:
         self.pages = pages
         self.done_pages = done_pages
         self.stopped = threading.Event()
-        self.in_flight = InFlightBytes(IN_FLIGHT_IMAGE_BYTES)
         return_large_buffers_to_the_os()
 
     def run(
         self, items: Iterable[tuple[str, Any]], *, workers: int, total: int | None
     ) -> Iterator[OcrOutcome]:
+        self.in_flight = InFlightBytes(in_flight_budget(workers))
         progress = ProgressLogger(self.hook.log, total=total, label=f"Baidu OCR {self.endpoint.name}")
         stop: list[BaiduOcrError] = []
         iterator = iter(items)
@@ -191,17 +207,19 @@ class BatchRunner:
         """An image (one outcome), or a PDF/OFD: its first wanted page now, the others queued."""
         from baidu_ocr.images import PreparedImage, read_image_source
 
-        if isinstance(image, PreparedImage):
-            outcome = self._outcome(key, image)
+        # The budget is taken before the read: an image read is an image held.
+        with self.in_flight.hold(_size_of(image)):
+            if isinstance(image, PreparedImage):
+                outcome = self._outcome(key, image)
+                return ([outcome] if outcome else []), []
+            try:
+                data = read_image_source(image)
+            except Exception as exc:  # noqa: BLE001 - the source failed (S3 read, file vanished)
+                data, unreadable = None, exc
+            if data is not None and document_kind(data) is not None:
+                return self._document(key, data)
+            outcome = self._outcome(key, data if data is not None else _Unreadable(unreadable))
             return ([outcome] if outcome else []), []
-        try:
-            data = read_image_source(image)
-        except Exception as exc:  # noqa: BLE001 - the source failed (S3 read, file vanished)
-            data, unreadable = None, exc
-        if data is not None and document_kind(data) is not None:
-            return self._document(key, data)
-        outcome = self._outcome(key, data if data is not None else _Unreadable(unreadable))
-        return ([outcome] if outcome else []), []
 
     def _document(self, key: str, data: bytes) -> Work:
         endpoint = self.endpoint
@@ -283,9 +301,8 @@ class BatchRunner:
         outcome = OcrOutcome(key=key, ok=False)
         started = time.monotonic()
         try:
-            with self.in_flight.hold(_size_of(image)):
-                if not self._call(outcome, image):
-                    return None  # the batch was stopped before this image was sent
+            if not self._call(outcome, image):
+                return None  # the batch was stopped before this image was sent
         except BaiduOcrError as exc:
             if not exc.per_image:
                 raise

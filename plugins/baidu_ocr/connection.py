@@ -12,6 +12,8 @@ DEFAULT_QPS = 2.0  # Baidu's free tier
 DEFAULT_TIMEOUT = 30.0
 DEFAULT_CONNECT_TIMEOUT = 5.0
 DEFAULT_MAX_RETRIES = 5
+# Baidu Cloud IAM API keys (``bce-v3/ALTAK-<id>/<secret>``) are sent as ``Authorization: Bearer <key>``.
+IAM_KEY_PREFIX = "bce-v3/"
 
 
 def _truthy(value: Any) -> bool:
@@ -34,26 +36,59 @@ class BaiduOcrSettings:
     redis_url: str | None = field(default=None, repr=False)
     verify: bool | str = True
     image_limits: dict[str, Any] = field(default_factory=dict)
+    #: An IAM API key: calls carry it as a Bearer header, and no access token is fetched.
+    iam_api_key: str | None = field(default=None, repr=False)
+
+    @property
+    def uses_iam_key(self) -> bool:
+        return bool(self.iam_api_key)
+
+    @property
+    def account(self) -> str:
+        """What identifies the account (QPS is counted per account): the API Key, or the IAM key."""
+        return self.api_key or self.iam_api_key or ""
+
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        """Every credential of the connection, for redaction."""
+        return tuple(s for s in (self.api_key, self.secret_key, self.iam_api_key) if s)
 
     @classmethod
     def from_connection(cls, conn: Any) -> BaiduOcrSettings:
-        """Build settings from an Airflow ``Connection``; missing keys fail with the connection named."""
+        """Build settings from an Airflow ``Connection``; missing keys fail with the connection named.
+
+        Two ways to authenticate: login = API Key and password = Secret Key (the OAuth token, refreshed
+        every 30 days), or an IAM API key (``bce-v3/ALTAK-...``) as the password with no login, or as the
+        extra ``iam_api_key``. With an IAM key the API Key / Secret Key are not used.
+        """
         extra = conn.extra_dejson or {}
         conn_id = conn.conn_id
-        if not conn.login or not conn.password:
-            raise ConfigError(
-                "The connection needs the API Key as login and the Secret Key as password", conn_id=conn_id
-            )
         # A form field left empty may arrive as null or "": both mean "not set", i.e. the default.
         extra = {k: v for k, v in extra.items() if v is not None and v != ""}
+        login, password = (conn.login or "").strip(), (conn.password or "").strip()
+        iam_api_key = str(extra.get("iam_api_key") or "").strip()
+        if not iam_api_key and password.startswith(IAM_KEY_PREFIX):
+            iam_api_key, password = password, ""
+        if iam_api_key and not iam_api_key.startswith(IAM_KEY_PREFIX):
+            raise ConfigError(  # never the value itself: it is a secret, even when malformed
+                f"The connection's IAM API key must start with '{IAM_KEY_PREFIX}' (Baidu Cloud IAM keys look "
+                "like bce-v3/ALTAK-...)",
+                conn_id=conn_id,
+            )
+        if not iam_api_key and (not login or not password):
+            raise ConfigError(
+                "The connection needs the API Key as login and the Secret Key as password, or an IAM API "
+                f"key ({IAM_KEY_PREFIX}ALTAK-...) as password or extra 'iam_api_key'",
+                conn_id=conn_id,
+            )
         verify: bool | str = extra.get("verify", True)
         if not (isinstance(verify, str) and "/" in verify):  # a CA bundle path stays a path
             verify = _truthy(verify)
         try:
             return cls(
                 conn_id=conn_id,
-                api_key=conn.login.strip(),
-                secret_key=conn.password.strip(),
+                api_key=login,
+                secret_key=password,
                 base_url=base_url_of(conn.host, conn.port, extra.get("scheme") or conn.schema),
                 app_id=str(extra.get("app_id") or ""),
                 qps=float(extra.get("qps") or DEFAULT_QPS),
@@ -63,6 +98,7 @@ class BaiduOcrSettings:
                 redis_url=extra.get("redis_url") or None,
                 verify=verify,
                 image_limits=dict(extra.get("image_limits") or {}),
+                iam_api_key=iam_api_key or None,
             )
         except (TypeError, ValueError) as exc:
             raise ConfigError(f"Invalid value in the connection's extra: {exc}", conn_id=conn_id) from None

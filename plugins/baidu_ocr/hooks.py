@@ -1,7 +1,7 @@
 """BaiduOcrHook: call any Baidu OCR endpoint without thinking about tokens, QPS errors or image limits.
 
 One hook owns one pooled ``requests.Session`` (keep-alive, TLS verified), a token from the shared cache
-(``auth.py``), the connection's QPS limiter (``ratelimit.py``) and a retry policy keyed on error classes
+(``auth.py``) or the connection's IAM API key (sent as a Bearer header, no token), the connection's QPS limiter (``ratelimit.py``) and a retry policy keyed on error classes
 (``errors.py``). Nothing happens in ``__init__``: the connection is read on first use.
 """
 
@@ -19,11 +19,22 @@ from airflow.sdk import BaseHook
 from requests.adapters import HTTPAdapter
 from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
 
-from baidu_ocr.auth import AccessToken, fetch_access_token, qps_key, token_cache_for, token_key_for
+from baidu_ocr.auth import (
+    IAM_REFUSED_CODES,
+    AccessToken,
+    fetch_access_token,
+    iam_key_refused,
+    qps_key,
+    request_auth,
+    token_cache_for,
+    token_key_for,
+)
 from baidu_ocr.batch import BatchRunner
 from baidu_ocr.connection import BaiduOcrSettings
 from baidu_ocr.endpoints import Endpoint, get_endpoint
 from baidu_ocr.errors import (
+    AuthenticationFailed,
+    BadImage,
     BaiduOcrError,
     ConfigError,
     TokenError,
@@ -31,7 +42,7 @@ from baidu_ocr.errors import (
     class_for_http_status,
     error_from_response,
 )
-from baidu_ocr.records import OcrOutcome, form_value
+from baidu_ocr.records import OcrOutcome, encode_form
 from baidu_ocr.redact import install_url_redaction, mask_secret
 from baidu_ocr.stats import CallStats
 from baidu_ocr.table_jobs import RESULT_ENDPOINT, table_job_request, table_job_result
@@ -49,7 +60,8 @@ def _retryable(exc: BaseException) -> bool:
 class BaiduOcrHook(BaseHook):
     """Interact with Baidu AI Cloud OCR (文字识别).
 
-    :param baidu_ocr_conn_id: connection of type ``baidu_ocr``: login = API Key, password = Secret Key,
+    :param baidu_ocr_conn_id: connection of type ``baidu_ocr``: login = API Key, password = Secret Key
+        (or no login and an IAM API key ``bce-v3/ALTAK-...`` as password or extra ``iam_api_key``),
         host = API base URL (default ``https://aip.baidubce.com``), extra: ``app_id``, ``qps``, ``timeout``,
         ``max_retries``, ``redis_url``, ``verify``.
     :param concurrency: calls in flight at once in :meth:`ocr_many` (default: enough to keep the QPS busy).
@@ -78,8 +90,8 @@ class BaiduOcrHook(BaseHook):
         settings = BaiduOcrSettings.from_connection(self.get_connection(self.baidu_ocr_conn_id))
         # Whatever prints next (task log, urllib3, http.client debug, an error message) prints *** instead.
         install_url_redaction()
-        mask_secret(settings.api_key)
-        mask_secret(settings.secret_key)
+        for secret in settings.secrets:
+            mask_secret(secret)
         return settings
 
     @property
@@ -102,7 +114,7 @@ class BaiduOcrHook(BaseHook):
     def limiter(self):
         from baidu_ocr.ratelimit import QpsLimiter
 
-        key = qps_key(self.settings.base_url, self.settings.api_key)
+        key = qps_key(self.settings.base_url, self.settings.account)
         return QpsLimiter(self.settings.qps, key, self.settings.redis_url)
 
     @cached_property
@@ -110,8 +122,8 @@ class BaiduOcrHook(BaseHook):
         return token_cache_for(self.settings.redis_url)
 
     @property
-    def _credentials(self) -> tuple[str, str]:
-        return (self.settings.api_key, self.settings.secret_key)
+    def _credentials(self) -> tuple[str, ...]:
+        return self.settings.secrets
 
     @property
     def _timeout(self) -> tuple[float, float]:
@@ -121,6 +133,11 @@ class BaiduOcrHook(BaseHook):
 
     def get_access_token(self, *, rejected: str | None = None) -> str:
         """A valid access token: cached with its expiry; ``rejected`` is replaced (one fetch for all threads)."""
+        if self.settings.uses_iam_key:
+            raise ConfigError(
+                "The connection authenticates with an IAM API key: there is no access token to fetch",
+                conn_id=self.baidu_ocr_conn_id,
+            )
         return self._cached_token(rejected=rejected).value
 
     def _cached_token(self, *, rejected: str | None = None) -> AccessToken:
@@ -203,7 +220,7 @@ class BaiduOcrHook(BaseHook):
     def post_counting_attempts(self, endpoint: str | Endpoint, data: dict[str, Any]) -> tuple[dict, int]:
         """:meth:`post`, also returning how many attempts it took (failures carry ``exc.attempts``)."""
         ep = self._endpoint(endpoint)
-        form = {k: form_value(v) for k, v in data.items() if v is not None}
+        form = encode_form(data)
         attempts = 0
 
         def before_sleep(state) -> None:
@@ -230,8 +247,10 @@ class BaiduOcrHook(BaseHook):
             raise
         return body, attempts
 
-    def _post_with_token_refresh(self, ep: Endpoint, form: dict[str, str]) -> dict:
+    def _post_with_token_refresh(self, ep: Endpoint, form: bytes) -> dict:
         used: list[str] = []
+        if self.settings.uses_iam_key:
+            return self._post_once(ep, form, used)  # no token to refresh: a refused key fails at once
         try:
             return self._post_once(ep, form, used)
         except TokenError:
@@ -239,24 +258,32 @@ class BaiduOcrHook(BaseHook):
             self.get_access_token(rejected=used[-1])
             return self._post_once(ep, form, used)
 
-    def _post_once(self, ep: Endpoint, form: dict[str, str], used: list[str]) -> dict:
+    def _post_once(self, ep: Endpoint, form: bytes, used: list[str]) -> dict:
         """One HTTP call. The token is taken before the QPS wait, and again after it only when it fell due
         while we queued: a slot is a start time, and one spent fetching a token (or reading it from Redis)
-        is sent late, next to the slots after it (error 18)."""
+        is sent late, next to the slots after it (error 18). With an IAM API key there is no token: the
+        key goes in the ``Authorization`` header."""
         conn_id = self.baidu_ocr_conn_id
-        cached = self._cached_token()
-        self.limiter.acquire(ep.name)
-        if cached.refresh_due(time.time()):
+        iam_key = self.settings.iam_api_key
+        if iam_key:
+            self.limiter.acquire(ep.name)
+            token = None
+        else:
             cached = self._cached_token()
-        token = cached.value
-        used.append(token)
+            self.limiter.acquire(ep.name)
+            if cached.refresh_due(time.time()):
+                cached = self._cached_token()
+            token = cached.value
+            used.append(token)
+        params, headers = request_auth(iam_key, token)
         self.stats.count_call(ep.kind)
         started = time.monotonic()
         try:
             response = self.session.post(
                 self.settings.base_url + ep.path,
-                params={"access_token": token},
+                params=params,
                 data=form,
+                headers=headers,
                 timeout=self._timeout,
             )
         except requests.RequestException as exc:
@@ -277,6 +304,8 @@ class BaiduOcrHook(BaseHook):
                 body, endpoint=ep.name, conn_id=conn_id, secrets=(token, *self._credentials)
             )
             if error is not None:
+                if iam_key and error.code in IAM_REFUSED_CODES:
+                    error = iam_key_refused(error)
                 self.stats.record_error(error.error_class)
                 raise error
         if http_error is not None or not isinstance(body, dict):
@@ -490,12 +519,24 @@ class BaiduOcrHook(BaseHook):
         from baidu_ocr.sdk import make_sdk_client
 
         s = self.settings
+        if not (s.api_key and s.secret_key):
+            raise ConfigError(
+                "The official SDK needs the API Key (login) and Secret Key (password); this connection has "
+                "only an IAM API key, which the SDK cannot send",
+                conn_id=self.baidu_ocr_conn_id,
+            )
         return make_sdk_client(
             s.app_id, s.api_key, s.secret_key, host=s.base_url, timeout_s=s.timeout, verify=s.verify
         )
 
     def test_connection(self) -> tuple[bool, str]:
-        """Fetch a fresh token: proves the host is reachable and the keys are right, at no OCR cost."""
+        """Fetch a fresh token: proves the host is reachable and the keys are right, at no OCR cost.
+
+        With an IAM API key there is no token: one OCR call without an image is sent instead. Baidu checks
+        the key first and then refuses the call for its missing image, which is not billed.
+        """
+        if self.settings.uses_iam_key:
+            return self._test_iam_key()
         try:
             token = self._fetch_token()
         except BaiduOcrError as exc:
@@ -505,6 +546,17 @@ class BaiduOcrHook(BaseHook):
             True,
             f"Connected to Baidu OCR at {self.settings.base_url}: access token valid for {days:.1f} days",
         )
+
+    def _test_iam_key(self) -> tuple[bool, str]:
+        try:
+            self._post_once(self._endpoint("general_basic"), {}, [])
+        except AuthenticationFailed as exc:
+            return False, str(exc)
+        except BadImage:
+            pass  # the key passed; the call was refused for its (missing) image, as intended
+        except BaiduOcrError as exc:
+            return False, str(exc)
+        return True, f"Connected to Baidu OCR at {self.settings.base_url} with the IAM API key"
 
 
 def _check_page_spec(spec: str | None, endpoint: str, conn_id: str) -> None:

@@ -7,7 +7,7 @@ from baidu_ocr import __version__
 # The Add/Edit Connection form's extra fields (Airflow 3 renders each JSON schema as a form field, and saves
 # every field's value into the extra). Only settings that always have a value are fields, each with a default:
 # the form saves an optional field left empty as null (a field whose type excludes null is required). The
-# optional keys ``redis_url`` and ``app_id`` go in the form's "Extra Fields JSON" editor when needed.
+# optional keys ``redis_url``, ``app_id`` and ``iam_api_key`` (an alternative to the password) go in the form's "Extra Fields JSON" editor when needed.
 CONN_FIELDS: dict[str, dict] = {
     "qps": {
         "label": "QPS",
@@ -66,8 +66,9 @@ def get_provider_info() -> dict:
                     "hidden-fields": ["schema", "port"],
                     "relabeling": {"login": "API Key", "password": "Secret Key", "host": "API base URL"},
                     "placeholders": {
-                        "login": "API Key of your OCR application (24 characters)",
-                        "password": "Secret Key of the same application (32 characters)",
+                        "login": "API Key of your OCR application (24 characters); empty with an IAM API key",
+                        "password": "Secret Key of the same application (32 characters), or an IAM API key "
+                        "bce-v3/ALTAK-... (sent as a Bearer header; no access token)",
                         "host": "https://aip.baidubce.com",
                     },
                 },

@@ -19,6 +19,9 @@ import threading
 from collections.abc import Iterable
 
 _SECRET_QUERY = re.compile(r"((?:access_token|client_secret|client_id)=)[^&\s\"'<>]+")
+# A Baidu Cloud IAM API key (``bce-v3/ALTAK-<id>/<secret>``) wherever it appears, e.g. an echoed
+# ``Authorization: Bearer`` header: the prefix stays, so a reader still sees which kind of key it was.
+_IAM_KEY = re.compile(r"(bce-v3/)[A-Za-z0-9+/=_.-]+")
 REDACTED = "***"
 _LOGGERS = ("urllib3.connectionpool",)
 # Values shorter than this are not replaced by value (Airflow's masker has the same floor): "a" would
@@ -42,11 +45,13 @@ def _remember(value: str) -> None:
 
 
 def redact(text: str | None, secrets: Iterable[str | None] = ()) -> str | None:
-    """``text`` with URL credentials (``access_token``, ``client_secret``, ``client_id`` values), every
-    secret registered in this process and every value in ``secrets`` replaced by ``***``."""
+    """``text`` with URL credentials (``access_token``, ``client_secret``, ``client_id`` values), IAM API
+    keys (``bce-v3/...``), every secret registered in this process and every value in ``secrets`` replaced
+    by ``***``."""
     if not text:
         return text
     text = _SECRET_QUERY.sub(rf"\g<1>{REDACTED}", text)
+    text = _IAM_KEY.sub(rf"\g<1>{REDACTED}", text)
     pattern = _KNOWN_PATTERN
     if pattern is not None:
         text = pattern.sub(REDACTED, text)

@@ -24,7 +24,7 @@ DOCUMENT_SUFFIXES = (".pdf", ".ofd")
 INPUT_SUFFIXES = IMAGE_SUFFIXES + DOCUMENT_SUFFIXES
 # Bytes of images a batch keeps between hashing and OCR; the rest are read from S3 a second time (an S3 GET
 # costs far less than the memory: a batch task must fit a worker slot whatever its size).
-DEFAULT_MEMORY_BUDGET = 32 * 1024 * 1024
+DEFAULT_MEMORY_BUDGET = 8 * 1024 * 1024
 READ_CHUNK_BYTES = 1024 * 1024
 
 

@@ -6,6 +6,9 @@ a part every few images (:class:`ChunkedStager`), and return a small manifest (`
 whose ``uri`` is that folder. A task killed mid-batch loses at most the part it was filling: its retry finds
 the parts of earlier tries in the same folder and OCRs only the rest. Staged files expire by an S3
 lifecycle rule on the staging prefix (:func:`ensure_staging_expiry`) when nothing deletes them earlier.
+
+Outputs that outlive the load (the Excel workbooks of table results) go outside the staging prefix, keyed
+by content (:func:`excel_key`), and are written with the same server-side encryption (:func:`write_output_file`).
 """
 
 from __future__ import annotations
@@ -26,7 +29,10 @@ if TYPE_CHECKING:
 
 DEFAULT_STAGING_PREFIX = "baidu-ocr-staging"
 DEFAULT_EXPIRY_DAYS = 7
+DEFAULT_EXCEL_PREFIX = "baidu-ocr-output/tables"
 PARQUET = ".parquet"
+XLSX = ".xlsx"
+XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 log = logging.getLogger(__name__)
 
 
@@ -58,6 +64,34 @@ def run_folder(staging_prefix: str, dag_id: str, run_id: str) -> str:
 
 def s3_uri(bucket: str, key: str) -> str:
     return f"s3://{bucket}/{key}"
+
+
+def excel_key(excel_prefix: str, content_sha256: str, options_hash: str, page_no: int | None = None) -> str:
+    """``<excel_prefix>/<sha256>-<options_hash>[-p<page>].xlsx``: the workbook of one table result.
+
+    Keyed like the warehouse's documents (content, options, page), not by the S3 key of the scan: a rerun,
+    or the same scan under two keys, writes the same object instead of a second copy.
+    """
+    page = f"-p{page_no:04d}" if page_no else ""
+    return f"{excel_prefix.strip('/')}/{content_sha256}-{options_hash}{page}{XLSX}"
+
+
+def write_output_file(
+    s3: S3Hook,
+    data: bytes,
+    bucket: str,
+    key: str,
+    *,
+    content_type: str | None = None,
+    sse: str | None = "AES256",
+    kms_key_id: str | None = None,
+) -> str:
+    """Write one output object (replacing an earlier one under the same key); return its ``s3://`` URI."""
+    extra: dict[str, str] = sse_arguments(sse, kms_key_id)
+    if content_type:
+        extra["ContentType"] = content_type
+    s3.get_conn().put_object(Bucket=bucket, Key=key, Body=data, **extra)
+    return s3_uri(bucket, key)
 
 
 def records_frame(records: Iterable[dict[str, Any]]) -> pd.DataFrame:

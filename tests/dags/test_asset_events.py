@@ -92,12 +92,19 @@ def test_only_tables_that_got_rows_get_an_event_and_a_rerun_emits_none(
     assert _events(dag_id, second.run_id) == {}
 
 
-def test_the_tables_dag_declares_every_table_it_writes(airflow_db, s3_env, ocr_server, sqlite_warehouse):
+@pytest.mark.parametrize("api", ["table", "form_ocr"])
+def test_the_tables_dag_declares_every_table_it_writes(airflow_db, s3_env, ocr_server, sqlite_warehouse, api):
     from tests.dags.conftest import load_dag
 
     images = s3_env.upload_samples("tables")
     dag_id = "baidu_ocr_tables_to_warehouse"
-    conf = {"bucket": s3_env.bucket, "prefix": "samples/tables/", "poll_interval": 0.05, "deferrable": False}
+    conf = {
+        "bucket": s3_env.bucket,
+        "prefix": "samples/tables/",
+        "api": api,
+        "poll_interval": 0.05,
+        "deferrable": False,
+    }
     run = run_dag(dag_id, conf)
     assert run.state == "success"
     written = {table for table, n in _rows_loaded(run).items() if n}
@@ -110,6 +117,11 @@ def test_the_tables_dag_declares_every_table_it_writes(airflow_db, s3_env, ocr_s
     )
     events = _events(dag_id, run.run_id)
     assert set(events) == written
-    # One billable submission per image; polling the jobs is counted apart (it used to inflate the calls).
+    # One billable call per image: table v2 answers at once; a form_ocr job is submitted once and its polls
+    # are counted apart (they used to inflate the calls).
     cells = events["ocr_table_cells"]
-    assert cells["billable_calls"] == len(images) and cells["status_checks"] >= len(images)
+    assert cells["billable_calls"] == len(images)
+    if api == "table":
+        assert cells["status_checks"] == 0 and "ocr_fields" in written  # the excel_uri links
+    else:
+        assert cells["status_checks"] >= len(images)

@@ -150,9 +150,11 @@ def _cells(warehouse) -> dict[str, set]:
 
 
 def _check_tables_run(s3_env, ocr_server, warehouse, images, deferrable: bool) -> None:
+    """The opt-in async ``form_ocr`` path: deferred (or polled in the worker), Excel copied per image key."""
     conf = {
         "bucket": s3_env.bucket,
         "prefix": "samples/tables/",
+        "api": "form_ocr",
         "batch_size": 4,
         "poll_interval": 0.05,
         "deferrable": deferrable,
@@ -178,6 +180,70 @@ def test_tables_dag_deferrable_matches_ground_truth(airflow_db, s3_env, ocr_serv
 def test_tables_dag_polling_in_the_worker(airflow_db, s3_env, ocr_server, sqlite_warehouse):
     images = s3_env.upload_samples("tables")
     _check_tables_run(s3_env, ocr_server, sqlite_warehouse, images, deferrable=False)
+
+
+def _workbook_texts(data: bytes) -> set[str]:
+    from openpyxl import load_workbook
+
+    workbook = load_workbook(io.BytesIO(data), read_only=True)
+    return {
+        str(value)
+        for sheet in workbook.worksheets
+        for row in sheet.iter_rows(values_only=True)
+        for value in row
+        if value is not None and str(value).strip()
+    }
+
+
+@pytest.mark.parametrize("auth", ["token", "iam"])
+def test_tables_dag_defaults_to_table_v2_with_excel_in_s3(
+    airflow_db, s3_env, ocr_server, sqlite_warehouse, monkeypatch, auth
+):
+    from baidu_ocr.records import options_hash
+    from baidu_ocr.staging import excel_key
+
+    if auth == "iam":  # the same run, authenticated by an IAM API key: no access token is ever fetched
+        monkeypatch.setenv(
+            "AIRFLOW_CONN_BAIDU_OCR_DEFAULT",
+            ocr_server.airflow_connection(iam=True, qps=500, timeout=10, max_retries=2),
+        )
+    images = s3_env.upload_samples("tables")
+    conf = {"bucket": s3_env.bucket, "prefix": "samples/tables/", "batch_size": 4}
+    assert run_dag("baidu_ocr_tables_to_warehouse", conf).state == "success"
+
+    stats = ocr_server.stats()
+    assert stats["endpoints"]["table"]["ok"] == len(images)
+    assert "form_ocr/request" not in stats["endpoints"]  # the async API was not used
+    if auth == "iam":
+        assert stats["tokens_issued"] == 0
+    assert _cells(sqlite_warehouse) == _expected_cells(images)
+    assert {r[0] for r in sqlite_warehouse.records("SELECT endpoint FROM ocr_documents")} == {"table"}
+
+    # One workbook per scan, keyed by content, holding the same texts that reached ocr_table_cells.
+    digest = options_hash({"return_excel": "true"})
+    expected_keys = {excel_key("ocr-output/tables/", _sha(img), digest): img for img in images}
+    assert set(s3_env.keys("ocr-output/tables/")) == set(expected_keys)
+    texts_by_doc = defaultdict(set)  # the cells, and the titles/notes above and below the tables
+    for sha, text in sqlite_warehouse.records(
+        "SELECT content_sha256, text FROM ocr_table_cells UNION ALL "
+        "SELECT content_sha256, value FROM ocr_fields WHERE field LIKE 'tables[%'"
+    ):
+        if text and text.strip():
+            texts_by_doc[sha].add(text)
+    for key, img in expected_keys.items():
+        body = s3_env.client.get_object(Bucket=s3_env.bucket, Key=key)["Body"].read()
+        assert _workbook_texts(body) == texts_by_doc[_sha(img)], img.name
+    links = dict(
+        sqlite_warehouse.records("SELECT content_sha256, value FROM ocr_fields WHERE field = 'excel_uri'")
+    )
+    assert links == {_sha(img): f"s3://{s3_env.bucket}/{key}" for key, img in expected_keys.items()}
+    calls, counts = _billable(ocr_server), sqlite_warehouse.row_counts()
+
+    # A rerun over the same prefix pays for nothing, adds no row and no second workbook.
+    assert run_dag("baidu_ocr_tables_to_warehouse", conf).state == "success"
+    assert _billable(ocr_server) == calls
+    assert sqlite_warehouse.row_counts() == counts
+    assert set(s3_env.keys("ocr-output/tables/")) == set(expected_keys)
 
 
 def _tiny_png(n: int) -> bytes:

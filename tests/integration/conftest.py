@@ -5,7 +5,8 @@ connection pointing at it.
 - ``ocr_server_factory(**options)``: start one with given options (``engine``, ``samples_dir``, ``clock``,
   and any fault: ``latency_ms``, ``qps``, ``token_ttl``, ``daily_quota``, ``error_rates``, ``seed``,
   ``table_job_seconds``); every server started is stopped after the test.
-- ``baidu_conn_env(monkeypatch, server, **extra)``: set ``AIRFLOW_CONN_BAIDU_OCR_DEFAULT`` to it.
+- ``baidu_conn_env(monkeypatch, server, **extra)``: set ``AIRFLOW_CONN_BAIDU_OCR_DEFAULT`` to it
+  (``iam=True``: authenticated by the server's IAM API key instead of API Key / Secret Key).
 """
 
 from __future__ import annotations

@@ -90,6 +90,24 @@ def test_table_v2_cells_with_exclusive_ends(client, samples):
     assert len(result["tables_result"][0]["table_location"]) == 4
 
 
+def test_table_v2_return_excel_adds_the_workbook_as_base64(client, samples):
+    import base64
+
+    plain = client.table(samples["table"])
+    result = client.table(samples["table"], {"return_excel": "true"})
+    assert "excel_file" not in plain
+    assert {k: v for k, v in result.items() if k not in ("excel_file", "log_id")} == {
+        k: v for k, v in plain.items() if k != "log_id"
+    }
+    workbook = openpyxl.load_workbook(io.BytesIO(base64.b64decode(result["excel_file"], validate=True)))
+    sheet = workbook.worksheets[0]
+    texts = {cell.value for row in sheet.iter_rows() for cell in row if cell.value}
+    assert texts == {cell["words"] for cell in result["tables_result"][0]["body"]}
+    merged = next(cell for cell in result["tables_result"][0]["body"] if cell["words"] == "销售清单")
+    assert merged["col_end"] - merged["col_start"] == 2
+    assert [str(r) for r in sheet.merged_cells.ranges] == ["A1:B1"]  # the span survives in the workbook
+
+
 def test_form_sync(client, samples):
     result = client.form(samples["table"])
     assert result["forms_result_num"] == 1

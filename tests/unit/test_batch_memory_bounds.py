@@ -6,7 +6,12 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from baidu_ocr.batch import InFlightBytes, return_large_buffers_to_the_os
+from baidu_ocr.batch import (
+    IN_FLIGHT_IMAGE_BYTES,
+    InFlightBytes,
+    in_flight_budget,
+    return_large_buffers_to_the_os,
+)
 
 
 def test_threads_never_hold_more_than_the_budget_and_a_big_image_still_passes_alone():
@@ -35,3 +40,11 @@ def test_threads_never_hold_more_than_the_budget_and_a_big_image_still_passes_al
 
 def test_the_allocator_setting_is_applied_once_per_process():
     assert return_large_buffers_to_the_os() is return_large_buffers_to_the_os()
+
+
+def test_the_in_flight_budget_follows_the_thread_count_within_its_bounds():
+    low, high = IN_FLIGHT_IMAGE_BYTES
+    assert in_flight_budget(1) == low  # a free-tier account still overlaps a few photos
+    assert low < in_flight_budget(20) < high  # a 10-QPS account: more threads, more bytes in flight
+    assert in_flight_budget(20) > in_flight_budget(17)
+    assert in_flight_budget(1000) == high  # however many threads, the bytes stay bounded

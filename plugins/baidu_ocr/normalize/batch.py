@@ -15,7 +15,7 @@ from baidu_ocr.normalize.lines import is_line_result, line_rows
 from baidu_ocr.normalize.masking import mask_frames, mask_line_chars
 from baidu_ocr.normalize.parsed import is_parser_record, parsed_document_row
 from baidu_ocr.normalize.schema import DOC_KEY, TABLES
-from baidu_ocr.normalize.tables import table_payload, table_rows
+from baidu_ocr.normalize.tables import table_file_rows, table_payload, table_rows
 from baidu_ocr.pii import PiiPolicy
 from baidu_ocr.redact import redact
 
@@ -109,6 +109,7 @@ def _normalize_result(
         cells, header_fields = table_rows(key, *tables)
         rows["ocr_table_cells"].extend(cells)
         rows["ocr_fields"].extend(header_fields)
+        rows["ocr_fields"].extend(table_file_rows(key, result))
     elif is_line_result(result):
         lines, chars = line_rows(key, result)
         rows["ocr_lines"].extend(lines)

@@ -8,7 +8,9 @@
   pages do not say whether they count from 0 or 1: a form whose smallest index is 1 is read as 1-based.
 
 Cells are stored by their top-left anchor (0-based) with spans. Table headers and footers (titles, notes)
-are not cells: they go to ``ocr_fields`` as ``tables[<n>].header`` / ``tables[<n>].footer``.
+are not cells: they go to ``ocr_fields`` as ``tables[<n>].header`` / ``tables[<n>].footer``. Where the
+operator stored the answer's Excel workbook (``excel_uri``, put in place of Baidu's base64 ``excel_file``)
+goes to ``ocr_fields`` too, as field ``excel_uri``.
 """
 
 from __future__ import annotations
@@ -54,6 +56,12 @@ def table_rows(key: dict[str, Any], shape: str, tables: list[dict]) -> tuple[lis
                     }
                 )
     return cells, fields
+
+
+def table_file_rows(key: dict[str, Any], result: dict) -> list[dict]:
+    """The ``ocr_fields`` row naming the document's stored Excel workbook, if there is one."""
+    uri = result.get("excel_uri")
+    return [{**key, "field": "excel_uri", "item_no": 0, "value": str(uri)}] if uri else []
 
 
 def _v2_cell(key: dict, table_no: int, cell: dict) -> dict:

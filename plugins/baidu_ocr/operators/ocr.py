@@ -97,6 +97,7 @@ class BaiduOcrBatchOperator(S3ImageBatchOperator):
                 # Rejected before hashing (e.g. re-read past the memory budget): the hash of the first read.
                 outcome.content_sha256 = outcome.content_sha256 or fetched.sha256.get(outcome.key)
                 if outcome.content_sha256:
+                    self._before_staging(outcome)
                     stager.add(self._record(context, outcome))
                 outcome.result = None  # staged: the batch holds counts, not payloads
                 outcomes.append(outcome)
@@ -124,6 +125,9 @@ class BaiduOcrBatchOperator(S3ImageBatchOperator):
             staged_where(manifest),
         )
         return self._publish_then_check(context, manifest, stopped)
+
+    def _before_staging(self, outcome: OcrOutcome) -> None:
+        """A subclass's chance to take something out of a result before it is staged (nothing here)."""
 
 
 class BaiduOcrImageOperator(BaseOperator):

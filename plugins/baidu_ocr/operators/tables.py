@@ -1,7 +1,15 @@
-"""Table operator: Baidu's async table recognition, waiting in the triggerer or in the worker."""
+"""Table operator: Baidu's current sync ``table`` (v2) API with its Excel file, or the old async ``form_ocr``.
+
+Baidu marks ``form_ocr/request`` + ``get_request_result`` as no longer updated and about to go offline; the
+synchronous ``table`` endpoint answers the cells at once and, with ``return_excel=true``, the workbook as
+base64 in ``excel_file``. So ``api="table"`` is the default, and ``api="form_ocr"`` (submit, wait in the
+triggerer or the worker, fetch) stays for accounts that still use it.
+"""
 
 from __future__ import annotations
 
+import base64
+import binascii
 import time
 from collections.abc import Sequence
 from pathlib import PurePosixPath
@@ -13,9 +21,9 @@ from airflow.sdk.configuration import conf
 
 from baidu_ocr.errors import BaiduOcrError
 from baidu_ocr.manifests import BatchManifest, staged_where
-from baidu_ocr.operators.base import S3ImageBatchOperator
-from baidu_ocr.records import OcrOutcome
-from baidu_ocr.staging import s3_uri
+from baidu_ocr.operators.ocr import BaiduOcrBatchOperator
+from baidu_ocr.records import OcrOutcome, options_hash
+from baidu_ocr.staging import DEFAULT_EXCEL_PREFIX, XLSX_CONTENT_TYPE, excel_key, s3_uri, write_output_file
 from baidu_ocr.table_jobs import TableJobsWait, check_table_jobs
 from baidu_ocr.triggers import BaiduOcrTableJobTrigger
 
@@ -25,59 +33,122 @@ if TYPE_CHECKING:
     from baidu_ocr.sources import FetchedImages
 
 TABLE_RECORD_ENDPOINT = "form_ocr"  # what the warehouse calls an async table job's document
+TABLE_V2 = "table"  # the sync endpoint, and what the warehouse calls its documents
+TABLE_APIS = (TABLE_V2, TABLE_RECORD_ENDPOINT)
+EXCEL_URI = "excel_uri"  # replaces ``excel_file`` in a staged result: where the workbook went
+ZIP_MAGIC = b"PK\x03\x04"  # an .xlsx is a zip archive
 
 
 class TableJobsTimedOut(AirflowException):
     """Baidu had not finished every table job by the operator's ``timeout``."""
 
 
-class BaiduOcrTableOperator(S3ImageBatchOperator):
-    """Recognize tables in S3 images with Baidu's async ``form_ocr`` API; stage results, copy Excel files.
+class BaiduOcrTableOperator(BaiduOcrBatchOperator):
+    """Recognize tables in S3 images; stage the cells' raw results and keep each table's Excel file in S3.
 
-    ``execute`` reads and hashes the images, skips content already in the warehouse, submits one job per
-    image (``form_ocr/request``), then waits: in the triggerer with ``deferrable=True``, else by polling in
-    the worker. When every job has finished, each job's JSON result is staged as a raw record (endpoint
-    ``form_ocr``) and, with ``excel_prefix``, its Excel file is copied to ``s3://<bucket>/<excel_prefix>/``.
+    ``api="table"`` (default): Baidu's current synchronous ``table`` (v2) endpoint, one call per image (per
+    page of a PDF), run like :class:`~baidu_ocr.operators.ocr.BaiduOcrBatchOperator`. With ``excel_prefix``
+    set, ``return_excel=true`` is sent and the workbook Baidu returns (base64 ``excel_file``) is decoded and
+    written to ``s3://<bucket>/<excel_prefix>/<sha256>-<options hash>.xlsx`` (:func:`~baidu_ocr.staging.excel_key`):
+    keyed by content, so a rerun, which skips what the warehouse holds, neither pays nor writes twice. The
+    staged result keeps ``excel_uri`` instead of the base64.
 
-    :param options: options for ``form_ocr/request`` (e.g. ``{"request_type": "excel"}``).
-    :param excel_prefix: key prefix for copies of Baidu's Excel results (``None``: don't copy).
-    :param deferrable: wait in the triggerer instead of occupying a worker slot (default: the
-        ``[operators] default_deferrable`` option).
-    :param poll_interval: seconds between polls of the job status.
-    :param timeout: seconds to wait for all jobs before failing (finished ones are staged first).
+    ``api="form_ocr"`` (opt-in, for accounts that still use Baidu's old async API): reads and hashes the
+    images, skips content already in the warehouse, submits one job per image (``form_ocr/request``), then
+    waits: in the triggerer with ``deferrable=True``, else by polling in the worker. When every job has
+    finished, each job's JSON result is staged (endpoint ``form_ocr``) and, with ``excel_prefix``, its Excel
+    file is copied to ``s3://<bucket>/<excel_prefix>/<key's folders>/<name>.xlsx``.
 
-    The other parameters are those of :class:`~baidu_ocr.operators.base.S3ImageBatchOperator`.
+    :param api: ``"table"`` (sync v2, default) or ``"form_ocr"`` (async, deferrable).
+    :param options: options for the endpoint (``table``: e.g. ``{"cell_contents": "true"}``;
+        ``form_ocr/request``: e.g. ``{"request_type": "excel"}``).
+    :param excel_prefix: key prefix (in ``bucket``) for the Excel files (``None``: no Excel).
+    :param deferrable: ``form_ocr`` only: wait in the triggerer instead of occupying a worker slot
+        (default: the ``[operators] default_deferrable`` option).
+    :param poll_interval: ``form_ocr`` only: seconds between polls of the job status.
+    :param timeout: ``form_ocr`` only: seconds to wait for all jobs before failing (finished ones are
+        staged first).
+
+    The other parameters are those of :class:`~baidu_ocr.operators.ocr.BaiduOcrBatchOperator` (the
+    endpoint is fixed) and :class:`~baidu_ocr.operators.base.S3ImageBatchOperator`.
     """
 
     template_fields: Sequence[str] = (
         "bucket",
         "keys",
+        "api",
         "options",
         "excel_prefix",
         "staging_bucket",
         "staging_prefix",
         "warehouse_conn_id",
+        "pages",
     )
-    template_fields_renderers = {"options": "json", "keys": "json"}
+    template_fields_renderers = {"options": "json", "keys": "json", "pages": "json"}
     ui_color = "#e6f4ea"
-    record_endpoint = TABLE_RECORD_ENDPOINT
 
     def __init__(
         self,
         *,
-        excel_prefix: str | None = None,
+        api: str = TABLE_V2,
+        excel_prefix: str | None = DEFAULT_EXCEL_PREFIX,
         deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
         poll_interval: float = 5.0,
         timeout: float = 3600.0,
         **kwargs: Any,
     ) -> None:
-        super().__init__(**kwargs)
+        super().__init__(endpoint=TABLE_V2, **kwargs)
+        self.api = api
         self.excel_prefix = excel_prefix
         self.deferrable = deferrable
         self.poll_interval = poll_interval
         self.timeout = timeout
 
+    @property
+    def record_endpoint(self) -> str:  # type: ignore[override]
+        return TABLE_RECORD_ENDPOINT if self.api == TABLE_RECORD_ENDPOINT else TABLE_V2
+
     def execute(self, context: Context) -> BatchManifest:
+        if self.api not in TABLE_APIS:
+            raise AirflowException(f"api must be one of {', '.join(TABLE_APIS)}, not {self.api!r}")
+        if self.api == TABLE_RECORD_ENDPOINT:
+            return self._execute_form_ocr(context)
+        if self.excel_prefix:
+            # Sent, so part of the documents' key: results without a workbook are other documents.
+            self.options = {"return_excel": "true", **self.options}
+        return super().execute(context)
+
+    def _before_staging(self, outcome: OcrOutcome) -> None:
+        """Move the workbook out of a ``table`` answer into S3; the staged result keeps where it went."""
+        result = outcome.result
+        if not outcome.ok or not isinstance(result, dict) or "excel_file" not in result:
+            return
+        encoded = result.pop("excel_file")
+        if not self.excel_prefix:
+            return
+        try:
+            workbook = base64.b64decode(str(encoded), validate=True)
+        except (binascii.Error, ValueError):
+            workbook = b""
+        if not workbook.startswith(ZIP_MAGIC):
+            # The cells are still good: they are staged; only the workbook is missing, and the log says so.
+            self.log.warning("Baidu's excel_file for %s is not an .xlsx workbook; not stored", outcome.key)
+            result["excel_error"] = "excel_file is not a base64 .xlsx workbook"
+            return
+        key = excel_key(
+            self.excel_prefix, outcome.content_sha256, options_hash(self.options), outcome.page_no
+        )
+        result[EXCEL_URI] = write_output_file(
+            self.s3_hook,
+            workbook,
+            self.bucket,
+            key,
+            content_type=XLSX_CONTENT_TYPE,
+            sse=self.staging_sse,
+            kms_key_id=self.staging_kms_key_id,
+        )
+
+    def _execute_form_ocr(self, context: Context) -> BatchManifest:
         started_at = time.time()
         keys, fetched, selection = self._read_and_select(self._earlier_outcomes(self._stager(context)))
         jobs = [self._submit(fetched, key) for key in selection.to_ocr]
@@ -183,6 +254,13 @@ class BaiduOcrTableOperator(S3ImageBatchOperator):
         # The key's folders are kept: tables/2024/scan.png and tables/2025/scan.png are two workbooks.
         relative = PurePosixPath(key.lstrip("/")).with_suffix(suffix)
         target = f"{self.excel_prefix.rstrip('/')}/{relative}"
-        self.s3_hook.load_bytes(self.hook.download(url), key=target, bucket_name=self.bucket, replace=True)
+        write_output_file(
+            self.s3_hook,
+            self.hook.download(url),
+            self.bucket,
+            target,
+            sse=self.staging_sse,
+            kms_key_id=self.staging_kms_key_id,
+        )
         self.log.info("Copied the Excel result of %s to %s", key, s3_uri(self.bucket, target))
         return target

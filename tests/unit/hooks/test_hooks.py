@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import logging
 import threading
 
@@ -439,3 +440,52 @@ def test_missing_required_option_fails_before_any_call(requests_mock, baidu_conn
     with pytest.raises(ConfigError, match="id_card_side"):
         list(BaiduOcrHook().ocr_many([("a", png_bytes())], endpoint="idcard"))
     assert requests_mock.call_count == 0
+
+
+IAM_KEY = "bce-v3/ALTAK-unittestkey/0123456789abcdef"
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"password": IAM_KEY},
+        {"login": "", "password": IAM_KEY},
+        {"extra": {"iam_api_key": IAM_KEY}},
+        {"login": "k", "password": "s", "extra": {"iam_api_key": IAM_KEY}},
+    ],
+    ids=["password", "empty-login", "extra", "extra-beside-the-pair"],
+)
+def test_an_iam_key_in_the_password_or_the_extra_needs_no_key_pair(fields):
+    from airflow.models import Connection
+    from baidu_ocr.connection import BaiduOcrSettings
+
+    settings = BaiduOcrSettings.from_connection(Connection(conn_id="c", conn_type="baidu_ocr", **fields))
+    assert settings.iam_api_key == IAM_KEY and settings.uses_iam_key
+    assert IAM_KEY in settings.secrets and settings.account
+    assert IAM_KEY not in repr(settings)
+
+
+def test_an_iam_key_is_sent_as_a_bearer_header_with_no_token_request(requests_mock, monkeypatch, base_url):
+    conn = {"conn_type": "baidu_ocr", "password": IAM_KEY, "host": base_url, "extra": {"qps": 100}}
+    monkeypatch.setenv("AIRFLOW_CONN_BAIDU_OCR_DEFAULT", json.dumps(conn))
+    ocr = requests_mock.post(
+        f"{base_url}/rest/2.0/ocr/v1/general_basic", json={"log_id": 1, "words_result": []}
+    )
+
+    BaiduOcrHook().post("general_basic", {"image": "aGk="})
+
+    assert [r.url.split("?")[0] for r in requests_mock.request_history] == [ocr.last_request.url]
+    assert ocr.last_request.headers["Authorization"] == f"Bearer {IAM_KEY}"
+    assert "access_token" not in ocr.last_request.url
+
+
+@pytest.mark.parametrize("code", [14, 110, 111])
+def test_a_refused_iam_key_is_not_refreshed_or_retried(requests_mock, monkeypatch, base_url, code):
+    conn = {"conn_type": "baidu_ocr", "password": IAM_KEY, "host": base_url, "extra": {"max_retries": 3}}
+    monkeypatch.setenv("AIRFLOW_CONN_BAIDU_OCR_DEFAULT", json.dumps(conn))
+    ocr = requests_mock.post(
+        f"{base_url}/rest/2.0/ocr/v1/general_basic", json={"error_code": code, "error_msg": "refused"}
+    )
+    with pytest.raises(AuthenticationFailed, match="connection 'baidu_ocr_default'"):
+        BaiduOcrHook().post("general_basic", {"image": "aGk="})
+    assert ocr.call_count == 1

@@ -1,4 +1,5 @@
-"""BaiduOcrTableOperator: submit, wait (trigger or worker), stage JSON results, copy Excel files."""
+"""BaiduOcrTableOperator with the opt-in async ``form_ocr`` API: submit, wait (trigger or worker), stage JSON
+results, copy Excel files."""
 
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ def _setup(s3) -> list[str]:
 def _operator(keys, **kwargs) -> BaiduOcrTableOperator:
     return BaiduOcrTableOperator(
         task_id="tables",
+        api="form_ocr",
         bucket=BUCKET,
         keys=keys,
         excel_prefix="out/excel",
