@@ -1,4 +1,4 @@
-"""``make demo``: run the three example DAGs end to end on this machine, with no credentials and no internet.
+"""``make demo``: run the four example DAGs end to end on this machine, with no credentials and no internet.
 
 What it does, in order:
 
@@ -51,6 +51,8 @@ DAG_RUNS = [
     ),
     ("baidu_ocr_idcards_to_warehouse", {"prefix": f"{SAMPLES_PREFIX}idcards/"}),
     ("baidu_ocr_tables_to_warehouse", {"prefix": f"{SAMPLES_PREFIX}tables/", "poll_interval": 0.5}),
+    # The same PDFs as whole documents through the async document parser: Markdown per document.
+    ("baidu_ocr_parse_documents", {"prefix": f"{SAMPLES_PREFIX}documents_pdf/", "poll_interval": 1.0}),
 ]
 PREVIEW_ORDER = {"ocr_idcards": "side DESC, name", "ocr_lines": "content_sha256, line_no"}
 PREVIEW_COLUMNS = {
@@ -185,6 +187,7 @@ def show_warehouse(path: Path) -> None:
                 print(frame.to_string(index=False))
             print()
         show_pdf_pages(db)
+        show_parsed_documents(db)
 
 
 def show_pdf_pages(db: sqlite3.Connection) -> None:
@@ -201,6 +204,19 @@ def show_pdf_pages(db: sqlite3.Connection) -> None:
     print(f"== PDF pages: {len(frame)} row(s), one per page")
     if len(frame):
         print(frame.to_string(index=False))
+    print()
+
+
+def show_parsed_documents(db: sqlite3.Connection) -> None:
+    """Each document the async parser read: its pages, status, and the start of its Markdown."""
+    rows = db.execute(
+        "SELECT source_uri, page_count, status, markdown FROM ocr_parsed_documents ORDER BY source_uri"
+    ).fetchall()
+    print(f"== Parsed documents: {len(rows)}, Markdown from the document parser")
+    for uri, pages, status, markdown in rows:
+        print(f"{uri} ({pages} page(s), {status})")
+        for line in [line for line in (markdown or "").splitlines() if line.strip()][:3]:
+            print(f"    {line}")
     print()
 
 

@@ -71,6 +71,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     faults.add_argument("--seed", type=int, default=None, help="seed of the fault dice")
     faults.add_argument("--table-job-seconds", type=float, default=0.5, help="async table job duration")
+    faults.add_argument(
+        "--parser-task-seconds", type=float, default=0.5, help="shortest document parser task duration"
+    )
     parser.add_argument("--log-level", default="WARNING")
     return parser
 
@@ -109,6 +112,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         error_rates=args.error_rate,
         seed=args.seed,
         table_job_seconds=args.table_job_seconds,
+        parser_task_seconds=args.parser_task_seconds,
     )
     backend = OcrBackend(
         load_engine(args.engine, args.samples_dir),

@@ -13,12 +13,13 @@ from ocr_server.images import DEFAULT_LIMITS, ImageLimits
 
 OCR_PREFIX = "/rest/2.0/ocr/v1/"
 SOLUTION_PREFIX = "/rest/2.0/solution/v1/"
+BRAIN_PREFIX = "/rest/2.0/brain/online/v2/"  # the async document parser
 
 
 @dataclass(frozen=True)
 class EndpointSpec:
     name: str  # also the key of the per-endpoint counters and QPS window
-    family: str  # lines | idcard | table | form | table_request | table_result
+    family: str  # lines | idcard | table | form | table_request | table_result | parser_submit | parser_query
     location: bool = False  # lines carry ``location`` (and may carry ``chars``/``vertexes_location``)
     accepts_url: bool = True
     accepts_pdf: bool = False
@@ -46,6 +47,8 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         EndpointSpec("form", "form"),
         EndpointSpec("form_ocr/request", "table_request", accepts_url=False, prefix=SOLUTION_PREFIX),
         EndpointSpec("form_ocr/get_request_result", "table_result", billable=False, prefix=SOLUTION_PREFIX),
+        EndpointSpec("parser/task", "parser_submit", prefix=BRAIN_PREFIX),
+        EndpointSpec("parser/task/query", "parser_query", billable=False, prefix=BRAIN_PREFIX),
     )
 }
 ENDPOINTS_BY_PATH: dict[str, EndpointSpec] = {spec.path: spec for spec in ENDPOINTS.values()}
@@ -53,7 +56,7 @@ ENDPOINTS_BY_PATH: dict[str, EndpointSpec] = {spec.path: spec for spec in ENDPOI
 
 def endpoint_name(path: str) -> str | None:
     """``/rest/2.0/ocr/v1/general`` -> ``general``; ``None`` outside Baidu's OCR prefixes."""
-    for prefix in (OCR_PREFIX, SOLUTION_PREFIX):
+    for prefix in (OCR_PREFIX, SOLUTION_PREFIX, BRAIN_PREFIX):
         if path.startswith(prefix) and len(path) > len(prefix):
             return path[len(prefix) :].strip("/")
     return None

@@ -57,11 +57,14 @@ class FaultConfig:
     error_rates: dict[str, float] = field(default_factory=dict)
     seed: int | None = None
     table_job_seconds: float = 0.5
+    parser_task_seconds: float = 0.5  # shortest time a document parser task takes (pending, processing)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "error_rates", _normalize_rates(self.error_rates))
-        if self.latency_ms < 0 or self.token_ttl <= 0 or self.table_job_seconds < 0:
-            raise ValueError("latency_ms and table_job_seconds must be >= 0 and token_ttl > 0")
+        if min(self.latency_ms, self.table_job_seconds, self.parser_task_seconds) < 0 or self.token_ttl <= 0:
+            raise ValueError(
+                "latency_ms, table_job_seconds and parser_task_seconds must be >= 0 and token_ttl > 0"
+            )
         if self.qps is not None and self.qps <= 0:
             raise ValueError("qps must be > 0 (or None for no limit)")
         if self.daily_quota is not None and self.daily_quota < 0:

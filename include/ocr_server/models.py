@@ -1,4 +1,4 @@
-"""The server's state, moto-style: credentials, tokens, QPS windows, quota, table jobs and counters.
+"""The server's state, moto-style: credentials, tokens, QPS windows, quota, async jobs and counters.
 
 Plain Python, thread-safe (one lock), no HTTP. Refusals are raised as :class:`BaiduError` values and
 rendered into Baidu's JSON in one place (``responses.render_error``). Time comes from an injectable
@@ -159,6 +159,9 @@ class OcrBackend:
         self._jobs: dict[str, TableJob] = {}
         self._job_pool: ThreadPoolExecutor | None = None
         self._job_sequence = 0
+        from ocr_server.parser import ParserTasks  # it raises this module's BaiduError
+
+        self.parser_tasks = ParserTasks(engine, clock=clock, seconds=lambda: self._faults.parser_task_seconds)
         self._reset_counters()
 
     # -- configuration ----------------------------------------------------------------------------------
@@ -399,6 +402,7 @@ class OcrBackend:
             pool, self._job_pool = self._job_pool, None
         if pool is not None:
             pool.shutdown(wait=False, cancel_futures=True)
+        self.parser_tasks.close()
 
     # -- read-back --------------------------------------------------------------------------------------
     def stats(self) -> dict[str, Any]:
@@ -422,6 +426,7 @@ class OcrBackend:
                     "total": sum(latencies),
                 },
                 "table_jobs": self._table_jobs,
+                "parser_tasks": self.parser_tasks.submitted,
                 "calls_per_second": {
                     name: {str(second): n for second, n in sorted(seconds.items())}
                     for name, seconds in sorted(self._per_second.items())

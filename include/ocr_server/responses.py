@@ -20,6 +20,7 @@ from ocr_server.excel import tables_to_xlsx
 from ocr_server.faults import DROP, HTTP_STATUS_KEYS
 from ocr_server.images import check_image, decode_base64_image, fetch_url_image
 from ocr_server.models import BaiduError, OAuthError, OcrBackend
+from ocr_server.parser import FILE_LIMITS, SUCCESS, check_file_name, layout_bytes
 from ocr_server.shapes import (
     LineOptions,
     async_json_result,
@@ -147,6 +148,10 @@ class BaiduOcrResponses:
         engine = self.backend.engine
         if spec.family == "table_result":
             return self._table_result(request)
+        if spec.family == "parser_submit":
+            return self._parser_submit(request, spec)
+        if spec.family == "parser_query":
+            return self._parser_query(request)
         if spec.family == "idcard":
             side = form.get("id_card_side")
             if not side:
@@ -237,6 +242,51 @@ class BaiduOcrResponses:
                 "ret_code": status.ret_code,
             }
         }
+
+    # -- the async document parser (see ``parser.py`` for the decisions) ----------------------------------
+    def _parser_submit(self, request: Request, spec: EndpointSpec) -> dict:
+        """``file_data`` (base64) > ``file_url``; ``file_name`` with a suffix Baidu reads."""
+        form = request.form
+        if "file_data" not in form and not form.get("file_url"):
+            raise BaiduError(282003)
+        file_name = check_file_name(form.get("file_name"))
+        if "file_data" in form:
+            data = decode_base64_image(form["file_data"], FILE_LIMITS)
+        else:
+            data = fetch_url_image(form["file_url"], FILE_LIMITS)
+        if not data:
+            raise BaiduError(216200)
+        self.backend.record_image(data)
+        task_id = self.backend.parser_tasks.submit(data, file_name)
+        return {"error_code": 0, "error_msg": "", "result": {"task_id": task_id}}
+
+    def _parser_query(self, request: Request) -> dict:
+        task_id = request.form.get("task_id")
+        if not task_id:
+            raise BaiduError(282003)
+        status = self.backend.parser_tasks.status(task_id)
+        result: dict = {"task_id": task_id, "status": status.status, "task_error": status.task_error}
+        if status.duration is not None:
+            result["duration"] = status.duration
+        if status.status == SUCCESS:
+            result["markdown_url"] = f"{request.base_url}{FILES_PREFIX}{task_id}.md"
+            result["parse_result_url"] = f"{request.base_url}{FILES_PREFIX}{task_id}.json"
+        return {"error_code": 0, "error_msg": "", "result": result}
+
+    # -- /_files/<task_id>.md|.json: the Markdown and layout JSON a finished parser task links to ---------
+    def parser_file(self, request: Request) -> Response:
+        task_id, _, suffix = request.path[len(FILES_PREFIX) :].rpartition(".")
+        try:
+            status = self.backend.parser_tasks.status(task_id)
+        except BaiduError as error:
+            return Response.json({"error_code": error.code, "error_msg": error.message}, 404)
+        if status.document is None:
+            return Response.json({"error_code": 282808, "error_msg": "result not ready"}, 404)
+        if suffix == "md":
+            return Response(
+                body=status.document.markdown.encode(), content_type="text/markdown; charset=utf-8"
+            )
+        return Response(body=layout_bytes(status.document), content_type="application/json")
 
     # -- /_files/<request_id>.xlsx: the spreadsheet a finished table job links to ---------------------------
     def table_file(self, request: Request) -> Response:

@@ -13,7 +13,9 @@ from ocr_server.wire import Request, Response
 URL_PATHS: list[tuple[str, str, str]] = [
     (r"^/oauth/2\.0/token$", "baidu", "token"),
     (r"^/rest/2\.0/(ocr|solution)/v1/.+$", "baidu", "ocr"),
+    (r"^/rest/2\.0/brain/online/v2/.+$", "baidu", "ocr"),
     (r"^/_files/[\w.-]+\.xlsx$", "baidu", "table_file"),
+    (r"^/_files/task-[\w-]+\.(md|json)$", "baidu", "parser_file"),
     (r"^/_admin/stats$", "admin", "stats"),
     (r"^/_admin/config$", "admin", "config"),
     (r"^/_admin/reset$", "admin", "reset"),

@@ -115,3 +115,19 @@ CREATE TABLE IF NOT EXISTS "ocr_fields" (
     "height" BIGINT,
     PRIMARY KEY ("content_sha256", "endpoint", "options_hash", "page_no", "field", "item_no")
 );
+
+CREATE TABLE IF NOT EXISTS "ocr_parsed_documents" (
+    "content_sha256" TEXT NOT NULL,
+    "endpoint" TEXT NOT NULL,
+    "options_hash" TEXT NOT NULL,
+    "page_no" BIGINT NOT NULL,
+    "options_json" TEXT,
+    "source_uri" TEXT,
+    "page_count" BIGINT,
+    "task_id" TEXT,
+    "status" TEXT,
+    "markdown" TEXT,
+    "layout_json" TEXT,
+    "error_msg" TEXT,
+    PRIMARY KEY ("content_sha256", "endpoint", "options_hash", "page_no")
+);

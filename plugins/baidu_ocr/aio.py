@@ -1,8 +1,8 @@
 """Async calls to Baidu OCR for the triggerer: aiohttp, with the hook's token cache, QPS limit and error rules.
 
 A triggerer runs hundreds of triggers in one event loop. Polling through the sync hook in threads would
-hold one thread per call in flight (the loop's default pool has a handful), so the table trigger polls
-with :class:`AsyncBaiduOcrClient` instead:
+hold one thread per call in flight (the loop's default pool has a handful), so the table and parser
+triggers poll with :class:`AsyncBaiduOcrClient` instead:
 
 - the connection is read with ``BaseHook.aget_connection`` into the same :class:`BaiduOcrSettings`;
 - one ``aiohttp.ClientSession`` per event loop and connection is shared by every trigger using it (pooled
@@ -46,6 +46,7 @@ from baidu_ocr.errors import (
     class_for_http_status,
     error_from_response,
 )
+from baidu_ocr.parser_tasks import QUERY_ENDPOINT, parser_task_result
 from baidu_ocr.ratelimit import QpsLimiter
 from baidu_ocr.records import encode_form
 from baidu_ocr.redact import mask_secret
@@ -113,7 +114,8 @@ _SESSIONS = _SharedSessions()
 
 
 class AsyncBaiduOcrClient:
-    """``async with AsyncBaiduOcrClient(conn_id) as client: await client.get_table_job_result(rid)``."""
+    """``async with AsyncBaiduOcrClient(conn_id) as client: await client.get_table_job_result(rid)``
+    (or ``get_parser_task(task_id)``)."""
 
     def __init__(self, baidu_ocr_conn_id: str = "baidu_ocr_default") -> None:
         self.baidu_ocr_conn_id = baidu_ocr_conn_id
@@ -235,3 +237,8 @@ class AsyncBaiduOcrClient:
         """Poll ``form_ocr/get_request_result``; return its ``result`` (``ret_code`` 3 means done)."""
         body = await self.post(RESULT_ENDPOINT, table_job_request(request_id, result_type))
         return table_job_result(body, self.baidu_ocr_conn_id)
+
+    async def get_parser_task(self, task_id: str) -> dict:
+        """Query ``parser/task/query``; return its ``result`` (``status`` ``success`` means done)."""
+        body = await self.post(QUERY_ENDPOINT, {"task_id": task_id})
+        return parser_task_result(body, self.baidu_ocr_conn_id)

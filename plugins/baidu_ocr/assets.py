@@ -121,9 +121,11 @@ def plan_s3_batches(
     *,
     aws_conn_id: str | None = "aws_default",
     max_batches: int = MAX_BATCHES,
+    suffixes: Sequence[str] = IMAGE_SUFFIXES,
 ) -> list[list[str]]:
-    """List the images under a prefix and cut them into batches of keys (see ``planning.plan_batches``)."""
-    objects = list_s3_images(bucket, prefix, aws_conn_id=aws_conn_id)
+    """List the images (or other ``suffixes``) under a prefix and cut them into batches of keys, one file
+    each (see ``planning.plan_batches``; ``plan_s3_page_batches`` weighs documents by their pages)."""
+    objects = list_s3_images(bucket, prefix, aws_conn_id=aws_conn_id, suffixes=suffixes)
     batches = plan_batches(objects, int(batch_size), max_batches=max_batches)
     log.info("%d image(s) under s3://%s/%s -> %d batch(es)", len(objects), bucket, prefix, len(batches))
     return batches

@@ -36,7 +36,9 @@ class Endpoint:
     name: str  # used by users and stored in the warehouse: "general_basic", "idcard", "form_ocr_request"
     path: str  # "/rest/2.0/ocr/v1/general_basic"
     kind: str  # "sync" | "async_submit" | "async_result"
-    inputs: frozenset[str]  # "image", "url", "pdf_file", "ofd_file"; results: "request_id" / "task_id"
+    inputs: frozenset[
+        str
+    ]  # "image", "url", "pdf_file", "ofd_file", "file_data", "file_url"; "request_id"/"task_id"
     sdk_methods: tuple[str, ...]  # AipOcr methods that call it
     required_options: frozenset[str] = frozenset()  # form fields Baidu refuses the call without
 
@@ -45,7 +47,16 @@ class Endpoint:
         return "image" in self.inputs
 
 
-_INPUT_CODES = {"I": "image", "U": "url", "P": "pdf_file", "O": "ofd_file", "R": "request_id", "T": "task_id"}
+_INPUT_CODES = {
+    "I": "image",
+    "U": "url",
+    "P": "pdf_file",
+    "O": "ofd_file",
+    "F": "file_data",
+    "L": "file_url",
+    "R": "request_id",
+    "T": "task_id",
+}
 
 
 def _ep(
@@ -57,7 +68,8 @@ def _ep(
     kind: str = SYNC,
     required: tuple[str, ...] = (),
 ) -> Endpoint:
-    """A table row: ``inputs`` in letters (I image, U url, P pdf_file, O ofd_file, R request_id, T task_id)."""
+    """A table row: ``inputs`` in letters (I image, U url, P pdf_file, O ofd_file, F file_data, L file_url,
+    R request_id, T task_id)."""
     return Endpoint(
         name=name,
         path=f"/rest/2.0/{path}",
@@ -291,7 +303,20 @@ _TABLE: tuple[Endpoint, ...] = (
     ),
 )
 
-ENDPOINTS: dict[str, Endpoint] = {ep.name: ep for ep in _TABLE}
+# Documented by Baidu but not in the SDK (4.16.13): the async document parser (long documents -> Markdown).
+BEYOND_SDK: tuple[Endpoint, ...] = (
+    _ep("parser_task", "brain/online/v2/parser/task", "FL", "", kind=ASYNC_SUBMIT, required=("file_name",)),
+    _ep(
+        "parser_task_query",
+        "brain/online/v2/parser/task/query",
+        "T",
+        "",
+        kind=ASYNC_RESULT,
+        required=("task_id",),
+    ),
+)
+SDK_ENDPOINTS: dict[str, Endpoint] = {ep.name: ep for ep in _TABLE}
+ENDPOINTS: dict[str, Endpoint] = {**SDK_ENDPOINTS, **{ep.name: ep for ep in BEYOND_SDK}}
 
 # Names users reach for that are not the path: the async table pair is "table_async" in the old recipes.
 ALIASES: dict[str, str] = {
@@ -304,7 +329,7 @@ ALIASES: dict[str, str] = {
 def _index() -> dict[str, Endpoint]:
     """Every accepted spelling -> endpoint: name, alias, SDK method, full path, path without /rest/2.0/."""
     index: dict[str, Endpoint] = {}
-    for ep in _TABLE:
+    for ep in ENDPOINTS.values():
         index[ep.path] = ep
         index[ep.path.removeprefix("/rest/2.0/")] = ep
         for method in ep.sdk_methods:

@@ -472,8 +472,28 @@ class BaiduOcrHook(BaseHook):
         body = self.post(RESULT_ENDPOINT, table_job_request(request_id, result_type))
         return table_job_result(body, self.baidu_ocr_conn_id)
 
+    # -- async document parser ---------------------------------------------------------------------
+
+    def submit_parser_task(self, document: bytes, *, file_name: str, **options: Any) -> str:
+        """Submit a document (bytes) to the async parser (``parser/task``); return its task id.
+
+        ``file_name``'s suffix tells Baidu the format (``scan.pdf``); options such as ``recognize_formula``
+        or ``return_doc_chunks`` (a dict) go as Baidu documents them.
+        """
+        from baidu_ocr.parser_tasks import SUBMIT_ENDPOINT, parser_submit_form, parser_task_id
+
+        body = self.post(SUBMIT_ENDPOINT, parser_submit_form(document, file_name, options))
+        return parser_task_id(body, self.baidu_ocr_conn_id)
+
+    def get_parser_task(self, task_id: str) -> dict:
+        """Query ``parser/task/query``; return its ``result`` (``status``, ``markdown_url``, ...)."""
+        from baidu_ocr.parser_tasks import QUERY_ENDPOINT, parser_task_result
+
+        body = self.post(QUERY_ENDPOINT, {"task_id": task_id})
+        return parser_task_result(body, self.baidu_ocr_conn_id)
+
     def download(self, url: str) -> bytes:
-        """Fetch a result file (e.g. the Excel of a table job) with the hook's session and TLS settings.
+        """Fetch a result file (a table job's Excel, a parser task's Markdown) with the hook's session and TLS.
 
         Only from the connection's host or Baidu's, no redirect, at most 50 MB (``downloads.py``).
         """

@@ -44,7 +44,8 @@ def get_provider_info() -> dict:
     return {
         "package-name": "airflow-provider-baidu-ocr",
         "name": "Baidu OCR",
-        "description": "Baidu AI Cloud OCR (文字识别): hook, operators, triggers and warehouse loads.",
+        "description": "Baidu AI Cloud OCR (文字识别): hook, operators (batch OCR, async tables, async "
+        "document parser), triggers and warehouse loads.",
         "versions": [__version__],
         "integrations": [
             {

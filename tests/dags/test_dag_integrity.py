@@ -37,6 +37,7 @@ def test_there_are_example_dags():
         "baidu_ocr_s3_to_warehouse",
         "baidu_ocr_idcards_to_warehouse",
         "baidu_ocr_tables_to_warehouse",
+        "baidu_ocr_parse_documents",
     }
 
 
@@ -49,7 +50,11 @@ def test_dag_file_imports_offline_into_a_valid_documented_dag(path, monkeypatch)
     assert dag.doc_md and "Connections" in dag.doc_md
     assert dag.schedule is None and "baidu-ocr" in dag.tags
     assert {"bucket", "prefix", "batch_size"} <= set(dag.params)
-    ocr_tasks = [t for t in dag.tasks if t.task_type in {"BaiduOcrBatchOperator", "BaiduOcrTableOperator"}]
+    ocr_tasks = [
+        t
+        for t in dag.tasks
+        if t.task_type in {"BaiduOcrBatchOperator", "BaiduOcrTableOperator", "BaiduOcrParserOperator"}
+    ]
     assert ocr_tasks and all(t.pool == "baidu_ocr" for t in ocr_tasks)
     loads = [t for t in dag.tasks if t.task_id == "normalize_and_load"]
     # One AssetAlias per table written: an event is emitted only for tables that received rows.

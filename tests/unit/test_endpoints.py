@@ -8,7 +8,15 @@ import subprocess
 import sys
 
 import pytest
-from baidu_ocr.endpoints import ASYNC_RESULT, ASYNC_SUBMIT, ENDPOINTS, SYNC, get_endpoint
+from baidu_ocr.endpoints import (
+    ASYNC_RESULT,
+    ASYNC_SUBMIT,
+    BEYOND_SDK,
+    ENDPOINTS,
+    SDK_ENDPOINTS,
+    SYNC,
+    get_endpoint,
+)
 
 aip_ocr = pytest.importorskip("aip.ocr")
 AipOcr = aip_ocr.AipOcr
@@ -58,10 +66,13 @@ def test_sdk_urls_include_the_unsuffixed_ones():
 
 def test_every_sdk_url_is_registered_and_nothing_else():
     sdk_paths = set(sdk_urls().values())
-    registry_paths = {ep.path for ep in ENDPOINTS.values()}
+    registry_paths = {ep.path for ep in SDK_ENDPOINTS.values()}
     assert sdk_paths - registry_paths == set(), "SDK URLs missing from the registry"
     assert registry_paths - sdk_paths == set(), "registry paths the SDK does not know"
-    assert len(registry_paths) == len(ENDPOINTS), "two registry names share a path"
+    assert len({ep.path for ep in ENDPOINTS.values()}) == len(ENDPOINTS), "two registry names share a path"
+    # What Baidu documents beyond the SDK is kept apart, and the SDK must not have caught up with it.
+    assert {ep.path for ep in BEYOND_SDK} & sdk_paths == set()
+    assert all(not ep.sdk_methods for ep in BEYOND_SDK)
 
 
 def test_every_sdk_method_maps_to_the_endpoint_of_its_url():
@@ -78,7 +89,7 @@ def test_every_sdk_method_maps_to_the_endpoint_of_its_url():
 
 def test_inputs_and_required_options_match_what_the_sdk_sends():
     calls = sdk_method_calls()
-    for ep in ENDPOINTS.values():
+    for ep in SDK_ENDPOINTS.values():
         sent = set().union(*(calls[m][1] for m in ep.sdk_methods))
         sdk_inputs = sent & INPUT_FIELDS
         # The SDK knows no ofd_file; the registry adds it where Baidu documents it.
@@ -97,6 +108,8 @@ def test_inputs_and_required_options_match_what_the_sdk_sends():
         ("doc_convert_get_request_result", "/rest/2.0/ocr/v1/doc_convert/get_request_result", ASYNC_RESULT),
         ("iocr_recognise", "/rest/2.0/solution/v1/iocr/recognise", SYNC),
         ("iocr_recognise_finance", "/rest/2.0/solution/v1/iocr/recognise/finance", SYNC),
+        ("parser_task", "/rest/2.0/brain/online/v2/parser/task", ASYNC_SUBMIT),
+        ("parser_task_query", "/rest/2.0/brain/online/v2/parser/task/query", ASYNC_RESULT),
     ],
 )
 def test_named_endpoints(name, path, kind):
@@ -109,8 +122,8 @@ def test_async_kinds_are_exactly_the_submit_and_result_pairs():
         k: sorted(ep.name for ep in ENDPOINTS.values() if ep.kind == k) for k in (ASYNC_SUBMIT, ASYNC_RESULT)
     }
     assert by_kind == {
-        ASYNC_SUBMIT: ["doc_convert_request", "form_ocr_request"],
-        ASYNC_RESULT: ["doc_convert_get_request_result", "form_ocr_get_request_result"],
+        ASYNC_SUBMIT: ["doc_convert_request", "form_ocr_request", "parser_task"],
+        ASYNC_RESULT: ["doc_convert_get_request_result", "form_ocr_get_request_result", "parser_task_query"],
     }
     assert ENDPOINTS["form_ocr_get_request_result"].inputs == {"request_id"}
 

@@ -4,7 +4,7 @@
     frames = normalize_records(records, pii=PiiPolicy(hmac_key=b"..."))
 
 ``frames`` maps every table in ``TABLES`` (ocr_documents, ocr_lines, ocr_chars, ocr_idcards,
-ocr_table_cells, ocr_fields) to a frame with the declared columns and nullable dtypes.
+ocr_table_cells, ocr_fields, ocr_parsed_documents) to a frame with the declared columns and nullable dtypes.
 """
 
 from __future__ import annotations

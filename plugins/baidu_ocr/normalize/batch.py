@@ -13,6 +13,7 @@ from baidu_ocr.normalize.fields import field_rows
 from baidu_ocr.normalize.idcards import idcard_row, is_idcard_result
 from baidu_ocr.normalize.lines import is_line_result, line_rows
 from baidu_ocr.normalize.masking import mask_frames, mask_line_chars
+from baidu_ocr.normalize.parsed import is_parser_record, parsed_document_row
 from baidu_ocr.normalize.schema import DOC_KEY, TABLES
 from baidu_ocr.normalize.tables import table_file_rows, table_payload, table_rows
 from baidu_ocr.pii import PiiPolicy
@@ -52,7 +53,8 @@ def normalize_records(
     Every name in ``TABLES`` is returned, with its declared columns and dtypes even when empty. One document
     row per (content_sha256, endpoint, options_hash, page_no): when the same image appears twice (two keys, or a
     retry), the most recently processed record wins. Failed records give a document row with
-    ``status='failed'`` and their error code and class, and no child rows.
+    ``status='failed'`` and their error code and class, and no child rows (except a parser task's
+    ``ocr_parsed_documents`` row, which says which task failed and why).
 
     Endpoint names are stored canonically (``IDCARD`` and ``ocr/v1/idcard`` are ``idcard``). With
     ``mask_id_numbers`` (the default) every ID-number-shaped text in every table is masked
@@ -62,7 +64,10 @@ def normalize_records(
     for record in _latest_per_document(records):
         key = {col: record.get(col) for col in DOC_KEY}
         document = {**key, **{col: record.get(col) for col in _RECORD_COLUMNS}}
-        if document["status"] == "ok":
+        if is_parser_record(key["endpoint"]):  # failed tasks too: the row names the task and its error
+            result = _parse(record.get("result_json"))
+            rows["ocr_parsed_documents"].append(parsed_document_row(key, document, result))
+        elif document["status"] == "ok":
             _normalize_result(key, record, document, rows, pii)
         rows["ocr_documents"].append(document)
     if mask_id_numbers:

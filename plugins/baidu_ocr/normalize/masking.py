@@ -35,6 +35,7 @@ _NOT_TEXT = frozenset(
         "id_number_encrypted",
         "image_status",
         "risk_type",
+        "task_id",
     }
 )
 # Field labels whose whole value is personal data (driving licence back side: the licence's file number).

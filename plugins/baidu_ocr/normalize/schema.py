@@ -154,6 +154,22 @@ TABLES: dict[str, TableSchema] = {
             },
             (*DOC_KEY, "field", "item_no"),
         ),
+        TableSchema(
+            # One row per document sent to the async document parser (page_no 0: the whole document).
+            "ocr_parsed_documents",
+            {
+                **_DOC_KEY_COLUMNS,
+                "options_json": "string",
+                "source_uri": "string",
+                "page_count": "Int64",
+                "task_id": "string",
+                "status": "string",  # "ok" | "failed", as the document's row in ocr_documents
+                "markdown": "string",
+                "layout_json": "string",  # Baidu's parse_result JSON (pages, layouts, tables), where returned
+                "error_msg": "string",  # Baidu's task_error when the task failed
+            },
+            DOC_KEY,
+        ),
     )
 }
 

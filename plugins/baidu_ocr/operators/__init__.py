@@ -3,6 +3,7 @@
 - ``ocr``: :class:`BaiduOcrBatchOperator` (a batch of S3 images, staged as Parquet) and
   :class:`BaiduOcrImageOperator` (one image, JSON through XCom).
 - ``tables``: :class:`BaiduOcrTableOperator` (async table recognition, deferrable).
+- ``parser``: :class:`BaiduOcrParserOperator` (long documents -> Markdown with the async parser, deferrable).
 - ``load``: :class:`BaiduOcrWarehouseLoadOperator` (staged records -> normalized tables -> warehouse).
 - ``summary``: :class:`BaiduOcrRunSummaryOperator` (the run's numbers; fails the run when a batch failed).
 
@@ -14,16 +15,20 @@ from __future__ import annotations
 from baidu_ocr.manifests import BatchFailureRatioExceeded, RunHadFailedBatches
 from baidu_ocr.operators.load import BaiduOcrWarehouseLoadOperator
 from baidu_ocr.operators.ocr import BaiduOcrBatchOperator, BaiduOcrImageOperator
+from baidu_ocr.operators.parser import BaiduOcrParserOperator, ParserSubmitStopped, ParserTasksTimedOut
 from baidu_ocr.operators.summary import BaiduOcrRunSummaryOperator
 from baidu_ocr.operators.tables import BaiduOcrTableOperator, TableJobsTimedOut
 
 __all__ = [
     "BaiduOcrBatchOperator",
     "BaiduOcrImageOperator",
+    "BaiduOcrParserOperator",
     "BaiduOcrRunSummaryOperator",
     "BaiduOcrTableOperator",
     "BaiduOcrWarehouseLoadOperator",
     "BatchFailureRatioExceeded",
+    "ParserSubmitStopped",
+    "ParserTasksTimedOut",
     "RunHadFailedBatches",
     "TableJobsTimedOut",
 ]

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseOperator
 
-from baidu_ocr.manifests import BatchManifest, check_failure_ratio
+from baidu_ocr.manifests import BatchManifest, build_manifest, check_failure_ratio, staged_where
 from baidu_ocr.planning import ImageSelection, select_images_to_ocr
 from baidu_ocr.records import OcrOutcome, options_hash
 from baidu_ocr.sources import DEFAULT_MEMORY_BUDGET, FetchedImages, S3ImageSource, fetch_images
@@ -223,6 +224,37 @@ class S3ImageBatchOperator(BaseOperator):
             dag_id=ti.dag_id,
             run_id=ti.run_id,
         )
+
+    def _stage_job_outcomes(
+        self, context: Context, outcomes: Sequence[OcrOutcome], carry: dict[str, Any], what: str
+    ) -> BatchManifest:
+        """Stage the outcomes of async jobs (table jobs, parser tasks) and build the batch's manifest.
+
+        ``carry`` holds what the submit phase counted (``started_at``, ``n_seen``, ``n_skipped``,
+        ``n_unreadable``, and ``billable_calls`` when it ran in another process before a deferral).
+        """
+        stats = self.hook.stats.snapshot()
+        stats["billable_calls"] += int(carry.get("billable_calls", 0))
+        stager = self._stager(context)
+        earlier = self._earlier_outcomes(stager)  # read before this try's part is written
+        for outcome in outcomes:
+            stager.add(self._record(context, outcome))
+        stager.flush()
+        count_earlier_calls(stats, earlier)
+        manifest = build_manifest(
+            uri=stager.uri(),
+            n_seen=int(carry.get("n_seen", len(outcomes))),
+            outcomes=[*earlier, *outcomes],
+            n_unreadable=int(carry.get("n_unreadable", 0)),
+            n_skipped=int(carry.get("n_skipped", 0)),
+            stats=stats,
+            started_at=float(carry.get("started_at") or time.time()),
+        )
+        self.log.info(
+            "%s: %s; %s", what, {k: v for k, v in manifest.items() if k != "stats"}, staged_where(manifest)
+        )
+        self.hook.close_idle_connections()
+        return manifest
 
     def _publish_then_check(
         self, context: Context, manifest: BatchManifest, error: BaseException | None = None

@@ -20,8 +20,7 @@ from airflow.exceptions import AirflowException
 from airflow.sdk.configuration import conf
 
 from baidu_ocr.errors import BaiduOcrError
-from baidu_ocr.manifests import BatchManifest, build_manifest, staged_where
-from baidu_ocr.operators.base import count_earlier_calls
+from baidu_ocr.manifests import BatchManifest, staged_where
 from baidu_ocr.operators.ocr import BaiduOcrBatchOperator
 from baidu_ocr.records import OcrOutcome, options_hash
 from baidu_ocr.staging import DEFAULT_EXCEL_PREFIX, XLSX_CONTENT_TYPE, excel_key, s3_uri, write_output_file
@@ -237,29 +236,7 @@ class BaiduOcrTableOperator(BaiduOcrBatchOperator):
             else:
                 outcome.fail(error)
             outcomes.append(outcome)
-        carry = event.get("carry") or {}
-        # Calls of the submit phase when it ran in another process before a deferral, plus this hook's.
-        stats = hook.stats.snapshot()
-        stats["billable_calls"] += int(carry.get("billable_calls", 0))
-        stager = self._stager(context)
-        earlier = self._earlier_outcomes(stager)  # read before this try's part is written
-        for outcome in outcomes:
-            stager.add(self._record(context, outcome))
-        stager.flush()
-        count_earlier_calls(stats, earlier)
-        manifest = build_manifest(
-            uri=stager.uri(),
-            n_seen=int(carry.get("n_seen", len(outcomes))),
-            outcomes=[*earlier, *outcomes],
-            n_unreadable=int(carry.get("n_unreadable", 0)),
-            n_skipped=int(carry.get("n_skipped", 0)),
-            stats=stats,
-            started_at=float(carry.get("started_at") or time.time()),
-        )
-        self.log.info(
-            "Table jobs: %s; %s", {k: v for k, v in manifest.items() if k != "stats"}, staged_where(manifest)
-        )
-        hook.close_idle_connections()
+        manifest = self._stage_job_outcomes(context, outcomes, event.get("carry") or {}, "Table jobs")
         timed_out = None
         if event["status"] == "timeout":
             pending = list(event.get("pending") or [])

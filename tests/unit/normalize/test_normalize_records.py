@@ -38,6 +38,7 @@ def test_mixed_batch_keeps_declared_columns_and_dtypes():
             ok_record("idcard_back", endpoint="idcard", sha="2" * 64, options={"id_card_side": "back"}),
             ok_record("table_v2", endpoint="table", sha="3" * 64),
             ok_record("vat_invoice", endpoint="vat_invoice", sha="4" * 64),
+            ok_record("parser_result", endpoint="parser_task", sha="5" * 64),
             failed_record(endpoint="accurate"),
         ]
     )

@@ -1,0 +1,243 @@
+"""Parser operator: long documents in S3 -> Baidu's async document parser -> Markdown and layout, staged."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Sequence
+from pathlib import PurePosixPath
+from typing import TYPE_CHECKING, Any
+
+from airflow.exceptions import AirflowException
+from airflow.sdk.configuration import conf
+
+from baidu_ocr.async_jobs import JobsWait
+from baidu_ocr.errors import BaiduOcrError
+from baidu_ocr.manifests import BatchManifest, staged_where
+from baidu_ocr.operators.base import S3ImageBatchOperator
+from baidu_ocr.parser_tasks import SUBMIT_ENDPOINT, check_parser_tasks
+from baidu_ocr.records import OcrOutcome
+from baidu_ocr.triggers import BaiduOcrParserTaskTrigger
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
+
+    from baidu_ocr.sources import FetchedImages
+
+
+class ParserTasksTimedOut(AirflowException):
+    """Baidu had not finished every parser task by the operator's ``timeout``."""
+
+
+class ParserSubmitStopped(AirflowException):
+    """Submitting stopped on an error that concerns every document (quota, permission, credentials)."""
+
+
+class BaiduOcrParserOperator(S3ImageBatchOperator):
+    """Parse S3 documents (PDF, OFD, images, Word, ...) into Markdown with Baidu's async document parser.
+
+    ``execute`` reads and hashes the documents, skips content the warehouse already holds for the same
+    options, submits one parser task per new document (``parser/task``), then waits: in the triggerer with
+    ``deferrable=True``, else by polling in the worker, with the same rules (``async_jobs.JobsWait``). When
+    every task has finished, each document is staged as one raw record (endpoint ``parser_task``, page 0,
+    its page count) holding the task id, the Markdown and the layout JSON; the load writes it to
+    ``ocr_parsed_documents``. A task Baidu reports failed is a failed document (``bad_image``: not
+    resubmitted by a rerun), counted against ``max_failure_ratio``.
+
+    An error that concerns every document (quota, permission, credentials) stops submitting: the tasks
+    already submitted are still waited for and staged (they are paid for), then the task fails.
+
+    :param options: parser options sent with each document (``{"recognize_formula": True}``); part of the
+        dedup key.
+    :param deferrable: wait in the triggerer instead of occupying a worker slot (default: the
+        ``[operators] default_deferrable`` option).
+    :param poll_interval: seconds between polls of the task status.
+    :param timeout: seconds to wait for all tasks before failing (finished ones are staged first).
+
+    The other parameters are those of :class:`~baidu_ocr.operators.base.S3ImageBatchOperator`.
+    """
+
+    template_fields: Sequence[str] = (
+        "bucket",
+        "keys",
+        "options",
+        "staging_bucket",
+        "staging_prefix",
+        "warehouse_conn_id",
+    )
+    template_fields_renderers = {"options": "json", "keys": "json"}
+    ui_color = "#e8f0fe"
+    record_endpoint = SUBMIT_ENDPOINT
+
+    def __init__(
+        self,
+        *,
+        deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
+        poll_interval: float = 5.0,
+        timeout: float = 3600.0,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.deferrable = deferrable
+        self.poll_interval = poll_interval
+        self.timeout = timeout
+
+    def execute(self, context: Context) -> BatchManifest:
+        started_at = time.time()
+        keys, fetched, selection = self._read_and_select(self._earlier_outcomes(self._stager(context)))
+        jobs: list[dict[str, Any]] = []
+        stopped: str | None = None
+        for key in selection.to_ocr:
+            try:
+                jobs.append(self._submit(fetched, key))
+            except BaiduOcrError as exc:  # concerns every document: stop, but keep what was submitted
+                stopped = f"{type(exc).__name__}: {exc}"
+                self.log.error("Stopped submitting after %d document(s): %s", len(jobs), stopped)
+                break
+        carry = {
+            "started_at": started_at,
+            "billable_calls": self.hook.stats.snapshot()["billable_calls"],
+            "n_seen": len(keys),
+            "n_skipped": selection.n_skipped,
+            "n_unreadable": len(fetched.unreadable),
+            "stopped": stopped,
+        }
+        task_ids = [job["task_id"] for job in jobs if job["task_id"]]
+        deadline = time.time() + self.timeout
+        if task_ids and self.deferrable:
+            self.log.info("Submitted %d parser task(s); deferring until they finish", len(task_ids))
+            self.defer(
+                trigger=BaiduOcrParserTaskTrigger(
+                    jobs=jobs,
+                    carry=carry,
+                    baidu_ocr_conn_id=self.baidu_ocr_conn_id,
+                    poll_interval=self.poll_interval,
+                    deadline=deadline,
+                ),
+                method_name="execute_complete",
+            )
+        event = self._wait_in_worker(task_ids, deadline)
+        # The same hook submitted, polled and will fetch: its counters already hold every call.
+        return self._finish(context, {**event, "jobs": jobs, "carry": {**carry, "billable_calls": 0}})
+
+    def _submit(self, fetched: FetchedImages, key: str) -> dict[str, Any]:
+        """Submit one document; a per-document refusal becomes a failed job instead of an exception."""
+        from baidu_ocr.images import read_image_source
+
+        job: dict[str, Any] = {"key": key, "task_id": None, "content_sha256": fetched.sha256[key]}
+        try:
+            source = self._image_source(fetched, key)
+            data = read_image_source(source if isinstance(source, bytes) else source.get())
+            job.update(bytes=len(data), page_count=_page_count(data))
+            file_name = PurePosixPath(key).name
+            job["task_id"] = self.hook.submit_parser_task(data, file_name=file_name, **self.options)
+            job["submitted_at"] = time.time()
+        except BaiduOcrError as exc:
+            if not exc.per_image and not exc.retryable:
+                raise
+            job["error"] = exc.to_dict()  # a bad file, or still rate-limited after the hook's retries
+        return job
+
+    def _wait_in_worker(self, pending: list[str], deadline: float) -> dict[str, Any]:
+        """The trigger's wait, in the worker: the same rules (``JobsWait``), blocking sleeps."""
+        wait = JobsWait(
+            pending=pending, deadline=deadline, poll_interval=self.poll_interval, noun="parser task"
+        )
+        while True:
+            event = wait.fold(check_parser_tasks(self.hook, wait.pending))
+            if event is not None:
+                return event
+            self.log.info(wait.progress_line())
+            time.sleep(wait.sleep_seconds())
+
+    def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> BatchManifest:
+        if not event or "status" not in event:
+            raise AirflowException(f"Parser task trigger sent no usable event: {event!r}")
+        if event["status"] == "error":
+            raise AirflowException(f"Waiting for Baidu parser tasks failed: {event.get('message')}")
+        return self._finish(context, event)
+
+    def _finish(self, context: Context, event: dict[str, Any]) -> BatchManifest:
+        """Fetch each finished task's Markdown and layout, stage the records; fail late on a timeout/stop."""
+        done, failed = set(event.get("done") or []), dict(event.get("failed") or {})
+        outcomes: list[OcrOutcome] = []
+        for job in event["jobs"]:
+            task_id = job.get("task_id")
+            error = job.get("error") or failed.get(task_id or "")
+            if task_id not in done and not error:
+                continue  # still running at the timeout: not staged, so the next run submits it again
+            outcome = OcrOutcome(
+                key=job["key"],
+                ok=False,
+                content_sha256=job["content_sha256"],
+                bytes=job.get("bytes"),
+                page_count=job.get("page_count"),
+                attempts=1,
+            )
+            if task_id in done:
+                try:
+                    outcome.result = self._parsed_result(task_id)
+                except BaiduOcrError as exc:  # the result files could not be fetched: that document failed
+                    outcome.fail(exc.to_dict())
+                    outcome.result = {"task_id": task_id}
+                else:
+                    outcome.ok = True
+                    outcome.page_count = _layout_pages(outcome.result) or outcome.page_count
+                    outcome.latency_ms = round((time.time() - job["submitted_at"]) * 1000, 1)
+            else:
+                outcome.fail(error)
+                if task_id:
+                    outcome.result = {
+                        "task_id": task_id,
+                        "status": "failed",
+                        "task_error": error.get("error_msg"),
+                    }
+            outcomes.append(outcome)
+        carry = event.get("carry") or {}
+        manifest = self._stage_job_outcomes(context, outcomes, carry, "Parser tasks")
+        error: AirflowException | None = None
+        if event["status"] == "timeout":
+            pending = list(event.get("pending") or [])
+            error = ParserTasksTimedOut(
+                f"{len(pending)} parser task(s) unfinished after {self.timeout:.0f}s ({', '.join(pending)}); "
+                f"{staged_where(manifest)}"
+            )
+        elif carry.get("stopped"):
+            error = ParserSubmitStopped(f"{carry['stopped']}; {staged_where(manifest)}")
+        return self._publish_then_check(context, manifest, error)
+
+    def _parsed_result(self, task_id: str) -> dict[str, Any]:
+        """The query's result without its links (signed for 30 days), plus the Markdown and layout JSON."""
+        result = self.hook.get_parser_task(task_id)
+        markdown_url, layout_url = result.pop("markdown_url", None), result.pop("parse_result_url", None)
+        layout = json.loads(self.hook.download(layout_url)) if layout_url else None
+        if markdown_url:
+            markdown = self.hook.download(markdown_url).decode("utf-8", errors="replace")
+        else:  # Baidu's examples show answers with the layout only: its pages' text, in order
+            markdown = "\n\n".join(str(p.get("text") or "") for p in _pages(layout))
+        return {**result, "markdown": markdown, "parse_result": layout}
+
+
+def _pages(layout: Any) -> list[dict]:
+    pages = layout.get("pages") if isinstance(layout, dict) else None
+    return [p for p in pages if isinstance(p, dict)] if isinstance(pages, list) else []
+
+
+def _layout_pages(result: dict[str, Any]) -> int | None:
+    return len(_pages(result.get("parse_result"))) or None
+
+
+def _page_count(data: bytes) -> int | None:
+    """Pages of a PDF or OFD counted locally; ``None`` for other files (Baidu's layout JSON then says)."""
+    from baidu_ocr.documents import OFD, PDF, document_kind, ofd_page_count, pdf_page_count
+    from baidu_ocr.errors import BadImage
+
+    kind = document_kind(data)
+    if kind == PDF:
+        try:
+            return pdf_page_count(data)
+        except BadImage:
+            return None  # Baidu decides: its task fails with the reason
+    if kind == OFD:
+        return ofd_page_count(data)
+    return None
