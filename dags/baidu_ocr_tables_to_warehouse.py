@@ -1,7 +1,8 @@
 """
 ### baidu_ocr_tables_to_warehouse: table scans in S3 -> Baidu table recognition -> `ocr_table_cells` + Excel
 
-1. **list_batches** lists the images under `params.prefix` and cuts them into batches of `params.batch_size`.
+1. **list_batches** lists the images and PDF/OFD documents (`params.suffixes`) under `params.prefix` and cuts
+   them into batches of `params.batch_size` pages (`form_ocr` takes images only: documents are left out).
 2. **recognize_tables** (mapped, pool `baidu_ocr`) reads and hashes each image and skips content the
    warehouse already holds. With `params.api` = `table` (default, Baidu's current API) it calls the sync
    `table` (v2) endpoint with `return_excel=true` within the connection's QPS, stages each answer's cells
@@ -29,6 +30,7 @@ from baidu_ocr.operators import (
     BaiduOcrTableOperator,
     BaiduOcrWarehouseLoadOperator,
 )
+from baidu_ocr.sources import INPUT_SUFFIXES
 
 WAREHOUSE_CONN_ID = "warehouse_default"
 TABLES = ("ocr_documents", "ocr_table_cells", "ocr_fields")
@@ -54,7 +56,12 @@ TABLES = ("ocr_documents", "ocr_table_cells", "ocr_fields")
         "options": Param(
             {}, type="object", description="options of the table endpoint (or form_ocr/request)"
         ),
-        "batch_size": Param(20, type="integer", minimum=1, description="images per mapped task"),
+        "batch_size": Param(20, type="integer", minimum=1, description="pages per mapped task"),
+        "suffixes": Param(
+            list(INPUT_SUFFIXES),
+            type="array",
+            description="key suffixes: images, and .pdf/.ofd documents (table v2 reads them page by page)",
+        ),
         "deferrable": Param(
             True, type="boolean", description="form_ocr: wait in the triggerer (else poll in the worker)"
         ),
@@ -66,9 +73,15 @@ def baidu_ocr_tables_to_warehouse():
     @task(show_return_value_in_logs=False)  # the batches of keys: the log gets one line instead
     def list_batches(params: dict) -> list[dict]:
         """One mapped task's arguments per batch of keys (per-run settings travel as data, not templates)."""
-        from baidu_ocr.assets import batch_specs, plan_s3_batches
+        from baidu_ocr.assets import batch_specs, plan_s3_page_batches
+        from baidu_ocr.sources import DOCUMENT_SUFFIXES
 
-        batches = plan_s3_batches(params["bucket"], params["prefix"], params["batch_size"])
+        suffixes = params["suffixes"]
+        if params["api"] == "form_ocr":  # the old async API reads images only
+            suffixes = [s for s in suffixes if s.lower() not in DOCUMENT_SUFFIXES]
+        batches = plan_s3_page_batches(
+            params["bucket"], params["prefix"], params["batch_size"], suffixes=suffixes
+        )
         return batch_specs(
             batches, **{k: params[k] for k in ("api", "deferrable", "poll_interval", "max_failure_ratio")}
         )

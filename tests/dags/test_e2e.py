@@ -246,6 +246,33 @@ def test_tables_dag_defaults_to_table_v2_with_excel_in_s3(
     assert set(s3_env.keys("ocr-output/tables/")) == set(expected_keys)
 
 
+def test_tables_dag_reads_pdf_pages_with_table_v2_and_form_ocr_leaves_them_out(
+    airflow_db, s3_env, ocr_server, sqlite_warehouse
+):
+    from baidu_ocr.documents import pdf_page_count
+
+    images = s3_env.upload_samples("tables")
+    pdfs = [p for p in s3_env.upload_samples("documents_pdf", prefix="samples/tables/") if p.suffix == ".pdf"]
+    pages = {_sha(pdf): pdf_page_count(pdf.read_bytes()) for pdf in pdfs}
+    conf = {"bucket": s3_env.bucket, "prefix": "samples/tables/", "batch_size": 4, "excel_prefix": ""}
+
+    assert run_dag(
+        "baidu_ocr_tables_to_warehouse", {**conf, "api": "form_ocr", "deferrable": False}
+    ).state == ("success")
+    assert ocr_server.stats()["endpoints"]["form_ocr/request"]["ok"] == len(images)  # images only
+    assert "table" not in ocr_server.stats()["endpoints"]
+
+    assert run_dag("baidu_ocr_tables_to_warehouse", conf).state == "success"
+    # table v2: every page of each PDF is one call and one document row; the images are table documents too.
+    assert ocr_server.stats()["endpoints"]["table"]["ok"] == len(images) + sum(pages.values())
+    rows = sqlite_warehouse.records(
+        "SELECT content_sha256, page_no, page_count FROM ocr_documents WHERE endpoint = 'table' AND page_no > 0"
+    )
+    assert sorted(rows) == sorted(
+        (sha, n, count) for sha, count in pages.items() for n in range(1, count + 1)
+    )
+
+
 def _tiny_png(n: int) -> bytes:
     img = Image.new("L", (24, 16), color=255)
     for bit in range(12):  # n in binary as dark pixels: 3,000 distinct images
