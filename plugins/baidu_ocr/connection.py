@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from baidu_ocr.errors import ConfigError
+from baidu_ocr.usage import EndpointPrice, pricing_from_extra
 
 DEFAULT_HOST = "https://aip.baidubce.com"
 DEFAULT_QPS = 2.0  # Baidu's free tier
@@ -34,6 +35,7 @@ class BaiduOcrSettings:
     redis_url: str | None = field(default=None, repr=False)
     verify: bool | str = True
     image_limits: dict[str, Any] = field(default_factory=dict)
+    pricing: dict[str, EndpointPrice] = field(default_factory=dict)  # extra "pricing": usage.py
 
     @classmethod
     def from_connection(cls, conn: Any) -> BaiduOcrSettings:
@@ -63,6 +65,7 @@ class BaiduOcrSettings:
                 redis_url=extra.get("redis_url") or None,
                 verify=verify,
                 image_limits=dict(extra.get("image_limits") or {}),
+                pricing=pricing_from_extra(extra.get("pricing"), conn_id=conn_id),
             )
         except (TypeError, ValueError) as exc:
             raise ConfigError(f"Invalid value in the connection's extra: {exc}", conn_id=conn_id) from None

@@ -16,6 +16,7 @@ from baidu_ocr.manifests import BatchManifest, build_manifest, staged_where
 from baidu_ocr.operators.base import S3ImageBatchOperator, count_earlier_calls
 from baidu_ocr.records import OcrOutcome
 from baidu_ocr.staging import s3_uri
+from baidu_ocr.stats import add_call_counts
 from baidu_ocr.table_jobs import TableJobsWait, check_table_jobs
 from baidu_ocr.triggers import BaiduOcrTableJobTrigger
 
@@ -61,6 +62,7 @@ class BaiduOcrTableOperator(S3ImageBatchOperator):
     template_fields_renderers = {"options": "json", "keys": "json"}
     ui_color = "#e6f4ea"
     record_endpoint = TABLE_RECORD_ENDPOINT
+    billing_endpoint = "form_ocr_request"  # type: ignore[assignment] - the submissions are billed
 
     def __init__(
         self,
@@ -81,9 +83,11 @@ class BaiduOcrTableOperator(S3ImageBatchOperator):
         started_at = time.time()
         keys, fetched, selection = self._read_and_select(self._earlier_outcomes(self._stager(context)))
         jobs = [self._submit(fetched, key) for key in selection.to_ocr]
+        snapshot = self.hook.stats.snapshot()
         carry = {
             "started_at": started_at,
-            "billable_calls": self.hook.stats.snapshot()["billable_calls"],
+            "calls": {key: snapshot[key] for key in ("billable_calls", "failed_calls", "calls_by_endpoint")},
+            "read": self._lineage_read,  # the S3 objects read, for lineage after a deferral
             "n_seen": len(keys),
             "n_skipped": selection.n_skipped,
             "n_unreadable": len(fetched.unreadable),
@@ -104,7 +108,7 @@ class BaiduOcrTableOperator(S3ImageBatchOperator):
             )
         event = self._wait_in_worker(request_ids, deadline)
         # The same hook submitted, polled and will fetch: its counters already hold every call.
-        return self._finish(context, {**event, "jobs": jobs, "carry": {**carry, "billable_calls": 0}})
+        return self._finish(context, {**event, "jobs": jobs, "carry": {**carry, "calls": {}}})
 
     def _submit(self, fetched: FetchedImages, key: str) -> dict[str, Any]:
         """Submit one image; a bad image becomes a failed job instead of an exception."""
@@ -166,15 +170,17 @@ class BaiduOcrTableOperator(S3ImageBatchOperator):
                 outcome.fail(error)
             outcomes.append(outcome)
         carry = event.get("carry") or {}
+        self._lineage_read = list(carry.get("read") or self._lineage_read)
         # Calls of the submit phase when it ran in another process before a deferral, plus this hook's.
         stats = hook.stats.snapshot()
-        stats["billable_calls"] += int(carry.get("billable_calls", 0))
+        add_call_counts(stats, carry.get("calls") or {})
         stager = self._stager(context)
         earlier = self._earlier_outcomes(stager)  # read before this try's part is written
         for outcome in outcomes:
             stager.add(self._record(context, outcome))
         stager.flush()
-        count_earlier_calls(stats, earlier)
+        self._record_usage(context, stats, sum(1 for o in outcomes if o.ok))
+        count_earlier_calls(stats, earlier, self.billing_endpoint)
         manifest = build_manifest(
             uri=stager.uri(),
             n_seen=int(carry.get("n_seen", len(outcomes))),
@@ -184,6 +190,7 @@ class BaiduOcrTableOperator(S3ImageBatchOperator):
             stats=stats,
             started_at=float(carry.get("started_at") or time.time()),
         )
+        self._lineage_manifest = manifest
         self.log.info(
             "Table jobs: %s; %s", {k: v for k, v in manifest.items() if k != "stats"}, staged_where(manifest)
         )
