@@ -140,7 +140,10 @@ def baidu_ocr_idcards_to_warehouse():
         return deleted
 
     summary = BaiduOcrRunSummaryOperator(
-        task_id="summarize", manifests=ocr.output, batches=specs, rows_loaded=load.output,
+        task_id="summarize",
+        manifests=ocr.output,
+        batches=specs,
+        rows_loaded=load.output,
         warehouse_conn_id=WAREHOUSE_CONN_ID,  # the cost lines, from ocr_usage
     )
     purge_staging(load.output) >> summary

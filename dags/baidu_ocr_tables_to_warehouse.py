@@ -84,7 +84,10 @@ def baidu_ocr_tables_to_warehouse():
     )
 
     BaiduOcrRunSummaryOperator(
-        task_id="summarize", manifests=tables.output, batches=batches, rows_loaded=load.output,
+        task_id="summarize",
+        manifests=tables.output,
+        batches=batches,
+        rows_loaded=load.output,
         warehouse_conn_id=WAREHOUSE_CONN_ID,  # the cost lines, from ocr_usage
     )
 
