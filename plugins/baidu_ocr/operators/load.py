@@ -74,6 +74,7 @@ class BaiduOcrWarehouseLoadOperator(BaseOperator):
         self.staging_prefix = staging_prefix
         self._lineage_files: list[str] = []  # the staged files read (s3:// URIs), for OpenLineage
         self._lineage_rows: dict[str, int] | None = None
+        self._lineage_cost: dict[str, Any] = {}  # manifests.cost_figures, read while the task runs
 
     def execute(self, context: Context) -> dict[str, int]:
         try:
@@ -105,6 +106,9 @@ class BaiduOcrWarehouseLoadOperator(BaseOperator):
         loader.ensure_schema()
         loaded = dict(loader.load(frames))
         self._lineage_rows = loaded
+        from baidu_ocr.manifests import cost_figures
+
+        self._lineage_cost = cost_figures(manifest_list(self.manifests))
         self.log.info("Loaded %d staged record(s) from %d file(s): %s", len(records), len(files), loaded)
         self._emit_asset_events(context, loaded)
         return loaded
@@ -137,14 +141,14 @@ class BaiduOcrWarehouseLoadOperator(BaseOperator):
         from airflow.providers.openlineage.extractors import OperatorLineage
 
         from baidu_ocr.lineage import cost_facet, s3_inputs_of, warehouse_datasets
-        from baidu_ocr.manifests import cost_figures
 
         rows = self._lineage_rows or {}
         written = [table for table, n in rows.items() if n]
         return OperatorLineage(
             inputs=s3_inputs_of(self._lineage_files),
             outputs=warehouse_datasets(self.warehouse_conn_id, written, rows=rows) if written else [],
-            run_facets={"baidu_ocr_cost": cost_facet(cost_figures(manifest_list(self.manifests)))},
+            # From what execute read: the lineage process must not fetch XComs again.
+            run_facets={"baidu_ocr_cost": cost_facet(self._lineage_cost)},
         )
 
     def _pii_policy(self) -> PiiPolicy | None:
