@@ -6,8 +6,15 @@ What it does, in order:
 2. prepares an Airflow home under ``.demo/airflow`` (SQLite metadata, ``airflow db migrate``, pool
    ``baidu_ocr``) and the connections as ``AIRFLOW_CONN_*`` environment variables;
 3. uploads ``include/samples`` to the bucket and runs ``airflow dags test`` for each DAG;
-4. prints each warehouse table's row count and a few rows, and where the SQLite warehouse file is;
-5. stops its servers, whatever happened.
+4. prints each warehouse table's row count and a few rows (``ocr_usage``: what each task paid for), and
+   where the SQLite warehouse file is;
+5. prints where the OpenLineage events went (a file transport: ``.demo/lineage/events.jsonl``) and what
+   each task read and wrote;
+6. stops its servers, whatever happened.
+
+The run summaries show the cost lines: this run's billable calls, the month's so far, the share of the
+free allowance used and the estimated cost, from the example prices in ``DEMO_PRICING`` (illustrative
+figures, not Baidu's price list: with real keys, put your account's in ``BAIDU_OCR_PRICING`` as JSON).
 
 With ``BAIDU_OCR_API_KEY`` and ``BAIDU_OCR_SECRET_KEY`` set, the DAGs call the real Baidu OCR instead
 (``BAIDU_OCR_HOST`` and ``BAIDU_OCR_QPS`` optional). With ``BAIDU_OCR_DEMO_BUCKET`` set, they use that real S3
@@ -52,12 +59,20 @@ DAG_RUNS = [
     ("baidu_ocr_idcards_to_warehouse", {"prefix": f"{SAMPLES_PREFIX}idcards/"}),
     ("baidu_ocr_tables_to_warehouse", {"prefix": f"{SAMPLES_PREFIX}tables/", "poll_interval": 0.5}),
 ]
+# Illustrative prices for the demo's cost lines (per endpoint: monthly free calls, price per 1000 beyond).
+DEMO_PRICING = {
+    "general_basic": {"free_per_month": 1000, "price_per_1000": 1.5},
+    "idcard": {"free_per_month": 1000, "price_per_1000": 2.0},
+    "form_ocr_request": {"free_per_month": 100, "price_per_1000": 20.0},
+}
 PREVIEW_ORDER = {"ocr_idcards": "side DESC, name", "ocr_lines": "content_sha256, line_no"}
 PREVIEW_COLUMNS = {
     "ocr_documents": ["source_uri", "page_no", "endpoint", "status", "n_lines", "error_class", "latency_ms"],
     "ocr_lines": ["line_no", "text", "prob_average"],
     "ocr_idcards": ["side", "name", "id_number_masked", "id_number_valid", "issuing_authority", "valid_to"],
     "ocr_table_cells": ["table_no", "row", "col", "row_span", "col_span", "text"],
+    "ocr_usage": ["task_id", "map_index", "endpoint", "day", "billable_calls", "pages", "failed_calls"]
+    + ["estimated_cost"],
 }
 
 
@@ -84,6 +99,7 @@ def demo_connections(
     hmac_key: str,
     encryption_key: str,
     timeout: float = 60.0,
+    pricing: dict | None = None,
 ) -> dict[str, dict]:
     """The four connections the example DAGs use, as Airflow's JSON connection form."""
     return {
@@ -93,7 +109,7 @@ def demo_connections(
             "login": api_key,
             "password": secret_key,
             "host": host,
-            "extra": {"qps": qps, "timeout": timeout},
+            "extra": {"qps": qps, "timeout": timeout, "pricing": pricing or {}},
         },
         "warehouse_default": {"conn_type": "sqlite", "host": str(warehouse)},
         "baidu_ocr_pii": {
@@ -113,7 +129,7 @@ def pii_keys(directory: Path) -> tuple[str, str]:
     return hmac_key, encryption_key
 
 
-def airflow_env(home: Path, connections: dict[str, dict]) -> dict[str, str]:
+def airflow_env(home: Path, connections: dict[str, dict], lineage_file: Path | None = None) -> dict[str, str]:
     env = dict(os.environ)
     env.update(
         AIRFLOW_HOME=str(home),
@@ -121,6 +137,11 @@ def airflow_env(home: Path, connections: dict[str, dict]) -> dict[str, str]:
         AIRFLOW__CORE__LOAD_EXAMPLES="False",
         AIRFLOW__DATABASE__SQL_ALCHEMY_CONN=f"sqlite:///{home / 'airflow.db'}",
     )
+    if lineage_file is not None:  # the OpenLineage provider writes its events there, one JSON per line
+        env["AIRFLOW__OPENLINEAGE__TRANSPORT"] = json.dumps(
+            {"type": "file", "log_file_path": str(lineage_file), "append": True}
+        )
+        env["AIRFLOW__OPENLINEAGE__NAMESPACE"] = "baidu-ocr-demo"
     for conn_id, conn in connections.items():
         env[f"AIRFLOW_CONN_{conn_id.upper()}"] = json.dumps(conn)
     return env
@@ -204,6 +225,29 @@ def show_pdf_pages(db: sqlite3.Connection) -> None:
     print()
 
 
+def show_lineage(path: Path) -> None:
+    """Where the OpenLineage events went, and per task what it read, wrote and paid (the last run's)."""
+    if not path.exists():
+        say("OpenLineage: no event written (is apache-airflow-providers-openlineage installed?)")
+        return
+    events = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    say(f"OpenLineage: {len(events)} event(s) written to {path}")
+    latest: dict[str, dict] = {}
+    for event in events:
+        if event.get("eventType") == "COMPLETE" and (event.get("inputs") or event.get("outputs")):
+            latest[event["job"]["name"]] = event
+    for job, event in sorted(latest.items()):
+        outputs = ", ".join(f"{d['namespace']}/{d['name']}" for d in event.get("outputs", [])[:4])
+        cost = event["run"]["facets"].get("baidu_ocr_cost", {})
+        print(f"  {job}: {len(event.get('inputs', []))} input(s) -> {outputs or 'nothing'}")
+        if cost:
+            print(
+                f"      billable calls {cost.get('billableCalls')}, failed {cost.get('failedCalls')}, "
+                f"pages {cost.get('pages')}, retries {cost.get('retries')}"
+            )
+    print()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--fresh", action="store_true", help="start from an empty warehouse and Airflow home")
@@ -215,6 +259,8 @@ def main(argv: list[str] | None = None) -> int:
     for directory in (home, logs):
         directory.mkdir(parents=True, exist_ok=True)
     warehouse = DEMO_DIR / "warehouse.db"
+    lineage_file = DEMO_DIR / "lineage" / "events.jsonl"
+    lineage_file.parent.mkdir(parents=True, exist_ok=True)
 
     api_key = os.environ.get("BAIDU_OCR_API_KEY")
     secret_key = os.environ.get("BAIDU_OCR_SECRET_KEY")
@@ -262,7 +308,9 @@ def main(argv: list[str] | None = None) -> int:
                 warehouse=warehouse,
                 hmac_key=hmac_key,
                 encryption_key=encryption_key,
+                pricing=json.loads(os.environ.get("BAIDU_OCR_PRICING") or "null") or DEMO_PRICING,
             ),
+            lineage_file=lineage_file,
         )
         say("Airflow: migrating the metadata database (SQLite) and creating the pool...")
         airflow(env, "db", "migrate", log_path=logs / "db-migrate.log")
@@ -279,6 +327,7 @@ def main(argv: list[str] | None = None) -> int:
             print(run_summary(result.stdout + result.stderr), flush=True)
 
     show_warehouse(warehouse)
+    show_lineage(lineage_file)
     say(f"Warehouse (SQLite): {warehouse}")
     say(
         f"Done in {time.monotonic() - started:.0f}s. Run it again: nothing is OCRed twice. `--fresh` starts over."

@@ -387,10 +387,10 @@ class WarehouseLoader:
         }
 
     def row_counts(self) -> dict[str, int]:
-        """Rows per table (monitoring and tests)."""
+        """Rows per document table (monitoring and tests; ``ocr_usage`` is read with :meth:`usage`)."""
         with self._transaction() as cur:
             counts = {}
-            for name in TABLES:
+            for name in DOCUMENT_TABLES:
                 cur.execute(f"SELECT COUNT(*) FROM {self._table(name)}")
                 counts[name] = int(cur.fetchone()[0])
         return counts
