@@ -183,7 +183,7 @@ def run_summary(output: str) -> str:
             for follower in lines[i + 1 :]:
                 if not follower.startswith("  "):
                     break
-                block.append(follower.split(" [airflow.task]")[0])  # drop the log record's trailer
+                block.append(follower.split(" [airflow.task")[0])  # drop the log record's trailer
             return "\n".join(block)
     return "(no summary found in the output)"
 

@@ -134,3 +134,25 @@ def test_baidus_daily_quota_stops_the_run_like_the_budget(
             stop_reason="Baidu's quota is used up",
         )
         assert server.stats()["errors"].get("17", 0) > 0
+
+
+def test_the_budget_stops_table_jobs_too_after_staging_the_submitted_ones(
+    airflow_db, s3_env, ocr_server, sqlite_warehouse, capfd
+):
+    images = s3_env.upload_samples("tables")
+    conf = {"bucket": s3_env.bucket, "prefix": "samples/tables/", "poll_interval": 0.05}
+    run = run_dag("baidu_ocr_tables_to_warehouse", {**conf, "deferrable": False, "max_billable_calls": 2})
+    logged = "".join(capfd.readouterr())
+
+    assert run.state == "failed"
+    assert ocr_server.stats()["endpoints"]["form_ocr/request"]["ok"] == 2
+    assert sqlite_warehouse.records("SELECT COUNT(*) FROM ocr_documents") == [(2,)]
+    assert f"{len(images) - 2} image(s) left for the next run" in logged
+    assert sqlite_warehouse.records("SELECT endpoint, SUM(billable_calls) FROM ocr_usage GROUP BY 1") == [
+        ("form_ocr_request", 2)
+    ]
+
+    rerun = run_dag("baidu_ocr_tables_to_warehouse", {**conf, "deferrable": True})
+    assert rerun.state == "success"
+    assert ocr_server.stats()["endpoints"]["form_ocr/request"]["ok"] == len(images)
+    assert sqlite_warehouse.records("SELECT COUNT(*) FROM ocr_documents") == [(len(images),)]

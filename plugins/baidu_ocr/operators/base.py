@@ -271,7 +271,7 @@ class S3ImageBatchOperator(BaseOperator):
 
         if not isinstance(error, BudgetExhausted):
             return error
-        before = getattr(self, "_budget_spent_before", 0)
+        before = int(getattr(self, "_budget_spent_before", 0))
         return BudgetExhausted(
             f"max_billable_calls={self.max_billable_calls} reached for this run ({before} call(s) recorded "
             f"before this task); {n_left} image(s) left for the next run",
@@ -296,7 +296,13 @@ class S3ImageBatchOperator(BaseOperator):
             pages_by_endpoint={self.billing_endpoint: pages} if pages else {},
             day=beijing_day(),
         )
-        written = WarehouseLoader(self.warehouse_conn_id).record_usage(rows, self.hook.settings.pricing)
+        try:
+            written = WarehouseLoader(self.warehouse_conn_id).record_usage(rows, self.hook.settings.pricing)
+        except Exception as exc:  # noqa: BLE001 - bookkeeping: the batch's results must still be published
+            self.log.warning(
+                "Could not record the usage of this try in ocr_usage: %s: %s", type(exc).__name__, exc
+            )
+            return []
         self._lineage_usage = written
         return written
 

@@ -58,6 +58,7 @@ class BaiduOcrTableOperator(S3ImageBatchOperator):
         "staging_bucket",
         "staging_prefix",
         "warehouse_conn_id",
+        "max_billable_calls",
     )
     template_fields_renderers = {"options": "json", "keys": "json"}
     ui_color = "#e6f4ea"
@@ -82,10 +83,13 @@ class BaiduOcrTableOperator(S3ImageBatchOperator):
     def execute(self, context: Context) -> BatchManifest:
         started_at = time.time()
         keys, fetched, selection = self._read_and_select(self._earlier_outcomes(self._stager(context)))
-        jobs = [self._submit(fetched, key) for key in selection.to_ocr]
+        jobs, stopped = self._submit_within_budget(context, fetched, selection.to_ocr)
         snapshot = self.hook.stats.snapshot()
         carry = {
             "started_at": started_at,
+            # A stop (budget, quota) while submitting: the jobs submitted are finished first, then it fails.
+            "stopped": stopped,
+            "budget_spent_before": getattr(self, "_budget_spent_before", 0),
             "calls": {key: snapshot[key] for key in ("billable_calls", "failed_calls", "calls_by_endpoint")},
             "read": self._lineage_read,  # the S3 objects read, for lineage after a deferral
             "n_seen": len(keys),
@@ -109,6 +113,25 @@ class BaiduOcrTableOperator(S3ImageBatchOperator):
         event = self._wait_in_worker(request_ids, deadline)
         # The same hook submitted, polled and will fetch: its counters already hold every call.
         return self._finish(context, {**event, "jobs": jobs, "carry": {**carry, "calls": {}}})
+
+    def _submit_within_budget(
+        self, context: Context, fetched: FetchedImages, keys: list[str]
+    ) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+        """Submit one job per key until the run's budget or Baidu's quota stops it: ``(jobs, stop)``, the
+        stop being ``{"error_class", "message", "n_left"}`` (the keys not submitted wait for the next run)."""
+        from baidu_ocr.errors import BudgetExhausted, QuotaExhausted
+
+        budget = self._budget_left(context)
+        jobs: list[dict[str, Any]] = []
+        for n, key in enumerate(keys):
+            try:
+                if budget is not None and sum(1 for job in jobs if job["request_id"]) >= budget:
+                    raise BudgetExhausted("max_billable_calls reached", endpoint=self.billing_endpoint)
+                jobs.append(self._submit(fetched, key))
+            except (BudgetExhausted, QuotaExhausted) as exc:
+                left = len(keys) - n
+                return jobs, {"error_class": exc.error_class, "message": str(exc), "n_left": left}
+        return jobs, None
 
     def _submit(self, fetched: FetchedImages, key: str) -> dict[str, Any]:
         """Submit one image; a bad image becomes a failed job instead of an exception."""
@@ -189,12 +212,17 @@ class BaiduOcrTableOperator(S3ImageBatchOperator):
             n_skipped=int(carry.get("n_skipped", 0)),
             stats=stats,
             started_at=float(carry.get("started_at") or time.time()),
+            stopped_by=(carry.get("stopped") or {}).get("error_class"),
+            n_left=int((carry.get("stopped") or {}).get("n_left", 0)),
         )
         self._lineage_manifest = manifest
         self.log.info(
             "Table jobs: %s; %s", {k: v for k, v in manifest.items() if k != "stats"}, staged_where(manifest)
         )
         hook.close_idle_connections()
+        if stop := carry.get("stopped"):
+            self._budget_spent_before = carry.get("budget_spent_before", 0)
+            return self._publish_then_check(context, manifest, self._stop_error(stop))
         timed_out = None
         if event["status"] == "timeout":
             pending = list(event.get("pending") or [])
@@ -203,6 +231,19 @@ class BaiduOcrTableOperator(S3ImageBatchOperator):
                 f"{staged_where(manifest)}"
             )
         return self._publish_then_check(context, manifest, timed_out)
+
+    def _stop_error(self, stop: dict[str, Any]) -> BaiduOcrError:
+        """The error a submission stop becomes once the submitted jobs are staged (it crossed a deferral
+        as plain data)."""
+        from baidu_ocr.errors import BudgetExhausted, QuotaExhausted
+
+        if stop["error_class"] == BudgetExhausted.error_class:
+            error = BudgetExhausted(stop["message"], endpoint=self.billing_endpoint)
+            return self._stopped_reason(error, int(stop["n_left"]))  # type: ignore[return-value]
+        return QuotaExhausted(
+            f"{stop['message']}; {stop['n_left']} image(s) left for the next run",
+            endpoint=self.billing_endpoint,
+        )
 
     def _copy_excel(self, key: str, request_id: str) -> str:
         result = self.hook.get_table_job_result(request_id, result_type="excel")
