@@ -226,25 +226,40 @@ def show_pdf_pages(db: sqlite3.Connection) -> None:
 
 
 def show_lineage(path: Path) -> None:
-    """Where the OpenLineage events went, and per task what it read, wrote and paid (the last run's)."""
+    """Where the OpenLineage events went, and per task of each DAG's last run what it read, wrote and paid
+    (the mapped tasks of a run added up)."""
     if not path.exists():
         say("OpenLineage: no event written (is apache-airflow-providers-openlineage installed?)")
         return
     events = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
     say(f"OpenLineage: {len(events)} event(s) written to {path}")
-    latest: dict[str, dict] = {}
+    last_run = {e["job"]["name"]: e["run"]["runId"] for e in events if "." not in e["job"]["name"]}
+    tasks: dict[str, dict] = {}
+    namespaces: dict[str, None] = {}
     for event in events:
-        if event.get("eventType") == "COMPLETE" and (event.get("inputs") or event.get("outputs")):
-            latest[event["job"]["name"]] = event
-    for job, event in sorted(latest.items()):
-        outputs = ", ".join(f"{d['namespace']}/{d['name']}" for d in event.get("outputs", [])[:4])
-        cost = event["run"]["facets"].get("baidu_ocr_cost", {})
-        print(f"  {job}: {len(event.get('inputs', []))} input(s) -> {outputs or 'nothing'}")
-        if cost:
-            print(
-                f"      billable calls {cost.get('billableCalls')}, failed {cost.get('failedCalls')}, "
-                f"pages {cost.get('pages')}, retries {cost.get('retries')}"
-            )
+        dag_id, _, task_id = event["job"]["name"].partition(".")
+        parent = event["run"]["facets"].get("parent", {}).get("run", {}).get("runId")
+        if event.get("eventType") != "COMPLETE" or not task_id or parent != last_run.get(dag_id):
+            continue
+        cost = event["run"]["facets"].get("baidu_ocr_cost")
+        if not cost:  # the provider's own hook-level lineage of other tasks: not shown here
+            continue
+        task = tasks.setdefault(event["job"]["name"], {"inputs": 0, "outputs": {}, "calls": {}, "pages": 0})
+        task["inputs"] += len(event.get("inputs", []))
+        namespaces.update(
+            (d["namespace"], None) for d in [*event.get("inputs", []), *event.get("outputs", [])]
+        )
+        for dataset in event.get("outputs", []):
+            task["outputs"][
+                dataset["name"].rsplit("/", 1)[-1] if "staging" in dataset["name"] else dataset["name"]
+            ] = None
+        for endpoint, n in cost["billableCalls"].items():
+            task["calls"][endpoint] = task["calls"].get(endpoint, 0) + n
+        task["pages"] += cost["pages"]
+    print(f"  dataset namespaces: {', '.join(namespaces)}")
+    for job, task in sorted(tasks.items()):
+        print(f"  {job}: {task['inputs']} input(s) -> {', '.join(task['outputs']) or 'nothing'}")
+        print(f"      billable calls {task['calls']}, pages {task['pages']}")
     print()
 
 
