@@ -212,7 +212,9 @@ class S3ImageBatchOperator(BaseOperator):
         fetched = fetch_images(self.s3_hook, self.bucket, keys, memory_budget=self.memory_budget)
         for key, reason in fetched.unreadable.items():
             self.log.warning("Cannot read s3://%s/%s: %s", self.bucket, key, reason)
+        # A new try starts its lineage afresh (an operator object may run more than once in one process).
         self._lineage_read = [k for k in keys if k in fetched.sha256][:MAX_LINEAGE_INPUTS]
+        self._lineage_manifest, self._lineage_usage = None, []
         already = self._already_processed(set(fetched.sha256.values()))
         # Whole images (and documents refused as a whole) staged by an earlier try; staged pages are skipped
         # page by page (``_pages_to_skip``).

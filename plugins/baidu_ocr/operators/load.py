@@ -77,6 +77,7 @@ class BaiduOcrWarehouseLoadOperator(BaseOperator):
         self._lineage_cost: dict[str, Any] = {}  # manifests.cost_figures, read while the task runs
 
     def execute(self, context: Context) -> dict[str, int]:
+        self._lineage_files, self._lineage_rows, self._lineage_cost = [], None, {}
         try:
             return self._load(context)
         except Exception as exc:
