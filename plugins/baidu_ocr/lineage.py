@@ -20,6 +20,8 @@ from openlineage.client.event_v2 import Dataset, InputDataset, OutputDataset
 from openlineage.client.facet_v2 import RunFacet, output_statistics_output_dataset
 
 SQLITE_SCHEMA = "main"
+# The facet's JSON schema, kept in the repository as docs/BaiduOcrCostRunFacet.json.
+FACET_SCHEMA = "https://github.com/baidu-ocr-airflow/provider/blob/main/docs/BaiduOcrCostRunFacet.json"
 
 
 @define
@@ -39,7 +41,7 @@ class BaiduOcrCostRunFacet(RunFacet):
 
     @staticmethod
     def _get_schema() -> str:
-        return "https://github.com/baidu-ocr-airflow/provider/blob/main/docs/BaiduOcrCostRunFacet.json"
+        return f"{FACET_SCHEMA}#/$defs/BaiduOcrCostRunFacet"
 
 
 def cost_facet(figures: Mapping[str, Any], estimated_cost: float | None = None) -> BaiduOcrCostRunFacet:
