@@ -54,6 +54,12 @@ log = logging.getLogger("airflow.task")
         "options": Param({"detect_risk": "true"}, type="object", description="idcard endpoint options"),
         "batch_size": Param(100, type="integer", minimum=1),
         "max_failure_ratio": Param(0.2, type="number", minimum=0, maximum=1),
+        "max_billable_calls": Param(
+            None,
+            type=["null", "integer"],
+            minimum=0,
+            description="billable calls this run may spend (empty: no cap); the rest waits for the next run",
+        ),
     },
 )
 def baidu_ocr_idcards_to_warehouse():
@@ -100,6 +106,7 @@ def baidu_ocr_idcards_to_warehouse():
         bucket="{{ params.bucket }}",
         endpoint="idcard",
         warehouse_conn_id=WAREHOUSE_CONN_ID,
+        max_billable_calls="{{ params.max_billable_calls }}",
         map_index_template="{{ task.batch_label }}",  # "front · batch 1/2 · 3 images · a_front…c_front"
     ).expand_kwargs(specs)
 
@@ -133,7 +140,11 @@ def baidu_ocr_idcards_to_warehouse():
         return deleted
 
     summary = BaiduOcrRunSummaryOperator(
-        task_id="summarize", manifests=ocr.output, batches=specs, rows_loaded=load.output
+        task_id="summarize",
+        manifests=ocr.output,
+        batches=specs,
+        rows_loaded=load.output,
+        warehouse_conn_id=WAREHOUSE_CONN_ID,  # the cost lines, from ocr_usage
     )
     purge_staging(load.output) >> summary
 

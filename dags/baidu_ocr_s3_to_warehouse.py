@@ -15,8 +15,14 @@
    zero OCR calls and adds zero rows.
 3. **normalize_and_load** turns the staged records into `ocr_documents`, `ocr_lines`, `ocr_chars`,
    `ocr_fields`, ... and upserts them (emits an Asset per table).
-4. **summarize** logs the run: images seen / skipped / ok / failed by error class, billable calls, retries,
-   p50/p95 latency and achieved QPS; it fails the run if a batch failed.
+4. **summarize** logs the run: images seen / skipped / ok / failed by error class, billable calls (failed
+   calls apart: Baidu does not bill them), retries, p50/p95 latency, achieved QPS, and per endpoint the
+   month's calls so far, the share of the free allowance used and the estimated cost (`ocr_usage`, prices
+   from the connection's extra `pricing`); it fails the run if a batch failed.
+
+`params.max_billable_calls` caps what one run spends: once reached, the batches stop sending, what finished
+is loaded, the rest is left for the next run, and the run fails saying so. Baidu's daily quota (error 17)
+stops a run the same way.
 
 Connections: `aws_default` (S3; `endpoint_url` in extra for MinIO/moto), `baidu_ocr_default` (type
 `baidu_ocr`: API Key / Secret Key, extra `qps`), `warehouse_default` (any common-sql database: SQLite,
@@ -59,6 +65,12 @@ TABLES = ("ocr_documents", "ocr_lines", "ocr_chars", "ocr_fields")
             description="key suffixes to OCR: images, and .pdf/.ofd documents (OCRed page by page)",
         ),
         "max_failure_ratio": Param(0.2, type="number", minimum=0, maximum=1),
+        "max_billable_calls": Param(
+            None,
+            type=["null", "integer"],
+            minimum=0,
+            description="billable calls this run may spend (empty: no cap); the rest waits for the next run",
+        ),
     },
 )
 def baidu_ocr_s3_to_warehouse():
@@ -82,6 +94,7 @@ def baidu_ocr_s3_to_warehouse():
         endpoint="{{ params.endpoint }}",
         options="{{ params.options }}",
         warehouse_conn_id=WAREHOUSE_CONN_ID,
+        max_billable_calls="{{ params.max_billable_calls }}",
         map_index_template="{{ task.batch_label }}",  # "batch 2/3 · 4 images · doc_05…doc_08"
     ).expand_kwargs(batches)
 
@@ -95,7 +108,11 @@ def baidu_ocr_s3_to_warehouse():
     )
 
     BaiduOcrRunSummaryOperator(
-        task_id="summarize", manifests=ocr.output, batches=batches, rows_loaded=load.output
+        task_id="summarize",
+        manifests=ocr.output,
+        batches=batches,
+        rows_loaded=load.output,
+        warehouse_conn_id=WAREHOUSE_CONN_ID,  # the cost lines, from ocr_usage
     )
 
 

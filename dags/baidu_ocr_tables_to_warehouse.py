@@ -67,6 +67,12 @@ TABLES = ("ocr_documents", "ocr_table_cells", "ocr_fields")
         ),
         "poll_interval": Param(2.0, type="number", minimum=0, description="seconds between status polls"),
         "max_failure_ratio": Param(0.2, type="number", minimum=0, maximum=1),
+        "max_billable_calls": Param(
+            None,
+            type=["null", "integer"],
+            minimum=0,
+            description="table jobs this run may submit (empty: no cap); the rest waits for the next run",
+        ),
     },
 )
 def baidu_ocr_tables_to_warehouse():
@@ -95,6 +101,7 @@ def baidu_ocr_tables_to_warehouse():
         options="{{ params.options }}",
         excel_prefix="{{ params.excel_prefix }}",
         warehouse_conn_id=WAREHOUSE_CONN_ID,
+        max_billable_calls="{{ params.max_billable_calls }}",
         timeout=3600,
         map_index_template="{{ task.batch_label }}",  # "batch 1/1 · 6 images · table_01…table_06"
     ).expand_kwargs(batches)
@@ -109,7 +116,11 @@ def baidu_ocr_tables_to_warehouse():
     )
 
     BaiduOcrRunSummaryOperator(
-        task_id="summarize", manifests=tables.output, batches=batches, rows_loaded=load.output
+        task_id="summarize",
+        manifests=tables.output,
+        batches=batches,
+        rows_loaded=load.output,
+        warehouse_conn_id=WAREHOUSE_CONN_ID,  # the cost lines, from ocr_usage
     )
 
 

@@ -6,8 +6,15 @@ What it does, in order:
 2. prepares an Airflow home under ``.demo/airflow`` (SQLite metadata, ``airflow db migrate``, pool
    ``baidu_ocr``) and the connections as ``AIRFLOW_CONN_*`` environment variables;
 3. uploads ``include/samples`` to the bucket and runs ``airflow dags test`` for each DAG;
-4. prints each warehouse table's row count and a few rows, and where the SQLite warehouse file is;
-5. stops its servers, whatever happened.
+4. prints each warehouse table's row count and a few rows (``ocr_usage``: what each task paid for), and
+   where the SQLite warehouse file is;
+5. prints where the OpenLineage events went (a file transport: ``.demo/lineage/events.jsonl``) and what
+   each task read and wrote;
+6. stops its servers, whatever happened.
+
+The run summaries show the cost lines: this run's billable calls, the month's so far, the share of the
+free allowance used and the estimated cost, from the example prices in ``DEMO_PRICING`` (illustrative
+figures, not Baidu's price list: with real keys, put your account's in ``BAIDU_OCR_PRICING`` as JSON).
 
 With ``BAIDU_OCR_API_KEY`` and ``BAIDU_OCR_SECRET_KEY`` set, the DAGs call the real Baidu OCR instead
 (``BAIDU_OCR_HOST`` and ``BAIDU_OCR_QPS`` optional). With ``BAIDU_OCR_DEMO_BUCKET`` set, they use that real S3
@@ -54,12 +61,20 @@ DAG_RUNS = [
     # The same PDFs as whole documents through the async document parser: Markdown per document.
     ("baidu_ocr_parse_documents", {"prefix": f"{SAMPLES_PREFIX}documents_pdf/", "poll_interval": 1.0}),
 ]
+# Illustrative prices for the demo's cost lines (per endpoint: monthly free calls, price per 1000 beyond).
+DEMO_PRICING = {
+    "general_basic": {"free_per_month": 1000, "price_per_1000": 1.5},
+    "idcard": {"free_per_month": 1000, "price_per_1000": 2.0},
+    "form_ocr_request": {"free_per_month": 100, "price_per_1000": 20.0},
+}
 PREVIEW_ORDER = {"ocr_idcards": "side DESC, name", "ocr_lines": "content_sha256, line_no"}
 PREVIEW_COLUMNS = {
     "ocr_documents": ["source_uri", "page_no", "endpoint", "status", "n_lines", "error_class", "latency_ms"],
     "ocr_lines": ["line_no", "text", "prob_average"],
     "ocr_idcards": ["side", "name", "id_number_masked", "id_number_valid", "issuing_authority", "valid_to"],
     "ocr_table_cells": ["table_no", "row", "col", "row_span", "col_span", "text"],
+    "ocr_usage": ["task_id", "map_index", "endpoint", "day", "billable_calls", "pages", "failed_calls"]
+    + ["estimated_cost"],
 }
 
 
@@ -86,6 +101,7 @@ def demo_connections(
     hmac_key: str,
     encryption_key: str,
     timeout: float = 60.0,
+    pricing: dict | None = None,
 ) -> dict[str, dict]:
     """The four connections the example DAGs use, as Airflow's JSON connection form."""
     return {
@@ -95,7 +111,7 @@ def demo_connections(
             "login": api_key,
             "password": secret_key,
             "host": host,
-            "extra": {"qps": qps, "timeout": timeout},
+            "extra": {"qps": qps, "timeout": timeout, "pricing": pricing or {}},
         },
         "warehouse_default": {"conn_type": "sqlite", "host": str(warehouse)},
         "baidu_ocr_pii": {
@@ -115,7 +131,7 @@ def pii_keys(directory: Path) -> tuple[str, str]:
     return hmac_key, encryption_key
 
 
-def airflow_env(home: Path, connections: dict[str, dict]) -> dict[str, str]:
+def airflow_env(home: Path, connections: dict[str, dict], lineage_file: Path | None = None) -> dict[str, str]:
     env = dict(os.environ)
     env.update(
         AIRFLOW_HOME=str(home),
@@ -123,6 +139,11 @@ def airflow_env(home: Path, connections: dict[str, dict]) -> dict[str, str]:
         AIRFLOW__CORE__LOAD_EXAMPLES="False",
         AIRFLOW__DATABASE__SQL_ALCHEMY_CONN=f"sqlite:///{home / 'airflow.db'}",
     )
+    if lineage_file is not None:  # the OpenLineage provider writes its events there, one JSON per line
+        env["AIRFLOW__OPENLINEAGE__TRANSPORT"] = json.dumps(
+            {"type": "file", "log_file_path": str(lineage_file), "append": True}
+        )
+        env["AIRFLOW__OPENLINEAGE__NAMESPACE"] = "baidu-ocr-demo"
     for conn_id, conn in connections.items():
         env[f"AIRFLOW_CONN_{conn_id.upper()}"] = json.dumps(conn)
     return env
@@ -164,7 +185,7 @@ def run_summary(output: str) -> str:
             for follower in lines[i + 1 :]:
                 if not follower.startswith("  "):
                     break
-                block.append(follower.split(" [airflow.task]")[0])  # drop the log record's trailer
+                block.append(follower.split(" [airflow.task")[0])  # drop the log record's trailer
             return "\n".join(block)
     return "(no summary found in the output)"
 
@@ -217,6 +238,43 @@ def show_parsed_documents(db: sqlite3.Connection) -> None:
         print(f"{uri} ({pages} page(s), {status})")
         for line in [line for line in (markdown or "").splitlines() if line.strip()][:3]:
             print(f"    {line}")
+
+
+def show_lineage(path: Path) -> None:
+    """Where the OpenLineage events went, and per task of each DAG's last run what it read, wrote and paid
+    (the mapped tasks of a run added up)."""
+    if not path.exists():
+        say("OpenLineage: no event written (is apache-airflow-providers-openlineage installed?)")
+        return
+    events = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    say(f"OpenLineage: {len(events)} event(s) written to {path}")
+    last_run = {e["job"]["name"]: e["run"]["runId"] for e in events if "." not in e["job"]["name"]}
+    tasks: dict[str, dict] = {}
+    namespaces: dict[str, None] = {}
+    for event in events:
+        dag_id, _, task_id = event["job"]["name"].partition(".")
+        parent = event["run"]["facets"].get("parent", {}).get("run", {}).get("runId")
+        if event.get("eventType") != "COMPLETE" or not task_id or parent != last_run.get(dag_id):
+            continue
+        cost = event["run"]["facets"].get("baidu_ocr_cost")
+        if not cost:  # the provider's own hook-level lineage of other tasks: not shown here
+            continue
+        task = tasks.setdefault(event["job"]["name"], {"inputs": 0, "outputs": {}, "calls": {}, "pages": 0})
+        task["inputs"] += len(event.get("inputs", []))
+        namespaces.update(
+            (d["namespace"], None) for d in [*event.get("inputs", []), *event.get("outputs", [])]
+        )
+        for dataset in event.get("outputs", []):
+            task["outputs"][
+                dataset["name"].rsplit("/", 1)[-1] if "staging" in dataset["name"] else dataset["name"]
+            ] = None
+        for endpoint, n in cost["billableCalls"].items():
+            task["calls"][endpoint] = task["calls"].get(endpoint, 0) + n
+        task["pages"] += cost["pages"]
+    print(f"  dataset namespaces: {', '.join(namespaces)}")
+    for job, task in sorted(tasks.items()):
+        print(f"  {job}: {task['inputs']} input(s) -> {', '.join(task['outputs']) or 'nothing'}")
+        print(f"      billable calls {task['calls']}, pages {task['pages']}")
     print()
 
 
@@ -231,6 +289,8 @@ def main(argv: list[str] | None = None) -> int:
     for directory in (home, logs):
         directory.mkdir(parents=True, exist_ok=True)
     warehouse = DEMO_DIR / "warehouse.db"
+    lineage_file = DEMO_DIR / "lineage" / "events.jsonl"
+    lineage_file.parent.mkdir(parents=True, exist_ok=True)
 
     api_key = os.environ.get("BAIDU_OCR_API_KEY")
     secret_key = os.environ.get("BAIDU_OCR_SECRET_KEY")
@@ -278,7 +338,9 @@ def main(argv: list[str] | None = None) -> int:
                 warehouse=warehouse,
                 hmac_key=hmac_key,
                 encryption_key=encryption_key,
+                pricing=json.loads(os.environ.get("BAIDU_OCR_PRICING") or "null") or DEMO_PRICING,
             ),
+            lineage_file=lineage_file,
         )
         say("Airflow: migrating the metadata database (SQLite) and creating the pool...")
         airflow(env, "db", "migrate", log_path=logs / "db-migrate.log")
@@ -295,6 +357,7 @@ def main(argv: list[str] | None = None) -> int:
             print(run_summary(result.stdout + result.stderr), flush=True)
 
     show_warehouse(warehouse)
+    show_lineage(lineage_file)
     say(f"Warehouse (SQLite): {warehouse}")
     say(
         f"Done in {time.monotonic() - started:.0f}s. Run it again: nothing is OCRed twice. `--fresh` starts over."

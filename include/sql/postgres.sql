@@ -131,3 +131,19 @@ CREATE TABLE IF NOT EXISTS "ocr_parsed_documents" (
     "error_msg" TEXT,
     PRIMARY KEY ("content_sha256", "endpoint", "options_hash", "page_no")
 );
+
+CREATE TABLE IF NOT EXISTS "ocr_usage" (
+    "dag_id" TEXT NOT NULL,
+    "run_id" TEXT NOT NULL,
+    "task_id" TEXT NOT NULL,
+    "map_index" BIGINT NOT NULL,
+    "try_number" BIGINT NOT NULL,
+    "endpoint" TEXT NOT NULL,
+    "day" DATE NOT NULL,
+    "billable_calls" BIGINT,
+    "pages" BIGINT,
+    "failed_calls" BIGINT,
+    "estimated_cost" DOUBLE PRECISION,
+    "recorded_at" TIMESTAMPTZ,
+    PRIMARY KEY ("dag_id", "run_id", "task_id", "map_index", "try_number", "endpoint", "day")
+);

@@ -131,3 +131,19 @@ CREATE TABLE IF NOT EXISTS "ocr_parsed_documents" (
     "error_msg" TEXT,
     PRIMARY KEY ("content_sha256", "endpoint", "options_hash", "page_no")
 );
+
+CREATE TABLE IF NOT EXISTS "ocr_usage" (
+    "dag_id" TEXT NOT NULL,
+    "run_id" TEXT NOT NULL,
+    "task_id" TEXT NOT NULL,
+    "map_index" INTEGER NOT NULL,
+    "try_number" INTEGER NOT NULL,
+    "endpoint" TEXT NOT NULL,
+    "day" TEXT NOT NULL,
+    "billable_calls" INTEGER,
+    "pages" INTEGER,
+    "failed_calls" INTEGER,
+    "estimated_cost" REAL,
+    "recorded_at" TEXT,
+    PRIMARY KEY ("dag_id", "run_id", "task_id", "map_index", "try_number", "endpoint", "day")
+);

@@ -28,7 +28,7 @@ from logging import Logger
 from typing import TYPE_CHECKING, Any, Protocol
 
 from baidu_ocr.documents import FIELDS, NOT_READABLE, Document, document_kind, inspect_document, parse_pages
-from baidu_ocr.errors import BadImage, BaiduOcrError, TransientError
+from baidu_ocr.errors import BadImage, BaiduOcrError, BudgetExhausted, TransientError
 from baidu_ocr.records import OcrOutcome
 from baidu_ocr.stats import ProgressLogger
 
@@ -124,6 +124,37 @@ class InFlightBytes:
                 self._changed.notify_all()
 
 
+class CallBudget:
+    """At most ``limit`` billable (successful) calls: a call is let through while the successes so far plus
+    the calls in flight stay under it, and a failed call gives its unit back (Baidu does not bill it)."""
+
+    def __init__(self, limit: int | None, *, endpoint: str) -> None:
+        self.limit, self.endpoint = limit, endpoint
+        self.spent = self._in_flight = 0
+        self._lock = threading.Lock()
+
+    @contextmanager
+    def call(self) -> Iterator[None]:
+        if self.limit is None:
+            yield
+            return
+        with self._lock:
+            if self.spent + self._in_flight >= self.limit:
+                raise BudgetExhausted(
+                    f"max_billable_calls reached: {self.limit} billable call(s) allowed for this run",
+                    endpoint=self.endpoint,
+                )
+            self._in_flight += 1
+        ok = False
+        try:
+            yield
+            ok = True
+        finally:
+            with self._lock:
+                self._in_flight -= 1
+                self.spent += ok
+
+
 class BatchRunner:
     """One ``ocr_many`` call: the endpoint resolved once, a stop flag shared by the worker threads."""
 
@@ -136,8 +167,10 @@ class BatchRunner:
         *,
         pages: PageSpec = None,
         done_pages: DonePages = None,
+        max_billable_calls: int | None = None,
     ) -> None:
         self.hook = hook
+        self.budget = CallBudget(max_billable_calls, endpoint=endpoint.name)
         self.endpoint = endpoint
         self.options = options
         self.image_options = image_options
@@ -283,9 +316,10 @@ class BatchRunner:
             return None
         started = time.monotonic()
         try:
-            body, outcome.attempts = hook.post_counting_attempts(
-                endpoint, {**self.options, file_field: doc.b64, num_field: page}
-            )
+            with self.budget.call():
+                body, outcome.attempts = hook.post_counting_attempts(
+                    endpoint, {**self.options, file_field: doc.b64, num_field: page}
+                )
             outcome.ok, outcome.result = True, body
             outcome.log_id = str(body["log_id"]) if body.get("log_id") is not None else None
             outcome.page_count = _int_or_none(body.get(size_field)) or page_count
@@ -331,9 +365,10 @@ class BatchRunner:
         outcome.width, outcome.height = prepared.width, prepared.height
         if self.stopped.is_set():
             return False
-        body, outcome.attempts = hook.post_counting_attempts(
-            endpoint, {**self.options, "image": base64.b64encode(prepared.data).decode("ascii")}
-        )
+        with self.budget.call():
+            body, outcome.attempts = hook.post_counting_attempts(
+                endpoint, {**self.options, "image": base64.b64encode(prepared.data).decode("ascii")}
+            )
         outcome.ok, outcome.result = True, body
         outcome.log_id = str(body["log_id"]) if body.get("log_id") is not None else None
         return True

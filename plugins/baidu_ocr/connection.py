@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from baidu_ocr.errors import ConfigError
+from baidu_ocr.usage import EndpointPrice, pricing_from_extra
 
 DEFAULT_HOST = "https://aip.baidubce.com"
 DEFAULT_QPS = 2.0  # Baidu's free tier
@@ -36,6 +37,7 @@ class BaiduOcrSettings:
     redis_url: str | None = field(default=None, repr=False)
     verify: bool | str = True
     image_limits: dict[str, Any] = field(default_factory=dict)
+    pricing: dict[str, EndpointPrice] = field(default_factory=dict)  # extra "pricing": usage.py
     #: An IAM API key: calls carry it as a Bearer header, and no access token is fetched.
     iam_api_key: str | None = field(default=None, repr=False)
 
@@ -99,6 +101,7 @@ class BaiduOcrSettings:
                 verify=verify,
                 image_limits=dict(extra.get("image_limits") or {}),
                 iam_api_key=iam_api_key or None,
+                pricing=pricing_from_extra(extra.get("pricing"), conn_id=conn_id),
             )
         except (TypeError, ValueError) as exc:
             raise ConfigError(f"Invalid value in the connection's extra: {exc}", conn_id=conn_id) from None

@@ -6,6 +6,7 @@
 | ``RateLimited`` | 18, 140, 282006, HTTP 429 | back off with jitter, retry (``retryable``) |
 | ``TransientError`` | 1, 2, 4, 282000, HTTP 5xx, timeouts | back off, retry (``retryable``) |
 | ``QuotaExhausted`` | 17, 19 | stop the batch at once; finished images are still staged |
+| ``BudgetExhausted`` | (none: the run's ``max_billable_calls``) | the same as a quota |
 | ``ConfigError`` / ``AuthenticationFailed`` | 3, 6, 14, 216100 ... | fail the task, code and endpoint named |
 | ``BadImage`` | 216200-216202, 216630 ... | recorded for that image, never retried |
 
@@ -119,6 +120,12 @@ class QuotaExhausted(BaiduOcrError):
     """Daily or total call quota used up (17, 19): stop the batch at once; retrying only burns time."""
 
     error_class = "quota"
+
+
+class BudgetExhausted(BaiduOcrError):
+    """The run's ``max_billable_calls`` is spent: stop the batch like a quota; the rest waits for a rerun."""
+
+    error_class = "budget"
 
 
 class ConfigError(BaiduOcrError):

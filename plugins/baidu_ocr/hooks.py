@@ -263,7 +263,6 @@ class BaiduOcrHook(BaseHook):
         while we queued: a slot is a start time, and one spent fetching a token (or reading it from Redis)
         is sent late, next to the slots after it (error 18). With an IAM API key there is no token: the
         key goes in the ``Authorization`` header."""
-        conn_id = self.baidu_ocr_conn_id
         iam_key = self.settings.iam_api_key
         if iam_key:
             self.limiter.acquire(ep.name)
@@ -275,8 +274,18 @@ class BaiduOcrHook(BaseHook):
                 cached = self._cached_token()
             token = cached.value
             used.append(token)
+        try:
+            body = self._send(ep, form, iam_key, token)
+        except BaiduOcrError:
+            self.stats.count_call(ep.kind, ep.name, ok=False)  # not billed by Baidu
+            raise
+        self.stats.count_call(ep.kind, ep.name, ok=True)
+        return body
+
+    def _send(self, ep: Endpoint, form: bytes, iam_key: str | None, token: str | None) -> dict:
+        """POST once and turn the answer into a body or a typed error (counted by error class)."""
+        conn_id = self.baidu_ocr_conn_id
         params, headers = request_auth(iam_key, token)
-        self.stats.count_call(ep.kind)
         started = time.monotonic()
         try:
             response = self.session.post(
@@ -413,6 +422,7 @@ class BaiduOcrHook(BaseHook):
         binarize: bool = False,
         pages: str | Mapping[str, str] | None = None,
         done_pages: Mapping[str, Iterable[int]] | Callable[[str], Iterable[int]] | None = None,
+        max_billable_calls: int | None = None,
         **options: Any,
     ) -> Iterator[OcrOutcome]:
         """OCR ``(key, image)`` pairs concurrently within the QPS limit; yield one outcome per item.
@@ -425,6 +435,9 @@ class BaiduOcrHook(BaseHook):
         A PDF or OFD item yields one outcome per page (``batch.py``): ``pages`` (one spec such as
         ``"1-3,7"`` for all, or one per item key) limits what is paid for, and ``done_pages`` (per content
         hash, e.g. from the warehouse) lists pages never to send again. Neither is sent to Baidu.
+
+        ``max_billable_calls`` caps the successful (billed) calls: once reached, the batch stops as on a
+        quota error (``BudgetExhausted``): what finished is yielded, the rest is never sent.
         """
         ep = self._check_options(endpoint, options)  # unknown endpoint, missing option: fail before any image
         for spec in pages.values() if isinstance(pages, Mapping) else [pages]:
@@ -438,6 +451,7 @@ class BaiduOcrHook(BaseHook):
             {"grayscale": grayscale, "binarize": binarize},
             pages=pages,
             done_pages=done_pages,
+            max_billable_calls=max_billable_calls,
         )
         try:
             yield from runner.run(items, workers=concurrency or self.concurrency, total=total)

@@ -38,6 +38,8 @@ class BatchManifest(TypedDict):
     started_at: float  # UNIX time: with finished_at, the run's wall clock for its achieved QPS
     finished_at: float
     error: NotRequired[str]  # set when the batch task failed after staging (quota, failure ratio, timeout)
+    stopped_by: NotRequired[str | None]  # "quota" (Baidu's 17/19) or "budget" (max_billable_calls)
+    n_left: NotRequired[int]  # images a stop left unsent: the next run OCRs them (not failures)
 
 
 class BatchFailureRatioExceeded(AirflowException):
@@ -53,6 +55,8 @@ def build_manifest(
     n_skipped: int,
     stats: dict[str, Any],
     started_at: float,
+    stopped_by: str | None = None,
+    n_left: int = 0,
 ) -> BatchManifest:
     """A batch's manifest from its outcomes: ok and failed counts, failures by class (unreadable keys too)."""
     failed_by_class: dict[str, int] = defaultdict(int)
@@ -74,6 +78,8 @@ def build_manifest(
         stats=stats,
         started_at=started_at,
         finished_at=time.time(),
+        stopped_by=stopped_by,
+        n_left=n_left,
     )
 
 
@@ -146,30 +152,88 @@ def summarize_run(
         "images_failed": sum(m["n_failed"] for m in done),
         "failed_by_class": dict(sorted(failed_by_class.items())),
         "billable_calls": calls,
+        "failed_calls": sum(int(m["stats"].get("failed_calls", 0)) for m in done),
         "status_checks": sum(int(m["stats"].get("status_checks", 0)) for m in done),
         "retries": sum(int(m["stats"].get("retries", 0)) for m in done),
         "latency_p50_ms": percentile(latencies, 50),
         "latency_p95_ms": percentile(latencies, 95),
         "wall_clock_s": round(wall, 3),
         "achieved_qps": round(calls / wall, 3) if wall > 0 else 0.0,
+        "stopped_by": next((m["stopped_by"] for m in done if m.get("stopped_by")), None),
+        "images_left_for_next_run": sum(int(m.get("n_left", 0)) for m in done),
+    }
+
+
+def cost_figures(manifests: Iterable[BatchManifest | None]) -> dict[str, Any]:
+    """What the OCR of these manifests cost, as the lineage cost facet and the asset events carry it:
+    billable (successful) and failed calls, per endpoint too, pages recognized, retries, status checks,
+    call failures by error class, and what a stop (budget, quota) left unsent."""
+    from baidu_ocr.stats import add_call_counts
+
+    done = [m for m in manifests if m]
+    calls: dict[str, Any] = {}
+    errors: dict[str, int] = defaultdict(int)
+    for manifest in done:
+        add_call_counts(calls, manifest.get("stats") or {})
+        for name, count in ((manifest.get("stats") or {}).get("errors_by_class") or {}).items():
+            errors[name] += int(count)
+    by_endpoint = calls.get("calls_by_endpoint") or {}
+    return {
+        "billable_calls": int(calls.get("billable_calls", 0)),
+        "failed_calls": int(calls.get("failed_calls", 0)),
+        "billable_calls_by_endpoint": {ep: c["billable_calls"] for ep, c in sorted(by_endpoint.items())},
+        "failed_calls_by_endpoint": {ep: c["failed_calls"] for ep, c in sorted(by_endpoint.items())},
+        "pages": sum(int(m.get("n_ok", 0)) for m in done),
+        "retries": sum(int((m.get("stats") or {}).get("retries", 0)) for m in done),
+        "status_checks": sum(int((m.get("stats") or {}).get("status_checks", 0)) for m in done),
+        "failures_by_class": dict(sorted(errors.items())),
+        "stopped_by": next((m["stopped_by"] for m in done if m.get("stopped_by")), None),
+        "images_left": sum(int(m.get("n_left", 0)) for m in done),
     }
 
 
 def asset_event_extra(manifests: Iterable[BatchManifest | None], rows: dict[str, int]) -> dict[str, Any]:
-    """What a warehouse asset event carries: rows per table and the run's key figures (JSON-safe, small)."""
+    """What a warehouse asset event carries: rows per table, the run's image counts and its cost figures
+    (:func:`cost_figures`, the same as its OpenLineage cost facet); JSON-safe and small."""
+    manifests = list(manifests)
     summary = summarize_run(manifests)
-    keys = ("images_ok", "images_failed", "images_skipped", "billable_calls", "status_checks")
-    return {"rows_loaded": dict(rows), **{key: summary[key] for key in keys}}
+    keys = ("images_ok", "images_failed", "images_skipped")
+    return {"rows_loaded": dict(rows), **{key: summary[key] for key in keys}, **cost_figures(manifests)}
 
 
 def format_summary(summary: dict[str, Any]) -> str:
-    """The run summary as a few aligned log lines."""
+    """The run summary as a few aligned log lines; the cost as one line per endpoint."""
     width = max(len(k) for k in summary)
-    return "\n".join(f"  {key:<{width}}  {value}" for key, value in summary.items())
+    lines = [f"  {key:<{width}}  {value}" for key, value in summary.items() if key != "cost"]
+    for endpoint, cost in (summary.get("cost") or {}).items():
+        lines.append(f"  {'cost ' + endpoint:<{width}}  {format_cost(cost)}")
+    return "\n".join(lines)
+
+
+def format_cost(cost: dict[str, Any]) -> str:
+    """``12 billable calls this run, 340 this month (34.0% of 1000 free), est. cost 0.00 / 1.23 month``."""
+    free = cost.get("free_per_month")
+    share = cost.get("free_allowance_used")
+    allowance = f" ({share:.1%} of {free} free)" if share is not None else " (no free allowance configured)"
+    run_cost, month_cost = cost.get("run_estimated_cost"), cost.get("month_estimated_cost")
+    money = (
+        "no price configured"
+        if run_cost is None and month_cost is None
+        else f"est. cost {run_cost or 0:.2f} this run, {month_cost or 0:.2f} this month"
+    )
+    return (
+        f"{cost['run_billable_calls']} billable call(s) this run, {cost['month_billable_calls']} this month"
+        f"{allowance}; {money}"
+    )
 
 
 class RunFailed(AirflowException):
     """The run did not do everything it should have; its summary (logged first) says what it did."""
+
+
+class RunStoppedEarly(RunFailed):
+    """A batch stopped sending (``max_billable_calls`` reached, or Baidu's daily quota, error 17): what
+    finished is loaded; the images left unsent are OCRed by the next run, which pays only for them."""
 
 
 class RunHadFailedBatches(RunFailed):
@@ -197,6 +261,7 @@ def finish_run(
     n_batches: int | None = None,
     rows_loaded: dict[str, Any] | None = None,
     load_expected: bool = False,
+    cost: dict[str, dict[str, Any]] | None = None,
     log: Logger,
 ) -> dict[str, Any]:
     """The last task of an OCR DAG: log the run summary, return it, and fail when a batch or the load failed.
@@ -212,6 +277,8 @@ def finish_run(
     summary["rows_loaded"] = {} if load_failure else {k: v for k, v in (rows_loaded or {}).items()}
     if load_failure:
         summary["load_error"] = load_failure
+    if cost:
+        summary["cost"] = cost
     log.info("Baidu OCR run summary:\n%s", format_summary(summary))
     failed = summary["batches_without_manifest"] + summary["batches_failed_after_staging"]
     batches = ""
@@ -222,6 +289,14 @@ def finish_run(
         raise WarehouseLoadFailed(
             f"{batches}The warehouse load failed: {load_failure}. Staged results are kept; rerun the load "
             "(or the run: already-staged images are not paid for again) once the warehouse is fixed."
+        )
+    if summary["stopped_by"]:
+        reason = (
+            "max_billable_calls reached" if summary["stopped_by"] == "budget" else "Baidu's quota is used up"
+        )
+        raise RunStoppedEarly(
+            f"Run stopped early ({reason}): {summary['images_left_for_next_run']} image(s) left for the next "
+            f"run, which pays only for them. {batches}Everything that finished was loaded."
         )
     if failed:
         raise RunHadFailedBatches(

@@ -11,6 +11,26 @@ from collections import Counter
 from logging import Logger
 from typing import Any
 
+CALL_COUNTS = ("billable_calls", "failed_calls")
+
+
+def add_call_counts(stats: dict[str, Any], other: dict[str, Any]) -> None:
+    """Add the billable and failed calls of ``other`` (a snapshot, or counts alone) into ``stats``."""
+    for key in CALL_COUNTS:
+        stats[key] = int(stats.get(key, 0)) + int(other.get(key, 0))
+    by_endpoint = stats.setdefault("calls_by_endpoint", {})
+    for endpoint, counts in (other.get("calls_by_endpoint") or {}).items():
+        mine = by_endpoint.setdefault(endpoint, dict.fromkeys(CALL_COUNTS, 0))
+        for key in CALL_COUNTS:
+            mine[key] = int(mine.get(key, 0)) + int(counts.get(key, 0))
+
+
+def call_counts(snapshot: dict[str, Any]) -> dict[str, Any]:
+    """The billable and failed calls of a snapshot (also per endpoint): what crosses a deferral."""
+    return {key: snapshot.get(key, 0) for key in CALL_COUNTS} | {
+        "calls_by_endpoint": snapshot.get("calls_by_endpoint") or {}
+    }
+
 
 def percentile(values: list[float], q: float) -> float | None:
     """Nearest-rank percentile (``q`` in 0..100) of ``values``; None when empty."""
@@ -22,10 +42,12 @@ def percentile(values: list[float], q: float) -> float | None:
 
 
 class CallStats:
-    """Billable calls, status checks, retries, token fetches, errors by class and per-call latencies of one hook.
+    """Billable and failed calls (per endpoint too), status checks, retries, token fetches, errors by class
+    and per-call latencies of one hook.
 
-    ``billable_calls`` counts every recognition call sent (submitting a table job included), failed ones too:
-    an upper bound of what Baidu bills, which is successful calls only. Polling an async job's result
+    Baidu bills successful recognition calls only: ``billable_calls`` counts the calls answered with a
+    result (submitting a table job included), ``failed_calls`` the ones that failed (an error code, an HTTP
+    error, a dropped connection), which are not billed. Polling an async job's result
     (``get_request_result``) is counted apart as ``status_checks``: a job is paid for once, when submitted,
     however often it is polled.
     """
@@ -34,6 +56,7 @@ class CallStats:
         self._lock = threading.Lock()
         self.counters: Counter[str] = Counter()
         self.errors: Counter[str] = Counter()
+        self.by_endpoint: dict[str, Counter[str]] = {}
         self.latencies_s: list[float] = []
         self.started = time.monotonic()
 
@@ -41,9 +64,16 @@ class CallStats:
         with self._lock:
             self.counters[name] += n
 
-    def count_call(self, endpoint_kind: str) -> None:
-        """One HTTP call to an endpoint of this kind (``endpoints.SYNC``, ``ASYNC_SUBMIT``, ``ASYNC_RESULT``)."""
-        self.count("status_checks" if endpoint_kind == "async_result" else "billable_calls")
+    def count_call(self, endpoint_kind: str, endpoint: str = "", *, ok: bool = True) -> None:
+        """One finished HTTP call to ``endpoint``, of this kind (``endpoints.SYNC``, ``ASYNC_SUBMIT``,
+        ``ASYNC_RESULT``): billable when it succeeded, failed (not billed) when it did not."""
+        if endpoint_kind == "async_result":
+            self.count("status_checks")
+            return
+        name = "billable_calls" if ok else "failed_calls"
+        with self._lock:
+            self.counters[name] += 1
+            self.by_endpoint.setdefault(endpoint, Counter())[name] += 1
 
     def record_error(self, error_class: str) -> None:
         with self._lock:
@@ -57,9 +87,15 @@ class CallStats:
         with self._lock:
             elapsed = time.monotonic() - self.started
             calls = self.counters["billable_calls"]
+            sent = calls + self.counters["failed_calls"]
             p50, p95 = percentile(self.latencies_s, 50), percentile(self.latencies_s, 95)
             return {
                 "billable_calls": calls,
+                "failed_calls": self.counters["failed_calls"],
+                "calls_by_endpoint": {
+                    name: {key: counts[key] for key in CALL_COUNTS}
+                    for name, counts in self.by_endpoint.items()
+                },
                 "status_checks": self.counters["status_checks"],
                 "retries": self.counters["retries"],
                 "token_fetches": self.counters["token_fetches"],
@@ -68,7 +104,7 @@ class CallStats:
                 "latency_p50_ms": None if p50 is None else round(p50 * 1000, 1),
                 "latency_p95_ms": None if p95 is None else round(p95 * 1000, 1),
                 "elapsed_s": round(elapsed, 3),
-                "achieved_qps": round(calls / elapsed, 3) if elapsed > 0 else 0.0,
+                "achieved_qps": round(sent / elapsed, 3) if elapsed > 0 else 0.0,
             }
 
 

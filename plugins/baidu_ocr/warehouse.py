@@ -42,7 +42,7 @@ import pandas as pd
 import pyarrow as pa
 from pyarrow import csv as pa_csv
 
-from baidu_ocr.normalize.schema import DATE, DOC_KEY, TABLES, TIMESTAMP_UTC
+from baidu_ocr.normalize.schema import DATE, DOC_KEY, DOCUMENT_TABLES, TABLES, TIMESTAMP_UTC
 
 log = logging.getLogger(__name__)
 
@@ -200,7 +200,7 @@ class WarehouseLoader:
 
     def _tables_without_pages(self, cur: Any) -> list[str]:
         outdated = []
-        for name in TABLES:
+        for name in DOCUMENT_TABLES:
             cur.execute(f"SELECT * FROM {self._table(name)} WHERE 1 = 0")
             if "page_no" not in {str(d[0]).lower() for d in cur.description or ()}:
                 outdated.append(name)
@@ -231,7 +231,7 @@ class WarehouseLoader:
         """
         if not self._schema_ready:
             self.ensure_schema()
-        batch = {name: _conform(name, frames.get(name)) for name in TABLES}
+        batch = {name: _conform(name, frames.get(name)) for name in DOCUMENT_TABLES}
         if len(_document_keys(batch)) > len(batch["ocr_documents"]):
             raise ValueError("child rows without their ocr_documents row in the same batch")
         with self._transaction() as cur:
@@ -309,11 +309,88 @@ class WarehouseLoader:
             finally:
                 cur.close()
 
+    def record_usage(self, rows: list[dict[str, Any]], prices: Mapping[str, Any]) -> list[dict[str, Any]]:
+        """Upsert ``ocr_usage`` rows (``usage.usage_rows``), each costed against the month's other calls of
+        its endpoint (the free allowance goes to the calls recorded first). Returns the rows as written.
+
+        Keyed on run, task, map index, try, endpoint and day: writing a try's figures again (a deferred
+        task finishing, a retried write) replaces them instead of adding them twice.
+        """
+        from baidu_ocr.usage import month_of
+
+        if not rows:
+            return []
+        if not self._schema_ready:
+            self.ensure_schema()
+        schema = TABLES["ocr_usage"]
+        ph = self._placeholder
+        key = schema.primary_key
+        other = " OR ".join(f"{_quote(c)} <> {ph}" for c in key)
+        written = []
+        with self._transaction() as cur:
+            if self.dialect == POSTGRES:  # two tasks costing the same month take turns
+                cur.execute("SELECT pg_advisory_xact_lock(hashtext('baidu_ocr.ocr_usage'))")
+            for row in rows:
+                first, following = month_of(row["day"])
+                cur.execute(
+                    f"SELECT COALESCE(SUM(billable_calls), 0) FROM {self._table('ocr_usage')} "
+                    f"WHERE endpoint = {ph} AND day >= {ph} AND day < {ph} AND ({other})",
+                    [row["endpoint"], *self._dates(first, following), *self._key_values(row, key)],
+                )
+                month_before = int(cur.fetchone()[0] or 0)
+                price = prices.get(row["endpoint"])
+                cost = price.cost(row["billable_calls"], month_before) if price else None
+                written.append({**row, "estimated_cost": cost})
+            frame = schema.conform(written)
+            match = " AND ".join(f"{_quote(c)} = {ph}" for c in key)
+            cur.executemany(
+                f"DELETE FROM {self._table('ocr_usage')} WHERE {match}",
+                _python_rows(frame[list(key)], self.dialect),
+            )
+            columns = ", ".join(_quote(c) for c in schema.columns)
+            values = ", ".join([ph] * len(schema.columns))
+            cur.executemany(
+                f"INSERT INTO {self._table('ocr_usage')} ({columns}) VALUES ({values})",
+                _python_rows(frame, self.dialect),
+            )
+        return written
+
+    def _dates(self, *days: Any) -> list[Any]:
+        return [d.isoformat() for d in days] if self.dialect == SQLITE else list(days)
+
+    def _key_values(self, row: Mapping[str, Any], key: tuple[str, ...]) -> list[Any]:
+        return [self._dates(row[c])[0] if c == "day" else row[c] for c in key]
+
+    def usage(self, *, dag_id: str | None = None, run_id: str | None = None, month_of_day: Any = None):
+        """``ocr_usage`` summed per endpoint: ``{endpoint: (billable_calls, failed_calls, estimated_cost)}``
+        for one run (``dag_id`` + ``run_id``) or for the month of ``month_of_day`` (or both filters)."""
+        from baidu_ocr.usage import month_of
+
+        if not self._schema_ready:
+            self.ensure_schema()
+        ph = self._placeholder
+        where, params = [], []
+        if run_id is not None:
+            where += [f"dag_id = {ph}", f"run_id = {ph}"]
+            params += [dag_id, run_id]
+        if month_of_day is not None:
+            where += [f"day >= {ph}", f"day < {ph}"]
+            params += self._dates(*month_of(month_of_day))
+        sql = (
+            "SELECT endpoint, SUM(billable_calls), SUM(failed_calls), SUM(estimated_cost) "
+            f"FROM {self._table('ocr_usage')} {'WHERE ' + ' AND '.join(where) if where else ''} "
+            "GROUP BY endpoint"
+        )
+        return {
+            str(endpoint): (int(calls or 0), int(failed or 0), None if cost is None else float(cost))
+            for endpoint, calls, failed, cost in self._query(sql, params)
+        }
+
     def row_counts(self) -> dict[str, int]:
-        """Rows per table (monitoring and tests)."""
+        """Rows per document table (monitoring and tests; ``ocr_usage`` is read with :meth:`usage`)."""
         with self._transaction() as cur:
             counts = {}
-            for name in TABLES:
+            for name in DOCUMENT_TABLES:
                 cur.execute(f"SELECT COUNT(*) FROM {self._table(name)}")
                 counts[name] = int(cur.fetchone()[0])
         return counts
@@ -377,7 +454,7 @@ class WarehouseLoader:
         """
         documents = batch["ocr_documents"]
         if documents.empty:
-            return {name: 0 for name in TABLES}
+            return {name: 0 for name in DOCUMENT_TABLES}
         # Staged rows and hash joins of a whole batch in memory, not in spill files; this transaction only.
         cur.execute(f"SET LOCAL work_mem = '{_WORK_MEM}'")
         # temp_buffers can only change before a session's first temporary table: a reused one refuses.

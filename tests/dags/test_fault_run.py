@@ -77,7 +77,9 @@ def test_everything_goes_wrong_at_once_and_nothing_is_lost_or_doubled(
     injected = {key: stats["errors"].get(key, 0) for key in ("18", "282000", "500", "drop")}
     assert all(injected.values()), injected  # every fault really happened
     assert stats["tokens_issued"] > 1  # tokens expired and were fetched again
-    assert summary["billable_calls"] == calls
+    # Failed calls are not billed: the client's billable calls are the server's successes.
+    assert summary["billable_calls"] == stats["endpoints"]["general_basic"]["ok"] == len(good)
+    assert summary["billable_calls"] + summary["failed_calls"] == calls
     assert summary["images_ok"] == len(good) and summary["failed_by_class"] == {"bad_image": len(bad)}
 
     figures = {

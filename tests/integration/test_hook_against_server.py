@@ -8,7 +8,7 @@ import logging
 import time
 
 import pytest
-from baidu_ocr.errors import AuthenticationFailed, QuotaExhausted
+from baidu_ocr.errors import AuthenticationFailed, BudgetExhausted, QuotaExhausted
 from baidu_ocr.hooks import BaiduOcrHook, reset_process_caches
 from ocr_server.testing import running_server
 from PIL import Image
@@ -60,7 +60,12 @@ def test_batch_survives_qps_errors_and_expiring_tokens_at_the_qps_limit(monkeypa
     assert stats["tokens_issued"] >= elapsed / 5 - 1  # tokens were refreshed as they expired
     assert stats["errors"].get("111", 0) + stats["errors"].get("110", 0) <= 3  # mostly refreshed ahead
     client = hook.stats.snapshot()
-    assert client["billable_calls"] == calls
+    # Baidu bills successes only: the client's billable calls are the server's; the rest failed.
+    assert client["billable_calls"] == stats["billable"] == 200
+    assert client["billable_calls"] + client["failed_calls"] == calls
+    assert client["calls_by_endpoint"] == {
+        "general_basic": {"billable_calls": 200, "failed_calls": calls - 200}
+    }
     assert client["retries"] == calls - 200
 
 
@@ -101,6 +106,22 @@ def test_quota_stops_the_batch(monkeypatch):
     assert len(seen) == 3 and all(o.ok for o in seen)
     assert info.value.code == 17
     assert calls == 4  # the refused call, then nothing more
+
+
+def test_the_budget_stops_the_batch_at_exactly_that_many_billed_calls(monkeypatch):
+    # One call in three fails first (282000, retried): failures are not billed, so not counted.
+    with running_server(error_rates={"282000": 0.3}, seed=3) as server:
+        use_server(monkeypatch, server)
+        hook, seen = BaiduOcrHook(), []
+        with pytest.raises(BudgetExhausted):
+            for outcome in hook.ocr_many(
+                [(f"{i}", distinct_png(i)) for i in range(30)], max_billable_calls=7
+            ):
+                seen.append(outcome)
+        stats = server.stats()
+    assert len(seen) == 7 and all(o.ok for o in seen)
+    assert stats["billable"] == hook.stats.snapshot()["billable_calls"] == 7
+    assert stats["endpoints"]["general_basic"]["failed"] == hook.stats.snapshot()["failed_calls"] > 0
 
 
 def test_wrong_secret_is_a_clear_error(monkeypatch):

@@ -10,7 +10,15 @@ ocr_table_cells, ocr_fields, ocr_parsed_documents) to a frame with the declared 
 from __future__ import annotations
 
 from baidu_ocr.normalize.batch import normalize_records
-from baidu_ocr.normalize.schema import DOC_KEY, TABLES, TableSchema, empty_frame
+from baidu_ocr.normalize.schema import DOC_KEY, DOCUMENT_TABLES, TABLES, TableSchema, empty_frame
 from baidu_ocr.pii import PiiPolicy
 
-__all__ = ["DOC_KEY", "TABLES", "PiiPolicy", "TableSchema", "empty_frame", "normalize_records"]
+__all__ = [
+    "DOC_KEY",
+    "DOCUMENT_TABLES",
+    "TABLES",
+    "PiiPolicy",
+    "TableSchema",
+    "empty_frame",
+    "normalize_records",
+]

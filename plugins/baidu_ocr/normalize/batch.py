@@ -14,7 +14,7 @@ from baidu_ocr.normalize.idcards import idcard_row, is_idcard_result
 from baidu_ocr.normalize.lines import is_line_result, line_rows
 from baidu_ocr.normalize.masking import mask_frames, mask_line_chars
 from baidu_ocr.normalize.parsed import is_parser_record, parsed_document_row
-from baidu_ocr.normalize.schema import DOC_KEY, TABLES
+from baidu_ocr.normalize.schema import DOC_KEY, DOCUMENT_TABLES
 from baidu_ocr.normalize.tables import table_file_rows, table_payload, table_rows
 from baidu_ocr.pii import PiiPolicy
 from baidu_ocr.redact import redact
@@ -60,7 +60,7 @@ def normalize_records(
     ``mask_id_numbers`` (the default) every ID-number-shaped text in every table is masked
     (``normalize.masking``), wherever it was found.
     """
-    rows: dict[str, list[dict]] = {name: [] for name in TABLES}
+    rows: dict[str, list[dict]] = {name: [] for name in DOCUMENT_TABLES}
     for record in _latest_per_document(records):
         key = {col: record.get(col) for col in DOC_KEY}
         document = {**key, **{col: record.get(col) for col in _RECORD_COLUMNS}}
@@ -73,7 +73,8 @@ def normalize_records(
     if mask_id_numbers:
         mask_line_chars(rows["ocr_lines"], rows["ocr_chars"])
     frames = {
-        name: _dedupe(schema.conform(rows[name]), schema.primary_key) for name, schema in TABLES.items()
+        name: _dedupe(schema.conform(rows[name]), schema.primary_key)
+        for name, schema in DOCUMENT_TABLES.items()
     }
     return mask_frames(frames) if mask_id_numbers else frames
 

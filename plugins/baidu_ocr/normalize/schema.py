@@ -39,11 +39,12 @@ class TableSchema:
     name: str
     columns: Mapping[str, Any]
     primary_key: tuple[str, ...]
+    document_rows: bool = True  # keyed on a document (DOC_KEY); False: bookkeeping such as ocr_usage
 
     @property
     def is_child(self) -> bool:
         """Child tables hang off a document: their rows are replaced whenever the document is reloaded."""
-        return self.name != "ocr_documents"
+        return self.document_rows and self.name != "ocr_documents"
 
     def empty(self) -> pd.DataFrame:
         return pd.DataFrame({col: pd.Series([], dtype=dtype) for col, dtype in self.columns.items()})
@@ -170,8 +171,29 @@ TABLES: dict[str, TableSchema] = {
             },
             DOC_KEY,
         ),
+        TableSchema(
+            "ocr_usage",  # what each OCR task try paid for, per endpoint and (Beijing) day: baidu_ocr.usage
+            {
+                "dag_id": "string",
+                "run_id": "string",
+                "task_id": "string",
+                "map_index": "Int64",
+                "try_number": "Int64",
+                "endpoint": "string",
+                "day": DATE,
+                "billable_calls": "Int64",  # successful calls: what Baidu bills
+                "pages": "Int64",  # images and document pages recognized
+                "failed_calls": "Int64",  # not billed
+                "estimated_cost": "Float64",  # beyond the month's free allowance; NULL without a price
+                "recorded_at": TIMESTAMP_UTC,
+            },
+            ("dag_id", "run_id", "task_id", "map_index", "try_number", "endpoint", "day"),
+            document_rows=False,
+        ),
     )
 }
+# The tables a load writes from staged records (every one but the bookkeeping ones).
+DOCUMENT_TABLES: dict[str, TableSchema] = {name: t for name, t in TABLES.items() if t.document_rows}
 
 
 def empty_frame(table: str) -> pd.DataFrame:

@@ -21,12 +21,17 @@ from baidu_ocr.staging import (
     ensure_staging_expiry,
     s3_uri,
 )
+from baidu_ocr.stats import add_call_counts
 
 if TYPE_CHECKING:
     from airflow.providers.amazon.aws.hooks.s3 import S3Hook
     from airflow.sdk import Context
 
     from baidu_ocr.hooks import BaiduOcrHook
+
+
+# At most this many S3 objects in a task's lineage event: 10 000 keys must not make a 1 MB event.
+MAX_LINEAGE_INPUTS = 1000
 
 
 class S3ImageBatchOperator(BaseOperator):
@@ -51,6 +56,14 @@ class S3ImageBatchOperator(BaseOperator):
     :param staging_sse: server-side encryption requested for staged raw responses (they hold personal
         data): ``"AES256"`` (SSE-S3, default), ``"aws:kms"``, or ``None`` for none.
     :param staging_kms_key_id: KMS key for SSE-KMS (implies ``aws:kms``).
+    :param max_billable_calls: billable calls this DAG run may spend (``None``: no cap). The calls the
+        run's other tasks recorded in ``ocr_usage`` (with ``warehouse_conn_id``) count against it. Once it
+        is reached the batch stops sending: what finished is staged, the rest is left for the next run, and
+        the task fails with that reason.
+
+    Every try records what it paid for in the warehouse's ``ocr_usage`` (with ``warehouse_conn_id``;
+    prices from the ``baidu_ocr`` connection's extra ``pricing``, see ``baidu_ocr.usage``), and reports
+    the S3 objects it read, what it wrote and its cost to OpenLineage when that provider is installed.
     """
 
     record_endpoint: str = ""  # the endpoint name the warehouse stores for this operator's documents
@@ -74,9 +87,15 @@ class S3ImageBatchOperator(BaseOperator):
         staging_sse: str | None = "AES256",
         staging_kms_key_id: str | None = None,
         batch_label: str | None = None,
+        max_billable_calls: int | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        self.max_billable_calls = max_billable_calls
+        # What execute read and wrote, for OpenLineage (set as the task runs; bounded).
+        self._lineage_read: list[str] = []
+        self._lineage_manifest: BatchManifest | None = None
+        self._lineage_usage: list[dict[str, Any]] = []
         # Display only: a mapped task's name in the UI via map_index_template="{{ task.batch_label }}".
         self.batch_label = batch_label
         self.staging_sse = staging_sse
@@ -94,6 +113,11 @@ class S3ImageBatchOperator(BaseOperator):
         self.stage_every_images = stage_every_images
         self.stage_every_seconds = stage_every_seconds
         self.staging_expiry_days = staging_expiry_days
+
+    @property
+    def billing_endpoint(self) -> str:
+        """The endpoint whose calls are billed (the table operator's submissions differ from its records)."""
+        return self.record_endpoint
 
     @cached_property
     def hook(self) -> BaiduOcrHook:
@@ -190,6 +214,9 @@ class S3ImageBatchOperator(BaseOperator):
         fetched = fetch_images(self.s3_hook, self.bucket, keys, memory_budget=self.memory_budget)
         for key, reason in fetched.unreadable.items():
             self.log.warning("Cannot read s3://%s/%s: %s", self.bucket, key, reason)
+        # A new try starts its lineage afresh (an operator object may run more than once in one process).
+        self._lineage_read = [k for k in keys if k in fetched.sha256][:MAX_LINEAGE_INPUTS]
+        self._lineage_manifest, self._lineage_usage = None, []
         already = self._already_processed(set(fetched.sha256.values()))
         # Whole images (and documents refused as a whole) staged by an earlier try; staged pages are skipped
         # page by page (``_pages_to_skip``).
@@ -228,19 +255,24 @@ class S3ImageBatchOperator(BaseOperator):
     def _stage_job_outcomes(
         self, context: Context, outcomes: Sequence[OcrOutcome], carry: dict[str, Any], what: str
     ) -> BatchManifest:
-        """Stage the outcomes of async jobs (table jobs, parser tasks) and build the batch's manifest.
+        """Stage the outcomes of async jobs (table jobs, parser tasks), record their usage and build the
+        batch's manifest.
 
-        ``carry`` holds what the submit phase counted (``started_at``, ``n_seen``, ``n_skipped``,
-        ``n_unreadable``, and ``billable_calls`` when it ran in another process before a deferral).
+        ``carry`` holds what the submit phase knew (``started_at``, ``n_seen``, ``n_skipped``,
+        ``n_unreadable``, ``read`` for lineage, a submission ``stopped`` and, when it ran in another process
+        before a deferral, its ``calls``).
         """
+        self._lineage_read = list(carry.get("read") or self._lineage_read)
         stats = self.hook.stats.snapshot()
-        stats["billable_calls"] += int(carry.get("billable_calls", 0))
+        add_call_counts(stats, carry.get("calls") or {})
         stager = self._stager(context)
         earlier = self._earlier_outcomes(stager)  # read before this try's part is written
         for outcome in outcomes:
             stager.add(self._record(context, outcome))
         stager.flush()
-        count_earlier_calls(stats, earlier)
+        self._record_usage(context, stats, sum(1 for o in outcomes if o.ok))
+        count_earlier_calls(stats, earlier, self.billing_endpoint)
+        stop = carry.get("stopped") if isinstance(carry.get("stopped"), dict) else {}
         manifest = build_manifest(
             uri=stager.uri(),
             n_seen=int(carry.get("n_seen", len(outcomes))),
@@ -249,12 +281,98 @@ class S3ImageBatchOperator(BaseOperator):
             n_skipped=int(carry.get("n_skipped", 0)),
             stats=stats,
             started_at=float(carry.get("started_at") or time.time()),
+            stopped_by=stop.get("error_class"),
+            n_left=int(stop.get("n_left", 0)),
         )
+        self._lineage_manifest = manifest
         self.log.info(
             "%s: %s; %s", what, {k: v for k, v in manifest.items() if k != "stats"}, staged_where(manifest)
         )
         self.hook.close_idle_connections()
         return manifest
+
+    # ---- cost: the run's budget and the usage rows -------------------------------------------------------
+
+    def _budget_left(self, context: Context) -> int | None:
+        """Billable calls this try may still make: ``max_billable_calls`` minus what the run's other tasks
+        and tries recorded (``None``: no cap)."""
+        if self.max_billable_calls in (None, "", "None"):  # a template of an unset param renders "None"
+            return None
+        spent = 0
+        if self.warehouse_conn_id:
+            from baidu_ocr.warehouse import WarehouseLoader
+
+            ti = context["ti"]
+            used = WarehouseLoader(self.warehouse_conn_id).usage(dag_id=ti.dag_id, run_id=ti.run_id)
+            spent = sum(calls for calls, _, _ in used.values())
+        self._budget_spent_before = spent
+        return max(0, int(self.max_billable_calls) - spent)
+
+    def _stopped_reason(self, error: BaseException | None, n_left: int) -> BaseException | None:
+        """A budget stop reworded with the run's figures (the runner only knows this try's share)."""
+        from baidu_ocr.errors import BudgetExhausted
+
+        if not isinstance(error, BudgetExhausted):
+            return error
+        before = int(getattr(self, "_budget_spent_before", 0))
+        return BudgetExhausted(
+            f"max_billable_calls={self.max_billable_calls} reached for this run ({before} call(s) recorded "
+            f"before this task); {n_left} image(s) left for the next run",
+            endpoint=error.endpoint,
+        )
+
+    def _record_usage(self, context: Context, stats: dict[str, Any], pages: int) -> list[dict[str, Any]]:
+        """This try's ``ocr_usage`` rows (nothing without a warehouse or without calls)."""
+        if not self.warehouse_conn_id or not (stats.get("calls_by_endpoint") or pages):
+            return []
+        from baidu_ocr.usage import beijing_day, usage_rows
+        from baidu_ocr.warehouse import WarehouseLoader
+
+        ti = context["ti"]
+        rows = usage_rows(
+            dag_id=ti.dag_id,
+            run_id=ti.run_id,
+            task_id=ti.task_id,
+            map_index=ti.map_index if ti.map_index is not None else -1,
+            try_number=getattr(ti, "try_number", None) or 1,
+            stats=stats,
+            pages_by_endpoint={self.billing_endpoint: pages} if pages else {},
+            day=beijing_day(),
+        )
+        try:
+            written = WarehouseLoader(self.warehouse_conn_id).record_usage(rows, self.hook.settings.pricing)
+        except Exception as exc:  # noqa: BLE001 - bookkeeping: the batch's results must still be published
+            self.log.warning(
+                "Could not record the usage of this try in ocr_usage: %s: %s", type(exc).__name__, exc
+            )
+            return []
+        self._lineage_usage = written
+        return written
+
+    # ---- OpenLineage -------------------------------------------------------------------------------------
+
+    def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
+        """Inputs: the S3 objects read; outputs: the staged records and ``ocr_usage``; run facet: the cost."""
+        from airflow.providers.openlineage.extractors import OperatorLineage
+
+        from baidu_ocr.lineage import cost_facet, s3_inputs, s3_output, warehouse_datasets
+        from baidu_ocr.manifests import cost_figures
+
+        manifest = self._lineage_manifest
+        outputs = [s3_output(manifest["uri"])] if manifest and manifest.get("uri") else []
+        if self._lineage_usage and self.warehouse_conn_id:
+            rows = {"ocr_usage": len(self._lineage_usage)}
+            outputs += warehouse_datasets(self.warehouse_conn_id, ["ocr_usage"], rows=rows)
+        costs = [r["estimated_cost"] for r in self._lineage_usage if r.get("estimated_cost") is not None]
+        cost = sum(costs) if costs else None
+        facets = {"baidu_ocr_cost": cost_facet(cost_figures([manifest]), cost)} if manifest else {}
+        return OperatorLineage(
+            inputs=s3_inputs(self.bucket, self._lineage_read), outputs=outputs, run_facets=facets
+        )
+
+    def get_openlineage_facets_on_failure(self, task_instance: Any) -> Any:
+        """A stopped batch (budget, quota) fails after staging: what it read, wrote and paid is the same."""
+        return self.get_openlineage_facets_on_complete(task_instance)
 
     def _publish_then_check(
         self, context: Context, manifest: BatchManifest, error: BaseException | None = None
@@ -277,8 +395,13 @@ class S3ImageBatchOperator(BaseOperator):
         return manifest
 
 
-def count_earlier_calls(stats: dict[str, Any], earlier: Sequence[OcrOutcome]) -> None:
-    """Add the calls earlier tries of this task paid for (in this run) to this try's ``stats``."""
-    if earlier:
-        stats["calls_of_earlier_tries"] = sum(o.attempts for o in earlier)
-        stats["billable_calls"] += stats["calls_of_earlier_tries"]
+def count_earlier_calls(stats: dict[str, Any], earlier: Sequence[OcrOutcome], endpoint: str) -> None:
+    """Add the calls earlier tries of this task paid for (in this run) to this try's ``stats``: one billable
+    call per result, every other attempt a failed (unbilled) one."""
+    if not earlier:
+        return
+    attempts = sum(max(o.attempts, 1 if o.ok else 0) for o in earlier)
+    billable = sum(1 for o in earlier if o.ok)
+    counts = {"billable_calls": billable, "failed_calls": attempts - billable}
+    stats["calls_of_earlier_tries"] = attempts
+    add_call_counts(stats, {**counts, "calls_by_endpoint": {endpoint: counts}})

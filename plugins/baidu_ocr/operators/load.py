@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from airflow.sdk import BaseOperator
 
 from baidu_ocr.manifests import manifest_list
+from baidu_ocr.operators.base import MAX_LINEAGE_INPUTS
 from baidu_ocr.redact import mask_secret
 from baidu_ocr.staging import DEFAULT_STAGING_PREFIX, run_folder, s3_uri
 
@@ -71,8 +72,12 @@ class BaiduOcrWarehouseLoadOperator(BaseOperator):
         self.aws_conn_id = aws_conn_id
         self.staging_bucket = staging_bucket
         self.staging_prefix = staging_prefix
+        self._lineage_files: list[str] = []  # the staged files read (s3:// URIs), for OpenLineage
+        self._lineage_rows: dict[str, int] | None = None
+        self._lineage_cost: dict[str, Any] = {}  # manifests.cost_figures, read while the task runs
 
     def execute(self, context: Context) -> dict[str, int]:
+        self._lineage_files, self._lineage_rows, self._lineage_cost = [], None, {}
         try:
             return self._load(context)
         except Exception as exc:
@@ -95,11 +100,16 @@ class BaiduOcrWarehouseLoadOperator(BaseOperator):
 
         s3 = S3Hook(aws_conn_id=self.aws_conn_id)
         files = staged_files(s3, self._staged_uris(context))
+        self._lineage_files = [str(f) for f in files][:MAX_LINEAGE_INPUTS]
         records = read_records(s3, files)
         frames = normalize_records(records, pii=self._pii_policy(), mask_id_numbers=self.mask_id_numbers)
         loader = WarehouseLoader(self.warehouse_conn_id)
         loader.ensure_schema()
         loaded = dict(loader.load(frames))
+        self._lineage_rows = loaded
+        from baidu_ocr.manifests import cost_figures
+
+        self._lineage_cost = cost_figures(manifest_list(self.manifests))
         self.log.info("Loaded %d staged record(s) from %d file(s): %s", len(records), len(files), loaded)
         self._emit_asset_events(context, loaded)
         return loaded
@@ -124,6 +134,22 @@ class BaiduOcrWarehouseLoadOperator(BaseOperator):
         skipped = [table for table in self.tables if table not in emitted]
         self.log.info(
             "Asset events for %s; none for %s (no rows)", emitted or "no table", skipped or "no table"
+        )
+
+    def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
+        """Inputs: the staged files read; outputs: the tables written, with their row counts; run facet:
+        the run's OCR cost (the figures its asset events carry)."""
+        from airflow.providers.openlineage.extractors import OperatorLineage
+
+        from baidu_ocr.lineage import cost_facet, s3_inputs_of, warehouse_datasets
+
+        rows = self._lineage_rows or {}
+        written = [table for table, n in rows.items() if n]
+        return OperatorLineage(
+            inputs=s3_inputs_of(self._lineage_files),
+            outputs=warehouse_datasets(self.warehouse_conn_id, written, rows=rows) if written else [],
+            # From what execute read: the lineage process must not fetch XComs again.
+            run_facets={"baidu_ocr_cost": cost_facet(self._lineage_cost)},
         )
 
     def _pii_policy(self) -> PiiPolicy | None:

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseOperator
 
-from baidu_ocr.errors import BaiduOcrError
+from baidu_ocr.errors import BaiduOcrError, BudgetExhausted
 from baidu_ocr.manifests import BatchManifest, build_manifest, staged_where
 from baidu_ocr.operators.base import S3ImageBatchOperator, count_earlier_calls
 from baidu_ocr.records import OcrOutcome
@@ -52,6 +52,7 @@ class BaiduOcrBatchOperator(S3ImageBatchOperator):
         "staging_prefix",
         "warehouse_conn_id",
         "pages",
+        "max_billable_calls",
     )
     template_fields_renderers = {"options": "json", "keys": "json", "pages": "json"}
     ui_color = "#e8f0fe"
@@ -90,7 +91,12 @@ class BaiduOcrBatchOperator(S3ImageBatchOperator):
         skip = self._pages_to_skip(earlier)
         # Only for batches with documents: an image batch calls ocr_many exactly as before.
         page_kwargs = {"pages": self.pages, "done_pages": skip} if (self.pages or skip) else {}
+        budget = self._budget_left(context)
+        if budget is not None:
+            page_kwargs["max_billable_calls"] = budget
         try:
+            if budget == 0 and selection.to_ocr:
+                raise BudgetExhausted("max_billable_calls reached", endpoint=self.record_endpoint)
             for outcome in hook.ocr_many(
                 items, endpoint=self.endpoint, total=len(selection.to_ocr), **page_kwargs, **self.options
             ):
@@ -105,7 +111,10 @@ class BaiduOcrBatchOperator(S3ImageBatchOperator):
             stopped = exc
         stager.flush()
         stats = hook.stats.snapshot()
-        count_earlier_calls(stats, earlier)
+        usage = self._record_usage(context, stats, sum(1 for o in outcomes if o.ok))
+        count_earlier_calls(stats, earlier, self.billing_endpoint)
+        n_left = len(set(selection.to_ocr) - {o.key for o in outcomes}) if stopped else 0
+        stopped = self._stopped_reason(stopped, n_left)
         manifest = build_manifest(
             uri=stager.uri(),
             n_seen=len(keys),
@@ -114,15 +123,22 @@ class BaiduOcrBatchOperator(S3ImageBatchOperator):
             n_skipped=selection.n_skipped,
             stats=stats,
             started_at=started_at,
+            stopped_by=getattr(stopped, "error_class", None) if stopped else None,
+            n_left=n_left,
         )
+        self._lineage_manifest = manifest
         self.log.info(
-            "Batch done: %d ok, %d failed %s, %d skipped; %d billable calls; %s",
+            "Batch done: %d ok, %d failed %s, %d skipped, %d left unsent; %d billable call(s), %d failed "
+            "call(s) (not billed); %s%s",
             manifest["n_ok"],
             manifest["n_failed"],
             manifest["failed_by_class"],
             manifest["n_skipped"],
-            manifest["stats"]["billable_calls"],
+            n_left,
+            stats["billable_calls"],
+            stats["failed_calls"],
             staged_where(manifest),
+            f"; usage recorded: {len(usage)} row(s)" if usage else "",
         )
         return self._publish_then_check(context, manifest, stopped)
 

@@ -17,6 +17,7 @@ from baidu_ocr.manifests import BatchManifest, staged_where
 from baidu_ocr.operators.base import S3ImageBatchOperator
 from baidu_ocr.parser_tasks import SUBMIT_ENDPOINT, check_parser_tasks
 from baidu_ocr.records import OcrOutcome
+from baidu_ocr.stats import call_counts
 from baidu_ocr.triggers import BaiduOcrParserTaskTrigger
 
 if TYPE_CHECKING:
@@ -96,7 +97,8 @@ class BaiduOcrParserOperator(S3ImageBatchOperator):
                 break
         carry = {
             "started_at": started_at,
-            "billable_calls": self.hook.stats.snapshot()["billable_calls"],
+            "calls": call_counts(self.hook.stats.snapshot()),
+            "read": self._lineage_read,  # the S3 objects read, for lineage after a deferral
             "n_seen": len(keys),
             "n_skipped": selection.n_skipped,
             "n_unreadable": len(fetched.unreadable),
@@ -118,7 +120,7 @@ class BaiduOcrParserOperator(S3ImageBatchOperator):
             )
         event = self._wait_in_worker(task_ids, deadline)
         # The same hook submitted, polled and will fetch: its counters already hold every call.
-        return self._finish(context, {**event, "jobs": jobs, "carry": {**carry, "billable_calls": 0}})
+        return self._finish(context, {**event, "jobs": jobs, "carry": {**carry, "calls": {}}})
 
     def _submit(self, fetched: FetchedImages, key: str) -> dict[str, Any]:
         """Submit one document; a per-document refusal becomes a failed job instead of an exception."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from airflow.sdk import BaseOperator
+from airflow.sdk import BaseHook, BaseOperator
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -24,6 +24,13 @@ class BaiduOcrRunSummaryOperator(BaseOperator):
     :param rows_loaded: the load task's output (rows upserted per table), shown in the summary. When given,
         the run fails if the load failed (it then published an ``error``, or nothing at all).
     :param aws_conn_id: the AWS connection for S3 (staged latencies are read back).
+    :param warehouse_conn_id: the warehouse holding ``ocr_usage``: with it, the summary shows per endpoint
+        this run's billable calls, the month's so far, the share of the free allowance used and the
+        estimated cost (prices from the ``baidu_ocr`` connection's extra ``pricing``).
+    :param baidu_ocr_conn_id: the ``baidu_ocr`` connection whose prices apply.
+
+    A run whose batch stopped early (``max_billable_calls`` reached, Baidu's daily quota) fails with
+    :class:`~baidu_ocr.manifests.RunStoppedEarly`, after the summary says how many images were left.
     """
 
     template_fields: Sequence[str] = ("manifests", "batches", "rows_loaded")
@@ -36,6 +43,8 @@ class BaiduOcrRunSummaryOperator(BaseOperator):
         batches: Any = None,
         rows_loaded: Any = None,
         aws_conn_id: str = "aws_default",
+        warehouse_conn_id: str | None = None,
+        baidu_ocr_conn_id: str = "baidu_ocr_default",
         **kwargs: Any,
     ) -> None:
         kwargs.setdefault("trigger_rule", "all_done")
@@ -47,6 +56,8 @@ class BaiduOcrRunSummaryOperator(BaseOperator):
         self.load_expected = rows_loaded is not None
         self.batches_expected = batches is not None
         self.aws_conn_id = aws_conn_id
+        self.warehouse_conn_id = warehouse_conn_id
+        self.baidu_ocr_conn_id = baidu_ocr_conn_id
 
     def execute(self, context: Context) -> dict[str, Any]:
         from airflow.providers.amazon.aws.hooks.s3 import S3Hook
@@ -60,6 +71,7 @@ class BaiduOcrRunSummaryOperator(BaseOperator):
             n_batches=len(batches) if self.batches is not None else None,
             rows_loaded=self.rows_loaded,
             load_expected=self.load_expected,
+            cost=self._cost(context),
             log=self.log,
         )
         if self.batches_expected and self.batches is None:
@@ -68,3 +80,37 @@ class BaiduOcrRunSummaryOperator(BaseOperator):
                 "The batches were never listed (the listing task failed; see its log): nothing was OCRed."
             )
         return summary
+
+    def _cost(self, context: Context) -> dict[str, Any] | None:
+        """Per endpoint: this run's calls and cost, and the month's so far, from ``ocr_usage``."""
+        if not self.warehouse_conn_id:
+            return None
+        from baidu_ocr.usage import beijing_day, cost_lines
+        from baidu_ocr.warehouse import WarehouseLoader
+
+        ti = context["ti"]
+        loader = WarehouseLoader(self.warehouse_conn_id)
+        run = loader.usage(dag_id=ti.dag_id, run_id=ti.run_id)
+        month = loader.usage(month_of_day=beijing_day())
+        return cost_lines(
+            {ep: calls for ep, (calls, _, _) in run.items()},
+            {ep: calls for ep, (calls, _, _) in month.items()},
+            {ep: cost for ep, (_, _, cost) in run.items()},
+            {ep: cost for ep, (_, _, cost) in month.items()},
+            self._prices(),
+        )
+
+    def _prices(self) -> dict[str, Any]:
+        from baidu_ocr.connection import BaiduOcrSettings
+        from baidu_ocr.errors import ConfigError
+
+        try:
+            conn = BaseHook.get_connection(self.baidu_ocr_conn_id)
+        except Exception:  # noqa: BLE001 - no such connection: the calls are shown without prices
+            self.log.warning("No connection %r: cost shown without prices", self.baidu_ocr_conn_id)
+            return {}
+        try:
+            return BaiduOcrSettings.from_connection(conn).pricing
+        except ConfigError as exc:
+            self.log.warning("Connection %r: %s; cost shown without prices", self.baidu_ocr_conn_id, exc)
+            return {}

@@ -24,6 +24,7 @@ from baidu_ocr.manifests import BatchManifest, staged_where
 from baidu_ocr.operators.ocr import BaiduOcrBatchOperator
 from baidu_ocr.records import OcrOutcome, options_hash
 from baidu_ocr.staging import DEFAULT_EXCEL_PREFIX, XLSX_CONTENT_TYPE, excel_key, s3_uri, write_output_file
+from baidu_ocr.stats import call_counts
 from baidu_ocr.table_jobs import TableJobsWait, check_table_jobs
 from baidu_ocr.triggers import BaiduOcrTableJobTrigger
 
@@ -35,6 +36,7 @@ if TYPE_CHECKING:
 TABLE_RECORD_ENDPOINT = "form_ocr"  # what the warehouse calls an async table job's document
 TABLE_V2 = "table"  # the sync endpoint, and what the warehouse calls its documents
 TABLE_APIS = (TABLE_V2, TABLE_RECORD_ENDPOINT)
+FORM_OCR_BILLED = "form_ocr_request"
 EXCEL_URI = "excel_uri"  # replaces ``excel_file`` in a staged result: where the workbook went
 ZIP_MAGIC = b"PK\x03\x04"  # an .xlsx is a zip archive
 
@@ -83,6 +85,7 @@ class BaiduOcrTableOperator(BaiduOcrBatchOperator):
         "staging_prefix",
         "warehouse_conn_id",
         "pages",
+        "max_billable_calls",
     )
     template_fields_renderers = {"options": "json", "keys": "json", "pages": "json"}
     ui_color = "#e6f4ea"
@@ -107,6 +110,11 @@ class BaiduOcrTableOperator(BaiduOcrBatchOperator):
     @property
     def record_endpoint(self) -> str:  # type: ignore[override]
         return TABLE_RECORD_ENDPOINT if self.api == TABLE_RECORD_ENDPOINT else TABLE_V2
+
+    @property
+    def billing_endpoint(self) -> str:
+        """``form_ocr``: the submissions are what Baidu bills (``form_ocr_request``), not the polls."""
+        return FORM_OCR_BILLED if self.api == TABLE_RECORD_ENDPOINT else TABLE_V2
 
     def execute(self, context: Context) -> BatchManifest:
         if self.api not in TABLE_APIS:
@@ -151,10 +159,14 @@ class BaiduOcrTableOperator(BaiduOcrBatchOperator):
     def _execute_form_ocr(self, context: Context) -> BatchManifest:
         started_at = time.time()
         keys, fetched, selection = self._read_and_select(self._earlier_outcomes(self._stager(context)))
-        jobs = [self._submit(fetched, key) for key in selection.to_ocr]
+        jobs, stopped = self._submit_within_budget(context, fetched, selection.to_ocr)
         carry = {
             "started_at": started_at,
-            "billable_calls": self.hook.stats.snapshot()["billable_calls"],
+            # A stop (budget, quota) while submitting: the jobs submitted are finished first, then it fails.
+            "stopped": stopped,
+            "budget_spent_before": getattr(self, "_budget_spent_before", 0),
+            "calls": call_counts(self.hook.stats.snapshot()),
+            "read": self._lineage_read,  # the S3 objects read, for lineage after a deferral
             "n_seen": len(keys),
             "n_skipped": selection.n_skipped,
             "n_unreadable": len(fetched.unreadable),
@@ -175,7 +187,26 @@ class BaiduOcrTableOperator(BaiduOcrBatchOperator):
             )
         event = self._wait_in_worker(request_ids, deadline)
         # The same hook submitted, polled and will fetch: its counters already hold every call.
-        return self._finish(context, {**event, "jobs": jobs, "carry": {**carry, "billable_calls": 0}})
+        return self._finish(context, {**event, "jobs": jobs, "carry": {**carry, "calls": {}}})
+
+    def _submit_within_budget(
+        self, context: Context, fetched: FetchedImages, keys: list[str]
+    ) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+        """Submit one job per key until the run's budget or Baidu's quota stops it: ``(jobs, stop)``, the
+        stop being ``{"error_class", "message", "n_left"}`` (the keys not submitted wait for the next run)."""
+        from baidu_ocr.errors import BudgetExhausted, QuotaExhausted
+
+        budget = self._budget_left(context)
+        jobs: list[dict[str, Any]] = []
+        for n, key in enumerate(keys):
+            try:
+                if budget is not None and sum(1 for job in jobs if job["request_id"]) >= budget:
+                    raise BudgetExhausted("max_billable_calls reached", endpoint=self.billing_endpoint)
+                jobs.append(self._submit(fetched, key))
+            except (BudgetExhausted, QuotaExhausted) as exc:
+                left = len(keys) - n
+                return jobs, {"error_class": exc.error_class, "message": str(exc), "n_left": left}
+        return jobs, None
 
     def _submit(self, fetched: FetchedImages, key: str) -> dict[str, Any]:
         """Submit one image; a bad image becomes a failed job instead of an exception."""
@@ -236,7 +267,11 @@ class BaiduOcrTableOperator(BaiduOcrBatchOperator):
             else:
                 outcome.fail(error)
             outcomes.append(outcome)
-        manifest = self._stage_job_outcomes(context, outcomes, event.get("carry") or {}, "Table jobs")
+        carry = event.get("carry") or {}
+        manifest = self._stage_job_outcomes(context, outcomes, carry, "Table jobs")
+        if stop := carry.get("stopped"):
+            self._budget_spent_before = carry.get("budget_spent_before", 0)
+            return self._publish_then_check(context, manifest, self._stop_error(stop))
         timed_out = None
         if event["status"] == "timeout":
             pending = list(event.get("pending") or [])
@@ -245,6 +280,19 @@ class BaiduOcrTableOperator(BaiduOcrBatchOperator):
                 f"{staged_where(manifest)}"
             )
         return self._publish_then_check(context, manifest, timed_out)
+
+    def _stop_error(self, stop: dict[str, Any]) -> BaiduOcrError:
+        """The error a submission stop becomes once the submitted jobs are staged (it crossed a deferral
+        as plain data)."""
+        from baidu_ocr.errors import BudgetExhausted, QuotaExhausted
+
+        if stop["error_class"] == BudgetExhausted.error_class:
+            error = BudgetExhausted(stop["message"], endpoint=self.billing_endpoint)
+            return self._stopped_reason(error, int(stop["n_left"]))  # type: ignore[return-value]
+        return QuotaExhausted(
+            f"{stop['message']}; {stop['n_left']} image(s) left for the next run",
+            endpoint=self.billing_endpoint,
+        )
 
     def _copy_excel(self, key: str, request_id: str) -> str:
         result = self.hook.get_table_job_result(request_id, result_type="excel")

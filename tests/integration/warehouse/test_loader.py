@@ -6,7 +6,7 @@ import threading
 
 import pandas as pd
 import pytest
-from baidu_ocr.normalize import TABLES, normalize_records
+from baidu_ocr.normalize import DOCUMENT_TABLES, normalize_records
 from baidu_ocr.records import options_hash
 from baidu_ocr.warehouse import GENERIC, WarehouseLoader
 
@@ -82,7 +82,7 @@ def test_child_rows_without_their_document_row_are_refused(loader):
     frames["ocr_documents"] = frames["ocr_documents"].iloc[0:0]
     with pytest.raises(ValueError, match="without their ocr_documents row"):
         loader.load(frames)
-    assert loader.row_counts() == {name: 0 for name in TABLES}
+    assert loader.row_counts() == {name: 0 for name in DOCUMENT_TABLES}
 
 
 def test_values_round_trip_with_nulls_dates_and_booleans(loader):
@@ -184,9 +184,9 @@ def test_failed_retry_does_not_overwrite_a_paid_ok_document(loader):
 
 
 def test_empty_frames_load_nothing(loader):
-    assert loader.load(normalize_records([])) == {name: 0 for name in TABLES}
-    assert loader.load({}) == {name: 0 for name in TABLES}
-    assert loader.row_counts() == {name: 0 for name in TABLES}
+    assert loader.load(normalize_records([])) == {name: 0 for name in DOCUMENT_TABLES}
+    assert loader.load({}) == {name: 0 for name in DOCUMENT_TABLES}
+    assert loader.row_counts() == {name: 0 for name in DOCUMENT_TABLES}
 
 
 def test_generic_dialect_path_is_idempotent_too(monkeypatch, tmp_path):

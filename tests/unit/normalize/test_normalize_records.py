@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from baidu_ocr.normalize import TABLES, empty_frame, normalize_records
+from baidu_ocr.normalize import DOCUMENT_TABLES, TABLES, empty_frame, normalize_records
 from baidu_ocr.records import RAW_RECORD_COLUMNS
 from baidu_ocr.warehouse import DDL_FILES, render_ddl
 
@@ -18,7 +18,7 @@ REPO = Path(__file__).resolve().parents[3]
 
 
 def _assert_declared(frames: dict[str, pd.DataFrame]) -> None:
-    assert set(frames) == set(TABLES)
+    assert set(frames) == set(DOCUMENT_TABLES)
     for name, frame in frames.items():
         declared = TABLES[name].columns
         assert list(frame.columns) == list(declared), name
@@ -53,7 +53,7 @@ def test_failed_image_is_a_document_row_with_its_error_and_no_children():
     assert doc["error_msg"] == "image format error"
     assert doc["log_id"] == "18446744073709551615"
     assert pd.isna(doc["n_lines"])
-    assert all(frames[name].empty for name in TABLES if name != "ocr_documents")
+    assert all(frames[name].empty for name in DOCUMENT_TABLES if name != "ocr_documents")
 
 
 def test_error_body_staged_as_ok_is_stored_as_failed():

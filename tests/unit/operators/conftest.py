@@ -68,6 +68,7 @@ class ScriptedHook:
     def __init__(self, conn_id: str = "baidu_ocr_default", **kwargs: Any) -> None:
         self.conn_id = conn_id
         self.stats = CallStats()
+        self.settings = SimpleNamespace(pricing={})  # no prices: usage rows cost NULL
         self.called: list[str] = []
         self.read_from_s3: list[str] = []  # keys handed over as S3 objects (read again), not as bytes
         ScriptedHook.instances.append(self)
@@ -84,7 +85,7 @@ class ScriptedHook:
                 self.read_from_s3.append(key)
             data = source if isinstance(source, bytes) else source.get()["Body"].read()
             self.called.append(key)
-            self.stats.count("billable_calls")
+            self.stats.count_call("sync", endpoint, ok=key not in self.fail)
             digest = hashlib.sha256(data).hexdigest()
             if key in self.fail:
                 yield OcrOutcome(

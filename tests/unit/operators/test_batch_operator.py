@@ -42,7 +42,8 @@ def test_stages_every_outcome_and_returns_a_small_manifest(s3, scripted_hook):
     )
     assert (manifest["n_seen"], manifest["n_ok"], manifest["n_failed"], manifest["n_skipped"]) == (5, 4, 1, 0)
     assert manifest["failed_by_class"] == {"bad_image": 1}
-    assert manifest["stats"]["billable_calls"] == 5
+    assert manifest["stats"]["billable_calls"] == 4  # the failed image is not billed
+    assert manifest["stats"]["failed_calls"] == 1
     staged = read_records(s3, [manifest["uri"]])
     assert sorted(staged["source_uri"]) == sorted(f"s3://{BUCKET}/{k}" for k in images)
     assert set(staged["content_sha256"]) == {hashlib.sha256(d).hexdigest() for d in images.values()}
@@ -50,7 +51,14 @@ def test_stages_every_outcome_and_returns_a_small_manifest(s3, scripted_hook):
     assert set(staged["dag_id"]) == {"unit_dag"}
 
 
-def test_skips_content_in_the_warehouse_and_duplicates_before_any_call(s3, scripted_hook, monkeypatch):
+def test_skips_content_in_the_warehouse_and_duplicates_before_any_call(
+    s3, scripted_hook, monkeypatch, tmp_path
+):
+    import json
+
+    from baidu_ocr.warehouse import WarehouseLoader
+
+    monkeypatch.setenv("AIRFLOW_CONN_WH", json.dumps({"conn_type": "sqlite", "host": str(tmp_path / "w.db")}))
     images = _upload(s3, 4)
     s3.load_bytes(images["in/00.png"], "in/copy-of-00.png", BUCKET)
     known = {hashlib.sha256(images["in/01.png"]).hexdigest()}
@@ -59,6 +67,8 @@ def test_skips_content_in_the_warehouse_and_duplicates_before_any_call(s3, scrip
 
     assert sorted(scripted_hook.instances[0].called) == ["in/00.png", "in/02.png", "in/03.png"]
     assert (manifest["n_ok"], manifest["n_skipped"]) == (3, 2)
+    # What the try paid for is in ocr_usage (no price configured: no cost).
+    assert WarehouseLoader("wh").usage(month_of_day=None) == {"general_basic": (3, 0, None)}
 
 
 def test_everything_known_makes_no_call_and_stages_nothing(s3, scripted_hook, monkeypatch):
