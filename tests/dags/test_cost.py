@@ -136,23 +136,27 @@ def test_baidus_daily_quota_stops_the_run_like_the_budget(
         assert server.stats()["errors"].get("17", 0) > 0
 
 
+@pytest.mark.parametrize(
+    ("api", "server_endpoint", "billed_as"),
+    [("table", "table", "table"), ("form_ocr", "form_ocr/request", "form_ocr_request")],
+)
 def test_the_budget_stops_table_jobs_too_after_staging_the_submitted_ones(
-    airflow_db, s3_env, ocr_server, sqlite_warehouse, capfd
+    airflow_db, s3_env, ocr_server, sqlite_warehouse, capfd, api, server_endpoint, billed_as
 ):
     images = s3_env.upload_samples("tables")
-    conf = {"bucket": s3_env.bucket, "prefix": "samples/tables/", "poll_interval": 0.05}
+    conf = {"bucket": s3_env.bucket, "prefix": "samples/tables/", "poll_interval": 0.05, "api": api}
     run = run_dag("baidu_ocr_tables_to_warehouse", {**conf, "deferrable": False, "max_billable_calls": 2})
     logged = "".join(capfd.readouterr())
 
     assert run.state == "failed"
-    assert ocr_server.stats()["endpoints"]["form_ocr/request"]["ok"] == 2
+    assert ocr_server.stats()["endpoints"][server_endpoint]["ok"] == 2
     assert sqlite_warehouse.records("SELECT COUNT(*) FROM ocr_documents") == [(2,)]
     assert f"{len(images) - 2} image(s) left for the next run" in logged
     assert sqlite_warehouse.records("SELECT endpoint, SUM(billable_calls) FROM ocr_usage GROUP BY 1") == [
-        ("form_ocr_request", 2)
+        (billed_as, 2)
     ]
 
     rerun = run_dag("baidu_ocr_tables_to_warehouse", {**conf, "deferrable": True})
     assert rerun.state == "success"
-    assert ocr_server.stats()["endpoints"]["form_ocr/request"]["ok"] == len(images)
+    assert ocr_server.stats()["endpoints"][server_endpoint]["ok"] == len(images)
     assert sqlite_warehouse.records("SELECT COUNT(*) FROM ocr_documents") == [(len(images),)]
