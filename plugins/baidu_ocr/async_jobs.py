@@ -15,11 +15,19 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from baidu_ocr.errors import BaiduOcrError
+from baidu_ocr.errors import BaiduOcrError, TransientError
 
 DONE, FAILED, PENDING = "done", "failed", "pending"
 # result -> (DONE | FAILED | PENDING, the failure as BaiduOcrError.to_dict() when FAILED)
 StateOf = Callable[[dict[str, Any]], tuple[str, dict[str, Any] | None]]
+
+
+def job_result(body: dict[str, Any], endpoint: str, conn_id: str | None) -> dict[str, Any]:
+    """The ``result`` of a poll's answer (its state is the job kind's); an answer without one is transient."""
+    result = body.get("result")
+    if not isinstance(result, dict):
+        raise TransientError(f"{endpoint} answered without a result", endpoint=endpoint, conn_id=conn_id)
+    return result
 
 
 @dataclass

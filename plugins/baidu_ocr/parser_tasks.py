@@ -18,7 +18,7 @@ import json
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from baidu_ocr.async_jobs import DONE, FAILED, PENDING, JobsProgress, acheck_jobs, check_jobs
+from baidu_ocr.async_jobs import DONE, FAILED, PENDING, JobsProgress, acheck_jobs, check_jobs, job_result
 from baidu_ocr.errors import BadImage, TransientError
 from baidu_ocr.records import form_value
 from baidu_ocr.redact import redact
@@ -59,13 +59,8 @@ def parser_task_id(body: dict[str, Any], conn_id: str | None) -> str:
 
 
 def parser_task_result(body: dict[str, Any], conn_id: str | None) -> dict[str, Any]:
-    """The ``result`` of a query answer (``status`` says where the task is); one without is transient."""
-    result = body.get("result")
-    if not isinstance(result, dict):
-        raise TransientError(
-            "parser/task/query answered without a result", endpoint=QUERY_ENDPOINT, conn_id=conn_id
-        )
-    return result
+    """The ``result`` of a ``parser/task/query`` answer (``status`` says where the task is)."""
+    return job_result(body, QUERY_ENDPOINT, conn_id)
 
 
 def parser_task_state(result: dict[str, Any]) -> tuple[str, dict[str, Any] | None]:

@@ -10,13 +10,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from baidu_ocr.async_jobs import DONE, PENDING, JobsProgress, JobsWait, acheck_jobs, check_jobs
-from baidu_ocr.errors import TransientError
+from baidu_ocr.async_jobs import DONE, PENDING, JobsProgress, acheck_jobs, check_jobs, job_result
 
 TABLE_JOB_DONE = 3
 RESULT_ENDPOINT = "form_ocr_get_request_result"
 
-TableJobsWait = JobsWait  # the table trigger's and operator's name for it (``noun`` defaults to "table job")
 
 
 def table_job_request(request_id: str, result_type: str) -> dict[str, str]:
@@ -25,13 +23,8 @@ def table_job_request(request_id: str, result_type: str) -> dict[str, str]:
 
 
 def table_job_result(body: dict[str, Any], conn_id: str | None) -> dict[str, Any]:
-    """The ``result`` of a ``get_request_result`` answer (``ret_code`` 3 means done); one without is transient."""
-    result = body.get("result")
-    if not isinstance(result, dict):
-        raise TransientError(
-            "get_request_result answered without a result", endpoint=RESULT_ENDPOINT, conn_id=conn_id
-        )
-    return result
+    """The ``result`` of a ``get_request_result`` answer (``ret_code`` 3 means done)."""
+    return job_result(body, RESULT_ENDPOINT, conn_id)
 
 
 def table_job_state(result: dict[str, Any]) -> tuple[str, None]:

@@ -11,18 +11,18 @@ from typing import TYPE_CHECKING, Any
 from airflow.exceptions import AirflowException
 from airflow.sdk.configuration import conf
 
-from baidu_ocr.async_jobs import JobsWait
 from baidu_ocr.errors import BaiduOcrError
 from baidu_ocr.manifests import BatchManifest, staged_where
 from baidu_ocr.operators.base import S3ImageBatchOperator
+from baidu_ocr.operators.jobs import AsyncJobsMixin
 from baidu_ocr.parser_tasks import SUBMIT_ENDPOINT, check_parser_tasks
 from baidu_ocr.records import OcrOutcome
-from baidu_ocr.stats import call_counts
 from baidu_ocr.triggers import BaiduOcrParserTaskTrigger
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
+    from baidu_ocr.async_jobs import JobsProgress
     from baidu_ocr.sources import FetchedImages
 
 
@@ -34,7 +34,7 @@ class ParserSubmitStopped(AirflowException):
     """Submitting stopped on an error that concerns every document (quota, permission, credentials)."""
 
 
-class BaiduOcrParserOperator(S3ImageBatchOperator):
+class BaiduOcrParserOperator(AsyncJobsMixin, S3ImageBatchOperator):
     """Parse S3 documents (PDF, OFD, images, Word, ...) into Markdown with Baidu's async document parser.
 
     ``execute`` reads and hashes the documents, skips content the warehouse already holds for the same
@@ -68,6 +68,8 @@ class BaiduOcrParserOperator(S3ImageBatchOperator):
     )
     template_fields_renderers = {"options": "json", "keys": "json"}
     ui_color = "#e8f0fe"
+    job_noun = "parser task"
+    trigger_class = BaiduOcrParserTaskTrigger
     record_endpoint = SUBMIT_ENDPOINT
 
     def __init__(
@@ -95,32 +97,8 @@ class BaiduOcrParserOperator(S3ImageBatchOperator):
                 stopped = f"{type(exc).__name__}: {exc}"
                 self.log.error("Stopped submitting after %d document(s): %s", len(jobs), stopped)
                 break
-        carry = {
-            "started_at": started_at,
-            "calls": call_counts(self.hook.stats.snapshot()),
-            "read": self._lineage_read,  # the S3 objects read, for lineage after a deferral
-            "n_seen": len(keys),
-            "n_skipped": selection.n_skipped,
-            "n_unreadable": len(fetched.unreadable),
-            "stopped": stopped,
-        }
-        task_ids = [job["task_id"] for job in jobs if job["task_id"]]
-        deadline = time.time() + self.timeout
-        if task_ids and self.deferrable:
-            self.log.info("Submitted %d parser task(s); deferring until they finish", len(task_ids))
-            self.defer(
-                trigger=BaiduOcrParserTaskTrigger(
-                    jobs=jobs,
-                    carry=carry,
-                    baidu_ocr_conn_id=self.baidu_ocr_conn_id,
-                    poll_interval=self.poll_interval,
-                    deadline=deadline,
-                ),
-                method_name="execute_complete",
-            )
-        event = self._wait_in_worker(task_ids, deadline)
-        # The same hook submitted, polled and will fetch: its counters already hold every call.
-        return self._finish(context, {**event, "jobs": jobs, "carry": {**carry, "calls": {}}})
+        carry = self._job_carry(started_at, keys, fetched, selection, stopped=stopped)
+        return self._defer_or_wait(context, jobs, [job["task_id"] for job in jobs if job["task_id"]], carry)
 
     def _submit(self, fetched: FetchedImages, key: str) -> dict[str, Any]:
         """Submit one document; a per-document refusal becomes a failed job instead of an exception."""
@@ -140,24 +118,8 @@ class BaiduOcrParserOperator(S3ImageBatchOperator):
             job["error"] = exc.to_dict()  # a bad file, or still rate-limited after the hook's retries
         return job
 
-    def _wait_in_worker(self, pending: list[str], deadline: float) -> dict[str, Any]:
-        """The trigger's wait, in the worker: the same rules (``JobsWait``), blocking sleeps."""
-        wait = JobsWait(
-            pending=pending, deadline=deadline, poll_interval=self.poll_interval, noun="parser task"
-        )
-        while True:
-            event = wait.fold(check_parser_tasks(self.hook, wait.pending))
-            if event is not None:
-                return event
-            self.log.info(wait.progress_line())
-            time.sleep(wait.sleep_seconds())
-
-    def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> BatchManifest:
-        if not event or "status" not in event:
-            raise AirflowException(f"Parser task trigger sent no usable event: {event!r}")
-        if event["status"] == "error":
-            raise AirflowException(f"Waiting for Baidu parser tasks failed: {event.get('message')}")
-        return self._finish(context, event)
+    def _poll(self, pending: list[str]) -> JobsProgress:
+        return check_parser_tasks(self.hook, pending)
 
     def _finish(self, context: Context, event: dict[str, Any]) -> BatchManifest:
         """Fetch each finished task's Markdown and layout, stage the records; fail late on a timeout/stop."""

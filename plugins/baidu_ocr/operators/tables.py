@@ -21,16 +21,17 @@ from airflow.sdk.configuration import conf
 
 from baidu_ocr.errors import BaiduOcrError
 from baidu_ocr.manifests import BatchManifest, staged_where
+from baidu_ocr.operators.jobs import AsyncJobsMixin
 from baidu_ocr.operators.ocr import BaiduOcrBatchOperator
 from baidu_ocr.records import OcrOutcome, options_hash
 from baidu_ocr.staging import DEFAULT_EXCEL_PREFIX, XLSX_CONTENT_TYPE, excel_key, s3_uri, write_output_file
-from baidu_ocr.stats import call_counts
-from baidu_ocr.table_jobs import TableJobsWait, check_table_jobs
+from baidu_ocr.table_jobs import check_table_jobs
 from baidu_ocr.triggers import BaiduOcrTableJobTrigger
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
+    from baidu_ocr.async_jobs import JobsProgress
     from baidu_ocr.sources import FetchedImages
 
 TABLE_RECORD_ENDPOINT = "form_ocr"  # what the warehouse calls an async table job's document
@@ -45,7 +46,7 @@ class TableJobsTimedOut(AirflowException):
     """Baidu had not finished every table job by the operator's ``timeout``."""
 
 
-class BaiduOcrTableOperator(BaiduOcrBatchOperator):
+class BaiduOcrTableOperator(AsyncJobsMixin, BaiduOcrBatchOperator):
     """Recognize tables in S3 images; stage the cells' raw results and keep each table's Excel file in S3.
 
     ``api="table"`` (default): Baidu's current synchronous ``table`` (v2) endpoint, one call per image (per
@@ -89,6 +90,8 @@ class BaiduOcrTableOperator(BaiduOcrBatchOperator):
     )
     template_fields_renderers = {"options": "json", "keys": "json", "pages": "json"}
     ui_color = "#e6f4ea"
+    job_noun = "table job"
+    trigger_class = BaiduOcrTableJobTrigger
 
     def __init__(
         self,
@@ -160,34 +163,17 @@ class BaiduOcrTableOperator(BaiduOcrBatchOperator):
         started_at = time.time()
         keys, fetched, selection = self._read_and_select(self._earlier_outcomes(self._stager(context)))
         jobs, stopped = self._submit_within_budget(context, fetched, selection.to_ocr)
-        carry = {
-            "started_at": started_at,
+        carry = self._job_carry(
+            started_at,
+            keys,
+            fetched,
+            selection,
             # A stop (budget, quota) while submitting: the jobs submitted are finished first, then it fails.
-            "stopped": stopped,
-            "budget_spent_before": getattr(self, "_budget_spent_before", 0),
-            "calls": call_counts(self.hook.stats.snapshot()),
-            "read": self._lineage_read,  # the S3 objects read, for lineage after a deferral
-            "n_seen": len(keys),
-            "n_skipped": selection.n_skipped,
-            "n_unreadable": len(fetched.unreadable),
-        }
+            stopped=stopped,
+            budget_spent_before=getattr(self, "_budget_spent_before", 0),
+        )
         request_ids = [job["request_id"] for job in jobs if job["request_id"]]
-        deadline = time.time() + self.timeout
-        if request_ids and self.deferrable:
-            self.log.info("Submitted %d table job(s); deferring until they finish", len(request_ids))
-            self.defer(
-                trigger=BaiduOcrTableJobTrigger(
-                    jobs=jobs,
-                    carry=carry,
-                    baidu_ocr_conn_id=self.baidu_ocr_conn_id,
-                    poll_interval=self.poll_interval,
-                    deadline=deadline,
-                ),
-                method_name="execute_complete",
-            )
-        event = self._wait_in_worker(request_ids, deadline)
-        # The same hook submitted, polled and will fetch: its counters already hold every call.
-        return self._finish(context, {**event, "jobs": jobs, "carry": {**carry, "calls": {}}})
+        return self._defer_or_wait(context, jobs, request_ids, carry)
 
     def _submit_within_budget(
         self, context: Context, fetched: FetchedImages, keys: list[str]
@@ -222,22 +208,8 @@ class BaiduOcrTableOperator(BaiduOcrBatchOperator):
             job["error"] = exc.to_dict()
         return job
 
-    def _wait_in_worker(self, pending: list[str], deadline: float) -> dict[str, Any]:
-        """The trigger's wait, in the worker: the same rules (``TableJobsWait``), blocking sleeps."""
-        wait = TableJobsWait(pending=pending, deadline=deadline, poll_interval=self.poll_interval)
-        while True:
-            event = wait.fold(check_table_jobs(self.hook, wait.pending))
-            if event is not None:
-                return event
-            self.log.info(wait.progress_line())
-            time.sleep(wait.sleep_seconds())
-
-    def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> BatchManifest:
-        if not event or "status" not in event:
-            raise AirflowException(f"Table job trigger sent no usable event: {event!r}")
-        if event["status"] == "error":
-            raise AirflowException(f"Waiting for Baidu table jobs failed: {event.get('message')}")
-        return self._finish(context, event)
+    def _poll(self, pending: list[str]) -> JobsProgress:
+        return check_table_jobs(self.hook, pending)
 
     def _finish(self, context: Context, event: dict[str, Any]) -> BatchManifest:
         """Fetch each finished job's result, copy its Excel, stage the records; fail late on a timeout."""

@@ -1,0 +1,97 @@
+"""What the async-job operators (table jobs, parser tasks) share: the submit phase's figures that cross a
+deferral, the wait in the triggerer or in the worker (the same rules, ``async_jobs.JobsWait``), and the
+trigger's event checked on resume. Each operator says what its jobs are called, which trigger waits for
+them, how one polling round goes (``_poll``) and how finished jobs become outcomes (``_finish``)."""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Any
+
+from airflow.exceptions import AirflowException
+
+from baidu_ocr.async_jobs import JobsWait
+from baidu_ocr.stats import call_counts
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
+
+    from baidu_ocr.async_jobs import JobsProgress
+    from baidu_ocr.manifests import BatchManifest
+    from baidu_ocr.planning import ImageSelection
+    from baidu_ocr.sources import FetchedImages
+
+
+class AsyncJobsMixin:
+    """Mixed into an :class:`~baidu_ocr.operators.base.S3ImageBatchOperator` with ``deferrable``,
+    ``poll_interval`` and ``timeout`` attributes."""
+
+    job_noun: str  # "table job", "parser task": in log lines and errors
+    trigger_class: type  # its constructor takes jobs, carry, baidu_ocr_conn_id, poll_interval, deadline
+
+    def _poll(self, pending: list[str]) -> JobsProgress:
+        raise NotImplementedError
+
+    def _finish(self, context: Context, event: dict[str, Any]) -> BatchManifest:
+        raise NotImplementedError
+
+    def _job_carry(
+        self,
+        started_at: float,
+        keys: list[str],
+        fetched: FetchedImages,
+        selection: ImageSelection,
+        **extra: Any,
+    ) -> dict[str, Any]:
+        """What the submit phase knew, as plain data (it may cross a deferral into another process)."""
+        return {
+            "started_at": started_at,
+            "calls": call_counts(self.hook.stats.snapshot()),  # type: ignore[attr-defined]
+            "read": self._lineage_read,  # type: ignore[attr-defined]  # the S3 objects read, for lineage
+            "n_seen": len(keys),
+            "n_skipped": selection.n_skipped,
+            "n_unreadable": len(fetched.unreadable),
+            **extra,
+        }
+
+    def _defer_or_wait(
+        self, context: Context, jobs: list[dict[str, Any]], job_ids: list[str], carry: dict[str, Any]
+    ) -> BatchManifest:
+        """Wait for the submitted jobs in the triggerer (``deferrable``) or polling here, then finish."""
+        me: Any = self
+        deadline = time.time() + me.timeout
+        if job_ids and me.deferrable:
+            me.log.info("Submitted %d %s(s); deferring until they finish", len(job_ids), self.job_noun)
+            me.defer(
+                trigger=self.trigger_class(
+                    jobs=jobs,
+                    carry=carry,
+                    baidu_ocr_conn_id=me.baidu_ocr_conn_id,
+                    poll_interval=me.poll_interval,
+                    deadline=deadline,
+                ),
+                method_name="execute_complete",
+            )
+        event = self._wait_in_worker(job_ids, deadline)
+        # The same hook submitted, polled and will fetch: its counters already hold every call.
+        return self._finish(context, {**event, "jobs": jobs, "carry": {**carry, "calls": {}}})
+
+    def _wait_in_worker(self, pending: list[str], deadline: float) -> dict[str, Any]:
+        """The trigger's wait, in the worker: the same rules (``JobsWait``), blocking sleeps."""
+        me: Any = self
+        wait = JobsWait(
+            pending=pending, deadline=deadline, poll_interval=me.poll_interval, noun=self.job_noun
+        )
+        while True:
+            event = wait.fold(self._poll(wait.pending))
+            if event is not None:
+                return event
+            me.log.info(wait.progress_line())
+            time.sleep(wait.sleep_seconds())
+
+    def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> BatchManifest:
+        if not event or "status" not in event:
+            raise AirflowException(f"{self.job_noun.capitalize()} trigger sent no usable event: {event!r}")
+        if event["status"] == "error":
+            raise AirflowException(f"Waiting for Baidu {self.job_noun}s failed: {event.get('message')}")
+        return self._finish(context, event)
