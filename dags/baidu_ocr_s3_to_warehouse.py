@@ -14,8 +14,17 @@
    the bytes: reading an image costs an S3 GET, never an OCR call. So a second run over the same prefix makes
    zero OCR calls and adds zero rows.
 3. **normalize_and_load** turns the staged records into `ocr_documents`, `ocr_lines`, `ocr_chars`,
-   `ocr_fields`, ... and upserts them (emits an Asset per table).
-4. **summarize** logs the run: images seen / skipped / ok / failed by error class, billable calls, retries,
+   `ocr_fields`, ... and upserts them (emits an Asset per table). The confidence gate: a document with a
+   line under `params.min_confidence` (Baidu's line confidence; the default options ask for it with
+   `probability=true`), or with no text at all, is loaded as `needs_review` and queued in `ocr_review_queue`.
+4. **review** (mapped over the documents this run queued, when `params.review_in_ui`): a human-in-the-loop
+   task per document shows its link and low-confidence lines in Airflow's UI (Browse -> Required Actions);
+   the reviewer accepts them or saves corrected text. **apply_reviews** writes the answers (`reviewed_by`,
+   `reviewed_at`, the OCR's text kept in `original_text`); a reviewed row is never overwritten by a rerun.
+   A review unanswered after `params.review_timeout_minutes` leaves the rows `needs_review`; the run
+   succeeds. `airflow dags test` waits for the answers (it never times a review out): pass
+   `"review_in_ui": false` there.
+5. **summarize** logs the run: images seen / skipped / ok / failed by error class, billable calls, retries,
    p50/p95 latency and achieved QPS; it fails the run if a batch failed.
 
 Connections: `aws_default` (S3; `endpoint_url` in extra for MinIO/moto), `baidu_ocr_default` (type
@@ -29,14 +38,18 @@ from datetime import datetime
 
 from airflow.sdk import Param, dag, task
 from baidu_ocr.operators import (
+    BaiduOcrApplyReviewsOperator,
     BaiduOcrBatchOperator,
+    BaiduOcrReviewOperator,
     BaiduOcrRunSummaryOperator,
     BaiduOcrWarehouseLoadOperator,
 )
+from baidu_ocr.review_gate import DEFAULT_MIN_CONFIDENCE
 from baidu_ocr.sources import INPUT_SUFFIXES
 
 WAREHOUSE_CONN_ID = "warehouse_default"
-TABLES = ("ocr_documents", "ocr_lines", "ocr_chars", "ocr_fields")
+TABLES = ("ocr_documents", "ocr_lines", "ocr_chars", "ocr_fields", "ocr_review_queue")
+MAX_REVIEWS = 512  # review tasks per run (max_map_length is 1024); the rest stay queued as needs_review
 
 
 @dag(
@@ -51,7 +64,11 @@ TABLES = ("ocr_documents", "ocr_lines", "ocr_chars", "ocr_fields")
         "bucket": Param("baidu-ocr-demo", type="string", description="S3 bucket of the images"),
         "prefix": Param("samples/documents/", type="string", description="key prefix to OCR"),
         "endpoint": Param("general_basic", type="string", description="Baidu OCR endpoint"),
-        "options": Param({}, type="object", description='endpoint options, e.g. {"probability": "true"}'),
+        "options": Param(
+            {"probability": "true"},
+            type="object",
+            description="endpoint options; probability=true gives the line confidences the gate reads",
+        ),
         "batch_size": Param(100, type="integer", minimum=1, description="pages per mapped OCR task"),
         "suffixes": Param(
             list(INPUT_SUFFIXES),
@@ -59,6 +76,19 @@ TABLES = ("ocr_documents", "ocr_lines", "ocr_chars", "ocr_fields")
             description="key suffixes to OCR: images, and .pdf/.ofd documents (OCRed page by page)",
         ),
         "max_failure_ratio": Param(0.2, type="number", minimum=0, maximum=1),
+        "min_confidence": Param(
+            DEFAULT_MIN_CONFIDENCE,
+            type=["number", "null"],
+            minimum=0,
+            maximum=1,
+            description="documents with a line under this confidence (or no text) go to review; null: no gate",
+        ),
+        "review_in_ui": Param(
+            True, type="boolean", description="open a review task in the UI per queued document"
+        ),
+        "review_timeout_minutes": Param(
+            24 * 60, type="number", exclusiveMinimum=0, description="how long a review stays open"
+        ),
     },
 )
 def baidu_ocr_s3_to_warehouse():
@@ -92,6 +122,27 @@ def baidu_ocr_s3_to_warehouse():
         staging_bucket="{{ params.bucket }}",
         trigger_rule="all_done",  # load what the successful batches staged even if one batch failed
         tables=TABLES,
+        min_confidence="{{ params.min_confidence }}",
+    )
+
+    @task
+    def review_queue(params: dict, ti=None) -> list[dict]:
+        """The documents this run queued for review (none when reviews are not opened in the UI)."""
+        from baidu_ocr.warehouse import WarehouseLoader
+
+        if not params["review_in_ui"]:
+            return []
+        return WarehouseLoader(WAREHOUSE_CONN_ID).review_queue(ti.dag_id, ti.run_id, limit=MAX_REVIEWS)
+
+    queued = review_queue()
+    load >> queued
+    review = BaiduOcrReviewOperator.partial(
+        task_id="review",
+        timeout_minutes="{{ params.review_timeout_minutes }}",
+        map_index_template="{{ task.document['source_uri'] }}",
+    ).expand(document=queued)
+    BaiduOcrApplyReviewsOperator(
+        task_id="apply_reviews", responses=review.output, warehouse_conn_id=WAREHOUSE_CONN_ID
     )
 
     BaiduOcrRunSummaryOperator(

@@ -44,8 +44,8 @@ import pandas as pd
 import pyarrow as pa
 from pyarrow import csv as pa_csv
 
-from baidu_ocr.normalize.review import REVIEWED
 from baidu_ocr.normalize.schema import DATE, DOC_KEY, TABLES, TIMESTAMP_UTC
+from baidu_ocr.review_gate import REVIEWED
 
 log = logging.getLogger(__name__)
 

@@ -13,11 +13,11 @@ from baidu_ocr.normalize.fields import field_rows
 from baidu_ocr.normalize.idcards import idcard_row, is_idcard_result
 from baidu_ocr.normalize.lines import is_line_result, line_rows
 from baidu_ocr.normalize.masking import mask_frames, mask_line_chars
-from baidu_ocr.normalize.review import NEEDS_REVIEW, document_confidence, queue_row, review_reason
 from baidu_ocr.normalize.schema import DOC_KEY, TABLES
 from baidu_ocr.normalize.tables import table_payload, table_rows
 from baidu_ocr.pii import PiiPolicy
 from baidu_ocr.redact import redact
+from baidu_ocr.review_gate import NEEDS_REVIEW, document_confidence, queue_row, review_reason
 
 # Copied from the raw record to ocr_documents as they are.
 _RECORD_COLUMNS = (
@@ -61,7 +61,7 @@ def normalize_records(
     (``normalize.masking``), wherever it was found.
 
     Line results get their confidence figures (``conf_mean``, ``conf_min``). With ``min_confidence``, the
-    confidence gate (``normalize.review``) marks a line result under it, or without any line,
+    confidence gate (``baidu_ocr.review_gate``) marks a line result under it, or without any line,
     ``review_status='needs_review'`` and gives it an ``ocr_review_queue`` row.
     """
     rows: dict[str, list[dict]] = {name: [] for name in TABLES}

@@ -171,7 +171,7 @@ TABLES: dict[str, TableSchema] = {
             {
                 **_DOC_KEY_COLUMNS,
                 "source_uri": "string",
-                "reason": "string",  # "low_confidence" | "no_text" (baidu_ocr.normalize.review)
+                "reason": "string",  # "low_confidence" | "no_text" (baidu_ocr.review_gate)
                 "min_confidence": "Float64",  # the threshold the document was gated with
                 "conf_mean": "Float64",
                 "conf_min": "Float64",

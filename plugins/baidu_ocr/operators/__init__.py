@@ -4,6 +4,8 @@
   :class:`BaiduOcrImageOperator` (one image, JSON through XCom).
 - ``tables``: :class:`BaiduOcrTableOperator` (async table recognition, deferrable).
 - ``load``: :class:`BaiduOcrWarehouseLoadOperator` (staged records -> normalized tables -> warehouse).
+- ``review``: :class:`BaiduOcrReviewOperator` (human review of a gated document in Airflow's UI, HITL) and
+  :class:`BaiduOcrApplyReviewsOperator` (the answers into the warehouse).
 - ``summary``: :class:`BaiduOcrRunSummaryOperator` (the run's numbers; fails the run when a batch failed).
 
 Constructors only store arguments: the DAG processor builds operators on every parse.
@@ -14,10 +16,13 @@ from __future__ import annotations
 from baidu_ocr.manifests import BatchFailureRatioExceeded, RunHadFailedBatches
 from baidu_ocr.operators.load import BaiduOcrWarehouseLoadOperator
 from baidu_ocr.operators.ocr import BaiduOcrBatchOperator, BaiduOcrImageOperator
+from baidu_ocr.operators.review import BaiduOcrApplyReviewsOperator, BaiduOcrReviewOperator
 from baidu_ocr.operators.summary import BaiduOcrRunSummaryOperator
 from baidu_ocr.operators.tables import BaiduOcrTableOperator, TableJobsTimedOut
 
 __all__ = [
+    "BaiduOcrApplyReviewsOperator",
+    "BaiduOcrReviewOperator",
     "BaiduOcrBatchOperator",
     "BaiduOcrImageOperator",
     "BaiduOcrRunSummaryOperator",

@@ -26,7 +26,9 @@ def gated_frames(faded: str = "faded", *, run_id: str = "run-1"):
 
 
 def lines(loader) -> list[tuple]:
-    sql = f"SELECT line_no, text, original_text, reviewed_by FROM {loader._table('ocr_lines')} ORDER BY line_no"
+    sql = (
+        f"SELECT line_no, text, original_text, reviewed_by FROM {loader._table('ocr_lines')} ORDER BY line_no"
+    )
     return [tuple(r) for r in loader.hook.get_records(sql)]
 
 
@@ -86,7 +88,9 @@ def test_an_older_warehouse_gains_the_review_columns_with_migrate(monkeypatch, t
         WarehouseLoader("warehouse_old").ensure_schema()
     loader = WarehouseLoader("warehouse_old")
     loader.ensure_schema(migrate=True)
-    rows = loader.hook.get_records("SELECT content_sha256, status, conf_mean, review_status FROM ocr_documents")
+    rows = loader.hook.get_records(
+        "SELECT content_sha256, status, conf_mean, review_status FROM ocr_documents"
+    )
     assert [tuple(r) for r in rows] == [("e", "ok", None, None)]
     loader.load(gated_frames())
     assert loader.row_counts()["ocr_review_queue"] == 1

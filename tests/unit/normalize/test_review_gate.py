@@ -6,7 +6,7 @@ import json
 
 import pytest
 from baidu_ocr.normalize import normalize_records
-from baidu_ocr.normalize.review import LOW_CONFIDENCE, NO_TEXT, corrections_from, review_reason
+from baidu_ocr.review_gate import LOW_CONFIDENCE, NO_TEXT, corrections_from, review_reason
 
 from tests.unit.normalize.helpers import ok_record
 
@@ -72,12 +72,16 @@ def test_without_probabilities_only_empty_results_are_gated():
 
 def test_id_numbers_in_queued_lines_are_masked():
     frames = normalize_records(
-        [ok_record(lines_result(("ID 110101199003070017", 0.5)), endpoint="general_basic")], min_confidence=0.9
+        [ok_record(lines_result(("ID 110101199003070017", 0.5)), endpoint="general_basic")],
+        min_confidence=0.9,
     )
     assert "199003070017" not in frames["ocr_review_queue"].iloc[0]["low_lines"]
 
 
 def test_corrections_are_the_changed_form_fields_only():
-    low = [{"line_no": 1, "text": "faded", "confidence": 0.8}, {"line_no": 4, "text": "ok", "confidence": 0.8}]
+    low = [
+        {"line_no": 1, "text": "faded", "confidence": 0.8},
+        {"line_no": 4, "text": "ok", "confidence": 0.8},
+    ]
     assert corrections_from({"line_1": "fixed", "line_4": "ok"}, low) == {1: "fixed"}
     assert corrections_from({}, low) == {}

@@ -4,7 +4,8 @@ A line's confidence is Baidu's ``probability.average`` (returned with ``probabil
 to review when a line is under ``min_confidence`` (``low_confidence``), or when a text endpoint read no
 line at all (``no_text``: a blank page, or a scan too faint to find text on). Its rows are loaded anyway,
 marked ``needs_review``; the queue row says why and lists the lines under the threshold. Documents without
-probabilities (not asked for) are gated on ``no_text`` only. Pure: no Airflow, no database.
+probabilities (not asked for) are gated on ``no_text`` only. Pure: no Airflow, no database, no pandas (DAG
+files import its default, and the DAG processor must stay light).
 """
 
 from __future__ import annotations
