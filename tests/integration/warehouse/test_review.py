@@ -95,3 +95,31 @@ def test_an_older_warehouse_gains_the_review_columns_with_migrate(monkeypatch, t
     loader.load(gated_frames())
     assert loader.row_counts()["ocr_review_queue"] == 1
     WarehouseLoader("warehouse_old").ensure_schema()  # up to date now
+
+
+def test_an_older_postgres_warehouse_gains_the_review_columns_with_migrate(monkeypatch):
+    import uuid
+
+    import psycopg2
+
+    from tests.services import require_postgres
+
+    uri = require_postgres()
+    schema = f"baidu_ocr_old_{uuid.uuid4().hex[:10]}"
+    monkeypatch.setenv("AIRFLOW_CONN_WAREHOUSE_TEST", uri)
+    WarehouseLoader("warehouse_test", schema=schema).ensure_schema()
+    with psycopg2.connect(uri) as conn, conn.cursor() as cur:  # as an earlier version left them
+        cur.execute(f'ALTER TABLE "{schema}".ocr_documents DROP COLUMN conf_mean, DROP COLUMN review_status')
+        cur.execute(f'DROP TABLE "{schema}".ocr_review_queue')
+    conn.close()
+    try:
+        with pytest.raises(OutdatedSchema, match=r"ocr_documents\.conf_mean, ocr_documents\.review_status"):
+            WarehouseLoader("warehouse_test", schema=schema).ensure_schema()
+        loader = WarehouseLoader("warehouse_test", schema=schema)
+        loader.ensure_schema(migrate=True)
+        loader.load(gated_frames())
+        assert review_state(loader)[0] == ("needs_review", None)
+    finally:
+        with psycopg2.connect(uri) as conn, conn.cursor() as cur:
+            cur.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+        conn.close()
