@@ -125,7 +125,7 @@ def baidu_ocr_s3_to_warehouse():
         min_confidence="{{ params.min_confidence }}",
     )
 
-    @task
+    @task(show_return_value_in_logs=False)  # up to 512 documents' low-confidence lines: not for the log
     def review_queue(params: dict, ti=None) -> list[dict]:
         """The documents this run queued for review (none when reviews are not opened in the UI)."""
         from baidu_ocr.warehouse import WarehouseLoader
