@@ -42,7 +42,8 @@ class BaiduOcrReviewOperator(HITLOperator):
     {line_no: text}, "reviewed_by": name, "reviewed_at": ISO time}``.
     """
 
-    template_fields: Sequence[str] = ("document", "timeout_minutes")
+    # Not ``document``: it holds OCR text, which must never be rendered as a Jinja template.
+    template_fields: Sequence[str] = ("timeout_minutes",)
     ui_color = "#fde8e8"
 
     def __init__(
@@ -130,9 +131,16 @@ def review_body(document: dict[str, Any], link: str | None) -> str:
     body = [f"**Document:** {shown}{page}", "", f"**Why:** {why}"]
     if lines:
         body += ["", "| line | confidence | OCR text |", "|---:|---:|---|"]
-        body += [f"| {ln['line_no']} | {float(ln['confidence']):.3f} | {ln['text']} |" for ln in lines]
+        body += [
+            f"| {ln['line_no']} | {float(ln['confidence']):.3f} | {_cell(ln['text'])} |" for ln in lines
+        ]
         body += ["", f"Correct the lines below and choose **{CORRECT}**, or choose **{ACCEPT}**."]
     return "\n".join(body)
+
+
+def _cell(text: str) -> str:
+    """OCR text inside a Markdown table cell: a ``|`` or a line break would end the cell."""
+    return " ".join(str(text).split()).replace("|", "\\|")
 
 
 def _line_params(low_lines: Sequence[dict[str, Any]]) -> dict[str, Param]:
