@@ -131,9 +131,7 @@ def review_body(document: dict[str, Any], link: str | None) -> str:
     body = [f"**Document:** {shown}{page}", "", f"**Why:** {why}"]
     if lines:
         body += ["", "| line | confidence | OCR text |", "|---:|---:|---|"]
-        body += [
-            f"| {ln['line_no']} | {float(ln['confidence']):.3f} | {_cell(ln['text'])} |" for ln in lines
-        ]
+        body += [f"| {ln['line_no']} | {float(ln['confidence']):.3f} | {_cell(ln['text'])} |" for ln in lines]
         body += ["", f"Correct the lines below and choose **{CORRECT}**, or choose **{ACCEPT}**."]
     return "\n".join(body)
 

@@ -69,6 +69,8 @@ def test_a_timed_out_review_is_an_answer_without_a_decision_not_a_failure():
 
 
 def test_ocr_text_cannot_break_the_table_nor_reach_jinja():
-    body = review_body({**DOCUMENT, "low_lines": [{"line_no": 0, "text": "a | b\nc", "confidence": 0.5}]}, None)
+    body = review_body(
+        {**DOCUMENT, "low_lines": [{"line_no": 0, "text": "a | b\nc", "confidence": 0.5}]}, None
+    )
     assert "| 0 | 0.500 | a \\| b c |" in body
     assert "document" not in BaiduOcrReviewOperator.template_fields
