@@ -352,7 +352,7 @@ class WarehouseLoader:
         ph = self._placeholder
         columns = [*DOC_KEY, "source_uri", "reason", "min_confidence", "conf_mean", "conf_min", "low_lines"]
         sql = (
-            f"SELECT {', '.join(_quote(c) for c in columns)} FROM {self._table('ocr_review_queue')} "
+            f"SELECT {', '.join(self._column(c) for c in columns)} FROM {self._table('ocr_review_queue')} "
             f"WHERE dag_id = {ph} AND run_id = {ph} AND status = 'open' "
             # NULLs (no_text) first, as the least confident
             "ORDER BY CASE WHEN conf_min IS NULL THEN 0 ELSE 1 END, conf_min, source_uri, page_no"
@@ -386,7 +386,7 @@ class WarehouseLoader:
         if not self._schema_ready:
             self.ensure_schema()
         ph = self._placeholder
-        match = " AND ".join(f"{_quote(c)} = {ph}" for c in DOC_KEY)
+        match = " AND ".join(f"{self._column(c)} = {ph}" for c in DOC_KEY)
         key = [document[c] for c in DOC_KEY]
         when = reviewed_at.isoformat() if self.dialect == SQLITE else reviewed_at
         status = "corrected" if corrections else "accepted"
@@ -622,6 +622,10 @@ class WarehouseLoader:
             values = ", ".join([ph] * len(schema.columns))
             sql = f"{verb} {self._table(name)} ({columns}) VALUES ({values})"
             cur.executemany(sql, _python_rows(frame, self.dialect))
+
+    def _column(self, identifier: str) -> str:
+        """A quoted column name in this warehouse's dialect."""
+        return _quote(identifier) if self.dialect in (POSTGRES, SQLITE) else self._generic_quote(identifier)
 
     def _generic_quote(self, identifier: str) -> str:
         return self.hook.escape_word_format.format(identifier)

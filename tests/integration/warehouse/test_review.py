@@ -123,3 +123,18 @@ def test_an_older_postgres_warehouse_gains_the_review_columns_with_migrate(monke
         with psycopg2.connect(uri) as conn, conn.cursor() as cur:
             cur.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
         conn.close()
+
+
+def test_the_generic_dialect_path_keeps_reviewed_rows_too(monkeypatch, tmp_path):
+    """Any other DB-API database (run here on SQLite): the review is stored, a reload leaves it alone."""
+    from baidu_ocr.warehouse import GENERIC
+
+    monkeypatch.setenv("AIRFLOW_CONN_WAREHOUSE_GENERIC", sqlite_conn_uri(tmp_path / "g.db"))
+    loader = WarehouseLoader("warehouse_generic")
+    loader.ensure_schema()
+    monkeypatch.setattr(loader, "dialect", GENERIC)
+    loader.load(gated_frames())
+    [item] = loader.review_queue("dag", "run-1")
+    loader.apply_review(item, corrections={1: "fixed"}, reviewed_by="carol", reviewed_at=WHEN)
+    loader.load(gated_frames("misread again", run_id="run-2"))
+    assert lines(loader) == [(0, "clear", None, None), (1, "fixed", "faded", "carol")]
