@@ -35,8 +35,9 @@ from local_services import BIN, REPO, start_moto, start_ocr_server
 DEMO_DIR = REPO / ".demo"
 SAMPLES = REPO / "include" / "samples"
 SAMPLES_PREFIX = "samples/"
-# `airflow dags test` never times a human review out (it waits for the answer): the demo queues the documents
-# under the confidence gate without opening review tasks; `make ui` shows the review in Airflow's UI.
+# `airflow dags test` never times a human review out (it would wait for the answer): the documents under the
+# confidence gate are queued without opening review tasks (the DAG does so under dags test anyway); `make ui`
+# shows the review in Airflow's UI.
 DAG_RUNS = [
     (
         "baidu_ocr_s3_to_warehouse",
