@@ -14,8 +14,17 @@
    the bytes: reading an image costs an S3 GET, never an OCR call. So a second run over the same prefix makes
    zero OCR calls and adds zero rows.
 3. **normalize_and_load** turns the staged records into `ocr_documents`, `ocr_lines`, `ocr_chars`,
-   `ocr_fields`, ... and upserts them (emits an Asset per table).
-4. **summarize** logs the run: images seen / skipped / ok / failed by error class, billable calls (failed
+   `ocr_fields`, ... and upserts them (emits an Asset per table). The confidence gate: a document with a
+   line under `params.min_confidence` (Baidu's line confidence; the default options ask for it with
+   `probability=true`), or with no text at all, is loaded as `needs_review` and queued in `ocr_review_queue`.
+4. **review** (mapped over the documents this run queued, when `params.review_in_ui`): a human-in-the-loop
+   task per document shows its link and low-confidence lines in Airflow's UI (Browse -> Required Actions);
+   the reviewer accepts them or saves corrected text. **apply_reviews** writes the answers (`reviewed_by`,
+   `reviewed_at`, the OCR's text kept in `original_text`); a reviewed row is never overwritten by a rerun.
+   A review unanswered after `params.review_timeout_minutes` leaves the rows `needs_review`; the run
+   succeeds. Under `airflow dags test`, which would wait for the answers forever (it never applies a review
+   timeout), the documents are queued but no review task is opened.
+5. **summarize** logs the run: images seen / skipped / ok / failed by error class, billable calls (failed
    calls apart: Baidu does not bill them), retries, p50/p95 latency, achieved QPS, and per endpoint the
    month's calls so far, the share of the free allowance used and the estimated cost (`ocr_usage`, prices
    from the connection's extra `pricing`); it fails the run if a batch failed.
@@ -35,14 +44,18 @@ from datetime import datetime
 
 from airflow.sdk import Param, dag, task
 from baidu_ocr.operators import (
+    BaiduOcrApplyReviewsOperator,
     BaiduOcrBatchOperator,
+    BaiduOcrReviewOperator,
     BaiduOcrRunSummaryOperator,
     BaiduOcrWarehouseLoadOperator,
 )
+from baidu_ocr.review_gate import DEFAULT_MIN_CONFIDENCE
 from baidu_ocr.sources import INPUT_SUFFIXES
 
 WAREHOUSE_CONN_ID = "warehouse_default"
-TABLES = ("ocr_documents", "ocr_lines", "ocr_chars", "ocr_fields")
+TABLES = ("ocr_documents", "ocr_lines", "ocr_chars", "ocr_fields", "ocr_review_queue")
+MAX_REVIEWS = 512  # review tasks per run (max_map_length is 1024); the rest stay queued as needs_review
 
 
 @dag(
@@ -57,7 +70,11 @@ TABLES = ("ocr_documents", "ocr_lines", "ocr_chars", "ocr_fields")
         "bucket": Param("baidu-ocr-demo", type="string", description="S3 bucket of the images"),
         "prefix": Param("samples/documents/", type="string", description="key prefix to OCR"),
         "endpoint": Param("general_basic", type="string", description="Baidu OCR endpoint"),
-        "options": Param({}, type="object", description='endpoint options, e.g. {"probability": "true"}'),
+        "options": Param(
+            {"probability": "true"},
+            type="object",
+            description="endpoint options; probability=true gives the line confidences the gate reads",
+        ),
         "batch_size": Param(100, type="integer", minimum=1, description="pages per mapped OCR task"),
         "suffixes": Param(
             list(INPUT_SUFFIXES),
@@ -70,6 +87,19 @@ TABLES = ("ocr_documents", "ocr_lines", "ocr_chars", "ocr_fields")
             type=["null", "integer"],
             minimum=0,
             description="billable calls this run may spend (empty: no cap); the rest waits for the next run",
+        ),
+        "min_confidence": Param(
+            DEFAULT_MIN_CONFIDENCE,
+            type=["number", "null"],
+            minimum=0,
+            maximum=1,
+            description="documents with a line under this confidence (or no text) go to review; null: no gate",
+        ),
+        "review_in_ui": Param(
+            True, type="boolean", description="open a review task in the UI per queued document"
+        ),
+        "review_timeout_minutes": Param(
+            24 * 60, type="number", exclusiveMinimum=0, description="how long a review stays open"
         ),
     },
 )
@@ -105,6 +135,33 @@ def baidu_ocr_s3_to_warehouse():
         staging_bucket="{{ params.bucket }}",
         trigger_rule="all_done",  # load what the successful batches staged even if one batch failed
         tables=TABLES,
+        min_confidence="{{ params.min_confidence }}",
+    )
+
+    @task(show_return_value_in_logs=False)  # up to 512 documents' low-confidence lines: not for the log
+    def review_queue(params: dict, ti=None, dag_run=None) -> list[dict]:
+        """The documents this run queued for review (none when reviews are not opened in the UI)."""
+        import logging
+
+        from baidu_ocr.warehouse import WarehouseLoader
+
+        if not params["review_in_ui"]:
+            return []
+        if dag_run.triggering_user_name == "dag_test":  # the marker dag.test() gives its runs
+            # `airflow dags test` waits for every human answer and never applies a review timeout.
+            logging.getLogger(__name__).warning("airflow dags test: documents stay queued, no review task")
+            return []
+        return WarehouseLoader(WAREHOUSE_CONN_ID).review_queue(ti.dag_id, ti.run_id, limit=MAX_REVIEWS)
+
+    queued = review_queue()
+    load >> queued
+    review = BaiduOcrReviewOperator.partial(
+        task_id="review",
+        timeout_minutes="{{ params.review_timeout_minutes }}",
+        map_index_template="{{ task.document['source_uri'] }}",
+    ).expand(document=queued)
+    BaiduOcrApplyReviewsOperator(
+        task_id="apply_reviews", responses=review.output, warehouse_conn_id=WAREHOUSE_CONN_ID
     )
 
     BaiduOcrRunSummaryOperator(

@@ -42,18 +42,28 @@ from local_services import BIN, REPO, start_moto, start_ocr_server
 DEMO_DIR = REPO / ".demo"
 SAMPLES = REPO / "include" / "samples"
 SAMPLES_PREFIX = "samples/"
+# `airflow dags test` never times a human review out (it would wait for the answer): the documents under the
+# confidence gate are queued without opening review tasks (the DAG does so under dags test anyway); `make ui`
+# shows the review in Airflow's UI.
 DAG_RUNS = [
     (
         "baidu_ocr_s3_to_warehouse",
-        {"prefix": f"{SAMPLES_PREFIX}documents/", "options": {"probability": "true"}},
+        {"prefix": f"{SAMPLES_PREFIX}documents/", "options": {"probability": "true"}, "review_in_ui": False},
     ),
-    # Multi-page PDFs, OCRed page by page and planned in batches of 3 pages: one row per page.
+    # A scan with one faded line: under the default confidence threshold, it goes to the review queue.
+    (
+        "baidu_ocr_s3_to_warehouse",
+        {"prefix": f"{SAMPLES_PREFIX}review/", "options": {"probability": "true"}, "review_in_ui": False},
+    ),
+    # Multi-page PDFs, OCRed page by page and planned in batches of 3 pages: one row per page (the blank
+    # page has no text: it is queued for review too).
     (
         "baidu_ocr_s3_to_warehouse",
         {
             "prefix": f"{SAMPLES_PREFIX}documents_pdf/",
             "batch_size": 3,
             "options": {"detect_direction": "true"},
+            "review_in_ui": False,
         },
     ),
     ("baidu_ocr_idcards_to_warehouse", {"prefix": f"{SAMPLES_PREFIX}idcards/"}),
@@ -69,7 +79,15 @@ DEMO_PRICING = {
 }
 PREVIEW_ORDER = {"ocr_idcards": "side DESC, name", "ocr_lines": "content_sha256, line_no"}
 PREVIEW_COLUMNS = {
-    "ocr_documents": ["source_uri", "page_no", "endpoint", "status", "n_lines", "error_class", "latency_ms"],
+    "ocr_documents": [
+        "source_uri",
+        "page_no",
+        "status",
+        "n_lines",
+        "conf_min",
+        "review_status",
+        "latency_ms",
+    ],
     "ocr_lines": ["line_no", "text", "prob_average"],
     "ocr_idcards": ["side", "name", "id_number_masked", "id_number_valid", "issuing_authority", "valid_to"],
     "ocr_table_cells": ["table_no", "row", "col", "row_span", "col_span", "text"],
@@ -209,6 +227,38 @@ def show_warehouse(path: Path) -> None:
             print()
         show_pdf_pages(db)
         show_parsed_documents(db)
+        show_review_queue(db)
+
+
+def show_review_queue(db: sqlite3.Connection) -> None:
+    """The documents under the confidence gate: loaded as needs_review, waiting for a person."""
+    rows = db.execute(
+        "SELECT source_uri, page_no, reason, conf_min, min_confidence, low_lines, status FROM ocr_review_queue "
+        "ORDER BY source_uri, page_no"
+    ).fetchall()
+    print(f"== Review queue: {len(rows)} document(s) under the confidence gate (loaded as needs_review)")
+    for uri, page_no, reason, conf_min, threshold, low_lines, status in rows:
+        page = f" page {page_no}" if page_no else ""
+        score = f", lowest line {conf_min:.3f} < {threshold:.2f}" if conf_min is not None else ""
+        print(f"  {uri}{page}: {reason}{score} [{status}]")
+        for line in json.loads(low_lines or "[]"):
+            print(f"    line {line['line_no']} ({line['confidence']:.3f}): {line['text']}")
+    print(
+        "  Review them in Airflow's UI: `make ui`, trigger baidu_ocr_s3_to_warehouse, Browse -> Required Actions."
+    )
+    print()
+
+
+def migrate_warehouse(env: dict[str, str], logs: Path) -> None:
+    """A warehouse from an earlier demo gains the columns added since (``--migrate``; rows are kept)."""
+    subprocess.run(
+        [str(BIN / "python"), "-m", "baidu_ocr.warehouse", "--migrate", "warehouse_default"],
+        env=env,
+        cwd=REPO,
+        check=True,
+        stdout=(logs / "warehouse-migrate.log").open("w"),
+        stderr=subprocess.STDOUT,
+    )
 
 
 def show_pdf_pages(db: sqlite3.Connection) -> None:
@@ -345,6 +395,8 @@ def main(argv: list[str] | None = None) -> int:
         say("Airflow: migrating the metadata database (SQLite) and creating the pool...")
         airflow(env, "db", "migrate", log_path=logs / "db-migrate.log")
         airflow(env, "pools", "set", "baidu_ocr", "4", "Baidu OCR QPS budget", log_path=logs / "pool.log")
+        if warehouse.exists():
+            migrate_warehouse(env, logs)
 
         say(f"Uploaded {upload_samples(s3_url, bucket)} sample file(s) to s3://{bucket}/{SAMPLES_PREFIX}")
         for dag_id, conf in DAG_RUNS:

@@ -229,6 +229,10 @@ def main(argv: list[str] | None = None) -> int:
             say(
                 "Trigger baidu_ocr_s3_to_warehouse from its page (Trigger -> Trigger). Ctrl-C stops everything."
             )
+            say(
+                "Human review: trigger it with prefix samples/review/ (a faded scan under the confidence gate), "
+                "then Browse -> Required Actions."
+            )
             while True:
                 time.sleep(3600)
     except KeyboardInterrupt:

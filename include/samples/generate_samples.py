@@ -19,6 +19,8 @@ content was turned counter-clockwise, i.e. Baidu's ``direction`` 1 or 2).
 
 ``documents_pdf/`` holds multi-page PDFs assembled from the documents (CJK + Latin, a rotated page, a blank
 page), with per-page truth: ``{"kind": "pdf", "page_count": N, "pages": [<a document's truth>, ...]}``.
+``review/faded_01.jpg`` is a document with one faded line, read with a low confidence: the confidence gate's
+sample (a line's truth may carry ``prob_average``/``prob_min``, which the fixture engine answers).
 
 ``--validation`` writes a second, held-out set to ``validation/`` (the engines are never tuned on it): another
 seed, another font (WenQuanYi Zen Hei, Debian ``fonts-wqy-zenhei``; the tuned set uses Micro Hei), other
@@ -694,17 +696,48 @@ def make_pdfs(out: Path) -> None:
         )
 
 
+# review/faded_01: doc_05 with one line faded, blurred and speckled (a printer running out of ink), so that the
+# real engine reads it with a low confidence (0.86 measured, the clean samples' lowest line is 0.92) and
+# misreads it: the sample the confidence gate sends to review. Its truth is doc_05's, the faded line carrying
+# that measured confidence so the fixture engine answers the same.
+FADED = {"source": "doc_05", "line": 3, "fade": 0.6, "blur": 2.0, "noise": 25.0, "quality": 60, "prob": 0.86}
+
+
+def make_faded(out: Path) -> None:
+    """``review/faded_01.jpg``: derived from a tuned document (no font needed), like the PDFs."""
+    source = out / "documents" / f"{FADED['source']}.jpg"
+    truth = json.loads(source.with_suffix(".json").read_text(encoding="utf-8"))
+    line = truth["lines"][FADED["line"]]
+    left, top, width, height = line["box"]
+    box = (left - 6, top - 6, left + width + 6, top + height + 6)
+    with Image.open(source) as image:
+        image = image.convert("RGB")
+    region = np.asarray(image.crop(box).filter(ImageFilter.GaussianBlur(FADED["blur"])), dtype=np.float32)
+    region = 255 - (255 - region) * FADED["fade"]  # the ink fades toward the paper
+    region += np.random.default_rng(7).normal(0, FADED["noise"], region.shape)
+    image.paste(Image.fromarray(np.clip(region, 0, 255).astype(np.uint8)), box[:2])
+    buf = io.BytesIO()
+    image.save(buf, "JPEG", quality=FADED["quality"])
+    line["prob_average"] = FADED["prob"]
+    line["prob_min"] = round(FADED["prob"] - 0.3, 2)
+    truth = {**truth, "source": FADED["source"], "degradations": ["faded line"]}
+    write_sample(out, "review", "faded_01", buf.getvalue(), "jpg", truth)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--font", help="a TrueType/OpenType font with CJK glyphs")
     parser.add_argument("--out", type=Path, default=HERE)
     parser.add_argument("--validation", action="store_true", help="write the held-out set (see above)")
     parser.add_argument(
-        "--pdfs-only", action="store_true", help="only (re)assemble documents_pdf/ from documents/"
+        "--pdfs-only",
+        action="store_true",
+        help="only (re)assemble documents_pdf/ and review/ from documents/",
     )
     args = parser.parse_args()
     if args.pdfs_only:
         make_pdfs(args.out)
+        make_faded(args.out)
         return
     if args.validation:
         make_validation_set(args.out / "validation", find_font(args.font, VALIDATION_FONTS))
@@ -719,6 +752,7 @@ def main() -> None:
         make_table(args.out, font, rng, i, spec)
     make_broken(args.out, rng)
     make_pdfs(args.out)
+    make_faded(args.out)
 
 
 if __name__ == "__main__":

@@ -21,9 +21,14 @@ CREATE TABLE IF NOT EXISTS "ocr_documents" (
     "latency_ms" DOUBLE PRECISION,
     "direction" BIGINT,
     "n_lines" BIGINT,
+    "conf_mean" DOUBLE PRECISION,
+    "conf_min" DOUBLE PRECISION,
     "dag_id" TEXT,
     "run_id" TEXT,
     "processed_at" TIMESTAMPTZ,
+    "review_status" TEXT,
+    "reviewed_by" TEXT,
+    "reviewed_at" TIMESTAMPTZ,
     PRIMARY KEY ("content_sha256", "endpoint", "options_hash", "page_no")
 );
 
@@ -40,6 +45,9 @@ CREATE TABLE IF NOT EXISTS "ocr_lines" (
     "top" BIGINT,
     "width" BIGINT,
     "height" BIGINT,
+    "original_text" TEXT,
+    "reviewed_by" TEXT,
+    "reviewed_at" TIMESTAMPTZ,
     PRIMARY KEY ("content_sha256", "endpoint", "options_hash", "page_no", "line_no")
 );
 
@@ -146,4 +154,24 @@ CREATE TABLE IF NOT EXISTS "ocr_usage" (
     "estimated_cost" DOUBLE PRECISION,
     "recorded_at" TIMESTAMPTZ,
     PRIMARY KEY ("dag_id", "run_id", "task_id", "map_index", "try_number", "endpoint", "day")
+);
+
+CREATE TABLE IF NOT EXISTS "ocr_review_queue" (
+    "content_sha256" TEXT NOT NULL,
+    "endpoint" TEXT NOT NULL,
+    "options_hash" TEXT NOT NULL,
+    "page_no" BIGINT NOT NULL,
+    "source_uri" TEXT,
+    "reason" TEXT,
+    "min_confidence" DOUBLE PRECISION,
+    "conf_mean" DOUBLE PRECISION,
+    "conf_min" DOUBLE PRECISION,
+    "low_lines" TEXT,
+    "status" TEXT,
+    "dag_id" TEXT,
+    "run_id" TEXT,
+    "queued_at" TIMESTAMPTZ,
+    "reviewed_by" TEXT,
+    "reviewed_at" TIMESTAMPTZ,
+    PRIMARY KEY ("content_sha256", "endpoint", "options_hash", "page_no")
 );

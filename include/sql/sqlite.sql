@@ -21,9 +21,14 @@ CREATE TABLE IF NOT EXISTS "ocr_documents" (
     "latency_ms" REAL,
     "direction" INTEGER,
     "n_lines" INTEGER,
+    "conf_mean" REAL,
+    "conf_min" REAL,
     "dag_id" TEXT,
     "run_id" TEXT,
     "processed_at" TEXT,
+    "review_status" TEXT,
+    "reviewed_by" TEXT,
+    "reviewed_at" TEXT,
     PRIMARY KEY ("content_sha256", "endpoint", "options_hash", "page_no")
 );
 
@@ -40,6 +45,9 @@ CREATE TABLE IF NOT EXISTS "ocr_lines" (
     "top" INTEGER,
     "width" INTEGER,
     "height" INTEGER,
+    "original_text" TEXT,
+    "reviewed_by" TEXT,
+    "reviewed_at" TEXT,
     PRIMARY KEY ("content_sha256", "endpoint", "options_hash", "page_no", "line_no")
 );
 
@@ -146,4 +154,24 @@ CREATE TABLE IF NOT EXISTS "ocr_usage" (
     "estimated_cost" REAL,
     "recorded_at" TEXT,
     PRIMARY KEY ("dag_id", "run_id", "task_id", "map_index", "try_number", "endpoint", "day")
+);
+
+CREATE TABLE IF NOT EXISTS "ocr_review_queue" (
+    "content_sha256" TEXT NOT NULL,
+    "endpoint" TEXT NOT NULL,
+    "options_hash" TEXT NOT NULL,
+    "page_no" INTEGER NOT NULL,
+    "source_uri" TEXT,
+    "reason" TEXT,
+    "min_confidence" REAL,
+    "conf_mean" REAL,
+    "conf_min" REAL,
+    "low_lines" TEXT,
+    "status" TEXT,
+    "dag_id" TEXT,
+    "run_id" TEXT,
+    "queued_at" TEXT,
+    "reviewed_by" TEXT,
+    "reviewed_at" TEXT,
+    PRIMARY KEY ("content_sha256", "endpoint", "options_hash", "page_no")
 );

@@ -16,7 +16,6 @@ TABLE_JOB_DONE = 3
 RESULT_ENDPOINT = "form_ocr_get_request_result"
 
 
-
 def table_job_request(request_id: str, result_type: str) -> dict[str, str]:
     """The form of one ``get_request_result`` poll."""
     return {"request_id": request_id, "result_type": result_type}

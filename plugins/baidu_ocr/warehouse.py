@@ -29,11 +29,13 @@ fails when they differ). :meth:`WarehouseLoader.ensure_schema` applies it with `
 
 from __future__ import annotations
 
+import json
 import logging
 import sys
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
+from datetime import datetime
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -43,6 +45,7 @@ import pyarrow as pa
 from pyarrow import csv as pa_csv
 
 from baidu_ocr.normalize.schema import DATE, DOC_KEY, DOCUMENT_TABLES, TABLES, TIMESTAMP_UTC
+from baidu_ocr.review_gate import REVIEWED
 
 log = logging.getLogger(__name__)
 
@@ -176,7 +179,9 @@ class WarehouseLoader:
 
         Tables created before documents had pages (no ``page_no`` column, a key without it) cannot take a
         page's rows: :class:`OutdatedSchema` says so and what to run, unless ``migrate`` (then
-        :meth:`migrate` rebuilds them, every stored row becoming page 0, as images are).
+        :meth:`migrate` rebuilds them, every stored row becoming page 0, as images are). Tables created
+        before a column was declared (e.g. the confidence and review columns) raise it too; ``migrate``
+        adds the missing columns (NULL in the stored rows).
         """
         with self._transaction() as cur:
             if self.dialect == POSTGRES:
@@ -189,14 +194,44 @@ class WarehouseLoader:
             outdated = self._tables_without_pages(cur)
             if outdated and migrate:
                 self._migrate(cur, outdated)
+            missing = self._missing_columns(cur)
+            if missing and migrate:
+                self._add_columns(cur, missing)
+        how = (
+            f"`python -m baidu_ocr.warehouse --migrate {self.conn_id}` or "
+            f"WarehouseLoader({self.conn_id!r}).ensure_schema(migrate=True)"
+        )
         if outdated and not migrate:
             raise OutdatedSchema(
                 f"Warehouse {self.conn_id!r}: table(s) {', '.join(outdated)} have no page_no column (created "
-                "before multi-page PDF/OFD support). Migrate them once (rows become page 0; nothing is "
-                f"re-OCRed): `python -m baidu_ocr.warehouse --migrate {self.conn_id}` or "
-                f"WarehouseLoader({self.conn_id!r}).ensure_schema(migrate=True)"
+                f"before multi-page PDF/OFD support). Migrate them once (rows become page 0; nothing is "
+                f"re-OCRed): {how}"
+            )
+        if missing and not migrate:
+            columns = ", ".join(f"{table}.{col}" for table, cols in missing.items() for col in cols)
+            raise OutdatedSchema(
+                f"Warehouse {self.conn_id!r}: column(s) {columns} are missing (tables created by an earlier "
+                f"version). Add them once (stored rows keep their values, the new columns are NULL): {how}"
             )
         self._schema_ready = True
+
+    def _missing_columns(self, cur: Any) -> dict[str, list[str]]:
+        missing = {}
+        for name, schema in TABLES.items():
+            cur.execute(f"SELECT * FROM {self._table(name)} WHERE 1 = 0")
+            present = {str(d[0]).lower() for d in cur.description or ()}
+            if absent := [col for col in schema.columns if col.lower() not in present]:
+                missing[name] = absent
+        return missing
+
+    def _add_columns(self, cur: Any, missing: dict[str, list[str]]) -> None:
+        """``ALTER TABLE ... ADD COLUMN`` for columns declared since the tables were created (nullable)."""
+        types = _SQL_TYPES.get(self.dialect, _SQL_TYPES[GENERIC])
+        for name, columns in missing.items():
+            for col in columns:
+                sql_type = types[str(TABLES[name].columns[col])]
+                cur.execute(f"ALTER TABLE {self._table(name)} ADD COLUMN {_quote(col)} {sql_type}")
+            log.info("Added column(s) %s to %s", ", ".join(columns), name)
 
     def _tables_without_pages(self, cur: Any) -> list[str]:
         outdated = []
@@ -227,7 +262,8 @@ class WarehouseLoader:
         """Upsert one batch of frames (``normalize_records`` output) in one transaction.
 
         Returns the number of rows written per table. A document already stored with ``status='ok'`` is
-        not overwritten by a failed attempt: the image was paid for and its rows stay.
+        not overwritten by a failed attempt: the image was paid for and its rows stay. A document a person
+        reviewed (``review_status='reviewed'``) is never overwritten, nor are its lines or queue row.
         """
         if not self._schema_ready:
             self.ensure_schema()
@@ -386,6 +422,75 @@ class WarehouseLoader:
             for endpoint, calls, failed, cost in self._query(sql, params)
         }
 
+    def review_queue(self, dag_id: str, run_id: str, *, limit: int | None = None) -> list[dict[str, Any]]:
+        """The open ``ocr_review_queue`` rows a DAG run queued, least confident first (JSON-ready dicts)."""
+        if not self._schema_ready:
+            self.ensure_schema()
+        ph = self._placeholder
+        columns = [*DOC_KEY, "source_uri", "reason", "min_confidence", "conf_mean", "conf_min", "low_lines"]
+        sql = (
+            f"SELECT {', '.join(self._column(c) for c in columns)} FROM {self._table('ocr_review_queue')} "
+            f"WHERE dag_id = {ph} AND run_id = {ph} AND status = 'open' "
+            # NULLs (no_text) first, as the least confident
+            "ORDER BY CASE WHEN conf_min IS NULL THEN 0 ELSE 1 END, conf_min, source_uri, page_no"
+        )
+        with self._transaction() as cur:
+            cur.execute(sql, [dag_id, run_id])
+            rows = cur.fetchall()
+        items = []
+        for row in rows[:limit] if limit else rows:
+            item = dict(zip(columns, row, strict=True))
+            item["page_no"] = int(item["page_no"])
+            item["low_lines"] = json.loads(item["low_lines"] or "[]")
+            items.append(item)
+        return items
+
+    def apply_review(
+        self,
+        document: Mapping[str, Any],
+        *,
+        corrections: Mapping[int, str],
+        reviewed_by: str,
+        reviewed_at: datetime,
+    ) -> None:
+        """Store a reviewer's answer for one document, in one transaction.
+
+        Corrected lines get the new ``text``, the OCR's text kept in ``original_text`` (the first time only:
+        a second review keeps the machine's reading); every reviewed row gets ``reviewed_by``/``reviewed_at``.
+        The document becomes ``reviewed`` (never overwritten by a later load) and its queue row
+        ``corrected`` or ``accepted``.
+        """
+        if not self._schema_ready:
+            self.ensure_schema()
+        ph = self._placeholder
+        match = " AND ".join(f"{self._column(c)} = {ph}" for c in DOC_KEY)
+        key = [document[c] for c in DOC_KEY]
+        when = reviewed_at.isoformat() if self.dialect == SQLITE else reviewed_at
+        status = "corrected" if corrections else "accepted"
+        with self._transaction() as cur:
+            for line_no, text in sorted(corrections.items()):
+                cur.execute(
+                    f"UPDATE {self._table('ocr_lines')} SET original_text = COALESCE(original_text, text), "
+                    f"text = {ph}, reviewed_by = {ph}, reviewed_at = {ph} WHERE {match} AND line_no = {ph}",
+                    [text, reviewed_by, when, *key, int(line_no)],
+                )
+            cur.execute(
+                f"UPDATE {self._table('ocr_documents')} SET review_status = {ph}, reviewed_by = {ph}, "
+                f"reviewed_at = {ph} WHERE {match}",
+                [REVIEWED, reviewed_by, when, *key],
+            )
+            cur.execute(
+                f"UPDATE {self._table('ocr_review_queue')} SET status = {ph}, reviewed_by = {ph}, "
+                f"reviewed_at = {ph} WHERE {match}",
+                [status, reviewed_by, when, *key],
+            )
+        log.info(
+            "Review of %s stored: %s, %d line(s) corrected",
+            document.get("source_uri"),
+            status,
+            len(corrections),
+        )
+
     def row_counts(self) -> dict[str, int]:
         """Rows per document table (monitoring and tests; ``ocr_usage`` is read with :meth:`usage`)."""
         with self._transaction() as cur:
@@ -424,22 +529,33 @@ class WarehouseLoader:
         return _qualified(name, self.schema)
 
     def _drop_downgrades(self, cur: Any, documents: pd.DataFrame) -> pd.DataFrame:
-        failed = documents[documents["status"] != "ok"]
-        if failed.empty:
+        """The documents to write: not a failed attempt over a stored ``ok`` row, nothing over a reviewed one."""
+        if documents.empty:
             return documents
         ph = self._placeholder
         match = " AND ".join(f"{_quote(c)} = {ph}" for c in DOC_KEY)
-        sql = f"SELECT 1 FROM {self._table('ocr_documents')} WHERE {match} AND status = 'ok'"
-        keep_ok = []
-        for key in _python_rows(failed[list(DOC_KEY)], self.dialect):
+        sql = f"SELECT status, review_status FROM {self._table('ocr_documents')} WHERE {match}"
+        kept, reviewed = [], 0
+        for key, status in zip(
+            _python_rows(documents[list(DOC_KEY)], self.dialect), documents["status"], strict=True
+        ):
             cur.execute(sql, key)
-            if cur.fetchone():
-                keep_ok.append(key)
-        if not keep_ok:
+            stored = cur.fetchone()
+            if stored and stored[1] == REVIEWED:
+                kept.append(key)
+                reviewed += 1
+            elif stored and stored[0] == "ok" and status != "ok":
+                kept.append(key)
+        if not kept:
             return documents
-        log.info("%d failed attempt(s) not stored over documents already loaded ok", len(keep_ok))
+        log.info(
+            "%d stored document(s) kept: %d reviewed, %d ok not replaced by a failed attempt",
+            len(kept),
+            reviewed,
+            len(kept) - reviewed,
+        )
         index = pd.MultiIndex.from_frame(documents[list(DOC_KEY)].astype(object))
-        return documents[~index.isin(keep_ok)].reset_index(drop=True)
+        return documents[~index.isin(kept)].reset_index(drop=True)
 
     @property
     def _placeholder(self) -> str:
@@ -500,7 +616,8 @@ class WarehouseLoader:
             f"WITH upserted AS (INSERT INTO {self._table('ocr_documents')} AS t ({columns}) "
             f"SELECT {columns} FROM _stage_ocr_documents ORDER BY {keys} "
             f"ON CONFLICT ({keys}) DO UPDATE SET {updates} "
-            "WHERE t.status IS DISTINCT FROM 'ok' OR EXCLUDED.status = 'ok' "
+            f"WHERE t.review_status IS DISTINCT FROM '{REVIEWED}' "
+            "AND (t.status IS DISTINCT FROM 'ok' OR EXCLUDED.status = 'ok') "
             # xmax = 0 on a freshly inserted row, not on an updated one (a common upsert idiom). A wrong
             # guess costs only speed: a "new" document's stored child rows are deleted before its COPY.
             f"RETURNING {returned}, t.xmax = 0) INSERT INTO _written SELECT * FROM upserted"
@@ -510,7 +627,7 @@ class WarehouseLoader:
         written = pd.DataFrame(cur.fetchall(), columns=[*DOC_KEY, "inserted"])
         if len(written) < len(documents):
             log.info(
-                "%d failed attempt(s) not stored over documents already loaded ok",
+                "%d stored document(s) kept (reviewed, or ok and not replaced by a failed attempt)",
                 len(documents) - len(written),
             )
         return written.astype({c: schema.columns[c] for c in DOC_KEY} | {"inserted": bool})
@@ -582,6 +699,10 @@ class WarehouseLoader:
             values = ", ".join([ph] * len(schema.columns))
             sql = f"{verb} {self._table(name)} ({columns}) VALUES ({values})"
             cur.executemany(sql, _python_rows(frame, self.dialect))
+
+    def _column(self, identifier: str) -> str:
+        """A quoted column name in this warehouse's dialect."""
+        return _quote(identifier) if self.dialect in (POSTGRES, SQLITE) else self._generic_quote(identifier)
 
     def _generic_quote(self, identifier: str) -> str:
         return self.hook.escape_word_format.format(identifier)

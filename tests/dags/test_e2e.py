@@ -355,7 +355,13 @@ def test_quota_exhausted_fails_the_run_but_keeps_what_was_paid_for(
 def test_multi_page_pdfs_become_per_page_rows_planned_by_pages(airflow_db, s3_env, ocr_server, warehouse):
     s3_env.upload_samples("documents_pdf")  # the PDFs and their ground truth (.json: not listed)
     pdfs = sorted((Path(__file__).resolve().parents[2] / "include/samples/documents_pdf").glob("*.pdf"))
-    conf = {"bucket": s3_env.bucket, "prefix": "samples/documents_pdf/", "batch_size": 3}
+    # The blank page has no text: it is queued for review. dag.test() would wait for the answer: no review task.
+    conf = {
+        "bucket": s3_env.bucket,
+        "prefix": "samples/documents_pdf/",
+        "batch_size": 3,
+        "review_in_ui": False,
+    }
 
     run = run_dag("baidu_ocr_s3_to_warehouse", conf)
 
@@ -383,6 +389,9 @@ def test_multi_page_pdfs_become_per_page_rows_planned_by_pages(airflow_db, s3_en
         for n, page in enumerate(_truth(pdf)["pages"], start=1)
         if page["lines"]  # the blank page has a document row and no line
     }
+    assert warehouse.records("SELECT content_sha256, page_no, reason FROM ocr_review_queue") == [
+        (_sha(pdfs[0]), 3, "no_text")
+    ]
     counts = warehouse.row_counts()
 
     assert run_dag("baidu_ocr_s3_to_warehouse", conf).state == "success"
@@ -426,3 +435,19 @@ def test_a_half_failed_pdf_is_finished_by_the_rerun_for_its_missing_page(
     assert sqlite_warehouse.records(status) == [(n, "ok") for n in (1, 2, 3, 4)]
     page_2 = sqlite_warehouse.records("SELECT text FROM ocr_lines WHERE page_no = 2 ORDER BY line_no")
     assert [row[0] for row in page_2] == [line["text"] for line in truth["pages"][1]["lines"]]
+
+
+def test_dag_test_queues_documents_for_review_without_waiting_for_an_answer(
+    airflow_db, s3_env, ocr_server, sqlite_warehouse
+):
+    """dag.test() never applies a review timeout: under it the DAG queues and opens no review task."""
+    s3_env.upload_samples("review")
+    conf = {"bucket": s3_env.bucket, "prefix": "samples/review/"}  # review_in_ui stays true
+    run = run_dag("baidu_ocr_s3_to_warehouse", conf)
+    assert run.state == "success"
+    assert sqlite_warehouse.records("SELECT reason, status FROM ocr_review_queue") == [
+        ("low_confidence", "open")
+    ]
+    assert sqlite_warehouse.records("SELECT review_status FROM ocr_documents") == [("needs_review",)]
+    review = [ti for ti in run.get_task_instances() if ti.task_id == "review"]
+    assert [ti.state for ti in review] == ["skipped"]  # mapped over nothing

@@ -18,6 +18,7 @@ from baidu_ocr.normalize.schema import DOC_KEY, DOCUMENT_TABLES
 from baidu_ocr.normalize.tables import table_file_rows, table_payload, table_rows
 from baidu_ocr.pii import PiiPolicy
 from baidu_ocr.redact import redact
+from baidu_ocr.review_gate import NEEDS_REVIEW, document_confidence, queue_row, review_reason
 
 # Copied from the raw record to ocr_documents as they are.
 _RECORD_COLUMNS = (
@@ -47,6 +48,7 @@ def normalize_records(
     *,
     pii: PiiPolicy | None = None,
     mask_id_numbers: bool = True,
+    min_confidence: float | None = None,
 ) -> dict[str, pd.DataFrame]:
     """Turn staged raw records (``baidu_ocr.records.RAW_RECORD_COLUMNS``) into one frame per table.
 
@@ -59,8 +61,13 @@ def normalize_records(
     Endpoint names are stored canonically (``IDCARD`` and ``ocr/v1/idcard`` are ``idcard``). With
     ``mask_id_numbers`` (the default) every ID-number-shaped text in every table is masked
     (``normalize.masking``), wherever it was found.
+
+    Line results get their confidence figures (``conf_mean``, ``conf_min``). With ``min_confidence``, the
+    confidence gate (``baidu_ocr.review_gate``) marks a line result under it, or without any line,
+    ``review_status='needs_review'`` and gives it an ``ocr_review_queue`` row.
     """
     rows: dict[str, list[dict]] = {name: [] for name in DOCUMENT_TABLES}
+    line_documents: list[tuple[dict, list[dict]]] = []
     for record in _latest_per_document(records):
         key = {col: record.get(col) for col in DOC_KEY}
         document = {**key, **{col: record.get(col) for col in _RECORD_COLUMNS}}
@@ -68,10 +75,18 @@ def normalize_records(
             result = _parse(record.get("result_json"))
             rows["ocr_parsed_documents"].append(parsed_document_row(key, document, result))
         elif document["status"] == "ok":
-            _normalize_result(key, record, document, rows, pii)
+            lines = _normalize_result(key, record, document, rows, pii)
+            if lines is not None:
+                line_documents.append((document, lines))
         rows["ocr_documents"].append(document)
     if mask_id_numbers:
         mask_line_chars(rows["ocr_lines"], rows["ocr_chars"])
+    for document, lines in line_documents:
+        confidence = document_confidence(lines)
+        document.update(conf_mean=confidence.mean, conf_min=confidence.min)
+        if gated := review_reason(lines, min_confidence):
+            document["review_status"] = NEEDS_REVIEW
+            rows["ocr_review_queue"].append(queue_row(document, *gated, min_confidence))
     frames = {
         name: _dedupe(schema.conform(rows[name]), schema.primary_key)
         for name, schema in DOCUMENT_TABLES.items()
@@ -81,13 +96,14 @@ def normalize_records(
 
 def _normalize_result(
     key: dict, record: dict, document: dict, rows: dict[str, list[dict]], pii: PiiPolicy | None
-) -> None:
+) -> list[dict] | None:
+    """Add the result's rows; return its lines when it is a line result (the confidence gate reads them)."""
     result = _parse(record.get("result_json"))
     if result is None:
         document.update(
             status="failed", error_class=INVALID_RESPONSE, error_msg="result_json is not a JSON object"
         )
-        return
+        return None
     if result.get("error_code") not in (None, 0, "0"):
         # Should not be staged as ok, but a Baidu error body must never count as a processed image.
         document.update(
@@ -96,7 +112,7 @@ def _normalize_result(
             error_class=document.get("error_class") or INVALID_RESPONSE,
             error_msg=redact(result.get("error_msg")),
         )
-        return
+        return None
     if document.get("log_id") is None and result.get("log_id") is not None:
         document["log_id"] = str(result["log_id"])
     document["direction"] = result.get("direction")
@@ -116,8 +132,10 @@ def _normalize_result(
         rows["ocr_lines"].extend(lines)
         rows["ocr_chars"].extend(chars)
         document["n_lines"] = len(lines)
+        return lines
     else:
         rows["ocr_fields"].extend(field_rows(key, result))
+    return None
 
 
 def _latest_per_document(records: pd.DataFrame | Iterable[Mapping[str, Any]]) -> list[dict]:

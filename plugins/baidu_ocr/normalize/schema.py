@@ -30,6 +30,8 @@ _DOC_KEY_COLUMNS = {
     "page_no": "Int64",
 }
 _BOX_COLUMNS = {"left": "Int64", "top": "Int64", "width": "Int64", "height": "Int64"}
+# Who reviewed a row in Airflow's UI, and when (NULL: never reviewed). A reviewed row is never overwritten.
+_REVIEW_COLUMNS = {"reviewed_by": "string", "reviewed_at": TIMESTAMP_UTC}
 
 
 @dataclass(frozen=True)
@@ -81,8 +83,16 @@ def _document_columns() -> dict[str, Any]:
             continue
         columns[name] = dtype
         if name == "latency_ms":
-            columns |= {"direction": "Int64", "n_lines": "Int64"}
-    return columns
+            columns |= {
+                "direction": "Int64",
+                "n_lines": "Int64",
+                # A line's confidence is Baidu's probability.average (asked with probability=true); these
+                # are their mean and minimum over the document's lines (NULL without probabilities).
+                "conf_mean": "Float64",
+                "conf_min": "Float64",
+            }
+    # "needs_review" (under the confidence gate, see ocr_review_queue) | "reviewed" | NULL (not gated).
+    return columns | {"review_status": "string", **_REVIEW_COLUMNS}
 
 
 TABLES: dict[str, TableSchema] = {
@@ -98,6 +108,8 @@ TABLES: dict[str, TableSchema] = {
                 "prob_average": "Float64",
                 "prob_min": "Float64",
                 **_BOX_COLUMNS,
+                "original_text": "string",  # what the OCR read, when a reviewer corrected ``text``
+                **_REVIEW_COLUMNS,
             },
             (*DOC_KEY, "line_no"),
         ),
@@ -189,6 +201,24 @@ TABLES: dict[str, TableSchema] = {
             },
             ("dag_id", "run_id", "task_id", "map_index", "try_number", "endpoint", "day"),
             document_rows=False,
+        ),
+        TableSchema(
+            "ocr_review_queue",
+            {
+                **_DOC_KEY_COLUMNS,
+                "source_uri": "string",
+                "reason": "string",  # "low_confidence" | "no_text" (baidu_ocr.review_gate)
+                "min_confidence": "Float64",  # the threshold the document was gated with
+                "conf_mean": "Float64",
+                "conf_min": "Float64",
+                "low_lines": "string",  # JSON: [{"line_no", "text", "confidence"}] under the threshold
+                "status": "string",  # "open" | "accepted" | "corrected"
+                "dag_id": "string",
+                "run_id": "string",
+                "queued_at": TIMESTAMP_UTC,
+                **_REVIEW_COLUMNS,
+            },
+            DOC_KEY,
         ),
     )
 }

@@ -5,6 +5,8 @@
 - ``tables``: :class:`BaiduOcrTableOperator` (async table recognition, deferrable).
 - ``parser``: :class:`BaiduOcrParserOperator` (long documents -> Markdown with the async parser, deferrable).
 - ``load``: :class:`BaiduOcrWarehouseLoadOperator` (staged records -> normalized tables -> warehouse).
+- ``review``: :class:`BaiduOcrReviewOperator` (human review of a gated document in Airflow's UI, HITL) and
+  :class:`BaiduOcrApplyReviewsOperator` (the answers into the warehouse).
 - ``summary``: :class:`BaiduOcrRunSummaryOperator` (the run's numbers; fails the run when a batch failed).
 
 Constructors only store arguments: the DAG processor builds operators on every parse.
@@ -16,10 +18,13 @@ from baidu_ocr.manifests import BatchFailureRatioExceeded, RunHadFailedBatches
 from baidu_ocr.operators.load import BaiduOcrWarehouseLoadOperator
 from baidu_ocr.operators.ocr import BaiduOcrBatchOperator, BaiduOcrImageOperator
 from baidu_ocr.operators.parser import BaiduOcrParserOperator, ParserSubmitStopped, ParserTasksTimedOut
+from baidu_ocr.operators.review import BaiduOcrApplyReviewsOperator, BaiduOcrReviewOperator
 from baidu_ocr.operators.summary import BaiduOcrRunSummaryOperator
 from baidu_ocr.operators.tables import BaiduOcrTableOperator, TableJobsTimedOut
 
 __all__ = [
+    "BaiduOcrApplyReviewsOperator",
+    "BaiduOcrReviewOperator",
     "BaiduOcrBatchOperator",
     "BaiduOcrImageOperator",
     "BaiduOcrParserOperator",

@@ -31,6 +31,9 @@ class BaiduOcrWarehouseLoadOperator(BaseOperator):
         ``staging_prefix``, so parts of a batch that died before publishing its manifest are loaded too.
     :param staging_prefix: the OCR tasks' staging prefix.
     :param mask_id_numbers: mask ID-number-shaped text in every table (default; see ``normalize.masking``).
+    :param min_confidence: the confidence gate (``baidu_ocr.review_gate``): a text document with a line under it
+        (Baidu's ``probability.average``; ask for ``probability=true``), or with no line at all, is loaded
+        as ``review_status='needs_review'`` and queued in ``ocr_review_queue``. ``None``: no gate.
     :param tables: the warehouse tables this load writes. Each becomes an outlet (an ``AssetAlias``, see
         ``baidu_ocr.assets``), and a table that received rows gets an asset event for
         ``warehouse_asset(table)`` whose extra holds the rows per table and the run's key figures (images
@@ -40,7 +43,13 @@ class BaiduOcrWarehouseLoadOperator(BaseOperator):
     run with the reason; nothing staged is deleted.
     """
 
-    template_fields: Sequence[str] = ("manifests", "warehouse_conn_id", "staging_bucket", "staging_prefix")
+    template_fields: Sequence[str] = (
+        "manifests",
+        "warehouse_conn_id",
+        "staging_bucket",
+        "staging_prefix",
+        "min_confidence",
+    )
     ui_color = "#fef7e0"
 
     def __init__(
@@ -54,6 +63,7 @@ class BaiduOcrWarehouseLoadOperator(BaseOperator):
         staging_prefix: str = DEFAULT_STAGING_PREFIX,
         mask_id_numbers: bool = True,
         tables: Sequence[str] = (),
+        min_confidence: Any = None,
         **kwargs: Any,
     ) -> None:
         from baidu_ocr.assets import warehouse_alias
@@ -75,6 +85,7 @@ class BaiduOcrWarehouseLoadOperator(BaseOperator):
         self._lineage_files: list[str] = []  # the staged files read (s3:// URIs), for OpenLineage
         self._lineage_rows: dict[str, int] | None = None
         self._lineage_cost: dict[str, Any] = {}  # manifests.cost_figures, read while the task runs
+        self.min_confidence = min_confidence
 
     def execute(self, context: Context) -> dict[str, int]:
         self._lineage_files, self._lineage_rows, self._lineage_cost = [], None, {}
@@ -102,7 +113,10 @@ class BaiduOcrWarehouseLoadOperator(BaseOperator):
         files = staged_files(s3, self._staged_uris(context))
         self._lineage_files = [str(f) for f in files][:MAX_LINEAGE_INPUTS]
         records = read_records(s3, files)
-        frames = normalize_records(records, pii=self._pii_policy(), mask_id_numbers=self.mask_id_numbers)
+        gate = None if self.min_confidence in (None, "") else float(self.min_confidence)
+        frames = normalize_records(
+            records, pii=self._pii_policy(), mask_id_numbers=self.mask_id_numbers, min_confidence=gate
+        )
         loader = WarehouseLoader(self.warehouse_conn_id)
         loader.ensure_schema()
         loaded = dict(loader.load(frames))
@@ -111,6 +125,12 @@ class BaiduOcrWarehouseLoadOperator(BaseOperator):
 
         self._lineage_cost = cost_figures(manifest_list(self.manifests))
         self.log.info("Loaded %d staged record(s) from %d file(s): %s", len(records), len(files), loaded)
+        if loaded.get("ocr_review_queue"):
+            self.log.info(
+                "%d document(s) under the confidence gate (%s) loaded as needs_review and queued for review",
+                loaded["ocr_review_queue"],
+                gate,
+            )
         self._emit_asset_events(context, loaded)
         return loaded
 

@@ -1,0 +1,209 @@
+"""The confidence gate's human review, for real: ``airflow standalone`` (``include/ui.py``'s deployment, fixture
+engine), the documents DAG on ``samples/review/`` (``faded_01``: one line at confidence 0.86, under the default
+0.9), answered through Airflow's REST API (the HITL endpoints), and once in headless Chromium.
+
+Each run uses other endpoint options (which the fixture engine ignores), so the faded document is a new
+document to the warehouse every time and each run queues its own review.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import sys
+import time
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from tests.browser.test_ui import CHROMIUM, CHROMIUM_ARGS, README_IMAGES, Api, _require_chromium, sign_in
+from tests.conftest import REPO_ROOT
+
+pytestmark = [pytest.mark.slow, pytest.mark.integration, pytest.mark.timeout(600)]
+
+DAG_ID = "baidu_ocr_s3_to_warehouse"
+FADED_LINE = "检查时间为10月2日上午9:00至11:30，届时电梯暂停使用。"  # doc_05's line 3, faded in faded_01
+LINE_FIELD = "line_3"
+README_SHOT = "review-task.png"
+
+
+class ReviewApi(Api):
+    def send(self, method: str, path: str, body: dict) -> dict:
+        request = urllib.request.Request(
+            f"{self.url}/api/v2/{path}",
+            data=json.dumps(body).encode(),
+            method=method,
+            headers={"Authorization": f"Bearer {self.token}", "Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=90) as response:
+            return json.load(response)
+
+    def trigger(self, options: dict, **conf) -> str:
+        conf = {"prefix": "samples/review/", "options": {"probability": "true", **options}, **conf}
+        run = self.send("POST", f"dags/{DAG_ID}/dagRuns", {"logical_date": None, "conf": conf})
+        return run["dag_run_id"]
+
+    def run_path(self, run_id: str) -> str:
+        return f"dags/{DAG_ID}/dagRuns/{urllib.parse.quote(run_id, safe='')}"
+
+    def wait_for_state(self, run_id: str, timeout_s: float = 240.0) -> str:
+        deadline = time.monotonic() + timeout_s
+        state = None
+        while time.monotonic() < deadline:
+            state = self.get(self.run_path(run_id))["state"]
+            if state in ("success", "failed"):
+                return state
+            time.sleep(2)
+        raise AssertionError(f"run {run_id} still {state} after {timeout_s:.0f}s")
+
+    def wait_for_review(self, run_id: str, timeout_s: float = 240.0) -> dict:
+        """The review task's HITL detail, once the task asks for input (404 until then)."""
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            try:
+                return self.get(f"{self.run_path(run_id)}/taskInstances/review/0/hitlDetails")
+            except urllib.error.HTTPError as exc:
+                if exc.code != 404:
+                    raise
+            state = self.get(self.run_path(run_id))["state"]
+            assert state in ("queued", "running"), f"the run ended ({state}) without a review"
+            time.sleep(2)
+        raise AssertionError(f"no review task asked for input within {timeout_s:.0f}s")
+
+    def answer(self, run_id: str, option: str, params_input: dict) -> dict:
+        return self.send(
+            "PATCH",
+            f"{self.run_path(run_id)}/taskInstances/review/0/hitlDetails",
+            {"chosen_options": [option], "params_input": params_input},
+        )
+
+
+@pytest.fixture(scope="module")
+def ui(tmp_path_factory):
+    sys.path.insert(0, str(REPO_ROOT / "include"))
+    from ui import deployment
+
+    root = tmp_path_factory.mktemp("ui-review")
+    with deployment(root, engine="fixture", ready_timeout_s=240) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def api(ui):
+    api = ReviewApi(ui.url, ui.user, ui.password())
+    deadline = time.monotonic() + 120
+    while True:  # the DAG processor may not have parsed the DAG yet
+        try:
+            api.get(f"dags/{DAG_ID}")
+            return api
+        except urllib.error.HTTPError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(2)
+
+
+def warehouse_rows(ui, options_hash_of_run: str | None = None) -> dict:
+    with sqlite3.connect(ui.warehouse) as db:
+        db.row_factory = sqlite3.Row
+        docs = [dict(r) for r in db.execute("SELECT * FROM ocr_documents WHERE source_uri LIKE '%faded_01%'")]
+        lines = [dict(r) for r in db.execute("SELECT * FROM ocr_lines WHERE line_no = 3")]
+        queue = [dict(r) for r in db.execute("SELECT * FROM ocr_review_queue")]
+    return {"docs": docs, "lines": lines, "queue": queue}
+
+
+def rows_of_run(ui, run_id: str) -> tuple[dict, dict, dict]:
+    rows = warehouse_rows(ui)
+    (doc,) = [d for d in rows["docs"] if d["run_id"] == run_id]
+    key = ("content_sha256", "endpoint", "options_hash", "page_no")
+    (line,) = [r for r in rows["lines"] if all(r[k] == doc[k] for k in key)]
+    (queued,) = [q for q in rows["queue"] if all(q[k] == doc[k] for k in key)]
+    return doc, line, queued
+
+
+def test_a_correction_through_the_rest_api_reaches_the_warehouse_and_a_rerun_keeps_it(ui, api):
+    run_id = api.trigger({"language_type": "CHN_ENG"})
+    detail = api.wait_for_review(run_id)
+    assert FADED_LINE in detail["body"] and "faded_01.jpg" in detail["body"]
+    assert detail["params"][LINE_FIELD]["value"] == FADED_LINE
+    doc, _, _ = rows_of_run(ui, run_id)
+    assert doc["review_status"] == "needs_review" and doc["conf_min"] == pytest.approx(0.86)
+
+    answer = api.answer(run_id, "Save corrections", {LINE_FIELD: "检查时间为10月2日上午9:00至11:30"})
+    assert answer["responded_by"]["name"] == ui.user
+    assert api.wait_for_state(run_id) == "success"
+    doc, line, queued = rows_of_run(ui, run_id)
+    assert (line["text"], line["original_text"]) == ("检查时间为10月2日上午9:00至11:30", FADED_LINE)
+    assert line["reviewed_by"] == ui.user and line["reviewed_at"]
+    assert (doc["review_status"], doc["reviewed_by"]) == ("reviewed", ui.user)
+    assert (queued["status"], queued["reviewed_by"]) == ("corrected", ui.user)
+
+    # Rerun the load (clear it: it reads the run's staged OCR results again and upserts them).
+    api.send(
+        "POST",
+        f"dags/{DAG_ID}/clearTaskInstances",
+        {"dag_run_id": run_id, "task_ids": ["normalize_and_load"], "dry_run": False, "only_failed": False},
+    )
+    deadline = time.monotonic() + 180
+    while api.get(f"{api.run_path(run_id)}/taskInstances/normalize_and_load")["try_number"] < 2 or (
+        api.get(f"{api.run_path(run_id)}/taskInstances/normalize_and_load")["state"] != "success"
+    ):
+        assert time.monotonic() < deadline, "the cleared load did not run again"
+        time.sleep(2)
+    assert rows_of_run(ui, run_id)[1]["text"] == "检查时间为10月2日上午9:00至11:30"
+    assert rows_of_run(ui, run_id)[0]["review_status"] == "reviewed"
+
+
+def test_an_unanswered_review_times_out_the_rows_stay_needs_review_and_the_run_succeeds(ui, api):
+    run_id = api.trigger({"detect_direction": "false"}, review_timeout_minutes=0.25)
+    api.wait_for_review(run_id)
+    assert api.wait_for_state(run_id) == "success"
+    doc, line, queued = rows_of_run(ui, run_id)
+    assert doc["review_status"] == "needs_review" and doc["reviewed_by"] is None
+    assert (line["text"], line["original_text"]) == (FADED_LINE, None)
+    assert queued["status"] == "open"
+    applied = api.get(f"{api.run_path(run_id)}/taskInstances/apply_reviews")
+    assert applied["state"] == "success"
+    review = api.get(f"{api.run_path(run_id)}/taskInstances/review/0")
+    assert review["state"] == "success"
+    xcom = api.get(f"{api.run_path(run_id)}/taskInstances/review/xcomEntries/return_value?map_index=0")
+    value = xcom["value"] if isinstance(xcom["value"], dict) else json.loads(xcom["value"])
+    assert value["decision"] == "timed_out"
+
+
+def test_the_review_task_in_the_browser_shows_the_low_confidence_line(ui, api, tmp_path):
+    _require_chromium()
+    from playwright.sync_api import sync_playwright
+
+    run_id = api.trigger({"paragraph": "false"})
+    api.wait_for_review(run_id)
+    quoted = urllib.parse.quote(run_id, safe="")
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 1000})
+            page.set_default_timeout(30_000)
+            sign_in(page, ui)
+            page.goto(f"{ui.url}/dags/{DAG_ID}/runs/{quoted}/tasks/review/mapped/0/required_actions")
+            page.get_by_text(FADED_LINE).first.wait_for()
+            path = tmp_path / README_SHOT
+            page.screenshot(path=str(path), full_page=True)
+            print(f"screenshot: {path}")
+            if os.environ.get("BAIDU_OCR_UPDATE_README_IMAGES"):
+                save_readme_image(path)
+        finally:
+            browser.close()
+    api.answer(run_id, "Accept as read", {LINE_FIELD: FADED_LINE})
+    assert api.wait_for_state(run_id) == "success"
+    assert rows_of_run(ui, run_id)[2]["status"] == "accepted"
+
+
+def save_readme_image(path: Path) -> None:
+    from PIL import Image
+
+    assert README_SHOT not in README_IMAGES  # this module's own image
+    docs = REPO_ROOT / "docs" / "images"
+    with Image.open(path) as image:
+        image.convert("RGB").quantize(colors=256).save(docs / README_SHOT, optimize=True)
