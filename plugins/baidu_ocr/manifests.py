@@ -262,6 +262,7 @@ def finish_run(
     rows_loaded: dict[str, Any] | None = None,
     load_expected: bool = False,
     cost: dict[str, dict[str, Any]] | None = None,
+    review: dict[str, int] | None = None,
     log: Logger,
 ) -> dict[str, Any]:
     """The last task of an OCR DAG: log the run summary, return it, and fail when a batch or the load failed.
@@ -277,6 +278,8 @@ def finish_run(
     summary["rows_loaded"] = {} if load_failure else {k: v for k, v in (rows_loaded or {}).items()}
     if load_failure:
         summary["load_error"] = load_failure
+    if review is not None:  # documents loaded as needs_review and queued, by reason (the confidence gate)
+        summary["queued_for_review"] = review
     if cost:
         summary["cost"] = cost
     log.info("Baidu OCR run summary:\n%s", format_summary(summary))

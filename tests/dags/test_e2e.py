@@ -451,3 +451,5 @@ def test_dag_test_queues_documents_for_review_without_waiting_for_an_answer(
     assert sqlite_warehouse.records("SELECT review_status FROM ocr_documents") == [("needs_review",)]
     review = [ti for ti in run.get_task_instances() if ti.task_id == "review"]
     assert [ti.state for ti in review] == ["skipped"]  # mapped over nothing
+    (summarize,) = [ti for ti in run.get_task_instances() if ti.task_id == "summarize"]
+    assert summarize.xcom_pull(task_ids="summarize")["queued_for_review"] == {"low_confidence": 1}

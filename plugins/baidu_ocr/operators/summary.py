@@ -27,6 +27,7 @@ class BaiduOcrRunSummaryOperator(BaseOperator):
     :param warehouse_conn_id: the warehouse holding ``ocr_usage``: with it, the summary shows per endpoint
         this run's billable calls, the month's so far, the share of the free allowance used and the
         estimated cost (prices from the ``baidu_ocr`` connection's extra ``pricing``).
+        With it, the summary also counts the documents this run queued for review, by reason.
     :param baidu_ocr_conn_id: the ``baidu_ocr`` connection whose prices apply.
 
     A run whose batch stopped early (``max_billable_calls`` reached, Baidu's daily quota) fails with
@@ -72,6 +73,7 @@ class BaiduOcrRunSummaryOperator(BaseOperator):
             rows_loaded=self.rows_loaded,
             load_expected=self.load_expected,
             cost=self._cost(context),
+            review=self._review(context),
             log=self.log,
         )
         if self.batches_expected and self.batches is None:
@@ -99,6 +101,18 @@ class BaiduOcrRunSummaryOperator(BaseOperator):
             {ep: cost for ep, (_, _, cost) in month.items()},
             self._prices(),
         )
+
+    def _review(self, context: Context) -> dict[str, int] | None:
+        """The documents this run queued for review (``ocr_review_queue``), counted by reason."""
+        if not self.warehouse_conn_id:
+            return None
+        from collections import Counter
+
+        from baidu_ocr.warehouse import WarehouseLoader
+
+        ti = context["ti"]
+        queued = WarehouseLoader(self.warehouse_conn_id).review_queue(ti.dag_id, ti.run_id)
+        return dict(Counter(item["reason"] for item in queued))
 
     def _prices(self) -> dict[str, Any]:
         from baidu_ocr.connection import BaiduOcrSettings
