@@ -97,10 +97,19 @@ def test_deferred_then_resumed_stages_markdown_and_a_failed_document(s3, server)
     assert server.stats()["endpoints"]["parser/task/query"]["ok"] >= 3  # polled while pending/processing
 
     # The task resumes in a new process: a new operator (and hook) from the same arguments.
-    manifest = _operator(deferrable=True, timeout=60).execute_complete(context(task_id="parse"), event)
+    resumed = _operator(deferrable=True, timeout=60)
+    manifest = resumed.execute_complete(context(task_id="parse"), event)
     assert (manifest["n_seen"], manifest["n_ok"], manifest["n_failed"]) == (3, 2, 1)
     assert manifest["failed_by_class"] == {"bad_image": 1}
     assert manifest["stats"]["billable_calls"] == 3  # one submit per document; queries are status checks
+
+    # OpenLineage, from the resumed task: the documents read before the deferral, the staged records, the cost.
+    lineage = resumed.get_openlineage_facets_on_complete(None)
+    assert {(d.namespace, d.name) for d in lineage.inputs} == {
+        (f"s3://{BUCKET}", j["key"]) for j in trigger.jobs
+    }
+    assert f"s3://{BUCKET}" in {d.namespace for d in lineage.outputs}
+    assert lineage.run_facets["baidu_ocr_cost"].billableCalls == {"parser_task": 3}
 
     loaded = _load(s3, manifest)
     assert loaded["ocr_documents"] == 3 and loaded["ocr_parsed_documents"] == 3
