@@ -97,12 +97,20 @@ def _stopped_run_then_the_rest(monkeypatch, s3_env, warehouse, capfd, *, server,
     assert _usage(warehouse)[0] == len(images)
 
 
-def test_the_budget_stops_the_run_and_the_next_run_finishes_the_rest(
-    airflow_db, s3_env, monkeypatch, sqlite_warehouse, capfd
+@pytest.mark.parametrize(
+    ("server_kwargs", "budget", "stop_reason"),
+    [
+        ({}, {"max_billable_calls": 5}, "max_billable_calls reached"),
+        ({"daily_quota": 4}, {}, "Baidu's quota is used up"),  # error 17 stops a run like the budget
+    ],
+    ids=["max_billable_calls", "daily_quota"],
+)
+def test_a_stopped_run_keeps_what_finished_and_the_next_run_finishes_the_rest(
+    airflow_db, s3_env, monkeypatch, sqlite_warehouse, capfd, server_kwargs, budget, stop_reason
 ):
     from ocr_server.testing import running_server
 
-    with running_server(engine="fixture") as server:
+    with running_server(engine="fixture", **server_kwargs) as server:
         _use(monkeypatch, server)
         _stopped_run_then_the_rest(
             monkeypatch,
@@ -110,30 +118,13 @@ def test_the_budget_stops_the_run_and_the_next_run_finishes_the_rest(
             sqlite_warehouse,
             capfd,
             server=server,
-            conf={"batch_size": 3, "max_billable_calls": 5},
-            stop_reason="max_billable_calls reached",
+            conf={"batch_size": 3, **budget},
+            stop_reason=stop_reason,
         )
-        # The budget held exactly: batches run one after the other here, each spends what is left.
-        assert server.stats()["endpoints"]["general_basic"]["ok"] == 12
-
-
-def test_baidus_daily_quota_stops_the_run_like_the_budget(
-    airflow_db, s3_env, monkeypatch, sqlite_warehouse, capfd
-):
-    from ocr_server.testing import running_server
-
-    with running_server(engine="fixture", daily_quota=4) as server:
-        _use(monkeypatch, server)
-        _stopped_run_then_the_rest(
-            monkeypatch,
-            s3_env,
-            sqlite_warehouse,
-            capfd,
-            server=server,
-            conf={"batch_size": 3},
-            stop_reason="Baidu's quota is used up",
-        )
-        assert server.stats()["errors"].get("17", 0) > 0
+        if budget:  # the budget held exactly: batches run one after the other here, each spends what is left
+            assert server.stats()["endpoints"]["general_basic"]["ok"] == 12
+        else:  # Baidu said so: error 17
+            assert server.stats()["errors"].get("17", 0) > 0
 
 
 @pytest.mark.parametrize(

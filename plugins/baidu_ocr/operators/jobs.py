@@ -6,11 +6,14 @@ them, how one polling round goes (``_poll``) and how finished jobs become outcom
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from airflow.exceptions import AirflowException
 
 from baidu_ocr.async_jobs import JobsWait
+from baidu_ocr.manifests import staged_where
+from baidu_ocr.records import OcrOutcome
 from baidu_ocr.stats import call_counts
 
 if TYPE_CHECKING:
@@ -88,6 +91,42 @@ class AsyncJobsMixin:
                 return event
             me.log.info(wait.progress_line())
             time.sleep(wait.sleep_seconds())
+
+    def _ended_jobs(
+        self, event: dict[str, Any], id_field: str
+    ) -> Iterator[tuple[dict[str, Any], OcrOutcome, dict[str, Any] | None]]:
+        """Each job that ended: ``(job, a new outcome, its error or None when done)``. A job still running
+        at the timeout is left out: not staged, so the next run submits it again."""
+        done, failed = set(event.get("done") or []), dict(event.get("failed") or {})
+        for job in event["jobs"]:
+            job_id = job.get(id_field)
+            error = job.get("error") or failed.get(job_id or "")
+            if job_id not in done and not error:
+                continue
+            outcome = OcrOutcome(
+                key=job["key"],
+                ok=False,
+                content_sha256=job["content_sha256"],
+                bytes=job.get("bytes"),
+                width=job.get("width"),
+                height=job.get("height"),
+                page_count=job.get("page_count"),
+                attempts=1,
+            )
+            yield job, outcome, None if job_id in done else error
+
+    def _timed_out(
+        self, event: dict[str, Any], manifest: BatchManifest, error_class: type[Exception]
+    ) -> Exception | None:
+        """The error of a wait that ran out of time (the finished jobs are staged by then), else None."""
+        if event["status"] != "timeout":
+            return None
+        pending = list(event.get("pending") or [])
+        me: Any = self
+        return error_class(
+            f"{len(pending)} {self.job_noun}(s) unfinished after {me.timeout:.0f}s ({', '.join(pending)}); "
+            f"{staged_where(manifest)}"
+        )
 
     def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> BatchManifest:
         if not event or "status" not in event:

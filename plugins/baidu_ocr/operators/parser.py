@@ -123,22 +123,10 @@ class BaiduOcrParserOperator(AsyncJobsMixin, S3ImageBatchOperator):
 
     def _finish(self, context: Context, event: dict[str, Any]) -> BatchManifest:
         """Fetch each finished task's Markdown and layout, stage the records; fail late on a timeout/stop."""
-        done, failed = set(event.get("done") or []), dict(event.get("failed") or {})
         outcomes: list[OcrOutcome] = []
-        for job in event["jobs"]:
+        for job, outcome, error in self._ended_jobs(event, "task_id"):
             task_id = job.get("task_id")
-            error = job.get("error") or failed.get(task_id or "")
-            if task_id not in done and not error:
-                continue  # still running at the timeout: not staged, so the next run submits it again
-            outcome = OcrOutcome(
-                key=job["key"],
-                ok=False,
-                content_sha256=job["content_sha256"],
-                bytes=job.get("bytes"),
-                page_count=job.get("page_count"),
-                attempts=1,
-            )
-            if task_id in done:
+            if error is None:
                 try:
                     outcome.result = self._parsed_result(task_id)
                 except BaiduOcrError as exc:  # the result files could not be fetched: that document failed
@@ -159,14 +147,8 @@ class BaiduOcrParserOperator(AsyncJobsMixin, S3ImageBatchOperator):
             outcomes.append(outcome)
         carry = event.get("carry") or {}
         manifest = self._stage_job_outcomes(context, outcomes, carry, "Parser tasks")
-        error: AirflowException | None = None
-        if event["status"] == "timeout":
-            pending = list(event.get("pending") or [])
-            error = ParserTasksTimedOut(
-                f"{len(pending)} parser task(s) unfinished after {self.timeout:.0f}s ({', '.join(pending)}); "
-                f"{staged_where(manifest)}"
-            )
-        elif carry.get("stopped"):
+        error = self._timed_out(event, manifest, ParserTasksTimedOut)
+        if error is None and carry.get("stopped"):
             error = ParserSubmitStopped(f"{carry['stopped']}; {staged_where(manifest)}")
         return self._publish_then_check(context, manifest, error)
 

@@ -20,7 +20,7 @@ from airflow.exceptions import AirflowException
 from airflow.sdk.configuration import conf
 
 from baidu_ocr.errors import BaiduOcrError
-from baidu_ocr.manifests import BatchManifest, staged_where
+from baidu_ocr.manifests import BatchManifest
 from baidu_ocr.operators.jobs import AsyncJobsMixin
 from baidu_ocr.operators.ocr import BaiduOcrBatchOperator
 from baidu_ocr.records import OcrOutcome, options_hash
@@ -213,29 +213,14 @@ class BaiduOcrTableOperator(AsyncJobsMixin, BaiduOcrBatchOperator):
 
     def _finish(self, context: Context, event: dict[str, Any]) -> BatchManifest:
         """Fetch each finished job's result, copy its Excel, stage the records; fail late on a timeout."""
-        hook = self.hook
-        done, failed = set(event.get("done") or []), dict(event.get("failed") or {})
         outcomes: list[OcrOutcome] = []
-        for job in event["jobs"]:
-            request_id = job.get("request_id")
-            error = job.get("error") or failed.get(request_id or "")
-            if request_id not in done and not error:
-                continue  # still running at the timeout: not staged, so the next run submits it again
-            outcome = OcrOutcome(
-                key=job["key"],
-                ok=False,
-                content_sha256=job["content_sha256"],
-                bytes=job.get("bytes"),
-                width=job.get("width"),
-                height=job.get("height"),
-                attempts=1,
-            )
-            if request_id in done:
+        for job, outcome, error in self._ended_jobs(event, "request_id"):
+            if error is None:
                 outcome.ok = True
-                outcome.result = hook.get_table_job_result(request_id, result_type="json")
+                outcome.result = self.hook.get_table_job_result(job["request_id"], result_type="json")
                 outcome.latency_ms = round((time.time() - job["submitted_at"]) * 1000, 1)
                 if self.excel_prefix:
-                    self._copy_excel(job["key"], request_id)
+                    self._copy_excel(job["key"], job["request_id"])
             else:
                 outcome.fail(error)
             outcomes.append(outcome)
@@ -244,14 +229,9 @@ class BaiduOcrTableOperator(AsyncJobsMixin, BaiduOcrBatchOperator):
         if stop := carry.get("stopped"):
             self._budget_spent_before = carry.get("budget_spent_before", 0)
             return self._publish_then_check(context, manifest, self._stop_error(stop))
-        timed_out = None
-        if event["status"] == "timeout":
-            pending = list(event.get("pending") or [])
-            timed_out = TableJobsTimedOut(
-                f"{len(pending)} table job(s) unfinished after {self.timeout:.0f}s ({', '.join(pending)}); "
-                f"{staged_where(manifest)}"
-            )
-        return self._publish_then_check(context, manifest, timed_out)
+        return self._publish_then_check(
+            context, manifest, self._timed_out(event, manifest, TableJobsTimedOut)
+        )
 
     def _stop_error(self, stop: dict[str, Any]) -> BaiduOcrError:
         """The error a submission stop becomes once the submitted jobs are staged (it crossed a deferral
