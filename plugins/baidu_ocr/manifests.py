@@ -40,6 +40,7 @@ class BatchManifest(TypedDict):
     error: NotRequired[str]  # set when the batch task failed after staging (quota, failure ratio, timeout)
     stopped_by: NotRequired[str | None]  # "quota" (Baidu's 17/19) or "budget" (max_billable_calls)
     n_left: NotRequired[int]  # images a stop left unsent: the next run OCRs them (not failures)
+    n_pages_ok: NotRequired[int]  # pages recognized (a parsed document counts all its pages)
 
 
 class BatchFailureRatioExceeded(AirflowException):
@@ -60,10 +61,11 @@ def build_manifest(
 ) -> BatchManifest:
     """A batch's manifest from its outcomes: ok and failed counts, failures by class (unreadable keys too)."""
     failed_by_class: dict[str, int] = defaultdict(int)
-    n_ok = 0
+    n_ok = n_pages_ok = 0
     for outcome in outcomes:
         if outcome.ok:
             n_ok += 1
+            n_pages_ok += outcome.pages_recognized
         else:
             failed_by_class[outcome.error_class or "error"] += 1
     if n_unreadable:
@@ -80,6 +82,7 @@ def build_manifest(
         finished_at=time.time(),
         stopped_by=stopped_by,
         n_left=n_left,
+        n_pages_ok=n_pages_ok,
     )
 
 
@@ -183,7 +186,7 @@ def cost_figures(manifests: Iterable[BatchManifest | None]) -> dict[str, Any]:
         "failed_calls": int(calls.get("failed_calls", 0)),
         "billable_calls_by_endpoint": {ep: c["billable_calls"] for ep, c in sorted(by_endpoint.items())},
         "failed_calls_by_endpoint": {ep: c["failed_calls"] for ep, c in sorted(by_endpoint.items())},
-        "pages": sum(int(m.get("n_ok", 0)) for m in done),
+        "pages": sum(int(m.get("n_pages_ok", m.get("n_ok", 0))) for m in done),
         "retries": sum(int((m.get("stats") or {}).get("retries", 0)) for m in done),
         "status_checks": sum(int((m.get("stats") or {}).get("status_checks", 0)) for m in done),
         "failures_by_class": dict(sorted(errors.items())),

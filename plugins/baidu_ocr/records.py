@@ -138,6 +138,14 @@ class OcrOutcome:
     page_no: int | None = None
     page_count: int | None = None
 
+    @property
+    def pages_recognized(self) -> int:
+        """Pages this outcome stands for (Baidu bills pages): an image or one page of a document is one; a
+        whole document read in one task (the document parser: no ``page_no``) is its ``page_count``."""
+        if not self.ok:
+            return 0
+        return (self.page_count or 1) if self.page_no in (None, 0) else 1
+
     def fail(self, error: Mapping[str, Any]) -> None:
         """Record a classified error (``BaiduOcrError.to_dict()`` shape) as this image's outcome."""
         self.ok = False

@@ -270,7 +270,7 @@ class S3ImageBatchOperator(BaseOperator):
         for outcome in outcomes:
             stager.add(self._record(context, outcome))
         stager.flush()
-        self._record_usage(context, stats, sum(1 for o in outcomes if o.ok))
+        self._record_usage(context, stats, sum(o.pages_recognized for o in outcomes))
         count_earlier_calls(stats, earlier, self.billing_endpoint)
         stop = carry.get("stopped") if isinstance(carry.get("stopped"), dict) else {}
         manifest = build_manifest(

@@ -111,7 +111,7 @@ class BaiduOcrBatchOperator(S3ImageBatchOperator):
             stopped = exc
         stager.flush()
         stats = hook.stats.snapshot()
-        usage = self._record_usage(context, stats, sum(1 for o in outcomes if o.ok))
+        usage = self._record_usage(context, stats, sum(o.pages_recognized for o in outcomes))
         count_earlier_calls(stats, earlier, self.billing_endpoint)
         n_left = len(set(selection.to_ocr) - {o.key for o in outcomes}) if stopped else 0
         stopped = self._stopped_reason(stopped, n_left)

@@ -110,6 +110,8 @@ def test_deferred_then_resumed_stages_markdown_and_a_failed_document(s3, server)
     }
     assert f"s3://{BUCKET}" in {d.namespace for d in lineage.outputs}
     assert lineage.run_facets["baidu_ocr_cost"].billableCalls == {"parser_task": 3}
+    # Baidu bills the parser by page: a parsed document counts all its pages.
+    assert lineage.run_facets["baidu_ocr_cost"].pages == manifest["n_pages_ok"] > manifest["n_ok"]
 
     loaded = _load(s3, manifest)
     assert loaded["ocr_documents"] == 3 and loaded["ocr_parsed_documents"] == 3
