@@ -54,6 +54,12 @@ TABLES = ("ocr_documents", "ocr_parsed_documents")
         ),
         "poll_interval": Param(5.0, type="number", minimum=0, description="seconds between status polls"),
         "max_failure_ratio": Param(0.2, type="number", minimum=0, maximum=1),
+        "max_billable_calls": Param(
+            None,
+            type=["null", "integer"],
+            minimum=0,
+            description="parser tasks this run may submit (empty: no cap); the rest waits for the next run",
+        ),
     },
 )
 def baidu_ocr_parse_documents():
@@ -77,6 +83,7 @@ def baidu_ocr_parse_documents():
         bucket="{{ params.bucket }}",
         options="{{ params.options }}",
         warehouse_conn_id=WAREHOUSE_CONN_ID,
+        max_billable_calls="{{ params.max_billable_calls }}",
         timeout=3600,
         map_index_template="{{ task.batch_label }}",
     ).expand_kwargs(batches)

@@ -225,3 +225,7 @@ def error_from_response(
         conn_id=conn_id,
         log_id=str(log_id) if log_id is not None else None,
     )
+
+
+# Stops that leave the rest of a batch for the next run (a run summary says "stopped early"), not failures.
+PLANNED_STOPS = (QuotaExhausted.error_class, BudgetExhausted.error_class)

@@ -15,9 +15,10 @@ Constructors only store arguments: the DAG processor builds operators on every p
 from __future__ import annotations
 
 from baidu_ocr.manifests import BatchFailureRatioExceeded, RunHadFailedBatches
+from baidu_ocr.operators.jobs import SubmitStopped
 from baidu_ocr.operators.load import BaiduOcrWarehouseLoadOperator
 from baidu_ocr.operators.ocr import BaiduOcrBatchOperator, BaiduOcrImageOperator
-from baidu_ocr.operators.parser import BaiduOcrParserOperator, ParserSubmitStopped, ParserTasksTimedOut
+from baidu_ocr.operators.parser import BaiduOcrParserOperator, ParserTasksTimedOut
 from baidu_ocr.operators.review import BaiduOcrApplyReviewsOperator, BaiduOcrReviewOperator
 from baidu_ocr.operators.summary import BaiduOcrRunSummaryOperator
 from baidu_ocr.operators.tables import BaiduOcrTableOperator, TableJobsTimedOut
@@ -32,7 +33,7 @@ __all__ = [
     "BaiduOcrTableOperator",
     "BaiduOcrWarehouseLoadOperator",
     "BatchFailureRatioExceeded",
-    "ParserSubmitStopped",
+    "SubmitStopped",
     "ParserTasksTimedOut",
     "RunHadFailedBatches",
     "TableJobsTimedOut",

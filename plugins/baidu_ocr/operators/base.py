@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseOperator
 
+from baidu_ocr.errors import PLANNED_STOPS
 from baidu_ocr.manifests import BatchManifest, build_manifest, check_failure_ratio, staged_where
 from baidu_ocr.planning import ImageSelection, select_images_to_ocr
 from baidu_ocr.records import OcrOutcome, options_hash
@@ -272,7 +273,8 @@ class S3ImageBatchOperator(BaseOperator):
         stager.flush()
         self._record_usage(context, stats, sum(o.pages_recognized for o in outcomes))
         count_earlier_calls(stats, earlier, self.billing_endpoint)
-        stop = carry.get("stopped") if isinstance(carry.get("stopped"), dict) else {}
+        stop = carry.get("stopped") or {}
+        planned = stop.get("error_class") in PLANNED_STOPS  # the rest is left for the next run
         manifest = build_manifest(
             uri=stager.uri(),
             n_seen=int(carry.get("n_seen", len(outcomes))),
@@ -281,8 +283,8 @@ class S3ImageBatchOperator(BaseOperator):
             n_skipped=int(carry.get("n_skipped", 0)),
             stats=stats,
             started_at=float(carry.get("started_at") or time.time()),
-            stopped_by=stop.get("error_class"),
-            n_left=int(stop.get("n_left", 0)),
+            stopped_by=stop["error_class"] if planned else None,
+            n_left=int(stop.get("n_left", 0)) if planned else 0,
         )
         self._lineage_manifest = manifest
         self.log.info(

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from airflow.exceptions import AirflowException
 
 from baidu_ocr.async_jobs import JobsWait
+from baidu_ocr.errors import BaiduOcrError, BudgetExhausted, QuotaExhausted
 from baidu_ocr.manifests import staged_where
 from baidu_ocr.records import OcrOutcome
 from baidu_ocr.stats import call_counts
@@ -25,15 +26,57 @@ if TYPE_CHECKING:
     from baidu_ocr.sources import FetchedImages
 
 
+class SubmitStopped(AirflowException):
+    """Submitting stopped on an error that concerns every job (permission, credentials, ...); the jobs
+    already submitted were waited for and staged first."""
+
+
 class AsyncJobsMixin:
     """Mixed into an :class:`~baidu_ocr.operators.base.S3ImageBatchOperator` with ``deferrable``,
     ``poll_interval`` and ``timeout`` attributes."""
 
     job_noun: str  # "table job", "parser task": in log lines and errors
+    id_field: str  # where a job dict keeps the id Baidu gave it: "request_id", "task_id"
     trigger_class: type  # its constructor takes jobs, carry, baidu_ocr_conn_id, poll_interval, deadline
 
     def _poll(self, pending: list[str]) -> JobsProgress:
         raise NotImplementedError
+
+    def _submit(self, fetched: FetchedImages, key: str) -> dict[str, Any]:
+        """One job: ``{"key", id_field: the id or None, "content_sha256", ...}``; a refusal of this one
+        document is the job's ``error``, never an exception."""
+        raise NotImplementedError
+
+    def _submit_all(
+        self, context: Context, fetched: FetchedImages, keys: list[str]
+    ) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+        """Submit one job per key until the run's budget, Baidu's quota or another error that concerns
+        every job stops it: ``(jobs, stop)``, the stop being ``{"error_class", "message", "n_left"}``. The
+        keys not submitted wait for the next run; the jobs submitted are still waited for and staged."""
+        me: Any = self
+        budget = me._budget_left(context)
+        jobs: list[dict[str, Any]] = []
+        for n, key in enumerate(keys):
+            try:
+                if budget is not None and sum(1 for job in jobs if job[self.id_field]) >= budget:
+                    raise BudgetExhausted("max_billable_calls reached", endpoint=me.billing_endpoint)
+                jobs.append(self._submit(fetched, key))
+            except BaiduOcrError as exc:
+                me.log.error("Stopped submitting after %d %s(s): %s", len(jobs), self.job_noun, exc)
+                return jobs, {"error_class": exc.error_class, "message": str(exc), "n_left": len(keys) - n}
+        return jobs, None
+
+    def _stop_error(self, stop: dict[str, Any]) -> Exception:
+        """The error a submission stop becomes once the submitted jobs are staged (it crossed a deferral as
+        plain data): the budget's and the quota's say what is left for the next run."""
+        me: Any = self
+        left = f"{stop['n_left']} image(s) left for the next run"
+        if stop["error_class"] == BudgetExhausted.error_class:
+            error = BudgetExhausted(stop["message"], endpoint=me.billing_endpoint)
+            return me._stopped_reason(error, int(stop["n_left"]))
+        if stop["error_class"] == QuotaExhausted.error_class:
+            return QuotaExhausted(f"{stop['message']}; {left}", endpoint=me.billing_endpoint)
+        return SubmitStopped(f"Submitting {self.job_noun}s stopped: {stop['message']}; {left}")
 
     def _finish(self, context: Context, event: dict[str, Any]) -> BatchManifest:
         raise NotImplementedError
@@ -93,13 +136,13 @@ class AsyncJobsMixin:
             time.sleep(wait.sleep_seconds())
 
     def _ended_jobs(
-        self, event: dict[str, Any], id_field: str
+        self, event: dict[str, Any]
     ) -> Iterator[tuple[dict[str, Any], OcrOutcome, dict[str, Any] | None]]:
         """Each job that ended: ``(job, a new outcome, its error or None when done)``. A job still running
         at the timeout is left out: not staged, so the next run submits it again."""
         done, failed = set(event.get("done") or []), dict(event.get("failed") or {})
         for job in event["jobs"]:
-            job_id = job.get(id_field)
+            job_id = job.get(self.id_field)
             error = job.get("error") or failed.get(job_id or "")
             if job_id not in done and not error:
                 continue

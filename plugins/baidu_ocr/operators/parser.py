@@ -12,7 +12,7 @@ from airflow.exceptions import AirflowException
 from airflow.sdk.configuration import conf
 
 from baidu_ocr.errors import BaiduOcrError
-from baidu_ocr.manifests import BatchManifest, staged_where
+from baidu_ocr.manifests import BatchManifest
 from baidu_ocr.operators.base import S3ImageBatchOperator
 from baidu_ocr.operators.jobs import AsyncJobsMixin
 from baidu_ocr.parser_tasks import SUBMIT_ENDPOINT, check_parser_tasks
@@ -28,10 +28,6 @@ if TYPE_CHECKING:
 
 class ParserTasksTimedOut(AirflowException):
     """Baidu had not finished every parser task by the operator's ``timeout``."""
-
-
-class ParserSubmitStopped(AirflowException):
-    """Submitting stopped on an error that concerns every document (quota, permission, credentials)."""
 
 
 class BaiduOcrParserOperator(AsyncJobsMixin, S3ImageBatchOperator):
@@ -65,10 +61,12 @@ class BaiduOcrParserOperator(AsyncJobsMixin, S3ImageBatchOperator):
         "staging_bucket",
         "staging_prefix",
         "warehouse_conn_id",
+        "max_billable_calls",
     )
     template_fields_renderers = {"options": "json", "keys": "json"}
     ui_color = "#e8f0fe"
     job_noun = "parser task"
+    id_field = "task_id"
     trigger_class = BaiduOcrParserTaskTrigger
     record_endpoint = SUBMIT_ENDPOINT
 
@@ -88,16 +86,15 @@ class BaiduOcrParserOperator(AsyncJobsMixin, S3ImageBatchOperator):
     def execute(self, context: Context) -> BatchManifest:
         started_at = time.time()
         keys, fetched, selection = self._read_and_select(self._earlier_outcomes(self._stager(context)))
-        jobs: list[dict[str, Any]] = []
-        stopped: str | None = None
-        for key in selection.to_ocr:
-            try:
-                jobs.append(self._submit(fetched, key))
-            except BaiduOcrError as exc:  # concerns every document: stop, but keep what was submitted
-                stopped = f"{type(exc).__name__}: {exc}"
-                self.log.error("Stopped submitting after %d document(s): %s", len(jobs), stopped)
-                break
-        carry = self._job_carry(started_at, keys, fetched, selection, stopped=stopped)
+        jobs, stopped = self._submit_all(context, fetched, selection.to_ocr)
+        carry = self._job_carry(
+            started_at,
+            keys,
+            fetched,
+            selection,
+            stopped=stopped,
+            budget_spent_before=getattr(self, "_budget_spent_before", 0),
+        )
         return self._defer_or_wait(context, jobs, [job["task_id"] for job in jobs if job["task_id"]], carry)
 
     def _submit(self, fetched: FetchedImages, key: str) -> dict[str, Any]:
@@ -124,7 +121,7 @@ class BaiduOcrParserOperator(AsyncJobsMixin, S3ImageBatchOperator):
     def _finish(self, context: Context, event: dict[str, Any]) -> BatchManifest:
         """Fetch each finished task's Markdown and layout, stage the records; fail late on a timeout/stop."""
         outcomes: list[OcrOutcome] = []
-        for job, outcome, error in self._ended_jobs(event, "task_id"):
+        for job, outcome, error in self._ended_jobs(event):
             task_id = job.get("task_id")
             if error is None:
                 try:
@@ -147,10 +144,12 @@ class BaiduOcrParserOperator(AsyncJobsMixin, S3ImageBatchOperator):
             outcomes.append(outcome)
         carry = event.get("carry") or {}
         manifest = self._stage_job_outcomes(context, outcomes, carry, "Parser tasks")
-        error = self._timed_out(event, manifest, ParserTasksTimedOut)
-        if error is None and carry.get("stopped"):
-            error = ParserSubmitStopped(f"{carry['stopped']}; {staged_where(manifest)}")
-        return self._publish_then_check(context, manifest, error)
+        if stop := carry.get("stopped"):
+            self._budget_spent_before = carry.get("budget_spent_before", 0)
+            return self._publish_then_check(context, manifest, self._stop_error(stop))
+        return self._publish_then_check(
+            context, manifest, self._timed_out(event, manifest, ParserTasksTimedOut)
+        )
 
     def _parsed_result(self, task_id: str) -> dict[str, Any]:
         """The query's result without its links (signed for 30 days), plus the Markdown and layout JSON."""

@@ -91,6 +91,7 @@ class BaiduOcrTableOperator(AsyncJobsMixin, BaiduOcrBatchOperator):
     template_fields_renderers = {"options": "json", "keys": "json", "pages": "json"}
     ui_color = "#e6f4ea"
     job_noun = "table job"
+    id_field = "request_id"
     trigger_class = BaiduOcrTableJobTrigger
 
     def __init__(
@@ -162,7 +163,7 @@ class BaiduOcrTableOperator(AsyncJobsMixin, BaiduOcrBatchOperator):
     def _execute_form_ocr(self, context: Context) -> BatchManifest:
         started_at = time.time()
         keys, fetched, selection = self._read_and_select(self._earlier_outcomes(self._stager(context)))
-        jobs, stopped = self._submit_within_budget(context, fetched, selection.to_ocr)
+        jobs, stopped = self._submit_all(context, fetched, selection.to_ocr)
         carry = self._job_carry(
             started_at,
             keys,
@@ -174,25 +175,6 @@ class BaiduOcrTableOperator(AsyncJobsMixin, BaiduOcrBatchOperator):
         )
         request_ids = [job["request_id"] for job in jobs if job["request_id"]]
         return self._defer_or_wait(context, jobs, request_ids, carry)
-
-    def _submit_within_budget(
-        self, context: Context, fetched: FetchedImages, keys: list[str]
-    ) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
-        """Submit one job per key until the run's budget or Baidu's quota stops it: ``(jobs, stop)``, the
-        stop being ``{"error_class", "message", "n_left"}`` (the keys not submitted wait for the next run)."""
-        from baidu_ocr.errors import BudgetExhausted, QuotaExhausted
-
-        budget = self._budget_left(context)
-        jobs: list[dict[str, Any]] = []
-        for n, key in enumerate(keys):
-            try:
-                if budget is not None and sum(1 for job in jobs if job["request_id"]) >= budget:
-                    raise BudgetExhausted("max_billable_calls reached", endpoint=self.billing_endpoint)
-                jobs.append(self._submit(fetched, key))
-            except (BudgetExhausted, QuotaExhausted) as exc:
-                left = len(keys) - n
-                return jobs, {"error_class": exc.error_class, "message": str(exc), "n_left": left}
-        return jobs, None
 
     def _submit(self, fetched: FetchedImages, key: str) -> dict[str, Any]:
         """Submit one image; a bad image becomes a failed job instead of an exception."""
@@ -214,7 +196,7 @@ class BaiduOcrTableOperator(AsyncJobsMixin, BaiduOcrBatchOperator):
     def _finish(self, context: Context, event: dict[str, Any]) -> BatchManifest:
         """Fetch each finished job's result, copy its Excel, stage the records; fail late on a timeout."""
         outcomes: list[OcrOutcome] = []
-        for job, outcome, error in self._ended_jobs(event, "request_id"):
+        for job, outcome, error in self._ended_jobs(event):
             if error is None:
                 outcome.ok = True
                 outcome.result = self.hook.get_table_job_result(job["request_id"], result_type="json")
@@ -231,19 +213,6 @@ class BaiduOcrTableOperator(AsyncJobsMixin, BaiduOcrBatchOperator):
             return self._publish_then_check(context, manifest, self._stop_error(stop))
         return self._publish_then_check(
             context, manifest, self._timed_out(event, manifest, TableJobsTimedOut)
-        )
-
-    def _stop_error(self, stop: dict[str, Any]) -> BaiduOcrError:
-        """The error a submission stop becomes once the submitted jobs are staged (it crossed a deferral
-        as plain data)."""
-        from baidu_ocr.errors import BudgetExhausted, QuotaExhausted
-
-        if stop["error_class"] == BudgetExhausted.error_class:
-            error = BudgetExhausted(stop["message"], endpoint=self.billing_endpoint)
-            return self._stopped_reason(error, int(stop["n_left"]))  # type: ignore[return-value]
-        return QuotaExhausted(
-            f"{stop['message']}; {stop['n_left']} image(s) left for the next run",
-            endpoint=self.billing_endpoint,
         )
 
     def _copy_excel(self, key: str, request_id: str) -> str:

@@ -8,10 +8,11 @@ import json
 import pytest
 from airflow.exceptions import AirflowException
 from airflow.sdk.exceptions import TaskDeferred
+from baidu_ocr.errors import BudgetExhausted, QuotaExhausted
 from baidu_ocr.hooks import reset_process_caches
 from baidu_ocr.manifests import BatchFailureRatioExceeded
 from baidu_ocr.normalize import normalize_records
-from baidu_ocr.operators import BaiduOcrParserOperator, ParserSubmitStopped
+from baidu_ocr.operators import BaiduOcrParserOperator
 from baidu_ocr.staging import read_records
 from baidu_ocr.triggers import BaiduOcrParserTaskTrigger
 from baidu_ocr.warehouse import WarehouseLoader
@@ -173,10 +174,21 @@ def test_a_quota_error_stops_submitting_but_keeps_what_was_submitted(s3, server)
     _upload(s3)
     server.configure(daily_quota=1)  # the first submit passes, the second answers 17
     ctx = context(task_id="parse")
-    with pytest.raises(ParserSubmitStopped, match="QuotaExhausted"):
+    with pytest.raises(QuotaExhausted, match="2 image\\(s\\) left for the next run"):
         _operator(deferrable=False).execute(ctx)
     published = ctx["ti"].pushed["return_value"]
     assert published["n_ok"] == 1 and published["uri"]
+    assert (published["stopped_by"], published["n_left"]) == ("quota", 2)
+
+
+def test_the_budget_stops_submitting_and_the_submitted_tasks_are_still_staged(s3, server):
+    _upload(s3)
+    ctx = context(task_id="parse")
+    with pytest.raises(BudgetExhausted, match="max_billable_calls=1 reached"):
+        _operator(deferrable=False, max_billable_calls=1).execute(ctx)
+    assert server.stats()["parser_tasks"] == 1
+    published = ctx["ti"].pushed["return_value"]
+    assert (published["n_ok"], published["stopped_by"], published["n_left"]) == (1, "budget", 2)
 
 
 def test_error_event_fails_the_task():
