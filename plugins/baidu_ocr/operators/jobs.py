@@ -22,7 +22,6 @@ if TYPE_CHECKING:
 
     from baidu_ocr.async_jobs import JobsProgress
     from baidu_ocr.manifests import BatchManifest
-    from baidu_ocr.planning import ImageSelection
     from baidu_ocr.sources import FetchedImages
 
 
@@ -81,24 +80,43 @@ class AsyncJobsMixin:
     def _finish(self, context: Context, event: dict[str, Any]) -> BatchManifest:
         raise NotImplementedError
 
-    def _job_carry(
-        self,
-        started_at: float,
-        keys: list[str],
-        fetched: FetchedImages,
-        selection: ImageSelection,
-        **extra: Any,
-    ) -> dict[str, Any]:
-        """What the submit phase knew, as plain data (it may cross a deferral into another process)."""
-        return {
+    def _submit_and_wait(self, context: Context) -> BatchManifest:
+        """Read and select the batch's keys (the warehouse's content skipped), submit a job per new one until
+        a stop, then wait for the submitted jobs (in the triggerer or here) and stage them."""
+        me: Any = self
+        started_at = time.time()
+        keys, fetched, selection = me._read_and_select(me._earlier_outcomes(me._stager(context)))
+        jobs, stopped = self._submit_all(context, fetched, selection.to_ocr)
+        # What the submit phase knew, as plain data (it may cross a deferral into another process).
+        carry = {
             "started_at": started_at,
-            "calls": call_counts(self.hook.stats.snapshot()),  # type: ignore[attr-defined]
-            "read": self._lineage_read,  # type: ignore[attr-defined]  # the S3 objects read, for lineage
+            "calls": call_counts(me.hook.stats.snapshot()),
+            "read": me._lineage_read,  # the S3 objects read, for lineage
             "n_seen": len(keys),
             "n_skipped": selection.n_skipped,
             "n_unreadable": len(fetched.unreadable),
-            **extra,
+            # A stop (budget, quota, ...) while submitting: the jobs submitted are finished first, then it fails.
+            "stopped": stopped,
+            "budget_spent_before": getattr(self, "_budget_spent_before", 0),
         }
+        job_ids = [job[self.id_field] for job in jobs if job[self.id_field]]
+        return self._defer_or_wait(context, jobs, job_ids, carry)
+
+    def _stage_and_check(
+        self,
+        context: Context,
+        event: dict[str, Any],
+        outcomes: list[OcrOutcome],
+        timed_out_class: type[Exception],
+    ) -> BatchManifest:
+        """Stage the ended jobs' outcomes, publish the manifest, then fail on a submission stop or a timeout."""
+        me: Any = self
+        carry = event.get("carry") or {}
+        manifest = me._stage_job_outcomes(context, outcomes, carry, f"{self.job_noun.capitalize()}s")
+        if stop := carry.get("stopped"):
+            self._budget_spent_before = carry.get("budget_spent_before", 0)
+            return me._publish_then_check(context, manifest, self._stop_error(stop))
+        return me._publish_then_check(context, manifest, self._timed_out(event, manifest, timed_out_class))
 
     def _defer_or_wait(
         self, context: Context, jobs: list[dict[str, Any]], job_ids: list[str], carry: dict[str, Any]

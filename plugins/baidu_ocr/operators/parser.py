@@ -84,18 +84,7 @@ class BaiduOcrParserOperator(AsyncJobsMixin, S3ImageBatchOperator):
         self.timeout = timeout
 
     def execute(self, context: Context) -> BatchManifest:
-        started_at = time.time()
-        keys, fetched, selection = self._read_and_select(self._earlier_outcomes(self._stager(context)))
-        jobs, stopped = self._submit_all(context, fetched, selection.to_ocr)
-        carry = self._job_carry(
-            started_at,
-            keys,
-            fetched,
-            selection,
-            stopped=stopped,
-            budget_spent_before=getattr(self, "_budget_spent_before", 0),
-        )
-        return self._defer_or_wait(context, jobs, [job["task_id"] for job in jobs if job["task_id"]], carry)
+        return self._submit_and_wait(context)
 
     def _submit(self, fetched: FetchedImages, key: str) -> dict[str, Any]:
         """Submit one document; a per-document refusal becomes a failed job instead of an exception."""
@@ -142,14 +131,7 @@ class BaiduOcrParserOperator(AsyncJobsMixin, S3ImageBatchOperator):
                         "task_error": error.get("error_msg"),
                     }
             outcomes.append(outcome)
-        carry = event.get("carry") or {}
-        manifest = self._stage_job_outcomes(context, outcomes, carry, "Parser tasks")
-        if stop := carry.get("stopped"):
-            self._budget_spent_before = carry.get("budget_spent_before", 0)
-            return self._publish_then_check(context, manifest, self._stop_error(stop))
-        return self._publish_then_check(
-            context, manifest, self._timed_out(event, manifest, ParserTasksTimedOut)
-        )
+        return self._stage_and_check(context, event, outcomes, ParserTasksTimedOut)
 
     def _parsed_result(self, task_id: str) -> dict[str, Any]:
         """The query's result without its links (signed for 30 days), plus the Markdown and layout JSON."""

@@ -124,7 +124,7 @@ class BaiduOcrTableOperator(AsyncJobsMixin, BaiduOcrBatchOperator):
         if self.api not in TABLE_APIS:
             raise AirflowException(f"api must be one of {', '.join(TABLE_APIS)}, not {self.api!r}")
         if self.api == TABLE_RECORD_ENDPOINT:
-            return self._execute_form_ocr(context)
+            return self._submit_and_wait(context)
         if self.excel_prefix:
             # Sent, so part of the documents' key: results without a workbook are other documents.
             self.options = {"return_excel": "true", **self.options}
@@ -160,22 +160,6 @@ class BaiduOcrTableOperator(AsyncJobsMixin, BaiduOcrBatchOperator):
             kms_key_id=self.staging_kms_key_id,
         )
 
-    def _execute_form_ocr(self, context: Context) -> BatchManifest:
-        started_at = time.time()
-        keys, fetched, selection = self._read_and_select(self._earlier_outcomes(self._stager(context)))
-        jobs, stopped = self._submit_all(context, fetched, selection.to_ocr)
-        carry = self._job_carry(
-            started_at,
-            keys,
-            fetched,
-            selection,
-            # A stop (budget, quota) while submitting: the jobs submitted are finished first, then it fails.
-            stopped=stopped,
-            budget_spent_before=getattr(self, "_budget_spent_before", 0),
-        )
-        request_ids = [job["request_id"] for job in jobs if job["request_id"]]
-        return self._defer_or_wait(context, jobs, request_ids, carry)
-
     def _submit(self, fetched: FetchedImages, key: str) -> dict[str, Any]:
         """Submit one image; a bad image becomes a failed job instead of an exception."""
         job: dict[str, Any] = {"key": key, "request_id": None, "content_sha256": fetched.sha256[key]}
@@ -206,14 +190,7 @@ class BaiduOcrTableOperator(AsyncJobsMixin, BaiduOcrBatchOperator):
             else:
                 outcome.fail(error)
             outcomes.append(outcome)
-        carry = event.get("carry") or {}
-        manifest = self._stage_job_outcomes(context, outcomes, carry, "Table jobs")
-        if stop := carry.get("stopped"):
-            self._budget_spent_before = carry.get("budget_spent_before", 0)
-            return self._publish_then_check(context, manifest, self._stop_error(stop))
-        return self._publish_then_check(
-            context, manifest, self._timed_out(event, manifest, TableJobsTimedOut)
-        )
+        return self._stage_and_check(context, event, outcomes, TableJobsTimedOut)
 
     def _copy_excel(self, key: str, request_id: str) -> str:
         result = self.hook.get_table_job_result(request_id, result_type="excel")
