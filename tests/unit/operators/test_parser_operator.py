@@ -12,7 +12,7 @@ from baidu_ocr.errors import BudgetExhausted, QuotaExhausted
 from baidu_ocr.hooks import reset_process_caches
 from baidu_ocr.manifests import BatchFailureRatioExceeded
 from baidu_ocr.normalize import normalize_records
-from baidu_ocr.operators import BaiduOcrParserOperator
+from baidu_ocr.operators import BaiduOcrParserOperator, SubmitStopped
 from baidu_ocr.staging import read_records
 from baidu_ocr.triggers import BaiduOcrParserTaskTrigger
 from baidu_ocr.warehouse import WarehouseLoader
@@ -179,6 +179,16 @@ def test_a_quota_error_stops_submitting_but_keeps_what_was_submitted(s3, server)
     published = ctx["ti"].pushed["return_value"]
     assert published["n_ok"] == 1 and published["uri"]
     assert (published["stopped_by"], published["n_left"]) == ("quota", 2)
+
+
+def test_an_error_for_every_document_stops_submitting_without_calling_it_a_planned_stop(s3, server):
+    _upload(s3)
+    server.configure(error_rates={"6": 1.0})  # 6: no permission to call this API, for every call
+    ctx = context(task_id="parse")
+    with pytest.raises(SubmitStopped, match="3 image\\(s\\) left"):
+        _operator(deferrable=False).execute(ctx)
+    published = ctx["ti"].pushed["return_value"]
+    assert (published["n_ok"], published["stopped_by"], published["n_left"]) == (0, None, 0)
 
 
 def test_the_budget_stops_submitting_and_the_submitted_tasks_are_still_staged(s3, server):
