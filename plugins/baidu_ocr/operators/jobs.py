@@ -1,7 +1,9 @@
-"""What the async-job operators (table jobs, parser tasks) share: the submit phase's figures that cross a
-deferral, the wait in the triggerer or in the worker (the same rules, ``async_jobs.JobsWait``), and the
-trigger's event checked on resume. Each operator says what its jobs are called, which trigger waits for
-them, how one polling round goes (``_poll``) and how finished jobs become outcomes (``_finish``)."""
+"""What the async-job operators (table jobs, parser tasks) share, in order: submit a job per new key until
+the run's budget, Baidu's quota or an account-wide error stops it; carry what the submit phase knew across a
+deferral; wait in the triggerer or in the worker (the same rules, ``async_jobs.JobsWait``); turn the ended
+jobs into outcomes; stage them and fail on a stop or a timeout. Each operator says what its jobs are called,
+where their id is, which trigger waits for them, and how one is submitted (``_submit``), polled (``_poll``)
+and read back (``_finish``)."""
 
 from __future__ import annotations
 
