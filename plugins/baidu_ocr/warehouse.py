@@ -265,8 +265,7 @@ class WarehouseLoader:
         not overwritten by a failed attempt: the image was paid for and its rows stay. A document a person
         reviewed (``review_status='reviewed'``) is never overwritten, nor are its lines or queue row.
         """
-        if not self._schema_ready:
-            self.ensure_schema()
+        self._ready()
         batch = {name: _conform(name, frames.get(name)) for name in DOCUMENT_TABLES}
         if len(_document_keys(batch)) > len(batch["ocr_documents"]):
             raise ValueError("child rows without their ocr_documents row in the same batch")
@@ -356,12 +355,11 @@ class WarehouseLoader:
 
         if not rows:
             return []
-        if not self._schema_ready:
-            self.ensure_schema()
+        self._ready()
         schema = TABLES["ocr_usage"]
         ph = self._placeholder
         key = schema.primary_key
-        other = " OR ".join(f"{_quote(c)} <> {ph}" for c in key)
+        other = " OR ".join(f"{self._column(c)} <> {ph}" for c in key)
         written = []
         with self._transaction() as cur:
             if self.dialect == POSTGRES:  # two tasks costing the same month take turns
@@ -378,12 +376,12 @@ class WarehouseLoader:
                 cost = price.cost(row["billable_calls"], month_before) if price else None
                 written.append({**row, "estimated_cost": cost})
             frame = schema.conform(written)
-            match = " AND ".join(f"{_quote(c)} = {ph}" for c in key)
+            match = " AND ".join(f"{self._column(c)} = {ph}" for c in key)
             cur.executemany(
                 f"DELETE FROM {self._table('ocr_usage')} WHERE {match}",
                 _python_rows(frame[list(key)], self.dialect),
             )
-            columns = ", ".join(_quote(c) for c in schema.columns)
+            columns = ", ".join(self._column(c) for c in schema.columns)
             values = ", ".join([ph] * len(schema.columns))
             cur.executemany(
                 f"INSERT INTO {self._table('ocr_usage')} ({columns}) VALUES ({values})",
@@ -391,7 +389,13 @@ class WarehouseLoader:
             )
         return written
 
+    def _ready(self) -> None:
+        """The tables exist (checked once per loader): every public method starts here."""
+        if not self._schema_ready:
+            self.ensure_schema()
+
     def _dates(self, *days: Any) -> list[Any]:
+        """Dates and timestamps as parameters: ISO strings for SQLite, as they are elsewhere."""
         return [d.isoformat() for d in days] if self.dialect == SQLITE else list(days)
 
     def _key_values(self, row: Mapping[str, Any], key: tuple[str, ...]) -> list[Any]:
@@ -402,8 +406,7 @@ class WarehouseLoader:
         for one run (``dag_id`` + ``run_id``) or for the month of ``month_of_day`` (or both filters)."""
         from baidu_ocr.usage import month_of
 
-        if not self._schema_ready:
-            self.ensure_schema()
+        self._ready()
         ph = self._placeholder
         where, params = [], []
         if run_id is not None:
@@ -424,8 +427,7 @@ class WarehouseLoader:
 
     def review_queue(self, dag_id: str, run_id: str, *, limit: int | None = None) -> list[dict[str, Any]]:
         """The open ``ocr_review_queue`` rows a DAG run queued, least confident first (JSON-ready dicts)."""
-        if not self._schema_ready:
-            self.ensure_schema()
+        self._ready()
         ph = self._placeholder
         columns = [*DOC_KEY, "source_uri", "reason", "min_confidence", "conf_mean", "conf_min", "low_lines"]
         sql = (
@@ -460,12 +462,11 @@ class WarehouseLoader:
         The document becomes ``reviewed`` (never overwritten by a later load) and its queue row
         ``corrected`` or ``accepted``.
         """
-        if not self._schema_ready:
-            self.ensure_schema()
+        self._ready()
         ph = self._placeholder
         match = " AND ".join(f"{self._column(c)} = {ph}" for c in DOC_KEY)
         key = [document[c] for c in DOC_KEY]
-        when = reviewed_at.isoformat() if self.dialect == SQLITE else reviewed_at
+        [when] = self._dates(reviewed_at)
         status = "corrected" if corrections else "accepted"
         with self._transaction() as cur:
             for line_no, text in sorted(corrections.items()):

@@ -12,10 +12,12 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from airflow.exceptions import AirflowException
+from airflow.sdk.configuration import conf
 
 from baidu_ocr.async_jobs import JobsWait
 from baidu_ocr.errors import BaiduOcrError, BudgetExhausted, QuotaExhausted
 from baidu_ocr.manifests import staged_where
+from baidu_ocr.operators.base import S3ImageBatchOperator
 from baidu_ocr.records import OcrOutcome
 from baidu_ocr.stats import call_counts
 
@@ -32,13 +34,31 @@ class SubmitStopped(AirflowException):
     already submitted were waited for and staged first."""
 
 
-class AsyncJobsMixin:
-    """Mixed into an :class:`~baidu_ocr.operators.base.S3ImageBatchOperator` with ``deferrable``,
-    ``poll_interval`` and ``timeout`` attributes."""
+class AsyncJobsOperator(S3ImageBatchOperator):
+    """Base of the operators whose calls are async jobs (not used directly).
+
+    :param deferrable: wait in the triggerer instead of occupying a worker slot (default: the
+        ``[operators] default_deferrable`` option).
+    :param poll_interval: seconds between polls of the jobs' status.
+    :param timeout: seconds to wait for all jobs before failing (finished ones are staged first).
+    """
 
     job_noun: str  # "table job", "parser task": in log lines and errors
     id_field: str  # where a job dict keeps the id Baidu gave it: "request_id", "task_id"
     trigger_class: type  # its constructor takes jobs, carry, baidu_ocr_conn_id, poll_interval, deadline
+
+    def __init__(
+        self,
+        *,
+        deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
+        poll_interval: float = 5.0,
+        timeout: float = 3600.0,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.deferrable = deferrable
+        self.poll_interval = poll_interval
+        self.timeout = timeout
 
     def _poll(self, pending: list[str]) -> JobsProgress:
         raise NotImplementedError
@@ -54,29 +74,27 @@ class AsyncJobsMixin:
         """Submit one job per key until the run's budget, Baidu's quota or another error that concerns
         every job stops it: ``(jobs, stop)``, the stop being ``{"error_class", "message", "n_left"}``. The
         keys not submitted wait for the next run; the jobs submitted are still waited for and staged."""
-        me: Any = self
-        budget = me._budget_left(context)
+        budget = self._budget_left(context)
         jobs: list[dict[str, Any]] = []
         for n, key in enumerate(keys):
             try:
                 if budget is not None and sum(1 for job in jobs if job[self.id_field]) >= budget:
-                    raise BudgetExhausted("max_billable_calls reached", endpoint=me.billing_endpoint)
+                    raise BudgetExhausted("max_billable_calls reached", endpoint=self.billing_endpoint)
                 jobs.append(self._submit(fetched, key))
             except BaiduOcrError as exc:
-                me.log.error("Stopped submitting after %d %s(s): %s", len(jobs), self.job_noun, exc)
+                self.log.error("Stopped submitting after %d %s(s): %s", len(jobs), self.job_noun, exc)
                 return jobs, {"error_class": exc.error_class, "message": str(exc), "n_left": len(keys) - n}
         return jobs, None
 
     def _stop_error(self, stop: dict[str, Any]) -> Exception:
         """The error a submission stop becomes once the submitted jobs are staged (it crossed a deferral as
         plain data): the budget's and the quota's say what is left for the next run."""
-        me: Any = self
         left = f"{stop['n_left']} image(s) left for the next run"
         if stop["error_class"] == BudgetExhausted.error_class:
-            error = BudgetExhausted(stop["message"], endpoint=me.billing_endpoint)
-            return me._stopped_reason(error, int(stop["n_left"]))
+            error = BudgetExhausted(stop["message"], endpoint=self.billing_endpoint)
+            return self._stopped_reason(error, int(stop["n_left"]))
         if stop["error_class"] == QuotaExhausted.error_class:
-            return QuotaExhausted(f"{stop['message']}; {left}", endpoint=me.billing_endpoint)
+            return QuotaExhausted(f"{stop['message']}; {left}", endpoint=self.billing_endpoint)
         return SubmitStopped(f"Submitting {self.job_noun}s stopped: {stop['message']}; {left}")
 
     def _finish(self, context: Context, event: dict[str, Any]) -> BatchManifest:
@@ -85,15 +103,14 @@ class AsyncJobsMixin:
     def _submit_and_wait(self, context: Context) -> BatchManifest:
         """Read and select the batch's keys (the warehouse's content skipped), submit a job per new one until
         a stop, then wait for the submitted jobs (in the triggerer or here) and stage them."""
-        me: Any = self
         started_at = time.time()
-        keys, fetched, selection = me._read_and_select(me._earlier_outcomes(me._stager(context)))
+        keys, fetched, selection = self._read_and_select(self._earlier_outcomes(self._stager(context)))
         jobs, stopped = self._submit_all(context, fetched, selection.to_ocr)
         # What the submit phase knew, as plain data (it may cross a deferral into another process).
         carry = {
             "started_at": started_at,
-            "calls": call_counts(me.hook.stats.snapshot()),
-            "read": me._lineage_read,  # the S3 objects read, for lineage
+            "calls": call_counts(self.hook.stats.snapshot()),
+            "read": self._lineage_read,  # the S3 objects read, for lineage
             "n_seen": len(keys),
             "n_skipped": selection.n_skipped,
             "n_unreadable": len(fetched.unreadable),
@@ -112,28 +129,26 @@ class AsyncJobsMixin:
         timed_out_class: type[Exception],
     ) -> BatchManifest:
         """Stage the ended jobs' outcomes, publish the manifest, then fail on a submission stop or a timeout."""
-        me: Any = self
         carry = event.get("carry") or {}
-        manifest = me._stage_job_outcomes(context, outcomes, carry, f"{self.job_noun.capitalize()}s")
+        manifest = self._stage_job_outcomes(context, outcomes, carry, f"{self.job_noun.capitalize()}s")
         if stop := carry.get("stopped"):
             self._budget_spent_before = carry.get("budget_spent_before", 0)
-            return me._publish_then_check(context, manifest, self._stop_error(stop))
-        return me._publish_then_check(context, manifest, self._timed_out(event, manifest, timed_out_class))
+            return self._publish_then_check(context, manifest, self._stop_error(stop))
+        return self._publish_then_check(context, manifest, self._timed_out(event, manifest, timed_out_class))
 
     def _defer_or_wait(
         self, context: Context, jobs: list[dict[str, Any]], job_ids: list[str], carry: dict[str, Any]
     ) -> BatchManifest:
         """Wait for the submitted jobs in the triggerer (``deferrable``) or polling here, then finish."""
-        me: Any = self
-        deadline = time.time() + me.timeout
-        if job_ids and me.deferrable:
-            me.log.info("Submitted %d %s(s); deferring until they finish", len(job_ids), self.job_noun)
-            me.defer(
+        deadline = time.time() + self.timeout
+        if job_ids and self.deferrable:
+            self.log.info("Submitted %d %s(s); deferring until they finish", len(job_ids), self.job_noun)
+            self.defer(
                 trigger=self.trigger_class(
                     jobs=jobs,
                     carry=carry,
-                    baidu_ocr_conn_id=me.baidu_ocr_conn_id,
-                    poll_interval=me.poll_interval,
+                    baidu_ocr_conn_id=self.baidu_ocr_conn_id,
+                    poll_interval=self.poll_interval,
                     deadline=deadline,
                 ),
                 method_name="execute_complete",
@@ -144,15 +159,14 @@ class AsyncJobsMixin:
 
     def _wait_in_worker(self, pending: list[str], deadline: float) -> dict[str, Any]:
         """The trigger's wait, in the worker: the same rules (``JobsWait``), blocking sleeps."""
-        me: Any = self
         wait = JobsWait(
-            pending=pending, deadline=deadline, poll_interval=me.poll_interval, noun=self.job_noun
+            pending=pending, deadline=deadline, poll_interval=self.poll_interval, noun=self.job_noun
         )
         while True:
             event = wait.fold(self._poll(wait.pending))
             if event is not None:
                 return event
-            me.log.info(wait.progress_line())
+            self.log.info(wait.progress_line())
             time.sleep(wait.sleep_seconds())
 
     def _ended_jobs(
@@ -185,9 +199,8 @@ class AsyncJobsMixin:
         if event["status"] != "timeout":
             return None
         pending = list(event.get("pending") or [])
-        me: Any = self
         return error_class(
-            f"{len(pending)} {self.job_noun}(s) unfinished after {me.timeout:.0f}s ({', '.join(pending)}); "
+            f"{len(pending)} {self.job_noun}(s) unfinished after {self.timeout:.0f}s ({', '.join(pending)}); "
             f"{staged_where(manifest)}"
         )
 

@@ -9,12 +9,10 @@ from pathlib import PurePosixPath
 from typing import TYPE_CHECKING, Any
 
 from airflow.exceptions import AirflowException
-from airflow.sdk.configuration import conf
 
 from baidu_ocr.errors import BaiduOcrError
 from baidu_ocr.manifests import BatchManifest
-from baidu_ocr.operators.base import S3ImageBatchOperator
-from baidu_ocr.operators.jobs import AsyncJobsMixin
+from baidu_ocr.operators.jobs import AsyncJobsOperator
 from baidu_ocr.parser_tasks import SUBMIT_ENDPOINT, check_parser_tasks
 from baidu_ocr.records import OcrOutcome
 from baidu_ocr.triggers import BaiduOcrParserTaskTrigger
@@ -30,7 +28,7 @@ class ParserTasksTimedOut(AirflowException):
     """Baidu had not finished every parser task by the operator's ``timeout``."""
 
 
-class BaiduOcrParserOperator(AsyncJobsMixin, S3ImageBatchOperator):
+class BaiduOcrParserOperator(AsyncJobsOperator):
     """Parse S3 documents (PDF, OFD, images, Word, ...) into Markdown with Baidu's async document parser.
 
     ``execute`` reads and hashes the documents, skips content the warehouse already holds for the same
@@ -69,19 +67,6 @@ class BaiduOcrParserOperator(AsyncJobsMixin, S3ImageBatchOperator):
     id_field = "task_id"
     trigger_class = BaiduOcrParserTaskTrigger
     record_endpoint = SUBMIT_ENDPOINT
-
-    def __init__(
-        self,
-        *,
-        deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
-        poll_interval: float = 5.0,
-        timeout: float = 3600.0,
-        **kwargs: Any,
-    ) -> None:
-        super().__init__(**kwargs)
-        self.deferrable = deferrable
-        self.poll_interval = poll_interval
-        self.timeout = timeout
 
     def execute(self, context: Context) -> BatchManifest:
         return self._submit_and_wait(context)

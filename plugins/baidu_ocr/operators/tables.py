@@ -17,11 +17,10 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
 from airflow.exceptions import AirflowException
-from airflow.sdk.configuration import conf
 
 from baidu_ocr.errors import BaiduOcrError
 from baidu_ocr.manifests import BatchManifest
-from baidu_ocr.operators.jobs import AsyncJobsMixin
+from baidu_ocr.operators.jobs import AsyncJobsOperator
 from baidu_ocr.operators.ocr import BaiduOcrBatchOperator
 from baidu_ocr.records import OcrOutcome, options_hash
 from baidu_ocr.staging import DEFAULT_EXCEL_PREFIX, XLSX_CONTENT_TYPE, excel_key, s3_uri, write_output_file
@@ -46,7 +45,7 @@ class TableJobsTimedOut(AirflowException):
     """Baidu had not finished every table job by the operator's ``timeout``."""
 
 
-class BaiduOcrTableOperator(AsyncJobsMixin, BaiduOcrBatchOperator):
+class BaiduOcrTableOperator(AsyncJobsOperator, BaiduOcrBatchOperator):
     """Recognize tables in S3 images; stage the cells' raw results and keep each table's Excel file in S3.
 
     ``api="table"`` (default): Baidu's current synchronous ``table`` (v2) endpoint, one call per image (per
@@ -99,17 +98,11 @@ class BaiduOcrTableOperator(AsyncJobsMixin, BaiduOcrBatchOperator):
         *,
         api: str = TABLE_V2,
         excel_prefix: str | None = DEFAULT_EXCEL_PREFIX,
-        deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
-        poll_interval: float = 5.0,
-        timeout: float = 3600.0,
         **kwargs: Any,
     ) -> None:
         super().__init__(endpoint=TABLE_V2, **kwargs)
         self.api = api
         self.excel_prefix = excel_prefix
-        self.deferrable = deferrable
-        self.poll_interval = poll_interval
-        self.timeout = timeout
 
     @property
     def record_endpoint(self) -> str:  # type: ignore[override]
