@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import io
 
+from ocr_server.errors import BaiduError
 from ocr_server.images import ImageLimits
-from ocr_server.models import BaiduError
 
 RENDER_DPI = 72  # a point is a pixel: a PDF made from a scan at 72 dpi renders back to its own size
 NOT_READABLE = 216201

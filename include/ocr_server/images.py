@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 
 from PIL import Image, UnidentifiedImageError
 
-from ocr_server.models import BaiduError
+from ocr_server.errors import BaiduError
 
 ACCEPTED_FORMATS = frozenset({"JPEG", "PNG", "BMP"})
 URL_FETCH_TIMEOUT_S = 5.0

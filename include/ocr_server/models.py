@@ -20,73 +20,15 @@ from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 from ocr_server.engines.base import Engine, Table
+from ocr_server.errors import BaiduError, OAuthError
 from ocr_server.faults import FaultConfig, FaultDice
+from ocr_server.parser import ParserTasks
 
-# Baidu's own messages (baidu-ocr-api.md §4); the HTTP layer never formats an error message itself.
-ERROR_MESSAGES: dict[int, str] = {
-    1: "Unknown error",
-    2: "Service temporarily unavailable",
-    3: "Unsupported openapi method",
-    4: "Open api request limit reached",
-    6: "No permission to access data",
-    13: "Get service token failed",
-    14: "IAM Certification failed",
-    15: "app not exists or create failed",
-    17: "Open api daily request limit reached",
-    18: "Open api qps request limit reached",
-    19: "Open api total request limit reached",
-    100: "Invalid parameter",
-    110: "Access token invalid or no longer valid",
-    111: "Access token expired",
-    216100: "invalid param",
-    216101: "not enough param",
-    216102: "service not support",
-    216103: "param too long",
-    216110: "appid not exist",
-    216200: "empty image",
-    216201: "image format error",
-    216202: "image size error",
-    216630: "recognize error",
-    216631: "recognize bank card error",
-    216633: "recognize idcard error",
-    216634: "detect error",
-    282000: "internal error",
-    282003: "missing parameters",
-    282005: "batch processing error",
-    282006: "batch task limit reached",
-    282110: "urls not exit",
-    282111: "url format illegal",
-    282112: "url download timeout",
-    282113: "url response invalid",
-    282114: "url size error",
-    282808: "request id not exist",
-    282809: "result type error",
-    282810: "image recognize error",
-}
 OAUTH_SCOPE = (
     "public brain_all_scope vis-ocr_ocr brain_ocr_scope brain_ocr_general brain_ocr_general_basic "
     "brain_ocr_accurate brain_ocr_idcard brain_ocr_form wise_adapt lebo_resource_base lightservice_public"
 )
 BEIJING = timezone(timedelta(hours=8))  # Baidu's daily quota resets at midnight Beijing time
-
-
-class BaiduError(Exception):
-    """A refusal Baidu sends as ``{"error_code", "error_msg"}`` inside HTTP 200."""
-
-    def __init__(self, code: int, message: str | None = None) -> None:
-        self.code = code
-        self.message = message or ERROR_MESSAGES.get(code, "Unknown error")
-        super().__init__(f"{code}: {self.message}")
-
-
-class OAuthError(Exception):
-    """A refusal of the token endpoint: ``{"error", "error_description"}`` with an HTTP 4xx status."""
-
-    def __init__(self, error: str, description: str, status: int = 401) -> None:
-        self.error = error
-        self.description = description
-        self.status = status
-        super().__init__(f"{error}: {description}")
 
 
 # Baidu Cloud IAM API keys look like ``bce-v3/ALTAK-<id>/<secret>``; this one is the local server's default.
@@ -159,7 +101,6 @@ class OcrBackend:
         self._jobs: dict[str, TableJob] = {}
         self._job_pool: ThreadPoolExecutor | None = None
         self._job_sequence = 0
-        from ocr_server.parser import ParserTasks  # it raises this module's BaiduError
 
         self.parser_tasks = ParserTasks(engine, clock=clock, seconds=lambda: self._faults.parser_task_seconds)
         self._reset_counters()

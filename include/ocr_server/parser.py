@@ -40,8 +40,8 @@ from typing import Any
 
 from ocr_server.documents import render_pdf_page
 from ocr_server.engines.base import Engine, EngineCannotRecognize, LinesResult
+from ocr_server.errors import BaiduError
 from ocr_server.images import ImageLimits, check_image
-from ocr_server.models import BaiduError
 
 PENDING, PROCESSING, SUCCESS, FAILED = "pending", "processing", "success", "failed"
 # Baidu's 18 formats: layout documents, then flow documents.

@@ -16,10 +16,11 @@ from typing import Any
 from ocr_server.documents import page_number, render_pdf_page
 from ocr_server.endpoints import ENDPOINTS_BY_PATH, EndpointSpec, endpoint_name
 from ocr_server.engines.base import EngineCannotRecognize
+from ocr_server.errors import BaiduError, OAuthError
 from ocr_server.excel import tables_to_xlsx
 from ocr_server.faults import DROP, HTTP_STATUS_KEYS
 from ocr_server.images import check_image, decode_base64_image, fetch_url_image
-from ocr_server.models import BaiduError, OAuthError, OcrBackend
+from ocr_server.models import OcrBackend
 from ocr_server.parser import FILE_LIMITS, SUCCESS, check_file_name, layout_bytes
 from ocr_server.shapes import (
     LineOptions,

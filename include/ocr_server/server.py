@@ -25,7 +25,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlsplit
 
 from ocr_server.admin import AdminRoutes
-from ocr_server.models import BaiduError, OcrBackend
+from ocr_server.errors import BaiduError
+from ocr_server.models import OcrBackend
 from ocr_server.responses import BaiduOcrResponses, render_error
 from ocr_server.urls import OcrServerApp
 from ocr_server.wire import Request, Response

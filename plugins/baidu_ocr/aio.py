@@ -28,23 +28,19 @@ import aiohttp
 import requests
 
 from baidu_ocr.auth import (
-    IAM_REFUSED_CODES,
     AccessToken,
     fetch_access_token,
-    iam_key_refused,
     qps_key,
     request_auth,
     token_cache_for,
     token_key_for,
 )
 from baidu_ocr.connection import BaiduOcrSettings
-from baidu_ocr.endpoints import Endpoint, get_endpoint
+from baidu_ocr.endpoints import Endpoint, resolve_endpoint
 from baidu_ocr.errors import (
-    ConfigError,
     TokenError,
     TransientError,
-    class_for_http_status,
-    error_from_response,
+    body_or_error,
 )
 from baidu_ocr.parser_tasks import QUERY_ENDPOINT, parser_task_result
 from baidu_ocr.ratelimit import QpsLimiter
@@ -159,15 +155,7 @@ class AsyncBaiduOcrClient:
         s = self.settings
         self.token_fetches += 1
         with requests.Session() as session:
-            token = fetch_access_token(
-                session,
-                base_url=s.base_url,
-                api_key=s.api_key,
-                secret_key=s.secret_key,
-                conn_id=s.conn_id,
-                timeout=(s.connect_timeout, s.timeout),
-                verify=s.verify,
-            )
+            token = fetch_access_token(session, s)
         mask_secret(token.value)
         return token
 
@@ -177,7 +165,7 @@ class AsyncBaiduOcrClient:
         """POST form ``data`` with the token and a QPS slot; one token refresh on 100/110/111.
 
         With an IAM API key: the key as a Bearer header, no token, and a refused key fails at once."""
-        ep = endpoint if isinstance(endpoint, Endpoint) else self._endpoint(endpoint)
+        ep = resolve_endpoint(endpoint, self.baidu_ocr_conn_id)
         form = encode_form(data)
         if self.settings.uses_iam_key:
             await self._limiter.aacquire(ep.name)
@@ -192,12 +180,6 @@ class AsyncBaiduOcrClient:
             token = await self.access_token(rejected=token)
             await self._limiter.aacquire(ep.name)
             return await self._post_once(ep, form, token)
-
-    def _endpoint(self, name: str) -> Endpoint:
-        try:
-            return get_endpoint(name)
-        except KeyError as exc:
-            raise ConfigError(str(exc.args[0]), endpoint=name, conn_id=self.baidu_ocr_conn_id) from None
 
     async def _post_once(self, ep: Endpoint, form: bytes, token: str | None) -> dict:
         conn_id = self.baidu_ocr_conn_id
@@ -214,24 +196,18 @@ class AsyncBaiduOcrClient:
             raise TransientError(
                 f"Request failed: {type(exc).__name__}", endpoint=ep.name, conn_id=conn_id
             ) from None
-        http_error = class_for_http_status(status)
         try:
             body = json.loads(raw)
         except ValueError:
             body = None
-        if isinstance(body, dict):
-            error = error_from_response(
-                body, endpoint=ep.name, conn_id=conn_id, secrets=self.settings.secrets
-            )
-            if error is not None:
-                if iam_key and error.code in IAM_REFUSED_CODES:
-                    raise iam_key_refused(error)
-                raise error
-        if http_error is not None or not isinstance(body, dict):
-            raise (http_error or TransientError)(
-                f"HTTP {status} from Baidu OCR", endpoint=ep.name, conn_id=conn_id
-            )
-        return body
+        return body_or_error(
+            status,
+            body,
+            endpoint=ep.name,
+            conn_id=conn_id,
+            secrets=(token, *self.settings.secrets),
+            iam_key=bool(iam_key),
+        )
 
     async def get_table_job_result(self, request_id: str, *, result_type: str = "json") -> dict:
         """Poll ``form_ocr/get_request_result``; return its ``result`` (``ret_code`` 3 means done)."""

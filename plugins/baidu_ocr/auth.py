@@ -1,7 +1,7 @@
 """Access tokens: fetch with client credentials, cache with expiry, share one refresh between threads.
 
 (A connection with an IAM API key skips all of this: each call carries ``Authorization: Bearer bce-v3/...``,
-see :func:`request_auth`, and a refusal of the key is :func:`iam_key_refused`, never a token refresh.)
+see :func:`request_auth`, and a refusal of the key is ``errors.iam_key_refused``, never a token refresh.)
 
 Baidu tokens live 30 days and fetching a new one does not invalidate the old, so every process may hold its
 own. Still, a batch of N threads that all see error 110 at once must cause ONE token request, not N: the
@@ -17,12 +17,15 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import requests
 
-from baidu_ocr.errors import TOKEN_CODES, AuthenticationFailed, BaiduOcrError, TransientError
+from baidu_ocr.errors import AuthenticationFailed, TransientError
 from baidu_ocr.redact import redact
+
+if TYPE_CHECKING:
+    from baidu_ocr.connection import BaiduOcrSettings
 
 TOKEN_PATH = "/oauth/2.0/token"
 # Baidu's SDK decides "token auth" only when the scope contains this; without it a token is useless for OCR.
@@ -47,20 +50,13 @@ class AccessToken:
         return cls(**json.loads(text))
 
 
-def fetch_access_token(
-    session: requests.Session,
-    *,
-    base_url: str,
-    api_key: str,
-    secret_key: str,
-    conn_id: str,
-    timeout: tuple[float, float],
-    verify: bool | str = True,
-) -> AccessToken:
+def fetch_access_token(session: requests.Session, settings: BaiduOcrSettings) -> AccessToken:
     """POST the client-credentials grant. Errors name the connection, never the keys or the URL's query."""
-    params = {"grant_type": "client_credentials", "client_id": api_key, "client_secret": secret_key}
+    s = settings
+    base_url, conn_id = s.base_url, s.conn_id
+    params = {"grant_type": "client_credentials", "client_id": s.api_key, "client_secret": s.secret_key}
     try:
-        response = session.post(base_url + TOKEN_PATH, params=params, timeout=timeout, verify=verify)
+        response = session.post(base_url + TOKEN_PATH, params=params, timeout=s.timeouts, verify=s.verify)
     except requests.RequestException as exc:
         # str(exc) would contain the request URL, and with it the secret key: name only the failure kind.
         raise TransientError(
@@ -75,7 +71,7 @@ def fetch_access_token(
     if response.status_code != 200 or "access_token" not in body:
         reason = body.get("error_description") or body.get("error") or f"HTTP {response.status_code}"
         # Server text: a proxy may echo the request URL, and with it the keys.
-        reason = redact(str(reason), (api_key, secret_key))
+        reason = redact(str(reason), s.secrets)
         raise AuthenticationFailed(
             f"Baidu refused the API Key / Secret Key: {reason}. Check the connection's login (API Key) "
             "and password (Secret Key)",
@@ -91,11 +87,6 @@ def fetch_access_token(
     return AccessToken(value=body["access_token"], expires_at=time.time() + lifetime, lifetime=lifetime)
 
 
-# What Baidu answers a call whose IAM API key it does not accept: 14 (IAM Certification failed), or the
-# token family (100/110/111) from gateways that treat the header as a token (baidu-ocr-api.md section 5).
-IAM_REFUSED_CODES = frozenset({14, *TOKEN_CODES})
-
-
 def request_auth(iam_api_key: str | None, token: str | None) -> tuple[dict[str, str], dict[str, str]]:
     """Query parameters and headers of one form POST: the IAM API key as a Bearer header (no
     ``access_token`` then), or the token as the ``access_token`` parameter."""
@@ -105,19 +96,6 @@ def request_auth(iam_api_key: str | None, token: str | None) -> tuple[dict[str, 
     if iam_api_key:
         return {}, {**headers, "Authorization": f"Bearer {iam_api_key}"}
     return {"access_token": token or ""}, headers
-
-
-def iam_key_refused(error: BaiduOcrError) -> AuthenticationFailed:
-    """A call refused for its IAM API key, as an error that names the connection (there is nothing to
-    refresh: the key is wrong, revoked, or may not call OCR)."""
-    return AuthenticationFailed(
-        f"Baidu refused the IAM API key: {error.message}. Check the connection's IAM API key "
-        "(bce-v3/ALTAK-..., in the password or the extra 'iam_api_key') and that it may call OCR",
-        code=error.code,
-        endpoint=error.endpoint,
-        conn_id=error.conn_id,
-        log_id=error.log_id,
-    )
 
 
 def _digest(*parts: str) -> str:

@@ -51,6 +51,11 @@ class BaiduOcrSettings:
         return self.api_key or self.iam_api_key or ""
 
     @property
+    def timeouts(self) -> tuple[float, float]:
+        """(connect, read) seconds, as requests takes them."""
+        return (self.connect_timeout, self.timeout)
+
+    @property
     def secrets(self) -> tuple[str, ...]:
         """Every credential of the connection, for redaction."""
         return tuple(s for s in (self.api_key, self.secret_key, self.iam_api_key) if s)

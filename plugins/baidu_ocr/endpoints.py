@@ -24,6 +24,8 @@ import difflib
 from dataclasses import dataclass
 from functools import cache
 
+from baidu_ocr.errors import ConfigError
+
 SYNC = "sync"
 ASYNC_SUBMIT = "async_submit"
 ASYNC_RESULT = "async_result"
@@ -360,6 +362,17 @@ def get_endpoint(name_or_path_or_sdk_method: str) -> Endpoint:
     raise KeyError(
         f"Unknown Baidu OCR endpoint {key!r}{hint} ({len(ENDPOINTS)} endpoints in baidu_ocr.endpoints)"
     )
+
+
+def resolve_endpoint(endpoint: str | Endpoint, conn_id: str | None = None) -> Endpoint:
+    """An :class:`Endpoint` as given, or looked up by name; an unknown name is a ``ConfigError`` naming the
+    connection (one rule for the hook and the triggerer's client)."""
+    if isinstance(endpoint, Endpoint):
+        return endpoint
+    try:
+        return get_endpoint(endpoint)
+    except KeyError as exc:
+        raise ConfigError(str(exc.args[0]), endpoint=endpoint, conn_id=conn_id) from None
 
 
 def canonical_name(name: str | None) -> str:

@@ -20,6 +20,7 @@ and no message ever contains a secret: callers pass the endpoint and connection 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 from airflow.exceptions import AirflowException
 
@@ -225,6 +226,49 @@ def error_from_response(
         conn_id=conn_id,
         log_id=str(log_id) if log_id is not None else None,
     )
+
+
+# What Baidu answers a call whose IAM API key it does not accept: 14 (IAM Certification failed), or the
+# token family (100/110/111) from gateways that treat the header as a token, as Baidu's IAM API-key notes allow.
+IAM_REFUSED_CODES = frozenset({14, *TOKEN_CODES})
+
+
+def iam_key_refused(error: BaiduOcrError) -> AuthenticationFailed:
+    """A call refused for its IAM API key, as an error that names the connection (there is nothing to
+    refresh: the key is wrong, revoked, or may not call OCR)."""
+    return AuthenticationFailed(
+        f"Baidu refused the IAM API key: {error.message}. Check the connection's IAM API key "
+        "(bce-v3/ALTAK-..., in the password or the extra 'iam_api_key') and that it may call OCR",
+        code=error.code,
+        endpoint=error.endpoint,
+        conn_id=error.conn_id,
+        log_id=error.log_id,
+    )
+
+
+def body_or_error(
+    status: int,
+    body: Any,
+    *,
+    endpoint: str,
+    conn_id: str,
+    secrets: Iterable[str | None],
+    iam_key: bool,
+) -> dict:
+    """The body of one answer, or raise the typed error it stands for: a Baidu error in a JSON body first
+    (with an IAM key, a refusal of the key), then the HTTP status; a body that is not a JSON object is transient.
+
+    One copy for the sync hook and the triggerer's async client, so both classify every answer alike."""
+    if isinstance(body, dict):
+        error = error_from_response(body, endpoint=endpoint, conn_id=conn_id, secrets=secrets)
+        if error is not None:
+            raise iam_key_refused(error) if iam_key and error.code in IAM_REFUSED_CODES else error
+    http_error = class_for_http_status(status)
+    if http_error is not None or not isinstance(body, dict):
+        raise (http_error or TransientError)(
+            f"HTTP {status} from Baidu OCR", endpoint=endpoint, conn_id=conn_id
+        )
+    return body
 
 
 # Stops that leave the rest of a batch for the next run (a run summary says "stopped early"), not failures.

@@ -20,10 +20,8 @@ from requests.adapters import HTTPAdapter
 from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
 
 from baidu_ocr.auth import (
-    IAM_REFUSED_CODES,
     AccessToken,
     fetch_access_token,
-    iam_key_refused,
     qps_key,
     request_auth,
     token_cache_for,
@@ -31,7 +29,7 @@ from baidu_ocr.auth import (
 )
 from baidu_ocr.batch import BatchRunner
 from baidu_ocr.connection import BaiduOcrSettings
-from baidu_ocr.endpoints import Endpoint, get_endpoint
+from baidu_ocr.endpoints import Endpoint, resolve_endpoint
 from baidu_ocr.errors import (
     AuthenticationFailed,
     BadImage,
@@ -39,8 +37,7 @@ from baidu_ocr.errors import (
     ConfigError,
     TokenError,
     TransientError,
-    class_for_http_status,
-    error_from_response,
+    body_or_error,
 )
 from baidu_ocr.records import OcrOutcome, encode_form
 from baidu_ocr.redact import install_url_redaction, mask_secret
@@ -121,14 +118,6 @@ class BaiduOcrHook(BaseHook):
     def _token_cache(self):
         return token_cache_for(self.settings.redis_url)
 
-    @property
-    def _credentials(self) -> tuple[str, ...]:
-        return self.settings.secrets
-
-    @property
-    def _timeout(self) -> tuple[float, float]:
-        return (self.settings.connect_timeout, self.settings.timeout)
-
     # -- tokens ------------------------------------------------------------------------------------
 
     def get_access_token(self, *, rejected: str | None = None) -> str:
@@ -151,15 +140,7 @@ class BaiduOcrHook(BaseHook):
         """One client-credentials grant, counted and masked (the cache decides when it is needed)."""
         s = self.settings
         self.stats.count("token_fetches")
-        token = fetch_access_token(
-            self.session,
-            base_url=s.base_url,
-            api_key=s.api_key,
-            secret_key=s.secret_key,
-            conn_id=s.conn_id,
-            timeout=self._timeout,
-            verify=s.verify,
-        )
+        token = fetch_access_token(self.session, s)
         mask_secret(token.value)
         self._masked_tokens.add(token.value)
         return token
@@ -167,12 +148,7 @@ class BaiduOcrHook(BaseHook):
     # -- single calls ------------------------------------------------------------------------------
 
     def _endpoint(self, name: str | Endpoint) -> Endpoint:
-        if isinstance(name, Endpoint):
-            return name
-        try:
-            return get_endpoint(name)
-        except KeyError as exc:
-            raise ConfigError(str(exc.args[0]), endpoint=name, conn_id=self.baidu_ocr_conn_id) from None
+        return resolve_endpoint(name, self.baidu_ocr_conn_id)
 
     def _check_options(self, endpoint: str | Endpoint, options: dict[str, Any]) -> Endpoint:
         """Fail before any billable call when the endpoint needs an option the caller forgot."""
@@ -293,7 +269,7 @@ class BaiduOcrHook(BaseHook):
                 params=params,
                 data=form,
                 headers=headers,
-                timeout=self._timeout,
+                timeout=self.settings.timeouts,
             )
         except requests.RequestException as exc:
             # Never str(exc): it carries the URL, and the URL carries the access token.
@@ -303,25 +279,22 @@ class BaiduOcrHook(BaseHook):
             ) from None
         finally:
             self.stats.record_latency(time.monotonic() - started)
-        http_error = class_for_http_status(response.status_code)
         try:
             body = response.json()
         except ValueError:
             body = None
-        if isinstance(body, dict):
-            error = error_from_response(
-                body, endpoint=ep.name, conn_id=conn_id, secrets=(token, *self._credentials)
+        try:
+            return body_or_error(
+                response.status_code,
+                body,
+                endpoint=ep.name,
+                conn_id=conn_id,
+                secrets=(token, *self.settings.secrets),
+                iam_key=bool(iam_key),
             )
-            if error is not None:
-                if iam_key and error.code in IAM_REFUSED_CODES:
-                    error = iam_key_refused(error)
-                self.stats.record_error(error.error_class)
-                raise error
-        if http_error is not None or not isinstance(body, dict):
-            cls = http_error or TransientError
-            self.stats.record_error(cls.error_class)
-            raise cls(f"HTTP {response.status_code} from Baidu OCR", endpoint=ep.name, conn_id=conn_id)
-        return body
+        except BaiduOcrError as error:
+            self.stats.record_error(error.error_class)
+            raise
 
     def ocr(
         self,
@@ -517,7 +490,7 @@ class BaiduOcrHook(BaseHook):
             self.session,
             url,
             base_url=self.settings.base_url,
-            timeout=self._timeout,
+            timeout=self.settings.timeouts,
             conn_id=self.baidu_ocr_conn_id,
         )
 

@@ -1,4 +1,4 @@
-"""Idempotent loads of the normalized frames into any common-sql warehouse (DESIGN §5).
+"""Idempotent loads of the normalized frames into any common-sql warehouse.
 
 Reruns never duplicate a row: documents are upserted on (content_sha256, endpoint, options_hash, page_no)
 (page_no: 0 for an image, 1..N for the pages of a PDF/OFD), and a

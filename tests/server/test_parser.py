@@ -9,7 +9,7 @@ import threading
 import pytest
 import requests
 from ocr_server.engines.base import Box, Line, LinesResult
-from ocr_server.models import BaiduError
+from ocr_server.errors import BaiduError
 from ocr_server.parser import ParserTasks
 from ocr_server.testing import FakeClock, running_server
 

@@ -63,10 +63,23 @@ class AsyncJobsOperator(S3ImageBatchOperator):
     def _poll(self, pending: list[str]) -> JobsProgress:
         raise NotImplementedError
 
-    def _submit(self, fetched: FetchedImages, key: str) -> dict[str, Any]:
-        """One job: ``{"key", id_field: the id or None, "content_sha256", ...}``; a refusal of this one
-        document is the job's ``error``, never an exception."""
+    def _submit(self, fetched: FetchedImages, key: str, job: dict[str, Any]) -> None:
+        """Submit one job, filling ``job`` (its id under ``id_field``, sizes, page count); raise on refusal."""
         raise NotImplementedError
+
+    def _submit_job(self, fetched: FetchedImages, key: str) -> dict[str, Any]:
+        """One job: ``{"key", id_field: the id or None, "content_sha256", ...}``. A failure of this one
+        document (refused, or still rate-limited after the hook's retries) is the job's ``error``, as
+        ``ocr_many`` records a failed image; an error that concerns every job is raised."""
+        job: dict[str, Any] = {"key": key, self.id_field: None, "content_sha256": fetched.sha256[key]}
+        try:
+            self._submit(fetched, key, job)
+            job["submitted_at"] = time.time()
+        except BaiduOcrError as exc:
+            if not exc.per_image:
+                raise
+            job["error"] = exc.to_dict()
+        return job
 
     def _submit_all(
         self, context: Context, fetched: FetchedImages, keys: list[str]
@@ -80,7 +93,7 @@ class AsyncJobsOperator(S3ImageBatchOperator):
             try:
                 if budget is not None and sum(1 for job in jobs if job[self.id_field]) >= budget:
                     raise BudgetExhausted("max_billable_calls reached", endpoint=self.billing_endpoint)
-                jobs.append(self._submit(fetched, key))
+                jobs.append(self._submit_job(fetched, key))
             except BaiduOcrError as exc:
                 self.log.error("Stopped submitting after %d %s(s): %s", len(jobs), self.job_noun, exc)
                 return jobs, {"error_class": exc.error_class, "message": str(exc), "n_left": len(keys) - n}

@@ -71,23 +71,13 @@ class BaiduOcrParserOperator(AsyncJobsOperator):
     def execute(self, context: Context) -> BatchManifest:
         return self._submit_and_wait(context)
 
-    def _submit(self, fetched: FetchedImages, key: str) -> dict[str, Any]:
-        """Submit one document; a per-document refusal becomes a failed job instead of an exception."""
+    def _submit(self, fetched: FetchedImages, key: str, job: dict[str, Any]) -> None:
         from baidu_ocr.images import read_image_source
 
-        job: dict[str, Any] = {"key": key, "task_id": None, "content_sha256": fetched.sha256[key]}
-        try:
-            source = self._image_source(fetched, key)
-            data = read_image_source(source if isinstance(source, bytes) else source.get())
-            job.update(bytes=len(data), page_count=_page_count(data))
-            file_name = PurePosixPath(key).name
-            job["task_id"] = self.hook.submit_parser_task(data, file_name=file_name, **self.options)
-            job["submitted_at"] = time.time()
-        except BaiduOcrError as exc:
-            if not exc.per_image and not exc.retryable:
-                raise
-            job["error"] = exc.to_dict()  # a bad file, or still rate-limited after the hook's retries
-        return job
+        source = self._image_source(fetched, key)
+        data = read_image_source(source if isinstance(source, bytes) else source.get())
+        job.update(bytes=len(data), page_count=_page_count(data))
+        job["task_id"] = self.hook.submit_parser_task(data, file_name=PurePosixPath(key).name, **self.options)
 
     def _poll(self, pending: list[str]) -> JobsProgress:
         return check_parser_tasks(self.hook, pending)

@@ -18,7 +18,6 @@ from urllib.parse import urlparse
 
 from airflow.exceptions import AirflowException
 
-from baidu_ocr.errors import BaiduOcrError
 from baidu_ocr.manifests import BatchManifest
 from baidu_ocr.operators.jobs import AsyncJobsOperator
 from baidu_ocr.operators.ocr import BaiduOcrBatchOperator
@@ -153,19 +152,10 @@ class BaiduOcrTableOperator(AsyncJobsOperator, BaiduOcrBatchOperator):
             kms_key_id=self.staging_kms_key_id,
         )
 
-    def _submit(self, fetched: FetchedImages, key: str) -> dict[str, Any]:
-        """Submit one image; a bad image becomes a failed job instead of an exception."""
-        job: dict[str, Any] = {"key": key, "request_id": None, "content_sha256": fetched.sha256[key]}
-        try:
-            prepared = self.hook.prepare(self._image_source(fetched, key), endpoint="form_ocr_request")
-            job.update(bytes=prepared.source_bytes, width=prepared.width, height=prepared.height)
-            job["request_id"] = self.hook.submit_table_job(prepared, **self.options)
-            job["submitted_at"] = time.time()
-        except BaiduOcrError as exc:
-            if not exc.per_image or exc.retryable:
-                raise
-            job["error"] = exc.to_dict()
-        return job
+    def _submit(self, fetched: FetchedImages, key: str, job: dict[str, Any]) -> None:
+        prepared = self.hook.prepare(self._image_source(fetched, key), endpoint="form_ocr_request")
+        job.update(bytes=prepared.source_bytes, width=prepared.width, height=prepared.height)
+        job["request_id"] = self.hook.submit_table_job(prepared, **self.options)
 
     def _poll(self, pending: list[str]) -> JobsProgress:
         return check_table_jobs(self.hook, pending)
