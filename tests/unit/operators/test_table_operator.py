@@ -32,8 +32,7 @@ def _operator(keys, **kwargs) -> BaiduOcrTableOperator:
         keys=keys,
         excel_prefix="out/excel",
         poll_interval=0,
-        max_failure_ratio=0.5,
-        **kwargs,
+        **{"max_failure_ratio": 0.5, **kwargs},
     )
 
 
@@ -96,3 +95,35 @@ def test_error_event_fails_the_task():
         op.execute_complete(context(), {"status": "error", "message": "quota exhausted (error_code 17)"})
     with pytest.raises(AirflowException, match="no usable event"):
         op.execute_complete(context(), None)
+
+
+def test_a_submission_still_rate_limited_is_that_images_failure_and_an_account_error_stops(
+    s3, scripted_table_hook, monkeypatch
+):
+    """One rule for the async-job operators, as ``ocr_many``: a failure of one document (refused, or still
+    rate-limited after the hook's retries) is recorded on it and the others go on; a permission error
+    concerns every job and stops submitting (the jobs already submitted are staged first)."""
+    from baidu_ocr.errors import ConfigError, RateLimited
+    from baidu_ocr.operators.jobs import SubmitStopped
+
+    keys = _setup(s3)
+    submit = scripted_table_hook.submit_table_job
+
+    def rate_limited_for_b(self, prepared, **options):
+        if prepared.data == png(2, (60, 40)):
+            raise RateLimited("Open api qps request limit reached", code=18, endpoint="form_ocr_request")
+        return submit(self, prepared, **options)
+
+    monkeypatch.setattr(scripted_table_hook, "submit_table_job", rate_limited_for_b)
+    manifest = _operator(keys, deferrable=False, max_failure_ratio=1.0).execute(context(task_id="tables"))
+    assert (manifest["n_ok"], manifest["n_failed"]) == (1, 2)
+    assert manifest["failed_by_class"] == {"bad_image": 1, "rate_limited": 1}
+
+    def no_permission(self, prepared, **options):
+        raise ConfigError("No permission to access data", code=6, endpoint="form_ocr_request")
+
+    monkeypatch.setattr(scripted_table_hook, "submit_table_job", no_permission)
+    with pytest.raises(SubmitStopped, match="No permission"):
+        _operator(["tables/a.png", "tables/b.png"], deferrable=False, staging_prefix="again").execute(
+            context(task_id="tables")
+        )
