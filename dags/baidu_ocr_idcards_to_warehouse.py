@@ -20,9 +20,7 @@ Connections: `aws_default`, `baidu_ocr_default`, `warehouse_default` (see `baidu
 
 from __future__ import annotations
 
-import fnmatch
 import logging
-import posixpath
 from datetime import datetime
 
 from airflow.sdk import Param, dag, task
@@ -65,38 +63,17 @@ log = logging.getLogger("airflow.task")
 def baidu_ocr_idcards_to_warehouse():
     @task(show_return_value_in_logs=False)  # the batches of keys: the log gets one line instead
     def list_batches(params: dict) -> list[dict]:
-        from baidu_ocr.assets import batch_label, list_s3_images
-        from baidu_ocr.planning import MAX_BATCHES, plan_batches
+        from baidu_ocr.assets import plan_s3_idcard_batches
 
-        objects = list_s3_images(params["bucket"], params["prefix"])
-        sides: dict[str, list] = {"front": [], "back": []}
-        for obj in objects:
-            name = posixpath.basename(obj.key)
-            if fnmatch.fnmatch(name, params["back_pattern"]):
-                sides["back"].append(obj)
-            elif fnmatch.fnmatch(name, params["front_pattern"]):
-                sides["front"].append(obj)
-            else:
-                log.warning("Skipping %s: its name matches neither the front nor the back pattern", obj.key)
-        batches = [
-            (side, keys)
-            for side, side_objects in sides.items()
-            # Two sides share the mapping budget.
-            for keys in plan_batches(side_objects, int(params["batch_size"]), max_batches=MAX_BATCHES // 2)
-        ]
-        specs = [
-            {
-                "keys": keys,
-                "options": {**params["options"], "id_card_side": side},
-                "max_failure_ratio": params["max_failure_ratio"],
-                "batch_label": f"{side} · {batch_label(i, len(batches), keys)}",
-            }
-            for i, (side, keys) in enumerate(batches)
-        ]
-        log.info(
-            "%d front(s), %d back(s) -> %d batch(es)", len(sides["front"]), len(sides["back"]), len(specs)
+        return plan_s3_idcard_batches(
+            params["bucket"],
+            params["prefix"],
+            params["batch_size"],
+            front_pattern=params["front_pattern"],
+            back_pattern=params["back_pattern"],
+            options=params["options"],
+            max_failure_ratio=params["max_failure_ratio"],
         )
-        return specs
 
     specs = list_batches()
 

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import Asset, AssetAlias
 
-from baidu_ocr.planning import MAX_BATCHES, plan_batches, plan_page_batches
+from baidu_ocr.planning import MAX_BATCHES, idcard_sides, plan_batches, plan_page_batches
 from baidu_ocr.sources import (
     IMAGE_SUFFIXES,
     INPUT_SUFFIXES,
@@ -129,3 +129,34 @@ def plan_s3_batches(
     batches = plan_batches(objects, int(batch_size), max_batches=max_batches)
     log.info("%d image(s) under s3://%s/%s -> %d batch(es)", len(objects), bucket, prefix, len(batches))
     return batches
+
+
+def plan_s3_idcard_batches(
+    bucket: str,
+    prefix: str,
+    batch_size: int,
+    *,
+    front_pattern: str,
+    back_pattern: str,
+    options: Mapping[str, Any],
+    aws_conn_id: str | None = "aws_default",
+    **settings: Any,
+) -> list[dict[str, Any]]:
+    """Batch specs for the ``idcard`` endpoint: fronts and backs told apart by file name
+    (``planning.idcard_sides``), each side batched on its own with ``id_card_side`` in its options; the two
+    sides share the mapping limit. Files matching neither pattern are skipped with a warning."""
+    objects = list_s3_images(bucket, prefix, aws_conn_id=aws_conn_id)
+    sides, unmatched = idcard_sides(objects, front_pattern, back_pattern)
+    for key in unmatched:
+        log.warning("Skipping %s: its name matches neither the front nor the back pattern", key)
+    batches = [
+        (side, keys)
+        for side, side_objects in sides.items()
+        for keys in plan_batches(side_objects, int(batch_size), max_batches=MAX_BATCHES // 2)
+    ]
+    specs = batch_specs([keys for _, keys in batches], **settings)
+    for spec, (side, _) in zip(specs, batches, strict=True):
+        spec["options"] = {**options, "id_card_side": side}
+        spec["batch_label"] = f"{side} · {spec['batch_label']}"
+    log.info("%d front(s), %d back(s) -> %d batch(es)", len(sides["front"]), len(sides["back"]), len(specs))
+    return specs

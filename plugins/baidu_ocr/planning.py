@@ -5,7 +5,9 @@ Pure Python (no Airflow, no I/O): what is planned here is decided before any bil
 
 from __future__ import annotations
 
+import fnmatch
 import math
+import posixpath
 from collections import defaultdict
 from collections.abc import Mapping, Sequence, Set
 from dataclasses import dataclass, field
@@ -22,6 +24,24 @@ def effective_batch_size(n_images: int, batch_size: int, max_batches: int = MAX_
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
     return max(batch_size, math.ceil(n_images / max_batches))
+
+
+def idcard_sides(
+    objects: Sequence[ImageObject], front_pattern: str, back_pattern: str
+) -> tuple[dict[str, list[ImageObject]], list[str]]:
+    """ID-card images split into ``{"front": [...], "back": [...]}`` by shell patterns on the base name (a
+    name matching both is a back), and the keys that match neither (not sent: their side is unknown)."""
+    sides: dict[str, list[ImageObject]] = {"front": [], "back": []}
+    unmatched: list[str] = []
+    for obj in objects:
+        name = posixpath.basename(obj.key)
+        if fnmatch.fnmatch(name, back_pattern):
+            sides["back"].append(obj)
+        elif fnmatch.fnmatch(name, front_pattern):
+            sides["front"].append(obj)
+        else:
+            unmatched.append(obj.key)
+    return sides, unmatched
 
 
 def plan_batches(
