@@ -45,7 +45,7 @@ from baidu_ocr.errors import (
 from baidu_ocr.parser_tasks import QUERY_ENDPOINT, parser_task_result
 from baidu_ocr.ratelimit import QpsLimiter
 from baidu_ocr.records import encode_form
-from baidu_ocr.redact import mask_secret
+from baidu_ocr.redact import install_url_redaction, mask_secret
 from baidu_ocr.table_jobs import RESULT_ENDPOINT, table_job_request, table_job_result
 
 USER_AGENT = "airflow-provider-baidu-ocr"
@@ -127,6 +127,8 @@ class AsyncBaiduOcrClient:
 
         conn = await BaseHook.aget_connection(self.baidu_ocr_conn_id)
         s = self.settings = BaiduOcrSettings.from_connection(conn)
+        # A triggerer may never build a hook: its token request's log lines and debug prints are redacted too.
+        install_url_redaction()
         for secret in s.secrets:
             mask_secret(secret)
         self._limiter = QpsLimiter(s.qps, qps_key(s.base_url, s.account), s.redis_url)

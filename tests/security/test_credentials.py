@@ -3,6 +3,7 @@ server text is redacted, and the SDK client from ``get_conn()`` verifies TLS."""
 
 from __future__ import annotations
 
+import asyncio
 import http.client
 import io
 import json
@@ -145,6 +146,44 @@ def test_a_token_read_from_redis_is_masked(monkeypatch, masked):
         assert server.stats()["tokens_issued"] == 1
     assert token in masked
     assert redact.redact(f"token {token}") == "token ***"
+
+
+def _async_token(monkeypatch, server, **extra) -> str:
+    """What a triggerer does: the trigger's async client, in a process that never built a hook."""
+    from baidu_ocr.aio import AsyncBaiduOcrClient
+
+    set_conn(monkeypatch, server.url, server.api_key, server.secret_key, **extra)
+
+    async def token() -> str:
+        async with AsyncBaiduOcrClient() as client:
+            return await client.access_token()
+
+    return asyncio.run(token())
+
+
+def test_the_async_client_masks_key_secret_and_a_token_read_from_redis(monkeypatch, masked):
+    redis_url = require_redis()
+    with running_server() as server:
+        set_conn(monkeypatch, server.url, server.api_key, server.secret_key, redis_url=redis_url)
+        token = BaiduOcrHook().get_access_token()  # a worker fetched it
+        masked.clear()
+        reset_process_caches()  # the triggerer: the token only in Redis
+        assert _async_token(monkeypatch, server, redis_url=redis_url) == token
+        assert server.stats()["tokens_issued"] == 1
+    assert {server.api_key, server.secret_key, token} <= set(masked)
+
+
+def test_the_async_client_token_request_is_redacted_in_debug_output(
+    monkeypatch, caplog, capsys, pristine_redaction, masked
+):
+    caplog.set_level(logging.DEBUG)
+    monkeypatch.setattr(http.client.HTTPConnection, "debuglevel", 1)
+    with running_server() as server:
+        token = _async_token(monkeypatch, server)
+    printed = capsys.readouterr().out
+    assert "/oauth/2.0/token" in caplog.text and "send: b'POST /oauth/2.0/token" in printed
+    for secret in (server.api_key, server.secret_key, token):
+        assert secret not in caplog.text and secret not in printed
 
 
 # -- debug output: urllib3 DEBUG and http.client debuglevel ------------------------------------------
