@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -133,12 +134,20 @@ def test_numbers_inside_longer_runs_are_not_id_numbers():
     )
 
 
-def test_the_load_operator_passes_its_masking_flag(monkeypatch):
+@pytest.mark.parametrize("mask", [None, False])
+def test_the_load_operator_masks_id_numbers_unless_told_not_to(s3, sqlite_warehouse, tmp_path, mask):
     from baidu_ocr.operators import BaiduOcrWarehouseLoadOperator
+    from baidu_ocr.staging import write_records
 
-    assert BaiduOcrWarehouseLoadOperator(task_id="l", manifests=[]).mask_id_numbers is True
-    op = BaiduOcrWarehouseLoadOperator(task_id="l", manifests=[], mask_id_numbers=False)
-    assert op.mask_id_numbers is False
+    uri = write_records(s3, _generic_records(), BUCKET, "staging/generic.parquet")
+    flag = {} if mask is None else {"mask_id_numbers": mask}  # None: the operator's default
+    op = BaiduOcrWarehouseLoadOperator(task_id="load", manifests=[{"uri": uri}], **flag)
+    op.execute(context(task_id="load"))
+    with sqlite3.connect(tmp_path / "warehouse.db") as db:
+        tables = [name for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+        text = "\n".join(repr(row) for table in tables for row in db.execute(f'SELECT * FROM "{table}"'))
+    assert "ocr_lines" in tables
+    assert set(CLEAR.findall(text)) == (set() if mask is None else {VALID, MISREAD})
 
 
 # -- the image operator never returns a clear number --------------------------------------------
