@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import tomllib
 
 import pytest
@@ -18,8 +19,16 @@ SAFE_MINIMUMS = {
 }
 
 
+def _project() -> dict:
+    return tomllib.loads((REPO_ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+
+
+def _names(lines: list[str]) -> set[str]:
+    return {Requirement(line).name.lower() for line in lines}
+
+
 def _declared() -> dict[str, Requirement]:
-    project = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    project = _project()
     lines = list(project["dependencies"])
     for extra in project.get("optional-dependencies", {}).values():
         lines += extra
@@ -51,3 +60,24 @@ def test_tested_pin_is_at_or_above_the_safe_minimum(package, minimum):
 def test_the_server_extra_declares_no_unused_web_framework():
     # The server is stdlib http.server; werkzeug was declared but never imported (and carried CVEs).
     assert "werkzeug" not in _declared()
+
+
+def _imports(path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    names = {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
+    names |= {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.module}
+    return {name.split(".")[0] for name in names}
+
+
+def test_openpyxl_is_the_server_extras_alone():
+    # Only the local server writes workbooks; the provider and the DAGs copy Baidu's bytes as they are.
+    project = _project()
+    assert "openpyxl" not in _names(project["dependencies"])
+    assert "openpyxl" in _names(project["optional-dependencies"]["server"])
+    users = [
+        path.relative_to(REPO_ROOT).as_posix()
+        for folder in ("plugins", "dags")
+        for path in sorted((REPO_ROOT / folder).rglob("*.py"))
+        if "openpyxl" in _imports(path)
+    ]
+    assert users == []

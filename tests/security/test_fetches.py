@@ -80,14 +80,19 @@ def test_the_size_is_capped_by_content_length_and_while_streaming(requests_mock)
 
     base = "https://ocr.example.test"
     session = requests.Session()
-    requests_mock.get(base + "/declared.xlsx", content=b"x" * 10, headers={"Content-Length": "10"})
+    # Declared over the cap: refused before the body is read (these 4 bytes alone would pass).
+    requests_mock.get(base + "/declared.xlsx", content=b"x" * 4, headers={"Content-Length": "10"})
+    requests_mock.get(base + "/small.xlsx", content=b"x" * 4, headers={"Content-Length": "4"})
     requests_mock.get(
         base + "/streamed.xlsx", body=io.BytesIO(b"y" * 64)
     )  # no Content-Length: read in chunks
     for path in ("/declared.xlsx", "/streamed.xlsx"):
         with pytest.raises(ConfigError, match="larger than 8 bytes"):
             fetch_result_file(session, base + path, base_url=base, timeout=(1, 1), max_bytes=8)
-    assert fetch_result_file(session, base + "/declared.xlsx", base_url=base, timeout=(1, 1)) == b"x" * 10
+    assert (
+        fetch_result_file(session, base + "/small.xlsx", base_url=base, timeout=(1, 1), max_bytes=8)
+        == b"x" * 4
+    )
 
 
 # -- Excel copies keep the source key's folders -------------------------------------------------
