@@ -2,8 +2,8 @@
 
 Limits default to the strictest documented figures (base64 + url-encoding <= 4 MB, shortest side >= 15 px,
 longest side <= 4096 px, jpg/jpeg/png/bmp), so an image this server accepts is accepted by Baidu too.
-``url`` inputs are fetched only from loopback hosts: this server must never reach the internet. Every
-redirect hop is checked the same way, and no proxy from the environment is used.
+``url`` inputs are fetched only from loopback hosts: this server must never reach the internet. No redirect
+is followed (a 3xx is the URL's answer, and not an image) and no proxy from the environment is used.
 """
 
 from __future__ import annotations
@@ -24,7 +24,6 @@ from ocr_server.errors import BaiduError
 ACCEPTED_FORMATS = frozenset({"JPEG", "PNG", "BMP"})
 URL_FETCH_TIMEOUT_S = 5.0
 MAX_URL_LENGTH = 1024
-MAX_REDIRECTS = 5
 
 
 @dataclass(frozen=True)
@@ -103,29 +102,22 @@ def _check_url(url: str) -> None:
         raise BaiduError(282112)
 
 
-class _CheckedRedirects(urllib.request.HTTPRedirectHandler):
-    """Follow a redirect only to a URL that would be accepted as the first one (a loopback host)."""
-
-    max_redirections = MAX_REDIRECTS
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    """Follow no redirect: urllib then raises the 3xx as an ``HTTPError`` (282113)."""
 
     def redirect_request(self, req, fp, code, msg, headers, newurl):  # noqa: D102 - urllib's hook
-        try:
-            _check_url(newurl)
-        except BaiduError:
-            fp.close()
-            raise
-        return super().redirect_request(req, fp, code, msg, headers, newurl)
+        return None
 
 
 # No ProxyHandler from the environment: a proxy would fetch what the loopback check refused.
-_OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}), _CheckedRedirects())
+_OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}), _NoRedirects())
 
 
 def fetch_url_image(url: str, limits: ImageLimits = DEFAULT_LIMITS) -> bytes:
     """Download an image the way Baidu would, but only from loopback (no internet from this server).
 
-    282111 malformed URL, 282112 unreachable (any non-loopback host, first or after a redirect),
-    282113 non-200 answer, 282114 larger than the image limit (never more than that is read).
+    282111 malformed URL, 282112 unreachable (any non-loopback host), 282113 non-200 answer (a redirect
+    too: none is followed), 282114 larger than the image limit (never more than that is read).
     """
     _check_url(url)
     # Baidu's limit is on the base64 size: 3 raw bytes become 4.
