@@ -2,7 +2,9 @@
 
 Pure functions (no Airflow, no I/O). The warehouse never holds a clear ID number: it holds a masked form for
 people, an HMAC-SHA256 for joins ("have we seen this person before?") and, only when an encryption key is
-configured, an AES-GCM ciphertext that the key owner can decrypt.
+configured, an AES-GCM ciphertext that the key owner can decrypt. Staged raw responses hold none either: the
+batch task seals each ID number (AES-GCM under a key derived from the PII connection's HMAC key) and the
+load unseals them in memory, or, with no PII connection, masks them for good.
 """
 
 from __future__ import annotations
@@ -12,10 +14,14 @@ import hashlib
 import hmac
 import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.hashes import SHA256
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 # GB 11643-1999: weights of the 17 leading digits, and the check character for (weighted sum mod 11).
 _GB11643_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
@@ -28,6 +34,9 @@ _CIPHER_PREFIX = "v1:"
 # Binds ciphertexts to their purpose: an ID-number ciphertext cannot be replayed as another field.
 _ASSOCIATED_DATA = b"baidu_ocr:id_number"
 _NONCE_BYTES = 12
+# An ID number sealed in a staged record: ``{pii:v1:<base64 of nonce || ciphertext>}``.
+_SEALED = re.compile(r"\{pii:(v1:[A-Za-z0-9_=-]+)\}")
+_SEALING_INFO = b"baidu_ocr:staged id numbers"
 
 
 def normalize_id_number(value: str | None) -> str | None:
@@ -101,15 +110,17 @@ def mask_id_numbers_in_text(text: str | None) -> str | None:
 
 def mask_id_numbers_in_json(value: Any) -> Any:
     """A JSON-like value (dicts, lists, strings) with ID numbers masked in every string, keys included."""
+    return map_json_strings(value, mask_id_numbers_in_text)
+
+
+def map_json_strings(value: Any, fn: Callable[[str], Any]) -> Any:
+    """A JSON-like value with ``fn`` applied to every string, keys included (numbers stay numbers)."""
     if isinstance(value, str):
-        return mask_id_numbers_in_text(value)
+        return fn(value)
     if isinstance(value, dict):
-        return {
-            mask_id_numbers_in_text(k) if isinstance(k, str) else k: mask_id_numbers_in_json(v)
-            for k, v in value.items()
-        }
+        return {fn(k) if isinstance(k, str) else k: map_json_strings(v, fn) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [mask_id_numbers_in_json(v) for v in value]
+        return [map_json_strings(v, fn) for v in value]
     return value
 
 
@@ -174,6 +185,11 @@ class PiiPolicy:
             raise ValueError(f"Connection {conn.conn_id!r} needs the HMAC key as its password")
         return cls(conn.password, encryption_key=(conn.extra_dejson or {}).get("encryption_key") or None)
 
+    def sealing_key(self) -> bytes:
+        """The key that seals ID numbers in staged records: derived from the HMAC key (HKDF-SHA256), so the
+        batch task and the load share it through the PII connection and it is never the HMAC key itself."""
+        return HKDF(algorithm=SHA256(), length=32, salt=None, info=_SEALING_INFO).derive(self.hmac_key)
+
     def protect(self, id_number: str | None) -> dict[str, object]:
         """The warehouse columns for one ID number: masked, HMAC, validity and (maybe) ciphertext."""
         number = normalize_id_number(id_number)
@@ -185,6 +201,35 @@ class PiiPolicy:
                 encrypt_text(number, self.encryption_key) if self.encryption_key and number else None
             ),
         }
+
+
+class SealedIdNumbersError(ValueError):
+    """Staged records hold sealed ID numbers and the load has no key, or another key, to open them."""
+
+
+def seal_id_numbers(text: str | None, key: bytes | None) -> str | None:
+    """Every ID-number-shaped run of ``text`` sealed with ``key`` (see :meth:`PiiPolicy.sealing_key`), so
+    the load can open it; masked for good when there is no key. (Apply it to strings, not to JSON text: an
+    18-digit JSON number must stay a number.)"""
+    if not text or not isinstance(text, str):
+        return text
+    if key is None:
+        return mask_id_numbers_in_text(text)
+    return _ID18_IN_TEXT.sub(lambda m: "{pii:" + encrypt_text(m.group(), key) + "}", text)
+
+
+def unseal_id_numbers(text: str | None, key: bytes | None) -> str | None:
+    """Inverse of :func:`seal_id_numbers` (masked numbers stay masked).
+
+    :raises SealedIdNumbersError: sealed numbers and no key, or a key that did not seal them."""
+    if not text or not isinstance(text, str) or "{pii:" not in text:
+        return text
+    if key is None:
+        raise SealedIdNumbersError("no PII key to open them")
+    try:
+        return _SEALED.sub(lambda m: decrypt_text(m.group(1), key), text)
+    except InvalidTag:
+        raise SealedIdNumbersError("the PII key is not the one that sealed them") from None
 
 
 def _decode_key(text: str) -> bytes:

@@ -17,6 +17,7 @@ from typing import Any
 from urllib.parse import quote_plus
 
 from baidu_ocr.endpoints import canonical_name
+from baidu_ocr.pii import find_id_numbers, map_json_strings, seal_id_numbers
 from baidu_ocr.redact import redact
 
 # Column -> pandas dtype of a staged raw record, in order. log_id and error_code are strings on purpose:
@@ -62,13 +63,23 @@ def clean_text(text: str) -> str:
 
 def clean_json(value: Any) -> Any:
     """Every string in a JSON value (keys too) passed through :func:`clean_text`."""
-    if isinstance(value, str):
-        return clean_text(value)
-    if isinstance(value, dict):
-        return {clean_json(k): clean_json(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [clean_json(v) for v in value]
-    return value
+    return map_json_strings(value, clean_text)
+
+
+# The columns of a staged record that carry server text, where an ID number can appear.
+SEALED_COLUMNS = ("result_json", "error_msg")
+
+
+def seal_record(record: dict[str, Any], key: bytes | None) -> dict[str, Any]:
+    """The record as it is staged: every ID number in its response and message sealed with ``key`` (the
+    load opens them, ``pii.unseal_id_numbers``), or masked when there is no key. Strings only: an 18-digit
+    JSON number (a ``log_id``) stays a number."""
+    text = record.get("result_json")
+    if text and find_id_numbers(text):
+        result = map_json_strings(json.loads(text), lambda t: seal_id_numbers(t, key))
+        record["result_json"] = json.dumps(result, ensure_ascii=False)
+    record["error_msg"] = seal_id_numbers(record.get("error_msg"), key)
+    return record
 
 
 def canonical_options(options: dict[str, Any] | None) -> str:

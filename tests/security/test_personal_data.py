@@ -213,3 +213,72 @@ def test_batch_operator_stages_with_the_requested_encryption(s3, scripted_hook):
         (part,) = staged_files(s3, [manifest["uri"]])  # the batch folder's one part
         _bucket, key = s3.parse_s3_url(part)
         assert s3.get_conn().head_object(Bucket=BUCKET, Key=key)["ServerSideEncryption"] == expected
+
+
+# -- staged raw responses hold no clear number: sealed for the load, or masked ------------------------
+
+
+def _pii_conn(monkeypatch, password: str | None) -> None:
+    name = "AIRFLOW_CONN_BAIDU_OCR_PII"
+    if password is None:
+        monkeypatch.delenv(name, raising=False)
+    else:
+        monkeypatch.setenv(name, json.dumps({"conn_type": "generic", "password": password}))
+
+
+def test_sealed_records_hold_no_clear_number_and_open_with_the_same_key_only():
+    from baidu_ocr.pii import PiiPolicy, SealedIdNumbersError, unseal_id_numbers
+    from baidu_ocr.records import seal_record
+
+    record = _generic_records()[0]
+    record["error_msg"] = f"echoed {VALID}"
+    log_id = 123456789012345678  # 18 digits, but a JSON number: not text that OCR read
+    record["result_json"] = json.dumps({"log_id": log_id, **json.loads(record["result_json"])})
+    original = dict(record)
+    key = PiiPolicy("hmac-key").sealing_key()
+    assert key != b"hmac-key" and len(key) == 32
+
+    sealed = seal_record(dict(record), key)
+    assert _clear_in(sealed["result_json"]) == [str(log_id)] and _clear_in(sealed["error_msg"]) == []
+    assert json.loads(sealed["result_json"])["log_id"] == log_id
+    assert json.loads(unseal_id_numbers(sealed["result_json"], key)) == json.loads(original["result_json"])
+    assert unseal_id_numbers(sealed["error_msg"], key) == original["error_msg"]
+    with pytest.raises(SealedIdNumbersError, match="not the one"):
+        unseal_id_numbers(sealed["result_json"], PiiPolicy("another key").sealing_key())
+    with pytest.raises(SealedIdNumbersError, match="no PII key"):
+        unseal_id_numbers(sealed["result_json"], None)
+
+    masked = seal_record(dict(record), None)  # no PII connection: masked for good
+    assert _clear_in(masked["result_json"]) == [str(log_id)] and "{pii:" not in masked["result_json"]
+    assert f"{VALID[:6]}********{VALID[-4:]}" in masked["error_msg"]
+
+
+def test_the_load_opens_sealed_numbers_with_the_pii_connection_and_names_it_when_it_cannot(
+    s3, sqlite_warehouse, tmp_path, monkeypatch
+):
+    from baidu_ocr.operators import BaiduOcrWarehouseLoadOperator
+    from baidu_ocr.pii import PiiPolicy, SealedIdNumbersError
+    from baidu_ocr.records import seal_record
+    from baidu_ocr.staging import read_records, write_records
+
+    key = PiiPolicy("the pii password").sealing_key()
+    uri = write_records(
+        s3, [seal_record(r, key) for r in _generic_records()], BUCKET, "staging/sealed.parquet"
+    )
+    # What OCR returned (responses, messages); the S3 key a user named a file by is theirs, and the warehouse
+    # masks it in source_uri.
+    staged = read_records(s3, [uri]).drop(columns="source_uri").astype(str).to_csv()
+    assert _clear_in(staged) == [] and "{pii:v1:" in staged
+
+    def load() -> str:
+        op = BaiduOcrWarehouseLoadOperator(task_id="load", manifests=[{"uri": uri}], mask_id_numbers=False)
+        op.execute(context(task_id="load"))
+        with sqlite3.connect(tmp_path / "warehouse.db") as db:
+            return "\n".join(repr(row) for row in db.execute("SELECT * FROM ocr_lines"))
+
+    for password in (None, "a rotated password"):
+        _pii_conn(monkeypatch, password)
+        with pytest.raises(SealedIdNumbersError, match="'baidu_ocr_pii'"):
+            load()
+    _pii_conn(monkeypatch, "the pii password")
+    assert set(_clear_in(load())) == {VALID, MISREAD}  # opened in memory; masking off keeps them

@@ -11,8 +11,9 @@ from airflow.sdk import BaseOperator
 
 from baidu_ocr.errors import PLANNED_STOPS
 from baidu_ocr.manifests import BatchManifest, build_manifest, check_failure_ratio, staged_where
+from baidu_ocr.operators.pii_connection import DEFAULT_PII_CONN_ID, sealing_key
 from baidu_ocr.planning import ImageSelection, select_images_to_ocr
-from baidu_ocr.records import OcrOutcome, options_hash
+from baidu_ocr.records import OcrOutcome, options_hash, seal_record
 from baidu_ocr.sources import DEFAULT_MEMORY_BUDGET, FetchedImages, S3ImageSource, fetch_images
 from baidu_ocr.staging import (
     DEFAULT_EXPIRY_DAYS,
@@ -57,6 +58,9 @@ class S3ImageBatchOperator(BaseOperator):
     :param staging_sse: server-side encryption requested for staged raw responses (they hold personal
         data): ``"AES256"`` (SSE-S3, default), ``"aws:kms"``, or ``None`` for none.
     :param staging_kms_key_id: KMS key for SSE-KMS (implies ``aws:kms``).
+    :param pii_conn_id: the PII connection whose key seals ID numbers in the staged raw responses, so no
+        staged file holds one in clear; the load opens them with the same connection. Without it (missing,
+        or ``None``) they are masked before staging, for good.
     :param max_billable_calls: billable calls this DAG run may spend (``None``: no cap). The calls the
         run's other tasks recorded in ``ocr_usage`` (with ``warehouse_conn_id``) count against it. Once it
         is reached the batch stops sending: what finished is staged, the rest is left for the next run, and
@@ -89,10 +93,12 @@ class S3ImageBatchOperator(BaseOperator):
         staging_kms_key_id: str | None = None,
         batch_label: str | None = None,
         max_billable_calls: int | None = None,
+        pii_conn_id: str | None = DEFAULT_PII_CONN_ID,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self.max_billable_calls = max_billable_calls
+        self.pii_conn_id = pii_conn_id
         # What execute read and wrote, for OpenLineage (set as the task runs; bounded).
         self._lineage_read: list[str] = []
         self._lineage_manifest: BatchManifest | None = None
@@ -244,14 +250,27 @@ class S3ImageBatchOperator(BaseOperator):
         return S3ImageSource(self.s3_hook, self.bucket, key, size=fetched.sizes.get(key))
 
     def _record(self, context: Context, outcome: OcrOutcome) -> dict[str, Any]:
+        """The staged record of one outcome: no clear ID number in it (sealed for the load, or masked)."""
         ti = context["ti"]
-        return outcome.to_record(
+        record = outcome.to_record(
             endpoint=self.record_endpoint,
             options=self.options,
             source_uri=s3_uri(self.bucket, outcome.key),
             dag_id=ti.dag_id,
             run_id=ti.run_id,
         )
+        return seal_record(record, self._sealing_key)
+
+    @cached_property
+    def _sealing_key(self) -> bytes | None:
+        key = sealing_key(self.pii_conn_id)
+        if key is None:
+            self.log.info(
+                "No PII connection %r: ID numbers in the staged responses are masked, not sealed (the load "
+                "can then neither hash nor encrypt them)",
+                self.pii_conn_id,
+            )
+        return key
 
     def _stage_job_outcomes(
         self, context: Context, outcomes: Sequence[OcrOutcome], carry: dict[str, Any], what: str

@@ -9,10 +9,11 @@ from airflow.sdk import BaseOperator
 
 from baidu_ocr.manifests import manifest_list
 from baidu_ocr.operators.base import MAX_LINEAGE_INPUTS
-from baidu_ocr.redact import mask_secret
+from baidu_ocr.operators.pii_connection import DEFAULT_PII_CONN_ID, pii_policy, sealing_key
 from baidu_ocr.staging import DEFAULT_STAGING_PREFIX, run_folder, s3_uri
 
 if TYPE_CHECKING:
+    import pandas as pd
     from airflow.sdk import Context
 
     from baidu_ocr.pii import PiiPolicy
@@ -112,7 +113,7 @@ class BaiduOcrWarehouseLoadOperator(BaseOperator):
         s3 = S3Hook(aws_conn_id=self.aws_conn_id)
         files = staged_files(s3, self._staged_uris(context))
         self._lineage_files = [str(f) for f in files][:MAX_LINEAGE_INPUTS]
-        records = read_records(s3, files)
+        records = self._unsealed(read_records(s3, files))
         gate = None if self.min_confidence in (None, "") else float(self.min_confidence)
         frames = normalize_records(
             records, pii=self._pii_policy(), mask_id_numbers=self.mask_id_numbers, min_confidence=gate
@@ -173,13 +174,24 @@ class BaiduOcrWarehouseLoadOperator(BaseOperator):
         )
 
     def _pii_policy(self) -> PiiPolicy | None:
-        if not self.pii_conn_id:
-            return None
-        from airflow.sdk import BaseHook
+        return pii_policy(self.pii_conn_id) if self.pii_conn_id else None
 
-        from baidu_ocr.pii import PiiPolicy
+    def _unsealed(self, records: pd.DataFrame) -> pd.DataFrame:
+        """The staged records with the ID numbers the batch tasks sealed opened again, in memory only."""
+        from baidu_ocr.pii import SealedIdNumbersError, unseal_id_numbers
+        from baidu_ocr.records import SEALED_COLUMNS
 
-        conn = BaseHook.get_connection(self.pii_conn_id)
-        mask_secret(conn.password)
-        mask_secret((conn.extra_dejson or {}).get("encryption_key"))
-        return PiiPolicy.from_connection(conn)
+        conn_id = self.pii_conn_id or DEFAULT_PII_CONN_ID
+        key = sealing_key(conn_id)
+        try:
+            for column in SEALED_COLUMNS:
+                if column in records:
+                    records[column] = records[column].map(
+                        lambda text: unseal_id_numbers(text, key), na_action="ignore"
+                    )
+        except SealedIdNumbersError as exc:
+            raise SealedIdNumbersError(
+                f"The staged records hold ID numbers sealed with a PII connection's key and cannot be opened: "
+                f"{exc}. Load them with the PII connection {conn_id!r} the batch tasks used (the same password)"
+            ) from None
+        return records
