@@ -128,3 +128,44 @@ def test_cell_boxes_are_mapped_back_to_the_skewed_image():
     # The drawn table spans x 60..660, y 60..210 before the turn; its turned bounding box is a little larger.
     assert 45 <= box.left <= 62 and 45 <= box.top <= 62
     assert 600 <= box.width <= 620 and 150 <= box.height <= 175
+
+
+def draw_open_table(*, every_row: bool, width: int = 2, color: int = 30) -> np.ndarray:
+    """4 x 4 cells with horizontal rules only: under every row, or a 三线表 (above and below the header, and
+    at the bottom); a title above and a footer below, which are not rows."""
+    xs, ys = [60 + x for x in XS], [80 + 44 * r for r in range(5)]
+    page = np.full((ys[-1] + 90, xs[-1] + 60), 255, np.uint8)
+    cv2.putText(page, "STOCK 2024", (xs[0], 50), cv2.FONT_HERSHEY_SIMPLEX, 1.0, 0, 2)
+    for r, y in enumerate(ys):
+        if every_row or r in (0, 1, len(ys) - 1):
+            cv2.line(page, (xs[0], y), (xs[-1], y), color, width)
+    for r in range(4):
+        for c in range(4):
+            label = f"ITEM {r}{c}" if c == 0 else str(100 * r + 7 * c)
+            cv2.putText(page, label, (xs[c] + 14, ys[r + 1] - 12), cv2.FONT_HERSHEY_SIMPLEX, 0.8, 0, 2)
+    cv2.putText(page, "Total: 4 items", (xs[0], ys[-1] + 50), cv2.FONT_HERSHEY_SIMPLEX, 0.8, 0, 2)
+    return page
+
+
+OPEN_WANT = {(r, r + 1, c, c + 1) for r in range(4) for c in range(4)}
+OPEN_VARIANTS = {
+    "every_row_ruled": lambda: draw_open_table(every_row=True),
+    "three_rules": lambda: draw_open_table(every_row=False),
+    "three_rules_thick_grey": lambda: draw_open_table(every_row=False, width=4, color=140),
+    "every_row_skewed_jpeg_noisy": lambda: jpeg(noisy(rotate(draw_open_table(every_row=True), 1.5))),
+    "three_rules_blurred": lambda: cv2.GaussianBlur(draw_open_table(every_row=False), (0, 0), 1.2),
+}
+
+
+@pytest.mark.parametrize("variant", OPEN_VARIANTS)
+def test_table_with_horizontal_rules_only_gets_its_columns_from_the_gaps(variant):
+    assert grid_spans(OPEN_VARIANTS[variant]()) == OPEN_WANT
+
+
+def test_aligned_underlines_of_a_one_column_form_are_no_table():
+    page = np.full((300, 700), 255, np.uint8)
+    for i, label in enumerate(["Name", "Address", "Phone"]):
+        cv2.putText(page, label, (40, 60 + 70 * i), cv2.FONT_HERSHEY_SIMPLEX, 0.8, 0, 2)
+        cv2.line(page, (40, 70 + 70 * i), (600, 70 + 70 * i), 0, 2)
+
+    assert find_tables_in_scan(page)[1] == []
