@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import cv2
 import pytest
 from ocr_server.engines.base import Box, EngineCannotRecognize
 from ocr_server.engines.rapidocr_engine import (
@@ -19,6 +20,8 @@ from ocr_server.engines.rapidocr_engine import (
 )
 from ocr_server.evaluation import edit_distance
 from ocr_server.evaluation import normalize_text as normalize
+
+from tests.engines.test_table_variants import draw_open_table
 
 SAMPLES = Path(__file__).resolve().parents[2] / "include" / "samples"
 
@@ -128,3 +131,19 @@ def test_models_come_from_the_wheel_and_load_once(engine):
     for key in ("Det.model_path", "Cls.model_path", "Rec.model_path"):
         assert Path(params[key]).is_file() and wheel in Path(params[key]).parents, key
     assert shared_rapidocr() is shared_rapidocr()
+
+
+def test_table_ruled_with_horizontal_lines_only_is_read_cell_by_cell(engine):
+    ok, png = cv2.imencode(".png", draw_open_table(every_row=False))
+    assert ok
+
+    (table,) = engine.recognize_tables(png.tobytes())
+
+    got = {(c.row_start, c.col_start): normalize(c.text) for c in table.cells}
+    assert got == {
+        (r, c): normalize(f"ITEM {r}{c}" if c == 0 else str(100 * r + 7 * c))
+        for r in range(4)
+        for c in range(4)
+    }
+    assert [normalize(line.text) for line in table.header] == [normalize("STOCK 2024")]
+    assert [normalize(line.text) for line in table.footer] == [normalize("Total: 4 items")]

@@ -13,7 +13,6 @@ import pytest
 from ocr_server.engines.tables import find_tables_in_scan, skew_angle
 
 XS = [0, 180, 320, 460, 600]  # column boundaries, relative to the table's left edge
-YS = [0, 50, 100, 150]
 #: The header cell over columns 1-2 has no border between them: one span (0, 1, 1, 3).
 WANT = {(0, 1, 0, 1), (0, 1, 1, 3), (0, 1, 3, 4)} | {(r, r + 1, c, c + 1) for r in (1, 2) for c in range(4)}
 
@@ -26,8 +25,12 @@ def draw_table(
     left: int = 60,
     top: int = 60,
     text: bool = True,
+    row_h: int = 50,
+    pad: int = 12,
+    title_footer: bool = False,
 ) -> np.ndarray:
-    xs, ys = [left + x for x in XS], [top + y for y in YS]
+    """``pad``: px of paper between a cell's left rule and its text, and between its text and the rule below."""
+    xs, ys = [left + x for x in XS], [top + r * row_h for r in range(4)]
     page = np.full((ys[-1] + 80, xs[-1] + 80), 255, np.uint8)
     for i, y in enumerate(ys):
         cv2.line(page, (xs[0], y), (xs[-1], y), color, width)
@@ -45,7 +48,13 @@ def draw_table(
     if text:  # bold cell text with long strokes: must not be taken for rules
         for r in range(3):
             for c in range(4):
-                cv2.putText(page, "TOTAL--", (xs[c] + 12, ys[r] + 34), cv2.FONT_HERSHEY_SIMPLEX, 0.8, 0, 2)
+                cv2.putText(
+                    page, "TOTAL--", (xs[c] + pad, ys[r + 1] - pad - 4), cv2.FONT_HERSHEY_SIMPLEX, 0.8, 0, 2
+                )
+    if title_footer:  # a bold title just above the table; a footer with an underlined signature field below
+        cv2.putText(page, "SALES LIST 2024", (xs[0], ys[0] - 14), cv2.FONT_HERSHEY_SIMPLEX, 1.1, 0, 3)
+        cv2.putText(page, "Signed:", (xs[0], ys[-1] + 42), cv2.FONT_HERSHEY_SIMPLEX, 0.8, 0, 2)
+        cv2.line(page, (xs[0] + 110, ys[-1] + 46), (xs[0] + 400, ys[-1] + 46), 30, 2)
     return page[max(0, top - 60) :, max(0, left - 60) :] if left < 60 or top < 60 else page
 
 
@@ -74,12 +83,16 @@ def grid_spans(page: np.ndarray) -> set[tuple[int, int, int, int]]:
 
 VARIANTS = {
     "width_1px": lambda: draw_table(width=1),
+    "width_3px": lambda: draw_table(width=3),
     "width_4px": lambda: draw_table(width=4),
     "double_rules": lambda: draw_table(double=True),
     "grey_rules": lambda: draw_table(color=160),
     "grey_antialiased": lambda: cv2.GaussianBlur(draw_table(color=140, width=1), (3, 3), 0.8),
     "touching_top_left_edges": lambda: draw_table(width=3, left=1, top=1),
     "close_to_top_no_title": lambda: draw_table(width=3, top=4),
+    "title_and_underlined_footer": lambda: draw_table(title_footer=True),
+    "tight_padding": lambda: draw_table(row_h=34, pad=3),
+    "loose_padding": lambda: draw_table(row_h=120, pad=40),
     "rotated_plus_2deg": lambda: rotate(draw_table(), 2.0),
     "rotated_minus_1_5deg_width_1px": lambda: rotate(draw_table(width=1), -1.5),
     "jpeg_q60": lambda: jpeg(draw_table(width=1, color=90)),
@@ -115,3 +128,44 @@ def test_cell_boxes_are_mapped_back_to_the_skewed_image():
     # The drawn table spans x 60..660, y 60..210 before the turn; its turned bounding box is a little larger.
     assert 45 <= box.left <= 62 and 45 <= box.top <= 62
     assert 600 <= box.width <= 620 and 150 <= box.height <= 175
+
+
+def draw_open_table(*, every_row: bool, width: int = 2, color: int = 30) -> np.ndarray:
+    """4 x 4 cells with horizontal rules only: under every row, or a 三线表 (above and below the header, and
+    at the bottom); a title above and a footer below, which are not rows."""
+    xs, ys = [60 + x for x in XS], [80 + 44 * r for r in range(5)]
+    page = np.full((ys[-1] + 90, xs[-1] + 60), 255, np.uint8)
+    cv2.putText(page, "STOCK 2024", (xs[0], 50), cv2.FONT_HERSHEY_SIMPLEX, 1.0, 0, 2)
+    for r, y in enumerate(ys):
+        if every_row or r in (0, 1, len(ys) - 1):
+            cv2.line(page, (xs[0], y), (xs[-1], y), color, width)
+    for r in range(4):
+        for c in range(4):
+            label = f"ITEM {r}{c}" if c == 0 else str(100 * r + 7 * c)
+            cv2.putText(page, label, (xs[c] + 14, ys[r + 1] - 12), cv2.FONT_HERSHEY_SIMPLEX, 0.8, 0, 2)
+    cv2.putText(page, "Total: 4 items", (xs[0], ys[-1] + 50), cv2.FONT_HERSHEY_SIMPLEX, 0.8, 0, 2)
+    return page
+
+
+OPEN_WANT = {(r, r + 1, c, c + 1) for r in range(4) for c in range(4)}
+OPEN_VARIANTS = {
+    "every_row_ruled": lambda: draw_open_table(every_row=True),
+    "three_rules": lambda: draw_open_table(every_row=False),
+    "three_rules_thick_grey": lambda: draw_open_table(every_row=False, width=4, color=140),
+    "every_row_skewed_jpeg_noisy": lambda: jpeg(noisy(rotate(draw_open_table(every_row=True), 1.5))),
+    "three_rules_blurred": lambda: cv2.GaussianBlur(draw_open_table(every_row=False), (0, 0), 1.2),
+}
+
+
+@pytest.mark.parametrize("variant", OPEN_VARIANTS)
+def test_table_with_horizontal_rules_only_gets_its_columns_from_the_gaps(variant):
+    assert grid_spans(OPEN_VARIANTS[variant]()) == OPEN_WANT
+
+
+def test_aligned_underlines_of_a_one_column_form_are_no_table():
+    page = np.full((300, 700), 255, np.uint8)
+    for i, label in enumerate(["Name", "Address", "Phone"]):
+        cv2.putText(page, label, (40, 60 + 70 * i), cv2.FONT_HERSHEY_SIMPLEX, 0.8, 0, 2)
+        cv2.line(page, (40, 70 + 70 * i), (600, 70 + 70 * i), 0, 2)
+
+    assert find_tables_in_scan(page)[1] == []

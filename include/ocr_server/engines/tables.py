@@ -4,8 +4,8 @@ Only the geometry lives here (pure NumPy/OpenCV, no OCR model), so grid building
 The engine reads each cell's text afterwards, from a copy with the rules erased. Scan variation is handled
 explicitly: the page is levelled first (skew <= 3°), padded so rules on the image edge are whole, a thick
 or double rule is one band (runs closer than ``RULE_MERGE_GAP``), and a band counts as a rule only if it
-crosses a whole cell (bold or blurred text leaves short runs). Tables without ruling are not detected:
-Baidu's table endpoints are also aimed at ruled forms.
+crosses a whole cell (bold or blurred text leaves short runs). Tables ruled with horizontal lines only
+(every row, or a 三线表) are found by ``open_tables``; tables with no ruling at all are not detected.
 
 Why not ``img2table``: it requires ``opencv-contrib-python`` (it calls ``cv2.ximgproc``), which cannot live
 beside the ``opencv-python-headless`` that rapidocr uses (both install the ``cv2`` package), and in a trial
@@ -20,6 +20,7 @@ import cv2
 import numpy as np
 
 from .base import Box
+from .open_tables import OpenTable, find_open_tables
 
 #: A ruled line must be at least this long (px, and as a fraction of the image side) to count.
 MIN_LINE_PX = 25
@@ -242,9 +243,28 @@ def find_tables_in_scan(gray: np.ndarray) -> tuple[Straightened, list[TableGrid]
 
 
 def find_tables(gray: np.ndarray) -> list[TableGrid]:
-    """Every ruled table in a (level) grayscale page, top to bottom."""
+    """Every ruled table in a (level) grayscale page, top to bottom: grids, then open tables (rows ruled,
+    no vertical rules; see ``open_tables``)."""
     horizontal, vertical = padded_line_masks(gray)
-    return grids_from_masks(horizontal, vertical)
+    grids = grids_from_masks(horizontal, vertical)
+    rules = cv2.dilate(cv2.bitwise_or(horizontal, vertical), np.ones((5, 5), np.uint8))
+    text = cv2.bitwise_and(text_ink(gray), cv2.bitwise_not(rules))
+    taken = [(g.box.left, g.box.top, g.box.left + g.box.width, g.box.top + g.box.height) for g in grids]
+    grids += [open_grid(t) for t in find_open_tables(horizontal, vertical, text, RULE_MERGE_GAP, taken)]
+    return sorted(grids, key=lambda g: (g.box.top, g.box.left))
+
+
+def open_grid(table: OpenTable) -> TableGrid:
+    """The grid of an open table: one cell per row and column (no border to leave out, so no spans)."""
+    xs = [(lo + hi + 1) // 2 for lo, hi in table.x_bands]
+    ys = [(lo + hi + 1) // 2 for lo, hi in table.y_bands]
+    cells = [
+        GridCell(r, r + 1, c, c + 1, Box(xs[c], ys[r], xs[c + 1] - xs[c], ys[r + 1] - ys[r]))
+        for r in range(len(ys) - 1)
+        for c in range(len(xs) - 1)
+    ]
+    box = Box(xs[0], ys[0], xs[-1] - xs[0], ys[-1] - ys[0])
+    return TableGrid(box, xs, ys, cells, table.x_bands, table.y_bands)
 
 
 def grids_from_masks(horizontal: np.ndarray, vertical: np.ndarray) -> list[TableGrid]:
