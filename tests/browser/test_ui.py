@@ -1,8 +1,8 @@
 """The Airflow UI as a user meets it, in headless Chromium, against ``make ui``'s own deployment.
 
 ``include/ui.py`` starts moto S3, the local OCR server (fixture engine here: fast) and ``airflow standalone`` on
-free ports with an Airflow home in a temporary directory; the test signs in, checks the Baidu OCR connection
-form, triggers ``baidu_ocr_s3_to_warehouse`` from the trigger form, waits for it, and checks the mapped tasks'
+free ports with an Airflow home in a temporary directory; the test signs in, presses "Test" on the connections
+``make ui`` created, checks the Baidu OCR connection form, triggers ``baidu_ocr_s3_to_warehouse`` from the trigger form, waits for it, and checks the mapped tasks'
 names and the asset events' row counts. Screenshots go to ``tests/browser/artifacts/``; with
 ``BAIDU_OCR_UPDATE_README_IMAGES=1`` the ones the README shows are also refreshed in ``docs/images/`` (a test
 run never rewrites tracked files otherwise). Chromium comes from Debian (``apt-get install chromium``): without it
@@ -160,6 +160,23 @@ def check_connection_form(page, ui) -> None:
     page.set_viewport_size({"width": 1280, "height": 860})
 
 
+def check_connections_listed_and_tested(page, ui, api: Api) -> None:
+    """Admin -> Connections lists what ``make ui`` created in the metadata DB, and their "Test" buttons work."""
+    page.goto(f"{ui.url}/connections")
+    for conn_id in ("aws_default", "baidu_ocr_default", "baidu_ocr_pii", "warehouse_default"):
+        page.get_by_role("row").filter(has_text=conn_id).first.wait_for()
+    for conn_id in ("baidu_ocr_default", "warehouse_default", "aws_default"):  # the PII one holds keys only
+        row = page.get_by_role("row").filter(has_text=conn_id).first
+        with page.expect_response(lambda r: r.url.endswith("/api/v2/connections/test")) as answer:
+            row.get_by_role("button", name="Test Connection").click(force=True)  # a tooltip overlaps it
+        page.mouse.move(0, 0)
+        result = answer.value.json()
+        assert answer.value.status == 200 and result["status"] is True, (conn_id, result)
+    shot(page, "connections.png")
+    # The AES key of ID numbers is masked like a password (make ui adds it to sensitive_var_conn_names).
+    assert json.loads(api.get("connections/baidu_ocr_pii")["extra"]) == {"encryption_key": "***"}
+
+
 def trigger_from_the_form(page, ui) -> None:
     page.goto(f"{ui.url}/dags/{DAG_ID}")
     page.get_by_role("button", name="Trigger").first.click()
@@ -183,8 +200,9 @@ def wait_for_run(api: Api, timeout_s: float = 180.0) -> dict:
 
 def test_sign_in_configure_trigger_and_read_the_results(ui, page):
     sign_in(page, ui)
-    check_connection_form(page, ui)
     api = Api(ui.url, ui.user, ui.password())
+    check_connections_listed_and_tested(page, ui, api)
+    check_connection_form(page, ui)
     saved = api.get(f"connections/{FORM_CONN_ID}")
     extra = json.loads(saved["extra"])
     assert None not in extra.values() and extra["verify"] is True, extra

@@ -58,6 +58,16 @@ def _map_labels(run, task_id: str) -> list[str]:
         )
 
 
+def _declared(dag_id: str) -> set[str]:
+    """The tables whose alias the DAG's load task declares as an outlet."""
+    from tests.dags.conftest import load_dag
+
+    prefix, suffix = "baidu-ocr-warehouse://warehouse_default/", " (rows loaded)"
+    names = {alias.name for alias in load_dag(dag_id).get_task("normalize_and_load").outlets}
+    assert all(n.startswith(prefix) and n.endswith(suffix) for n in names), names
+    return {n[len(prefix) : -len(suffix)] for n in names}
+
+
 def test_only_tables_that_got_rows_get_an_event_and_a_rerun_emits_none(
     airflow_db, s3_env, ocr_server, sqlite_warehouse, capfd
 ):
@@ -67,6 +77,10 @@ def test_only_tables_that_got_rows_get_an_event_and_a_rerun_emits_none(
 
     first = run_dag(dag_id, conf)
     assert first.state == "success"
+    # map_index_template: each mapped OCR task is named after its batch, not 0, 1, 2 (12 samples, 3 a batch).
+    assert _map_labels(first, "ocr_batch") == [
+        f"batch {i + 1}/4 · 3 images · doc_{3 * i + 1:02d}…doc_{3 * i + 3:02d}" for i in range(4)
+    ]
     rows = _rows_loaded(first)
     events = _events(dag_id, first.run_id)
     assert rows["ocr_documents"] == len(images) and rows["ocr_chars"] == 0  # no char granularity asked
@@ -94,8 +108,6 @@ def test_only_tables_that_got_rows_get_an_event_and_a_rerun_emits_none(
 
 @pytest.mark.parametrize("api", ["table", "form_ocr"])
 def test_the_tables_dag_declares_every_table_it_writes(airflow_db, s3_env, ocr_server, sqlite_warehouse, api):
-    from tests.dags.conftest import load_dag
-
     images = s3_env.upload_samples("tables")
     dag_id = "baidu_ocr_tables_to_warehouse"
     conf = {
@@ -108,13 +120,10 @@ def test_the_tables_dag_declares_every_table_it_writes(airflow_db, s3_env, ocr_s
     run = run_dag(dag_id, conf)
     assert run.state == "success"
     written = {table for table, n in _rows_loaded(run).items() if n}
-    declared = {alias.name for alias in load_dag(dag_id).get_task("normalize_and_load").outlets}
-    # Header and footer text of a table become ocr_fields rows (the real engine finds some; not the fixture).
-    assert {f"baidu-ocr-warehouse://warehouse_default/{t} (rows loaded)" for t in ("ocr_fields",)} <= declared
-    assert {"ocr_documents", "ocr_table_cells"} <= written
-    assert all(
-        f"baidu-ocr-warehouse://warehouse_default/{table} (rows loaded)" in declared for table in written
-    )
+    # ocr_fields: the Excel links (table v2), and a table's header and footer text (the real engine finds
+    # some; not the fixture): declared either way.
+    assert _declared(dag_id) == {"ocr_documents", "ocr_table_cells", "ocr_fields"}
+    assert {"ocr_documents", "ocr_table_cells"} <= written <= _declared(dag_id)
     events = _events(dag_id, run.run_id)
     assert set(events) == written
     # One billable call per image: table v2 answers at once; a form_ocr job is submitted once and its polls
@@ -125,3 +134,23 @@ def test_the_tables_dag_declares_every_table_it_writes(airflow_db, s3_env, ocr_s
         assert cells["status_checks"] == 0 and "ocr_fields" in written  # the excel_uri links
     else:
         assert cells["status_checks"] >= len(images)
+
+
+@pytest.mark.parametrize(
+    ("dag_id", "samples", "extra_conf"),
+    [
+        ("baidu_ocr_idcards_to_warehouse", "idcards", {}),
+        ("baidu_ocr_parse_documents", "documents_pdf", {"deferrable": False, "poll_interval": 0.05}),
+    ],
+    ids=["idcards", "parser"],
+)
+def test_the_other_dags_declare_exactly_the_tables_they_write(
+    airflow_db, s3_env, ocr_server, sqlite_warehouse, dag_id, samples, extra_conf
+):
+    s3_env.upload_samples(samples)
+    conf = {"bucket": s3_env.bucket, "prefix": f"samples/{samples}/", **extra_conf}
+    run = run_dag(dag_id, conf)
+    assert run.state == "success"
+    written = {table for table, n in _rows_loaded(run).items() if n}
+    assert written == _declared(dag_id)
+    assert set(_events(dag_id, run.run_id)) == written

@@ -71,10 +71,12 @@ def test_skips_content_in_the_warehouse_and_duplicates_before_any_call(
     assert WarehouseLoader("wh").usage(month_of_day=None) == {"general_basic": (3, 0, None)}
 
 
-def test_everything_known_makes_no_call_and_stages_nothing(s3, scripted_hook, monkeypatch):
+def test_everything_known_makes_no_call_and_stages_nothing(s3, scripted_hook, monkeypatch, capfd):
     images = _upload(s3, 3)
     monkeypatch.setattr(BaiduOcrBatchOperator, "_already_processed", lambda self, hashes: set(hashes))
     manifest = _operator(list(images), warehouse_conn_id="wh").execute(context())
+    logged = capfd.readouterr().out  # task logs: structlog, on stdout
+    assert "nothing was staged" in logged and "staged at None" not in logged
     assert scripted_hook.instances[0].called == []
     assert manifest["uri"] is None
     assert (manifest["n_ok"], manifest["n_failed"], manifest["n_skipped"]) == (0, 0, 3)

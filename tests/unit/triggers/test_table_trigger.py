@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 
 import pytest
@@ -71,7 +72,7 @@ def test_serialize_round_trips_through_init():
     }
 
 
-def test_polls_until_every_job_is_done_then_yields_one_success():
+def test_polls_until_every_job_is_done_then_yields_one_success(capfd):
     hook = PollingHook({"r1": [RUNNING, RUNNING, DONE], "r2": [DONE]})
     jobs = [
         {"key": "a", "request_id": "r1"},
@@ -79,6 +80,9 @@ def test_polls_until_every_job_is_done_then_yields_one_success():
         {"key": "c", "request_id": None},
     ]
     [event] = _events(_trigger(jobs), hook)
+    # Each round that leaves jobs running logs a progress line with the time waited so far (structlog: stdout).
+    progress = [line for line in capfd.readouterr().out.splitlines() if "table jobs:" in line]
+    assert len(progress) == 2 and all(re.search(r"running \(\d+s elapsed\)", line) for line in progress)
     assert event["status"] == "success"
     assert sorted(event["done"]) == ["r1", "r2"]
     assert event["jobs"] == jobs and event["carry"] == {"n_seen": 3}
