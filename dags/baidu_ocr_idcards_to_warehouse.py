@@ -10,7 +10,7 @@
    stored masked (`330106********1234`), as an HMAC-SHA256 for joins, with its GB 11643 checksum validity,
    and, only when the PII connection has an `encryption_key`, encrypted with AES-GCM. The clear number never
    reaches the warehouse, XCom or the logs.
-4. **purge_staging** deletes the staged raw responses, which do contain clear numbers, once the load has
+4. **purge_staging** deletes the staged raw responses (names, addresses, sealed ID numbers) once the load has
    succeeded (a failed load keeps them for the rerun; the staging prefix's lifecycle rule expires them);
    **summarize** then logs the run summary and fails the run when a batch or the load failed.
 
@@ -99,7 +99,7 @@ def baidu_ocr_idcards_to_warehouse():
 
     @task(trigger_rule="all_done")
     def purge_staging(rows_loaded, params: dict, ti=None) -> int:
-        """Delete the raw responses (clear ID numbers) once, and only once, the masked tables are loaded."""
+        """Delete the raw responses (sealed ID numbers, names, addresses) once, and only once, the masked tables are loaded."""
         from airflow.providers.amazon.aws.hooks.s3 import S3Hook
         from airflow.sdk.exceptions import AirflowSkipException
         from baidu_ocr.manifests import load_error

@@ -122,7 +122,7 @@ def write_records(
 ) -> str:
     """Write raw records as one Parquet object (replacing a previous try's) and return its ``s3://`` URI.
 
-    Raw responses hold personal data (clear ID numbers): the object is written with server-side encryption
+    Raw responses hold personal data (names, addresses; ID numbers sealed): the object is written with server-side encryption
     requested, SSE-S3 (``AES256``) by default, SSE-KMS with ``kms_key_id``; ``sse=None`` requests none.
     """
     buffer = io.BytesIO()
@@ -258,7 +258,7 @@ def ensure_staging_expiry(s3: S3Hook, bucket: str, staging_prefix: str, days: in
     """Make sure an S3 lifecycle rule expires objects under ``staging_prefix`` after ``days`` days.
 
     The backstop for staged files nothing deleted (a failed load keeps them for a rerun; ID-card responses
-    hold clear numbers). An existing rule of ours is updated in place, other rules are kept. Returns False,
+    hold personal data). An existing rule of ours is updated in place, other rules are kept. Returns False,
     with a warning, when the credentials may not read or write the bucket's lifecycle: staging goes on, but
     the operator of the bucket must add the rule.
     """
