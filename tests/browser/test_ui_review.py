@@ -60,11 +60,20 @@ class ReviewApi(Api):
         raise AssertionError(f"run {run_id} still {state} after {timeout_s:.0f}s")
 
     def wait_for_review(self, run_id: str, timeout_s: float = 240.0) -> dict:
-        """The review task's HITL detail, once the task asks for input (404 until then)."""
+        """The review task's HITL detail, once the task asks for input (404 until then) and the scheduler
+        has handled the exit of the paused try.
+
+        The second condition works around a race in Airflow 3.3: an answer that lands before the scheduler
+        has processed the paused workload's exit is lost (the scheduler sees "success" for a task that the
+        answer already queued, marks it up_for_retry, and the next try asks again). A person never answers
+        within that half second; this test would, so it waits for the scheduler's "TaskInstance Finished"
+        line of the paused try in the deployment's log."""
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             try:
-                return self.get(f"{self.run_path(run_id)}/taskInstances/review/0/hitlDetails")
+                detail = self.get(f"{self.run_path(run_id)}/taskInstances/review/0/hitlDetails")
+                if self._paused_try_handled(run_id):
+                    return detail
             except urllib.error.HTTPError as exc:
                 if exc.code != 404:
                     raise
@@ -72,6 +81,13 @@ class ReviewApi(Api):
             assert state in ("queued", "running"), f"the run ended ({state}) without a review"
             time.sleep(2)
         raise AssertionError(f"no review task asked for input within {timeout_s:.0f}s")
+
+    def _paused_try_handled(self, run_id: str) -> bool:
+        finished = f"TaskInstance Finished: dag_id={DAG_ID}, task_id=review, run_id={run_id}, map_index=0"
+        return any(
+            finished in line and "state=awaiting_input" in line
+            for line in self.scheduler_log.read_text(errors="replace").splitlines()
+        )
 
     def answer(self, run_id: str, option: str, params_input: dict) -> dict:
         return self.send(
@@ -94,6 +110,7 @@ def ui(tmp_path_factory):
 @pytest.fixture(scope="module")
 def api(ui):
     api = ReviewApi(ui.url, ui.user, ui.password())
+    api.scheduler_log = ui.logs / "standalone.log"
     deadline = time.monotonic() + 120
     while True:  # the DAG processor may not have parsed the DAG yet
         try:
