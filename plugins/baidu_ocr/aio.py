@@ -25,16 +25,8 @@ import time
 from typing import Any
 
 import aiohttp
-import requests
 
-from baidu_ocr.auth import (
-    AccessToken,
-    fetch_access_token,
-    qps_key,
-    request_auth,
-    token_cache_for,
-    token_key_for,
-)
+from baidu_ocr.auth import AccessToken, ConnectionTokens, qps_key, request_auth
 from baidu_ocr.connection import BaiduOcrSettings
 from baidu_ocr.endpoints import Endpoint, resolve_endpoint
 from baidu_ocr.errors import (
@@ -133,7 +125,11 @@ class AsyncBaiduOcrClient:
             mask_secret(secret)
         self._limiter = QpsLimiter(s.qps, qps_key(s.base_url, s.account), s.redis_url)
         self._session = _SESSIONS.acquire(s)
+        self._tokens = ConnectionTokens(s, on_fetch=self._count_token_fetch)
         return self
+
+    def _count_token_fetch(self) -> None:
+        self.token_fetches += 1
 
     async def __aexit__(self, *exc_info: Any) -> None:
         if self._session is not None:
@@ -146,20 +142,8 @@ class AsyncBaiduOcrClient:
         """The shared cache's token, remembered here until it is due for refresh or rejected."""
         token = self._token
         if token is None or token.value == rejected or token.refresh_due(time.time()):
-            s = self.settings
-            cache = token_cache_for(s.redis_url)
-            token = await asyncio.to_thread(cache.get, token_key_for(s), self._fetch_token, rejected=rejected)
-            mask_secret(token.value)  # read from Redis, it may come from another process
-            self._token = token
+            token = self._token = await asyncio.to_thread(self._tokens.get, rejected=rejected)
         return token.value
-
-    def _fetch_token(self) -> AccessToken:
-        s = self.settings
-        self.token_fetches += 1
-        with requests.Session() as session:
-            token = fetch_access_token(session, s)
-        mask_secret(token.value)
-        return token
 
     # -- calls -------------------------------------------------------------------------------------------
 

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 import requests
 
 from baidu_ocr.errors import AuthenticationFailed, TransientError
-from baidu_ocr.redact import redact
+from baidu_ocr.redact import mask_secret, redact
 
 if TYPE_CHECKING:
     from baidu_ocr.connection import BaiduOcrSettings
@@ -121,6 +121,49 @@ def qps_key(base_url: str, account: str) -> str:
     """Where the QPS window of one (host, account) is kept: Baidu counts QPS per account (the API Key, or
     the IAM API key of a connection without one; hashed either way)."""
     return "baidu_ocr:qps:" + _digest(base_url, account)
+
+
+class ConnectionTokens:
+    """One connection's access tokens, as both clients get them: from the shared cache (in-process, or Redis
+    with ``redis_url``), fetched when due or rejected, and every token seen masked once (a token read from
+    Redis may come from another process).
+
+    :param session: the pooled session to fetch with (``None``: a short-lived one per fetch).
+    :param on_fetch: called before each fetch (the clients count them).
+    """
+
+    def __init__(
+        self,
+        settings: BaiduOcrSettings,
+        session: requests.Session | None = None,
+        on_fetch: Callable[[], None] | None = None,
+    ) -> None:
+        self.settings = settings
+        self._session = session
+        self._on_fetch = on_fetch
+        self._masked: set[str] = set()
+
+    def get(self, *, rejected: str | None = None) -> AccessToken:
+        """A usable token; ``rejected`` (answered 110/111) is replaced, once for all threads."""
+        s = self.settings
+        return self._masking(
+            token_cache_for(s.redis_url).get(token_key_for(s), self.fetch, rejected=rejected)
+        )
+
+    def fetch(self) -> AccessToken:
+        """A new token, whatever the cache holds (``test_connection`` proves the keys with it)."""
+        if self._on_fetch is not None:
+            self._on_fetch()
+        if self._session is not None:
+            return self._masking(fetch_access_token(self._session, self.settings))
+        with requests.Session() as session:
+            return self._masking(fetch_access_token(session, self.settings))
+
+    def _masking(self, token: AccessToken) -> AccessToken:
+        if token.value not in self._masked:
+            mask_secret(token.value)
+            self._masked.add(token.value)
+        return token
 
 
 class TokenCache:

@@ -19,14 +19,7 @@ from airflow.sdk import BaseHook
 from requests.adapters import HTTPAdapter
 from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
 
-from baidu_ocr.auth import (
-    AccessToken,
-    fetch_access_token,
-    qps_key,
-    request_auth,
-    token_cache_for,
-    token_key_for,
-)
+from baidu_ocr.auth import ConnectionTokens, qps_key, request_auth
 from baidu_ocr.batch import BatchRunner
 from baidu_ocr.connection import BaiduOcrSettings
 from baidu_ocr.endpoints import Endpoint, resolve_endpoint
@@ -78,7 +71,6 @@ class BaiduOcrHook(BaseHook):
         self.baidu_ocr_conn_id = baidu_ocr_conn_id
         self._concurrency = concurrency
         self.stats = CallStats()
-        self._masked_tokens: set[str] = set()
 
     # -- configuration (read once, lazily) ---------------------------------------------------------
 
@@ -115,8 +107,10 @@ class BaiduOcrHook(BaseHook):
         return QpsLimiter(self.settings.qps, key, self.settings.redis_url)
 
     @cached_property
-    def _token_cache(self):
-        return token_cache_for(self.settings.redis_url)
+    def _tokens(self) -> ConnectionTokens:
+        return ConnectionTokens(
+            self.settings, self.session, on_fetch=lambda: self.stats.count("token_fetches")
+        )
 
     # -- tokens ------------------------------------------------------------------------------------
 
@@ -127,23 +121,7 @@ class BaiduOcrHook(BaseHook):
                 "The connection authenticates with an IAM API key: there is no access token to fetch",
                 conn_id=self.baidu_ocr_conn_id,
             )
-        return self._cached_token(rejected=rejected).value
-
-    def _cached_token(self, *, rejected: str | None = None) -> AccessToken:
-        token = self._token_cache.get(token_key_for(self.settings), self._fetch_token, rejected=rejected)
-        if token.value not in self._masked_tokens:  # e.g. read from Redis, fetched by another process
-            mask_secret(token.value)
-            self._masked_tokens.add(token.value)
-        return token
-
-    def _fetch_token(self) -> AccessToken:
-        """One client-credentials grant, counted and masked (the cache decides when it is needed)."""
-        s = self.settings
-        self.stats.count("token_fetches")
-        token = fetch_access_token(self.session, s)
-        mask_secret(token.value)
-        self._masked_tokens.add(token.value)
-        return token
+        return self._tokens.get(rejected=rejected).value
 
     # -- single calls ------------------------------------------------------------------------------
 
@@ -244,10 +222,10 @@ class BaiduOcrHook(BaseHook):
             self.limiter.acquire(ep.name)
             token = None
         else:
-            cached = self._cached_token()
+            cached = self._tokens.get()
             self.limiter.acquire(ep.name)
             if cached.refresh_due(time.time()):
-                cached = self._cached_token()
+                cached = self._tokens.get()
             token = cached.value
             used.append(token)
         try:
@@ -525,7 +503,7 @@ class BaiduOcrHook(BaseHook):
         if self.settings.uses_iam_key:
             return self._test_iam_key()
         try:
-            token = self._fetch_token()
+            token = self._tokens.fetch()
         except BaiduOcrError as exc:
             return False, str(exc)
         days = token.lifetime / 86400
