@@ -41,3 +41,13 @@ def require_postgres() -> str:
 def require_redis() -> str:
     require_service("Redis", "127.0.0.1", 6379)
     return REDIS_URL
+
+
+def redis_without_tokens() -> str:
+    """Redis, with no access token cached by an earlier test: a test's server takes a free port, and a later
+    one on the same port with the same test keys would find that token under the same cache key."""
+    from baidu_ocr.auth import token_cache_for
+
+    redis_url = require_redis()
+    token_cache_for(redis_url).clear()
+    return redis_url

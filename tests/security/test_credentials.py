@@ -20,7 +20,7 @@ from ocr_server.testing import running_server
 from PIL import Image
 from tenacity import wait_none
 
-from tests.services import require_redis
+from tests.services import redis_without_tokens
 
 SDK_SECRET = "sdk-secret-key-abcdef"
 SDK_KEY = "sdk-api-key-123456"
@@ -89,7 +89,7 @@ def test_a_wrong_secret_does_not_reuse_the_token_of_the_right_one(monkeypatch):
 
 
 def test_a_wrong_secret_does_not_reuse_the_token_shared_through_redis(monkeypatch):
-    redis_url = require_redis()
+    redis_url = redis_without_tokens()
     _wrong_secret_is_refused(monkeypatch, redis_url=redis_url)
     import redis
 
@@ -136,7 +136,7 @@ def test_a_token_read_from_the_cache_is_masked_by_the_process_reading_it(monkeyp
 
 
 def test_a_token_read_from_redis_is_masked(monkeypatch, masked):
-    redis_url = require_redis()
+    redis_url = redis_without_tokens()
     with running_server() as server:
         set_conn(monkeypatch, server.url, server.api_key, server.secret_key, redis_url=redis_url)
         token = BaiduOcrHook().get_access_token()
@@ -162,7 +162,7 @@ def _async_token(monkeypatch, server, **extra) -> str:
 
 
 def test_the_async_client_masks_key_secret_and_a_token_read_from_redis(monkeypatch, masked):
-    redis_url = require_redis()
+    redis_url = redis_without_tokens()
     with running_server() as server:
         set_conn(monkeypatch, server.url, server.api_key, server.secret_key, redis_url=redis_url)
         token = BaiduOcrHook().get_access_token()  # a worker fetched it
