@@ -181,14 +181,18 @@ class BaiduOcrWarehouseLoadOperator(BaseOperator):
         from baidu_ocr.pii import SealedIdNumbersError, unseal_id_numbers
         from baidu_ocr.records import SEALED_COLUMNS
 
+        columns = [
+            c for c in SEALED_COLUMNS if c in records and records[c].str.contains("{pii:", regex=False).any()
+        ]
+        if not columns:
+            return records  # nothing sealed: no PII connection to read
         conn_id = self.pii_conn_id or DEFAULT_PII_CONN_ID
         key = sealing_key(conn_id)
         try:
-            for column in SEALED_COLUMNS:
-                if column in records:
-                    records[column] = records[column].map(
-                        lambda text: unseal_id_numbers(text, key), na_action="ignore"
-                    )
+            for column in columns:
+                records[column] = records[column].map(
+                    lambda text: unseal_id_numbers(text, key), na_action="ignore"
+                )
         except SealedIdNumbersError as exc:
             raise SealedIdNumbersError(
                 f"The staged records hold ID numbers sealed with a PII connection's key and cannot be opened: "
