@@ -14,6 +14,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from .ink import runs, text_rows
+
 #: The fewest horizontal rules an open table has (a 三线表: above the header, below it, at the bottom).
 MIN_RULES = 3
 #: Rules of one table start and end within this many px of each other (or this fraction of their length).
@@ -87,45 +89,24 @@ def _stacks(rules: list[_Rule]) -> list[list[_Rule]]:
     return [s for s in stacks if len(s) >= MIN_RULES]
 
 
-def _runs(filled: np.ndarray) -> list[Band]:
-    """(first, last) of each run of True."""
-    edges = np.flatnonzero(np.diff(np.concatenate([[0], filled.astype(np.int8), [0]])))
-    return [(int(a), int(b) - 1) for a, b in zip(edges[::2], edges[1::2], strict=True)]
-
-
 def _column_gaps(text: np.ndarray, min_gap: int) -> list[int]:
     """x (within ``text``) of the middle of each paper gap at least ``min_gap`` wide between inked columns."""
-    inked = text.any(axis=0)
-    runs = _runs(inked)
-    return [
-        (a[1] + b[0] + 1) // 2 for a, b in zip(runs, runs[1:], strict=False) if b[0] - a[1] - 1 >= min_gap
-    ]
-
-
-def _text_rows(text: np.ndarray, line_height: int) -> list[Band]:
-    """Text rows of a space by ink projection; runs no taller than 1.35 lines together are one row (a
-    glyph with a gap across it, 二 or 盒, projects as two)."""
-    rows: list[Band] = []
-    for run in _runs(text.any(axis=1)):
-        if rows and run[1] - rows[-1][0] + 1 <= 1.35 * line_height:
-            rows[-1] = (rows[-1][0], run[1])
-        else:
-            rows.append(run)
-    return [r for r in rows if r[1] - r[0] + 1 >= line_height // 2]
+    inked = runs(text.any(axis=0))
+    return [(a[1] + b[0]) // 2 for a, b in zip(inked, inked[1:], strict=False) if b[0] - a[1] >= min_gap]
 
 
 def _body_splits(text: np.ndarray, gaps: list[int], line_height: int) -> list[int]:
     """y (within ``text``) where a space between two rules is cut into body rows, or none."""
-    rows = _text_rows(text, line_height)
+    rows = text_rows(text, min_height=line_height // 2, line_height=line_height)
     if len(rows) < 2:
         return []
     edges = [0, *gaps, text.shape[1]]
     for top, bottom in rows:
-        band = text[top : bottom + 1]
+        band = text[top:bottom]
         columns = sum(band[:, a:b].any() for a, b in zip(edges, edges[1:], strict=False))
         if columns < 2:
             return []
-    return [(a[1] + b[0] + 1) // 2 for a, b in zip(rows, rows[1:], strict=False)]
+    return [(a[1] + b[0]) // 2 for a, b in zip(rows, rows[1:], strict=False)]
 
 
 def find_open_tables(
@@ -142,7 +123,7 @@ def find_open_tables(
         if vertical[top:bottom, left : right + 1].any():
             continue
         inside = text[top:bottom, left : right + 1]
-        heights = [b - a + 1 for a, b in _runs(inside.any(axis=1)) if b - a + 1 >= 6]
+        heights = [b - a for a, b in runs(inside.any(axis=1)) if b - a >= 6]
         if not heights:
             continue
         line_height = int(np.median(heights))

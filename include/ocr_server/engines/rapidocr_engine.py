@@ -29,7 +29,8 @@ import numpy as np
 
 from .base import Box, Char, EngineCannotRecognize, IdCardResult, Line, LinesResult, Table, TableCell
 from .idcards import extract_idcard
-from .tables import TableGrid, erase_rules, find_tables_in_scan, text_ink, text_rows
+from .ink import text_rows
+from .tables import TableGrid, erase_rules, find_tables_in_scan, text_ink
 
 _INSTANCE: Any = None
 _LOAD_LOCK = threading.Lock()

@@ -309,30 +309,3 @@ def text_ink(gray: np.ndarray, min_area: int = 5) -> np.ndarray:
     keep = np.zeros(count, dtype=np.uint8)
     keep[1:][stats[1:, cv2.CC_STAT_AREA] >= min_area] = 255
     return keep[labels]
-
-
-def text_rows(
-    cell_ink: np.ndarray, min_height: int = 6, line_height: float | None = None
-) -> list[tuple[int, int]]:
-    """Vertical extents (top, bottom) of the text rows inside a cell, from its ink projection.
-
-    A character with a gap across it (盒, 二, 吕) projects as two short runs; with ``line_height`` (the
-    table's usual text height) runs whose union is no taller than 1.35 lines are one row again.
-    """
-    rows = (cell_ink > 0).sum(axis=1) > 0
-    runs, start = [], None
-    for y, filled in enumerate([*rows.tolist(), False]):
-        if filled and start is None:
-            start = y
-        elif not filled and start is not None:
-            runs.append((start, y))
-            start = None
-    if line_height:
-        merged: list[tuple[int, int]] = []
-        for run in runs:
-            if merged and run[1] - merged[-1][0] <= 1.35 * line_height:
-                merged[-1] = (merged[-1][0], run[1])
-            else:
-                merged.append(run)
-        runs = merged
-    return [(top, bottom) for top, bottom in runs if bottom - top >= min_height]
