@@ -3,6 +3,8 @@ PYTHON ?= python3.11
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+# The demo, UI and cluster scripts (include/baidu_ocr_dev) run from the checkout; they are not in the wheel.
+export PYTHONPATH := $(CURDIR)/include$(if $(PYTHONPATH),:$(PYTHONPATH))
 
 .PHONY: install test lint demo ui cluster-demo bench-triggerer clean
 
@@ -22,16 +24,16 @@ test: install lint
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 demo: install
-	$(PY) include/demo.py
+	$(PY) -m baidu_ocr_dev.demo
 
 # The Airflow UI on http://127.0.0.1:8080 (UI_ARGS="--port 0" picks a free port); Ctrl-C stops everything.
 ui: install
-	$(PY) include/ui.py $(UI_ARGS)
+	$(PY) -m baidu_ocr_dev.ui $(UI_ARGS)
 
 # The same DAGs on a real cluster: CeleryExecutor, Redis broker, PostgreSQL metadata, 2 workers, a triggerer.
 # Needs PostgreSQL (127.0.0.1:5432, user postgres) and Redis (127.0.0.1:6379). CLUSTER_ARGS=--images 200
 cluster-demo: install
-	$(PY) include/cluster.py $(CLUSTER_ARGS)
+	$(PY) -m baidu_ocr_dev.cluster $(CLUSTER_ARGS)
 
 bench-triggerer: install
 	$(PY) bench/bench_triggerer.py $(BENCH_ARGS)

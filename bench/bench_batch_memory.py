@@ -26,7 +26,6 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "include"))
 RESULTS = ROOT / "bench" / "results" / "batch_memory.json"
 BUCKET = "bench-memory"
 
@@ -93,8 +92,8 @@ def main() -> int:
     sizes = [min(int(s), args.images) for s in args.sizes.split(",")]
 
     import boto3
+    from baidu_ocr_server.testing import running_server
     from moto.server import ThreadedMotoServer
-    from ocr_server.testing import running_server
 
     home = tempfile.mkdtemp(prefix="bench-memory-airflow-")
     moto_port = free_port()

@@ -15,16 +15,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "include"))
+from baidu_ocr_server.engines.rapidocr_engine import RapidOcrEngine
+from baidu_ocr_server.evaluation import edit_distance
+from baidu_ocr_server.evaluation import normalize_text as normalize
 
-from ocr_server.engines.rapidocr_engine import RapidOcrEngine  # noqa: E402
-from ocr_server.evaluation import edit_distance  # noqa: E402
-from ocr_server.evaluation import normalize_text as normalize  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 RESULTS = ROOT / "bench" / "results" / "engine_accuracy.json"
 TARGETS = {"documents": 0.01, "idcards": 0.95, "tables": 0.95}

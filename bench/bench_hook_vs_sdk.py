@@ -20,14 +20,12 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from baidu_ocr.client.sdk import make_sdk_client
+from baidu_ocr.hooks.ocr import BaiduOcrHook, reset_process_caches
+from baidu_ocr_server.testing import running_server
 from PIL import Image
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from baidu_ocr.hooks import BaiduOcrHook, reset_process_caches  # noqa: E402
-from baidu_ocr.sdk import make_sdk_client  # noqa: E402
-from ocr_server.testing import running_server  # noqa: E402
 
 # Server fault options per profile; every profile but "unthrottled" enforces the account's QPS (--qps).
 PROFILES = {

@@ -67,7 +67,7 @@ def peak_rss_kb() -> int:
 
 
 def run_case(path: str, method: str, queue) -> None:
-    from baidu_ocr.images import prepare_image
+    from baidu_ocr.inputs.images import prepare_image
 
     raw = Path(path).read_bytes()
     Image.MAX_IMAGE_PIXELS = None  # the 108 MP case is legitimate here

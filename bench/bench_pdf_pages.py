@@ -14,17 +14,15 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT / "include"), str(ROOT / "plugins")]
+from baidu_ocr.hooks.ocr import BaiduOcrHook, reset_process_caches
+from baidu_ocr_server.evaluation import edit_distance
+from baidu_ocr_server.evaluation import normalize_text as normalize
+from baidu_ocr_server.testing import running_server
 
-from baidu_ocr.hooks import BaiduOcrHook, reset_process_caches  # noqa: E402
-from ocr_server.evaluation import edit_distance  # noqa: E402
-from ocr_server.evaluation import normalize_text as normalize  # noqa: E402
-from ocr_server.testing import running_server  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 PDFS = ROOT / "include" / "samples" / "documents_pdf"
 RESULTS = ROOT / "bench" / "results" / "pdf_pages.json"

@@ -27,7 +27,6 @@ from contextlib import ExitStack
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(REPO / "plugins"), str(REPO / "include")]
 
 RESULTS = REPO / "bench" / "results"
 TABLE = REPO / "include" / "samples" / "tables" / "table_01.png"
@@ -40,12 +39,12 @@ def _usage() -> dict[str, float]:
 
 def child(args: argparse.Namespace) -> None:
     """The 'triggerer': N triggers in one loop. Prints one JSON line."""
-    from baidu_ocr.triggers import BaiduOcrTableJobTrigger
+    from baidu_ocr.triggers.jobs import BaiduOcrTableJobTrigger
 
     request_ids = json.loads(Path(args.jobs_file).read_text())
     if args.mode == "threads":
-        from baidu_ocr.hooks import BaiduOcrHook
-        from baidu_ocr.table_jobs import check_table_jobs
+        from baidu_ocr.client.table_jobs import check_table_jobs
+        from baidu_ocr.hooks.ocr import BaiduOcrHook
 
         class SyncThreadClient:
             """The previous design: the sync hook, one thread per poll."""
@@ -118,7 +117,7 @@ def main(argv: list[str] | None = None) -> int:
         child(args)
         return 0
 
-    from local_services import start_ocr_server
+    from baidu_ocr_dev.local_services import start_ocr_server
 
     workdir = REPO / ".bench" / "triggerer"
     workdir.mkdir(parents=True, exist_ok=True)
@@ -142,7 +141,7 @@ def main(argv: list[str] | None = None) -> int:
         os.environ["AIRFLOW_CONN_BAIDU_OCR_DEFAULT"] = json.dumps(conn)
         from concurrent.futures import ThreadPoolExecutor
 
-        from baidu_ocr.hooks import BaiduOcrHook
+        from baidu_ocr.hooks.ocr import BaiduOcrHook
 
         hook = BaiduOcrHook(concurrency=32)
         image = TABLE.read_bytes()

@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import sys
 import tempfile
 import time
 import uuid
@@ -22,7 +21,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent / "plugins"))
 os.environ.setdefault("AIRFLOW_HOME", tempfile.mkdtemp(prefix="bench-airflow-"))
 POSTGRES_URI = os.environ.get("BAIDU_OCR_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
 os.environ["AIRFLOW_CONN_WAREHOUSE_BENCH"] = POSTGRES_URI
@@ -30,7 +28,7 @@ os.environ["AIRFLOW_CONN_WAREHOUSE_BENCH"] = POSTGRES_URI
 
 def raw_records(n_rows: int, lines_per_doc: int) -> list[dict]:
     """Staged records of a general/accurate endpoint with positions and probabilities."""
-    from baidu_ocr.records import OcrOutcome
+    from baidu_ocr.pipeline.records import OcrOutcome
 
     records = []
     for doc in range((n_rows + lines_per_doc - 1) // lines_per_doc):

@@ -63,7 +63,7 @@ log = logging.getLogger("airflow.task")
 def baidu_ocr_idcards_to_warehouse():
     @task(show_return_value_in_logs=False)  # the batches of keys: the log gets one line instead
     def list_batches(params: dict) -> list[dict]:
-        from baidu_ocr.assets import plan_s3_idcard_batches
+        from baidu_ocr.pipeline.assets import plan_s3_idcard_batches
 
         return plan_s3_idcard_batches(
             params["bucket"],
@@ -102,8 +102,8 @@ def baidu_ocr_idcards_to_warehouse():
         """Delete the raw responses (sealed ID numbers, names, addresses) once, and only once, the masked tables are loaded."""
         from airflow.providers.amazon.aws.hooks.s3 import S3Hook
         from airflow.sdk.exceptions import AirflowSkipException
-        from baidu_ocr.manifests import load_error
-        from baidu_ocr.staging import DEFAULT_STAGING_PREFIX, delete_run_staging
+        from baidu_ocr.pipeline.manifests import load_error
+        from baidu_ocr.pipeline.staging import DEFAULT_STAGING_PREFIX, delete_run_staging
 
         failure = load_error(rows_loaded)
         if failure:

@@ -43,6 +43,8 @@ from __future__ import annotations
 from datetime import datetime
 
 from airflow.sdk import Param, dag, task
+from baidu_ocr.inputs.sources import INPUT_SUFFIXES
+from baidu_ocr.normalize.review_gate import DEFAULT_MIN_CONFIDENCE
 from baidu_ocr.operators import (
     BaiduOcrApplyReviewsOperator,
     BaiduOcrBatchOperator,
@@ -50,8 +52,6 @@ from baidu_ocr.operators import (
     BaiduOcrRunSummaryOperator,
     BaiduOcrWarehouseLoadOperator,
 )
-from baidu_ocr.review_gate import DEFAULT_MIN_CONFIDENCE
-from baidu_ocr.sources import INPUT_SUFFIXES
 
 WAREHOUSE_CONN_ID = "warehouse_default"
 TABLES = ("ocr_documents", "ocr_lines", "ocr_chars", "ocr_fields", "ocr_review_queue")
@@ -107,7 +107,7 @@ def baidu_ocr_s3_to_warehouse():
     @task(show_return_value_in_logs=False)  # up to 512 batches of keys: the log gets one line instead
     def list_batches(params: dict) -> list[dict]:
         """One mapped task's arguments per batch of keys (per-run settings travel as data, not templates)."""
-        from baidu_ocr.assets import batch_specs, plan_s3_page_batches
+        from baidu_ocr.pipeline.assets import batch_specs, plan_s3_page_batches
 
         batches = plan_s3_page_batches(
             params["bucket"], params["prefix"], params["batch_size"], suffixes=params["suffixes"]

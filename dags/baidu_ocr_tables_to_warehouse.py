@@ -25,12 +25,12 @@ from __future__ import annotations
 from datetime import datetime
 
 from airflow.sdk import Param, dag, task
+from baidu_ocr.inputs.sources import INPUT_SUFFIXES
 from baidu_ocr.operators import (
     BaiduOcrRunSummaryOperator,
     BaiduOcrTableOperator,
     BaiduOcrWarehouseLoadOperator,
 )
-from baidu_ocr.sources import INPUT_SUFFIXES
 
 WAREHOUSE_CONN_ID = "warehouse_default"
 TABLES = ("ocr_documents", "ocr_table_cells", "ocr_fields")
@@ -79,8 +79,8 @@ def baidu_ocr_tables_to_warehouse():
     @task(show_return_value_in_logs=False)  # the batches of keys: the log gets one line instead
     def list_batches(params: dict) -> list[dict]:
         """One mapped task's arguments per batch of keys (per-run settings travel as data, not templates)."""
-        from baidu_ocr.assets import batch_specs, plan_s3_page_batches
-        from baidu_ocr.sources import DOCUMENT_SUFFIXES
+        from baidu_ocr.inputs.sources import DOCUMENT_SUFFIXES
+        from baidu_ocr.pipeline.assets import batch_specs, plan_s3_page_batches
 
         suffixes = params["suffixes"]
         if params["api"] == "form_ocr":  # the old async API reads images only

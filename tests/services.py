@@ -46,7 +46,7 @@ def require_redis() -> str:
 def redis_without_tokens() -> str:
     """Redis, with no access token cached by an earlier test: a test's server takes a free port, and a later
     one on the same port with the same test keys would find that token under the same cache key."""
-    from baidu_ocr.auth import token_cache_for
+    from baidu_ocr.client.auth import token_cache_for
 
     redis_url = require_redis()
     token_cache_for(redis_url).clear()

@@ -54,12 +54,12 @@ def get_provider_info() -> dict:
                 "tags": ["service"],
             }
         ],
-        "hooks": [{"integration-name": "Baidu OCR", "python-modules": ["baidu_ocr.hooks"]}],
+        "hooks": [{"integration-name": "Baidu OCR", "python-modules": ["baidu_ocr.hooks.ocr"]}],
         "operators": [{"integration-name": "Baidu OCR", "python-modules": ["baidu_ocr.operators"]}],
-        "triggers": [{"integration-name": "Baidu OCR", "python-modules": ["baidu_ocr.triggers"]}],
+        "triggers": [{"integration-name": "Baidu OCR", "python-modules": ["baidu_ocr.triggers.jobs"]}],
         "connection-types": [
             {
-                "hook-class-name": "baidu_ocr.hooks.BaiduOcrHook",
+                "hook-class-name": "baidu_ocr.hooks.ocr.BaiduOcrHook",
                 "hook-name": "Baidu OCR",
                 "connection-type": "baidu_ocr",
                 "ui-field-behaviour": {

@@ -1,6 +1,6 @@
 """The Airflow UI as a user meets it, in headless Chromium, against ``make ui``'s own deployment.
 
-``include/ui.py`` starts moto S3, the local OCR server (fixture engine here: fast) and ``airflow standalone`` on
+``baidu_ocr_dev.ui`` starts moto S3, the local OCR server (fixture engine here: fast) and ``airflow standalone`` on
 free ports with an Airflow home in a temporary directory; the test signs in, presses "Test" on the connections
 ``make ui`` created, checks the Baidu OCR connection form, triggers ``baidu_ocr_s3_to_warehouse`` from the trigger form, waits for it, and checks the mapped tasks'
 names and the asset events' row counts. Screenshots go to ``tests/browser/artifacts/``; with
@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 import time
 import urllib.parse
 import urllib.request
@@ -60,8 +59,7 @@ def _require_chromium() -> None:
 @pytest.fixture(scope="module")
 def ui(tmp_path_factory):
     _require_chromium()
-    sys.path.insert(0, str(REPO_ROOT / "include"))
-    from ui import deployment
+    from baidu_ocr_dev.ui import deployment
 
     root = tmp_path_factory.mktemp("ui")
     with deployment(root, engine="fixture", ready_timeout_s=240) as running:

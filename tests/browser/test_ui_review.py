@@ -1,4 +1,4 @@
-"""The confidence gate's human review, for real: ``airflow standalone`` (``include/ui.py``'s deployment, fixture
+"""The confidence gate's human review, for real: ``airflow standalone`` (``baidu_ocr_dev.ui``'s deployment, fixture
 engine), the documents DAG on ``samples/review/`` (``faded_01``: one line at confidence 0.86, under the default
 0.9), answered through Airflow's REST API (the HITL endpoints), and once in headless Chromium.
 
@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
-import sys
 import time
 import urllib.parse
 import urllib.request
@@ -99,8 +98,7 @@ class ReviewApi(Api):
 
 @pytest.fixture(scope="module")
 def ui(tmp_path_factory):
-    sys.path.insert(0, str(REPO_ROOT / "include"))
-    from ui import deployment
+    from baidu_ocr_dev.ui import deployment
 
     root = tmp_path_factory.mktemp("ui-review")
     with deployment(root, engine="fixture", ready_timeout_s=240) as running:

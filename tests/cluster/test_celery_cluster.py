@@ -1,7 +1,7 @@
 """The DAGs on a real CeleryExecutor cluster: 2 workers, 200 images, a server limited to 10 QPS.
 
 One cluster (PostgreSQL metadata, Redis broker, api-server, scheduler, dag-processor, triggerer, two
-Celery workers, moto S3, the local OCR server) is started by ``include/cluster.py`` and stopped at the end;
+Celery workers, moto S3, the local OCR server) is started by ``baidu_ocr_dev.cluster`` and stopped at the end;
 the test then checks that no process it started is left and that every port is free again.
 """
 
@@ -12,8 +12,8 @@ from urllib.parse import urlparse
 
 import psutil
 import pytest
-from cluster import ClusterConfig, run_s3_dag, run_tables_dag, running_cluster
-from local_services import port_is_free
+from baidu_ocr_dev.cluster import ClusterConfig, run_s3_dag, run_tables_dag, running_cluster
+from baidu_ocr_dev.local_services import port_is_free
 
 from tests.services import require_postgres, require_redis
 

@@ -105,9 +105,9 @@ def s3_env(monkeypatch, moto_url) -> S3Env:
 
 
 @pytest.fixture
-def ocr_server(monkeypatch):
+def baidu_ocr_server(monkeypatch):
     """The local Baidu-compatible server, fixture engine (answers from the samples' ground truth)."""
-    from ocr_server.testing import running_server
+    from baidu_ocr_server.testing import running_server
 
     with running_server(engine="fixture", table_job_seconds=0) as server:
         monkeypatch.setenv(

@@ -69,7 +69,7 @@ def _declared(dag_id: str) -> set[str]:
 
 
 def test_only_tables_that_got_rows_get_an_event_and_a_rerun_emits_none(
-    airflow_db, s3_env, ocr_server, sqlite_warehouse, capfd
+    airflow_db, s3_env, baidu_ocr_server, sqlite_warehouse, capfd
 ):
     images = s3_env.upload_samples("documents")
     conf = {"bucket": s3_env.bucket, "prefix": "samples/documents/", "batch_size": 3}
@@ -107,7 +107,9 @@ def test_only_tables_that_got_rows_get_an_event_and_a_rerun_emits_none(
 
 
 @pytest.mark.parametrize("api", ["table", "form_ocr"])
-def test_the_tables_dag_declares_every_table_it_writes(airflow_db, s3_env, ocr_server, sqlite_warehouse, api):
+def test_the_tables_dag_declares_every_table_it_writes(
+    airflow_db, s3_env, baidu_ocr_server, sqlite_warehouse, api
+):
     images = s3_env.upload_samples("tables")
     dag_id = "baidu_ocr_tables_to_warehouse"
     conf = {
@@ -145,7 +147,7 @@ def test_the_tables_dag_declares_every_table_it_writes(airflow_db, s3_env, ocr_s
     ids=["idcards", "parser"],
 )
 def test_the_other_dags_declare_exactly_the_tables_they_write(
-    airflow_db, s3_env, ocr_server, sqlite_warehouse, dag_id, samples, extra_conf
+    airflow_db, s3_env, baidu_ocr_server, sqlite_warehouse, dag_id, samples, extra_conf
 ):
     s3_env.upload_samples(samples)
     conf = {"bucket": s3_env.bucket, "prefix": f"samples/{samples}/", **extra_conf}

@@ -36,7 +36,7 @@ def _usage(warehouse) -> tuple[int, int, int]:
 def test_usage_matches_the_servers_counters_and_the_summary_shows_the_cost(
     airflow_db, s3_env, monkeypatch, warehouse
 ):
-    from ocr_server.testing import running_server
+    from baidu_ocr_server.testing import running_server
 
     images = s3_env.upload_samples("documents")
     conf = {"bucket": s3_env.bucket, "prefix": "samples/documents/", "batch_size": 3}
@@ -108,7 +108,7 @@ def _stopped_run_then_the_rest(monkeypatch, s3_env, warehouse, capfd, *, server,
 def test_a_stopped_run_keeps_what_finished_and_the_next_run_finishes_the_rest(
     airflow_db, s3_env, monkeypatch, sqlite_warehouse, capfd, server_kwargs, budget, stop_reason
 ):
-    from ocr_server.testing import running_server
+    from baidu_ocr_server.testing import running_server
 
     with running_server(engine="fixture", **server_kwargs) as server:
         _use(monkeypatch, server)
@@ -132,7 +132,7 @@ def test_a_stopped_run_keeps_what_finished_and_the_next_run_finishes_the_rest(
     [("table", "table", "table"), ("form_ocr", "form_ocr/request", "form_ocr_request")],
 )
 def test_the_budget_stops_table_jobs_too_after_staging_the_submitted_ones(
-    airflow_db, s3_env, ocr_server, sqlite_warehouse, capfd, api, server_endpoint, billed_as
+    airflow_db, s3_env, baidu_ocr_server, sqlite_warehouse, capfd, api, server_endpoint, billed_as
 ):
     images = s3_env.upload_samples("tables")
     conf = {"bucket": s3_env.bucket, "prefix": "samples/tables/", "poll_interval": 0.05, "api": api}
@@ -140,7 +140,7 @@ def test_the_budget_stops_table_jobs_too_after_staging_the_submitted_ones(
     logged = "".join(capfd.readouterr())
 
     assert run.state == "failed"
-    assert ocr_server.stats()["endpoints"][server_endpoint]["ok"] == 2
+    assert baidu_ocr_server.stats()["endpoints"][server_endpoint]["ok"] == 2
     assert sqlite_warehouse.records("SELECT COUNT(*) FROM ocr_documents") == [(2,)]
     assert f"{len(images) - 2} image(s) left for the next run" in logged
     assert sqlite_warehouse.records("SELECT endpoint, SUM(billable_calls) FROM ocr_usage GROUP BY 1") == [
@@ -149,5 +149,5 @@ def test_the_budget_stops_table_jobs_too_after_staging_the_submitted_ones(
 
     rerun = run_dag("baidu_ocr_tables_to_warehouse", {**conf, "deferrable": True})
     assert rerun.state == "success"
-    assert ocr_server.stats()["endpoints"][server_endpoint]["ok"] == len(images)
+    assert baidu_ocr_server.stats()["endpoints"][server_endpoint]["ok"] == len(images)
     assert sqlite_warehouse.records("SELECT COUNT(*) FROM ocr_documents") == [(len(images),)]

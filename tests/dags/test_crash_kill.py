@@ -13,7 +13,7 @@ import time
 import pytest
 from airflow.providers.amazon.aws.hooks.s3 import S3Hook
 from baidu_ocr.operators import BaiduOcrWarehouseLoadOperator
-from baidu_ocr.staging import read_records
+from baidu_ocr.pipeline.staging import read_records
 from baidu_ocr.warehouse import WarehouseLoader
 
 from tests.dags.test_e2e import _tiny_png
@@ -50,7 +50,7 @@ def _task(bucket: str, try_number: int, keys: list[str]) -> subprocess.Popen:
 def test_sigkill_mid_batch_then_retry_loses_nothing_and_repays_at_most_one_part(
     s3_env, monkeypatch, sqlite_warehouse
 ):
-    from ocr_server.testing import running_server
+    from baidu_ocr_server.testing import running_server
 
     keys = [f"kill/img-{n:03d}.png" for n in range(N_IMAGES)]
     s3_env.upload({key: _tiny_png(n) for n, key in enumerate(keys)})

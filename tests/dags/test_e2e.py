@@ -13,7 +13,7 @@ from collections import defaultdict
 from pathlib import Path
 
 import pytest
-from baidu_ocr.pii import hmac_id_number, mask_id_number
+from baidu_ocr.pii.policy import hmac_id_number, mask_id_number
 from PIL import Image
 
 from tests.dags.conftest import PII_HMAC_KEY, run_dag
@@ -33,7 +33,9 @@ def _billable(server) -> int:
     return int(server.stats()["billable"])
 
 
-def test_documents_dag_matches_ground_truth_and_a_rerun_is_free(airflow_db, s3_env, ocr_server, warehouse):
+def test_documents_dag_matches_ground_truth_and_a_rerun_is_free(
+    airflow_db, s3_env, baidu_ocr_server, warehouse
+):
     images = s3_env.upload_samples("documents")
     # The same content under a second key: one document, one billable call.
     s3_env.upload({"samples/documents/copy-of-first.jpg": images[0].read_bytes()})
@@ -41,7 +43,7 @@ def test_documents_dag_matches_ground_truth_and_a_rerun_is_free(airflow_db, s3_e
 
     assert run_dag("baidu_ocr_s3_to_warehouse", conf).state == "success"
 
-    assert _billable(ocr_server) == len(images)
+    assert _billable(baidu_ocr_server) == len(images)
     lines = defaultdict(list)
     for sha, _line_no, text in warehouse.records(
         "SELECT content_sha256, line_no, text FROM ocr_lines ORDER BY content_sha256, line_no"
@@ -55,11 +57,11 @@ def test_documents_dag_matches_ground_truth_and_a_rerun_is_free(airflow_db, s3_e
     counts = warehouse.row_counts()
 
     assert run_dag("baidu_ocr_s3_to_warehouse", conf).state == "success"
-    assert _billable(ocr_server) == len(images)  # zero OCR calls the second time
+    assert _billable(baidu_ocr_server) == len(images)  # zero OCR calls the second time
     assert warehouse.row_counts() == counts
 
 
-def test_idcards_dag_stores_masked_and_hashed_numbers_only(airflow_db, s3_env, ocr_server, warehouse):
+def test_idcards_dag_stores_masked_and_hashed_numbers_only(airflow_db, s3_env, baidu_ocr_server, warehouse):
     images = s3_env.upload_samples("idcards")
     conf = {"bucket": s3_env.bucket, "prefix": "samples/idcards/", "batch_size": 3}
 
@@ -115,10 +117,10 @@ def test_idcards_dag_stores_masked_and_hashed_numbers_only(airflow_db, s3_env, o
     stored = {str(v) for row in warehouse.records("SELECT * FROM ocr_idcards") for v in row}
     assert not clear_numbers & stored
     assert s3_env.keys("baidu-ocr-staging/") == []  # raw responses (clear numbers) purged after the load
-    calls, counts = _billable(ocr_server), warehouse.row_counts()
+    calls, counts = _billable(baidu_ocr_server), warehouse.row_counts()
 
     assert run_dag("baidu_ocr_idcards_to_warehouse", conf).state == "success"
-    assert _billable(ocr_server) == calls
+    assert _billable(baidu_ocr_server) == calls
     assert warehouse.row_counts() == counts
 
 
@@ -149,7 +151,7 @@ def _cells(warehouse) -> dict[str, set]:
     return dict(cells)
 
 
-def _check_tables_run(s3_env, ocr_server, warehouse, images, deferrable: bool) -> None:
+def _check_tables_run(s3_env, baidu_ocr_server, warehouse, images, deferrable: bool) -> None:
     """The opt-in async ``form_ocr`` path: deferred (or polled in the worker), Excel copied per image key."""
     conf = {
         "bucket": s3_env.bucket,
@@ -165,21 +167,21 @@ def _check_tables_run(s3_env, ocr_server, warehouse, images, deferrable: bool) -
     assert sorted(Path(k).stem for k in excel) == sorted(img.stem for img in images)
     workbook = s3_env.client.get_object(Bucket=s3_env.bucket, Key=excel[0])["Body"].read()
     assert workbook[:2] in (b"PK", b"\xd0\xcf")  # xlsx (zip) or xls (OLE2)
-    calls, counts = _billable(ocr_server), warehouse.row_counts()
+    calls, counts = _billable(baidu_ocr_server), warehouse.row_counts()
 
     assert run_dag("baidu_ocr_tables_to_warehouse", conf).state == "success"
-    assert _billable(ocr_server) == calls
+    assert _billable(baidu_ocr_server) == calls
     assert warehouse.row_counts() == counts
 
 
-def test_tables_dag_deferrable_matches_ground_truth(airflow_db, s3_env, ocr_server, warehouse):
+def test_tables_dag_deferrable_matches_ground_truth(airflow_db, s3_env, baidu_ocr_server, warehouse):
     images = s3_env.upload_samples("tables")
-    _check_tables_run(s3_env, ocr_server, warehouse, images, deferrable=True)
+    _check_tables_run(s3_env, baidu_ocr_server, warehouse, images, deferrable=True)
 
 
-def test_tables_dag_polling_in_the_worker(airflow_db, s3_env, ocr_server, sqlite_warehouse):
+def test_tables_dag_polling_in_the_worker(airflow_db, s3_env, baidu_ocr_server, sqlite_warehouse):
     images = s3_env.upload_samples("tables")
-    _check_tables_run(s3_env, ocr_server, sqlite_warehouse, images, deferrable=False)
+    _check_tables_run(s3_env, baidu_ocr_server, sqlite_warehouse, images, deferrable=False)
 
 
 def _workbook_texts(data: bytes) -> set[str]:
@@ -197,21 +199,21 @@ def _workbook_texts(data: bytes) -> set[str]:
 
 @pytest.mark.parametrize("auth", ["token", "iam"])
 def test_tables_dag_defaults_to_table_v2_with_excel_in_s3(
-    airflow_db, s3_env, ocr_server, sqlite_warehouse, monkeypatch, auth
+    airflow_db, s3_env, baidu_ocr_server, sqlite_warehouse, monkeypatch, auth
 ):
-    from baidu_ocr.records import options_hash
-    from baidu_ocr.staging import excel_key
+    from baidu_ocr.pipeline.records import options_hash
+    from baidu_ocr.pipeline.staging import excel_key
 
     if auth == "iam":  # the same run, authenticated by an IAM API key: no access token is ever fetched
         monkeypatch.setenv(
             "AIRFLOW_CONN_BAIDU_OCR_DEFAULT",
-            ocr_server.airflow_connection(iam=True, qps=500, timeout=10, max_retries=2),
+            baidu_ocr_server.airflow_connection(iam=True, qps=500, timeout=10, max_retries=2),
         )
     images = s3_env.upload_samples("tables")
     conf = {"bucket": s3_env.bucket, "prefix": "samples/tables/", "batch_size": 4}
     assert run_dag("baidu_ocr_tables_to_warehouse", conf).state == "success"
 
-    stats = ocr_server.stats()
+    stats = baidu_ocr_server.stats()
     assert stats["endpoints"]["table"]["ok"] == len(images)
     assert "form_ocr/request" not in stats["endpoints"]  # the async API was not used
     if auth == "iam":
@@ -237,19 +239,19 @@ def test_tables_dag_defaults_to_table_v2_with_excel_in_s3(
         sqlite_warehouse.records("SELECT content_sha256, value FROM ocr_fields WHERE field = 'excel_uri'")
     )
     assert links == {_sha(img): f"s3://{s3_env.bucket}/{key}" for key, img in expected_keys.items()}
-    calls, counts = _billable(ocr_server), sqlite_warehouse.row_counts()
+    calls, counts = _billable(baidu_ocr_server), sqlite_warehouse.row_counts()
 
     # A rerun over the same prefix pays for nothing, adds no row and no second workbook.
     assert run_dag("baidu_ocr_tables_to_warehouse", conf).state == "success"
-    assert _billable(ocr_server) == calls
+    assert _billable(baidu_ocr_server) == calls
     assert sqlite_warehouse.row_counts() == counts
     assert set(s3_env.keys("ocr-output/tables/")) == set(expected_keys)
 
 
 def test_tables_dag_reads_pdf_pages_with_table_v2_and_form_ocr_leaves_them_out(
-    airflow_db, s3_env, ocr_server, sqlite_warehouse
+    airflow_db, s3_env, baidu_ocr_server, sqlite_warehouse
 ):
-    from baidu_ocr.documents import pdf_page_count
+    from baidu_ocr.inputs.documents import pdf_page_count
 
     images = s3_env.upload_samples("tables")
     pdfs = [p for p in s3_env.upload_samples("documents_pdf", prefix="samples/tables/") if p.suffix == ".pdf"]
@@ -259,12 +261,12 @@ def test_tables_dag_reads_pdf_pages_with_table_v2_and_form_ocr_leaves_them_out(
     assert run_dag(
         "baidu_ocr_tables_to_warehouse", {**conf, "api": "form_ocr", "deferrable": False}
     ).state == ("success")
-    assert ocr_server.stats()["endpoints"]["form_ocr/request"]["ok"] == len(images)  # images only
-    assert "table" not in ocr_server.stats()["endpoints"]
+    assert baidu_ocr_server.stats()["endpoints"]["form_ocr/request"]["ok"] == len(images)  # images only
+    assert "table" not in baidu_ocr_server.stats()["endpoints"]
 
     assert run_dag("baidu_ocr_tables_to_warehouse", conf).state == "success"
     # table v2: every page of each PDF is one call and one document row; the images are table documents too.
-    assert ocr_server.stats()["endpoints"]["table"]["ok"] == len(images) + sum(pages.values())
+    assert baidu_ocr_server.stats()["endpoints"]["table"]["ok"] == len(images) + sum(pages.values())
     rows = sqlite_warehouse.records(
         "SELECT content_sha256, page_no, page_count FROM ocr_documents WHERE endpoint = 'table' AND page_no > 0"
     )
@@ -284,7 +286,7 @@ def _tiny_png(n: int) -> bytes:
 
 
 @pytest.mark.slow
-def test_three_thousand_images_map_to_few_tasks(airflow_db, s3_env, ocr_server, sqlite_warehouse):
+def test_three_thousand_images_map_to_few_tasks(airflow_db, s3_env, baidu_ocr_server, sqlite_warehouse):
     images = {f"bulk/img-{n:05d}.png": _tiny_png(n) for n in range(3000)}
     s3_env.upload(images)
 
@@ -295,14 +297,14 @@ def test_three_thousand_images_map_to_few_tasks(airflow_db, s3_env, ocr_server, 
     assert run.state == "success"
     mapped = [ti for ti in run.get_task_instances() if ti.task_id == "ocr_batch"]
     assert len(mapped) == 30 and all(ti.state == "success" for ti in mapped)
-    assert _billable(ocr_server) == 3000
+    assert _billable(baidu_ocr_server) == 3000
     assert sqlite_warehouse.row_counts()["ocr_documents"] == 3000
     texts = {row[0] for row in sqlite_warehouse.records("SELECT text FROM ocr_lines")}
     assert texts == {f"img-{hashlib.sha256(data).hexdigest()[:12]}" for data in images.values()}
 
 
 def test_broken_images_become_failed_rows_and_are_never_paid_for_twice(
-    airflow_db, s3_env, ocr_server, sqlite_warehouse
+    airflow_db, s3_env, baidu_ocr_server, sqlite_warehouse
 ):
     broken = s3_env.upload_samples("broken", prefix="mixed/")
     good = sorted((Path(__file__).resolve().parents[2] / "include/samples/documents").glob("doc_0[12].jpg"))
@@ -326,33 +328,35 @@ def test_broken_images_become_failed_rows_and_are_never_paid_for_twice(
             assert rows[_sha(img)] == ("failed", str(expected)), img.name
     assert all(rows[_sha(img)] == ("ok", None) for img in good)
     # Only what could be sent was billed: the two documents and the shrunk wide image.
-    assert _billable(ocr_server) == len(good) + 1
+    assert _billable(baidu_ocr_server) == len(good) + 1
     counts = sqlite_warehouse.row_counts()
 
     assert run_dag("baidu_ocr_s3_to_warehouse", conf).state == "success"
-    assert _billable(ocr_server) == len(good) + 1
+    assert _billable(baidu_ocr_server) == len(good) + 1
     assert sqlite_warehouse.row_counts() == counts
 
 
 def test_quota_exhausted_fails_the_run_but_keeps_what_was_paid_for(
-    airflow_db, s3_env, ocr_server, sqlite_warehouse
+    airflow_db, s3_env, baidu_ocr_server, sqlite_warehouse
 ):
     images = s3_env.upload_samples("documents")
-    ocr_server.configure(daily_quota=4)
+    baidu_ocr_server.configure(daily_quota=4)
     conf = {"bucket": s3_env.bucket, "prefix": "samples/documents/", "batch_size": 5}
 
     assert run_dag("baidu_ocr_s3_to_warehouse", conf).state == "failed"
 
     loaded = sqlite_warehouse.records("SELECT content_sha256 FROM ocr_documents WHERE status = 'ok'")
-    assert len(loaded) == 4 == _billable(ocr_server)  # the 4 paid results reached the warehouse
+    assert len(loaded) == 4 == _billable(baidu_ocr_server)  # the 4 paid results reached the warehouse
 
-    ocr_server.configure(daily_quota=None)  # the next day
+    baidu_ocr_server.configure(daily_quota=None)  # the next day
     assert run_dag("baidu_ocr_s3_to_warehouse", conf).state == "success"
-    assert _billable(ocr_server) == len(images)  # 4 + the 8 missing ones: nothing paid twice
+    assert _billable(baidu_ocr_server) == len(images)  # 4 + the 8 missing ones: nothing paid twice
     assert len(sqlite_warehouse.records("SELECT 1 FROM ocr_documents WHERE status = 'ok'")) == len(images)
 
 
-def test_multi_page_pdfs_become_per_page_rows_planned_by_pages(airflow_db, s3_env, ocr_server, warehouse):
+def test_multi_page_pdfs_become_per_page_rows_planned_by_pages(
+    airflow_db, s3_env, baidu_ocr_server, warehouse
+):
     s3_env.upload_samples("documents_pdf")  # the PDFs and their ground truth (.json: not listed)
     pdfs = sorted((Path(__file__).resolve().parents[2] / "include/samples/documents_pdf").glob("*.pdf"))
     # The blank page has no text: it is queued for review. dag.test() would wait for the answer: no review task.
@@ -369,7 +373,7 @@ def test_multi_page_pdfs_become_per_page_rows_planned_by_pages(airflow_db, s3_en
     # 4 + 3 pages in batches of 3 pages: pdf_01 is cut into pages 1-3 and 4, pdf_02 is one batch.
     assert len([ti for ti in run.get_task_instances() if ti.task_id == "ocr_batch"]) == 3
     pages = sum(_truth(pdf)["page_count"] for pdf in pdfs)
-    assert _billable(ocr_server) == pages
+    assert _billable(baidu_ocr_server) == pages
     documents = warehouse.records(
         "SELECT content_sha256, page_no, page_count, status FROM ocr_documents ORDER BY content_sha256, page_no"
     )
@@ -395,7 +399,7 @@ def test_multi_page_pdfs_become_per_page_rows_planned_by_pages(airflow_db, s3_en
     counts = warehouse.row_counts()
 
     assert run_dag("baidu_ocr_s3_to_warehouse", conf).state == "success"
-    assert _billable(ocr_server) == pages  # the rerun is free
+    assert _billable(baidu_ocr_server) == pages  # the rerun is free
     assert warehouse.row_counts() == counts
 
 
@@ -404,7 +408,7 @@ def test_a_half_failed_pdf_is_finished_by_the_rerun_for_its_missing_page(
 ):
     import shutil
 
-    from ocr_server.testing import running_server
+    from baidu_ocr_server.testing import running_server
 
     folder = Path(__file__).resolve().parents[2] / "include/samples/documents_pdf"
     failing = tmp_path / "samples" / "documents_pdf"
@@ -421,7 +425,7 @@ def test_a_half_failed_pdf_is_finished_by_the_rerun_for_its_missing_page(
             monkeypatch.setenv(
                 "AIRFLOW_CONN_BAIDU_OCR_DEFAULT", server.airflow_connection(qps=500, max_retries=0)
             )
-            from baidu_ocr.hooks import reset_process_caches
+            from baidu_ocr.hooks.ocr import reset_process_caches
 
             reset_process_caches()
             assert run_dag("baidu_ocr_s3_to_warehouse", conf).state == "success"
@@ -438,7 +442,7 @@ def test_a_half_failed_pdf_is_finished_by_the_rerun_for_its_missing_page(
 
 
 def test_dag_test_queues_documents_for_review_without_waiting_for_an_answer(
-    airflow_db, s3_env, ocr_server, sqlite_warehouse
+    airflow_db, s3_env, baidu_ocr_server, sqlite_warehouse
 ):
     """dag.test() never applies a review timeout: under it the DAG queues and opens no review task."""
     s3_env.upload_samples("review")

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from baidu_ocr.staging import DEFAULT_STAGING_PREFIX
+from baidu_ocr.pipeline.staging import DEFAULT_STAGING_PREFIX
 from baidu_ocr.warehouse import WarehouseLoader
 
 from tests.dags.conftest import run_dag
@@ -28,7 +28,7 @@ def _billable(server) -> int:
 
 @pytest.mark.parametrize("dag_id", sorted(CASES))
 def test_a_failed_load_fails_the_run_keeps_what_was_paid_for_and_a_rerun_loads_it_free(
-    dag_id, airflow_db, s3_env, ocr_server, sqlite_warehouse
+    dag_id, airflow_db, s3_env, baidu_ocr_server, sqlite_warehouse
 ):
     kind, conf = CASES[dag_id]
     images = s3_env.upload_samples(kind)
@@ -41,7 +41,7 @@ def test_a_failed_load_fails_the_run_keeps_what_was_paid_for_and_a_rerun_loads_i
     failed = run_dag(dag_id, conf, logical_date=when, run_after=when)
 
     assert failed.state == "failed"
-    calls = _billable(ocr_server)
+    calls = _billable(baidu_ocr_server)
     assert calls > 0
     assert loader.row_counts()["ocr_documents"] == 0
     staged = s3_env.keys(f"{DEFAULT_STAGING_PREFIX}/{dag_id}/")
@@ -51,7 +51,7 @@ def test_a_failed_load_fails_the_run_keeps_what_was_paid_for_and_a_rerun_loads_i
     rerun = run_dag(dag_id, conf, logical_date=when, run_after=when)  # "Clear" the failed run
 
     assert rerun.state == "success"
-    assert _billable(ocr_server) == calls  # nothing paid twice
+    assert _billable(baidu_ocr_server) == calls  # nothing paid twice
     assert loader.row_counts()["ocr_documents"] == len({p.read_bytes() for p in images})
     if dag_id == "baidu_ocr_idcards_to_warehouse":  # purged once the load succeeded
         assert s3_env.keys(f"{DEFAULT_STAGING_PREFIX}/{dag_id}/") == []

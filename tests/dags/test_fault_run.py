@@ -48,7 +48,7 @@ def _summary(run) -> dict:
 def test_everything_goes_wrong_at_once_and_nothing_is_lost_or_doubled(
     airflow_db, s3_env, monkeypatch, sqlite_warehouse
 ):
-    from ocr_server.testing import running_server
+    from baidu_ocr_server.testing import running_server
 
     files = _inputs(N_IMAGES)
     s3_env.upload(files)

@@ -71,7 +71,7 @@ def _warehouse_naming(warehouse, tmp_path) -> tuple[str, str]:
 
 
 def test_events_name_what_was_read_and_written_and_carry_the_cost(
-    airflow_db, s3_env, ocr_server, warehouse, tmp_path
+    airflow_db, s3_env, baidu_ocr_server, warehouse, tmp_path
 ):
     images = s3_env.upload_samples("documents")
     events_file = tmp_path / "lineage.jsonl"

@@ -23,9 +23,9 @@ def _submitted(server) -> int:
 
 @pytest.mark.parametrize("deferrable", [True, False], ids=["deferred", "in-the-worker"])
 def test_parser_dag_stores_markdown_per_document_and_a_rerun_is_free(
-    airflow_db, s3_env, ocr_server, sqlite_warehouse, deferrable, caplog, capfd
+    airflow_db, s3_env, baidu_ocr_server, sqlite_warehouse, deferrable, caplog, capfd
 ):
-    ocr_server.configure(parser_task_seconds=0.2)
+    baidu_ocr_server.configure(parser_task_seconds=0.2)
     pdfs = [p for p in s3_env.upload_samples("documents_pdf") if p.suffix == ".pdf"]
     s3_env.upload({"samples/documents_pdf/zz-broken.pdf": b"%PDF-1.4 truncated"})
     conf = {
@@ -54,11 +54,11 @@ def test_parser_dag_stores_markdown_per_document_and_a_rerun_is_free(
         assert [b.strip() for b in markdown.split("\n\n") if b.strip()] == expected
         assert task_id.startswith("task-")
     assert rows["zz-broken.pdf"][0] == "failed"
-    submitted, counts = _submitted(ocr_server), sqlite_warehouse.row_counts()
+    submitted, counts = _submitted(baidu_ocr_server), sqlite_warehouse.row_counts()
     assert submitted == len(pdfs) + 1 and counts["ocr_documents"] == len(pdfs) + 1
 
     # No credential or access token in the logs, XCom or the warehouse.
-    secrets = {ocr_server.api_key, ocr_server.secret_key, *ocr_server.backend._tokens}
+    secrets = {baidu_ocr_server.api_key, baidu_ocr_server.secret_key, *baidu_ocr_server.backend._tokens}
     printed = capfd.readouterr()
     texts = "\n".join(
         [
@@ -68,8 +68,8 @@ def test_parser_dag_stores_markdown_per_document_and_a_rerun_is_free(
             repr(sqlite_warehouse.records("SELECT * FROM ocr_parsed_documents")),
         ]
     )
-    assert ocr_server.backend._tokens and [s[:6] for s in secrets if s in texts] == []
+    assert baidu_ocr_server.backend._tokens and [s[:6] for s in secrets if s in texts] == []
 
     assert run_dag("baidu_ocr_parse_documents", conf).state == "success"
-    assert _submitted(ocr_server) == submitted
+    assert _submitted(baidu_ocr_server) == submitted
     assert sqlite_warehouse.row_counts() == counts

@@ -5,7 +5,7 @@ both (>= 95 %), so the DAG loses nothing the engine reads."""
 from __future__ import annotations
 
 import pytest
-from ocr_server.evaluation import normalize_text
+from baidu_ocr_server.evaluation import normalize_text
 
 from tests.dags.conftest import run_dag
 from tests.dags.test_e2e import _expected_cells, _sha
@@ -14,7 +14,7 @@ from tests.dags.test_e2e import _expected_cells, _sha
 @pytest.mark.slow
 @pytest.mark.parametrize("kind", ["tables", "validation/tables"])
 def test_tables_dag_loads_cells_in_the_right_place(airflow_db, s3_env, monkeypatch, sqlite_warehouse, kind):
-    from ocr_server.testing import running_server
+    from baidu_ocr_server.testing import running_server
 
     images = s3_env.upload_samples(kind)
     with running_server(engine="rapidocr", table_job_seconds=0) as server:

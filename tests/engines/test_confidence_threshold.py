@@ -1,7 +1,7 @@
 """The confidence gate's default threshold against the real engine's scores on the samples.
 
 The clean documents (tuned and held-out) must all pass the gate, and the faded sample must not: the default in
-``baidu_ocr.review_gate`` was chosen from these numbers (lowest clean line 0.92, faded line 0.86).
+``baidu_ocr.normalize.review_gate`` was chosen from these numbers (lowest clean line 0.92, faded line 0.86).
 """
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from baidu_ocr.review_gate import DEFAULT_MIN_CONFIDENCE
-from ocr_server.engines.rapidocr_engine import RapidOcrEngine
+from baidu_ocr.normalize.review_gate import DEFAULT_MIN_CONFIDENCE
+from baidu_ocr_server.engines.rapidocr_engine import RapidOcrEngine
 
 pytestmark = pytest.mark.slow
 SAMPLES = Path(__file__).resolve().parents[2] / "include" / "samples"

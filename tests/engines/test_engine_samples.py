@@ -11,10 +11,10 @@ from functools import cache
 from pathlib import Path
 
 import pytest
-from ocr_server.engines.base import Table
-from ocr_server.engines.rapidocr_engine import RapidOcrEngine
-from ocr_server.evaluation import normalize_text as normalize
-from ocr_server.shapes import async_json_result, table_v2_payload
+from baidu_ocr_server.engines.base import Table
+from baidu_ocr_server.engines.rapidocr_engine import RapidOcrEngine
+from baidu_ocr_server.evaluation import normalize_text as normalize
+from baidu_ocr_server.shapes import async_json_result, table_v2_payload
 
 SAMPLES = Path(__file__).resolve().parents[2] / "include" / "samples"
 TABLES = sorted(

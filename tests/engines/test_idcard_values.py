@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from ocr_server.engines.base import Box, Line
-from ocr_server.engines.idcard_values import (
+from baidu_ocr_server.engines.base import Box, Line
+from baidu_ocr_server.engines.idcard_values import (
     ETHNIC_GROUPS,
     gb11643_check_digit,
     number_is_valid,
@@ -13,7 +13,7 @@ from ocr_server.engines.idcard_values import (
     snap_sex,
     valid_date,
 )
-from ocr_server.engines.idcards import extract_idcard
+from baidu_ocr_server.engines.idcards import extract_idcard
 
 FIRST17 = "33010619900105123"
 NUMBER = FIRST17 + gb11643_check_digit(FIRST17)

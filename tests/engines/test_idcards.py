@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from ocr_server.engines.base import Box, Char, Line
-from ocr_server.engines.idcards import char_boxes, extract_idcard, split_line
+from baidu_ocr_server.engines.base import Box, Char, Line
+from baidu_ocr_server.engines.idcards import char_boxes, extract_idcard, split_line
 
 
 def line(

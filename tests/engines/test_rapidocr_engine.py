@@ -10,16 +10,16 @@ from pathlib import Path
 
 import cv2
 import pytest
-from ocr_server.engines.base import Box, EngineCannotRecognize
-from ocr_server.engines.rapidocr_engine import (
+from baidu_ocr_server.engines.base import Box, EngineCannotRecognize
+from baidu_ocr_server.engines.rapidocr_engine import (
     RapidOcrEngine,
     _model_params,
     _rotate_box,
     decode_image,
     shared_rapidocr,
 )
-from ocr_server.evaluation import edit_distance
-from ocr_server.evaluation import normalize_text as normalize
+from baidu_ocr_server.evaluation import edit_distance
+from baidu_ocr_server.evaluation import normalize_text as normalize
 
 from tests.engines.test_table_variants import draw_open_table
 

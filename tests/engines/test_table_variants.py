@@ -10,7 +10,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 import pytest
-from ocr_server.engines.tables import find_tables_in_scan, skew_angle
+from baidu_ocr_server.engines.tables import find_tables_in_scan, skew_angle
 
 XS = [0, 180, 320, 460, 600]  # column boundaries, relative to the table's left edge
 #: The header cell over columns 1-2 has no border between them: one span (0, 1, 1, 3).

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
-from ocr_server.engines.ink import text_rows
-from ocr_server.engines.tables import find_tables, merge_spans
+from baidu_ocr_server.engines.ink import text_rows
+from baidu_ocr_server.engines.tables import find_tables, merge_spans
 
 
 def ruled_page(

@@ -1,7 +1,7 @@
 """Shared fixtures for integration tests: the local Baidu-compatible OCR server, and an Airflow
 connection pointing at it.
 
-- ``ocr_server``: a fresh server (fixture engine over ``include/samples``, no faults) per test.
+- ``baidu_ocr_server``: a fresh server (fixture engine over ``include/samples``, no faults) per test.
 - ``ocr_server_factory(**options)``: start one with given options (``engine``, ``samples_dir``, ``clock``,
   and any fault: ``latency_ms``, ``qps``, ``token_ttl``, ``daily_quota``, ``error_rates``, ``seed``,
   ``table_job_seconds``); every server started is stopped after the test.
@@ -16,7 +16,7 @@ from contextlib import ExitStack
 from typing import Any
 
 import pytest
-from ocr_server.testing import RunningServer, running_server
+from baidu_ocr_server.testing import RunningServer, running_server
 
 DEFAULT_CONN_EXTRA = {"app_id": "10000000", "qps": 50, "timeout": 10, "max_retries": 3}
 
@@ -32,7 +32,7 @@ def ocr_server_factory() -> Iterator[Callable[..., RunningServer]]:
 
 
 @pytest.fixture
-def ocr_server(ocr_server_factory) -> RunningServer:
+def baidu_ocr_server(ocr_server_factory) -> RunningServer:
     return ocr_server_factory(engine="fixture", table_job_seconds=0)
 
 

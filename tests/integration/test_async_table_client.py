@@ -6,11 +6,11 @@ import asyncio
 import time
 
 import pytest
-from baidu_ocr.aio import AsyncBaiduOcrClient
-from baidu_ocr.errors import BaiduOcrError
-from baidu_ocr.hooks import BaiduOcrHook, reset_process_caches
-from baidu_ocr.triggers import BaiduOcrTableJobTrigger
-from ocr_server.testing import FakeClock
+from baidu_ocr.client.errors import BaiduOcrError
+from baidu_ocr.hooks.async_client import AsyncBaiduOcrClient
+from baidu_ocr.hooks.ocr import BaiduOcrHook, reset_process_caches
+from baidu_ocr.triggers.jobs import BaiduOcrTableJobTrigger
+from baidu_ocr_server.testing import FakeClock
 
 from tests.conftest import REPO_ROOT
 from tests.integration.conftest import baidu_conn_env
@@ -47,8 +47,8 @@ def test_trigger_polls_real_jobs_to_done_with_one_shared_token(ocr_server_factor
     assert stats["tokens_issued"] == 1  # the trigger took the hook's cached token
 
 
-def test_errors_are_classified_as_the_sync_hook_classifies_them(ocr_server, monkeypatch):
-    baidu_conn_env(monkeypatch, ocr_server)
+def test_errors_are_classified_as_the_sync_hook_classifies_them(baidu_ocr_server, monkeypatch):
+    baidu_conn_env(monkeypatch, baidu_ocr_server)
     with pytest.raises(BaiduOcrError) as sync_error:
         BaiduOcrHook().get_table_job_result("no-such-request")
 

@@ -8,9 +8,9 @@ import logging
 import time
 
 import pytest
-from baidu_ocr.errors import AuthenticationFailed, BudgetExhausted, QuotaExhausted
-from baidu_ocr.hooks import BaiduOcrHook, reset_process_caches
-from ocr_server.testing import running_server
+from baidu_ocr.client.errors import AuthenticationFailed, BudgetExhausted, QuotaExhausted
+from baidu_ocr.hooks.ocr import BaiduOcrHook, reset_process_caches
+from baidu_ocr_server.testing import running_server
 from PIL import Image
 
 from tests.integration.conftest import baidu_conn_env

@@ -6,10 +6,10 @@ import asyncio
 import json
 
 import pytest
-from baidu_ocr.aio import AsyncBaiduOcrClient
-from baidu_ocr.errors import BadImage, ConfigError
-from baidu_ocr.hooks import BaiduOcrHook, reset_process_caches
-from baidu_ocr.parser_tasks import parser_submit_form
+from baidu_ocr.client.errors import BadImage, ConfigError
+from baidu_ocr.client.parser_tasks import parser_submit_form
+from baidu_ocr.hooks.async_client import AsyncBaiduOcrClient
+from baidu_ocr.hooks.ocr import BaiduOcrHook, reset_process_caches
 
 from tests.conftest import REPO_ROOT
 from tests.integration.conftest import baidu_conn_env
@@ -38,8 +38,8 @@ def test_hook_submits_polls_and_downloads(ocr_server_factory, monkeypatch):
     assert (stats["billable_calls"], stats["status_checks"]) == (1, 1)
 
 
-def test_an_unknown_task_is_a_config_error_for_both_clients(ocr_server, monkeypatch):
-    baidu_conn_env(monkeypatch, ocr_server)
+def test_an_unknown_task_is_a_config_error_for_both_clients(baidu_ocr_server, monkeypatch):
+    baidu_conn_env(monkeypatch, baidu_ocr_server)
     with pytest.raises(ConfigError, match="282808"):
         BaiduOcrHook().get_parser_task("task-never-issued")
 

@@ -8,10 +8,10 @@ import shutil
 from pathlib import Path
 
 import pytest
-from baidu_ocr.documents import format_pages
-from baidu_ocr.errors import ConfigError
-from baidu_ocr.hooks import BaiduOcrHook, reset_process_caches
-from ocr_server.engines.fixture import DEFAULT_SAMPLES_DIR
+from baidu_ocr.client.errors import ConfigError
+from baidu_ocr.hooks.ocr import BaiduOcrHook, reset_process_caches
+from baidu_ocr.inputs.documents import format_pages
+from baidu_ocr_server.engines.fixture import DEFAULT_SAMPLES_DIR
 
 from tests.integration.conftest import baidu_conn_env
 
@@ -40,9 +40,9 @@ def failing_page_2(tmp_path: Path) -> Path:
     return tmp_path / "samples"
 
 
-def test_every_page_is_one_outcome_with_its_truth(monkeypatch, ocr_server):
+def test_every_page_is_one_outcome_with_its_truth(monkeypatch, baidu_ocr_server):
     reset_process_caches()
-    baidu_conn_env(monkeypatch, ocr_server)
+    baidu_conn_env(monkeypatch, baidu_ocr_server)
     outcomes = BaiduOcrHook().ocr_pages(PDF, endpoint="general_basic")
 
     assert [(o.page_no, o.page_count, o.ok) for o in outcomes] == [(n, 4, True) for n in (1, 2, 3, 4)]
@@ -50,18 +50,18 @@ def test_every_page_is_one_outcome_with_its_truth(monkeypatch, ocr_server):
     assert texts(outcomes[2]) == []  # the blank page
     assert all(o.result["pdf_file_size"] == "4" for o in outcomes)
     assert len({o.content_sha256 for o in outcomes}) == 1
-    assert calls(ocr_server) == 4
+    assert calls(baidu_ocr_server) == 4
 
 
-def test_pages_limit_what_is_paid_for(monkeypatch, ocr_server):
+def test_pages_limit_what_is_paid_for(monkeypatch, baidu_ocr_server):
     reset_process_caches()
-    baidu_conn_env(monkeypatch, ocr_server)
+    baidu_conn_env(monkeypatch, baidu_ocr_server)
     outcomes = BaiduOcrHook().ocr_pages(PDF, pages="2,4-")
     assert [o.page_no for o in outcomes] == [2, 4]
-    assert calls(ocr_server) == 2
+    assert calls(baidu_ocr_server) == 2
     with pytest.raises(ConfigError):
         BaiduOcrHook().ocr_pages(PDF, pages="2-1")
-    assert calls(ocr_server) == 2
+    assert calls(baidu_ocr_server) == 2
 
 
 def test_a_failed_middle_page_is_paid_again_alone(monkeypatch, ocr_server_factory, failing_page_2):
@@ -87,9 +87,9 @@ def test_a_failed_middle_page_is_paid_again_alone(monkeypatch, ocr_server_factor
     assert format_pages(done[outcomes[0].content_sha256]) == "1,3-4"
 
 
-def test_a_broken_pdf_fails_before_any_call(monkeypatch, ocr_server):
+def test_a_broken_pdf_fails_before_any_call(monkeypatch, baidu_ocr_server):
     reset_process_caches()
-    baidu_conn_env(monkeypatch, ocr_server)
+    baidu_conn_env(monkeypatch, baidu_ocr_server)
     (outcome,) = BaiduOcrHook().ocr_pages(b"%PDF-1.7\n1 0 obj broken")
     assert (outcome.ok, outcome.error_code, outcome.error_class, outcome.page_no) == (
         False,
@@ -97,12 +97,12 @@ def test_a_broken_pdf_fails_before_any_call(monkeypatch, ocr_server):
         "bad_image",
         None,
     )
-    assert calls(ocr_server) == 0
+    assert calls(baidu_ocr_server) == 0
 
 
-def test_images_and_pdfs_mix_in_one_batch(monkeypatch, ocr_server):
+def test_images_and_pdfs_mix_in_one_batch(monkeypatch, baidu_ocr_server):
     reset_process_caches()
-    baidu_conn_env(monkeypatch, ocr_server)
+    baidu_conn_env(monkeypatch, baidu_ocr_server)
     image = (DEFAULT_SAMPLES_DIR / "documents" / "doc_05.jpg").read_bytes()
     outcomes = list(BaiduOcrHook().ocr_many([("doc.jpg", image), ("a.pdf", PDF)], pages={"a.pdf": "1"}))
     assert sorted((o.key, o.page_no, o.page_count) for o in outcomes) == [
@@ -111,10 +111,10 @@ def test_images_and_pdfs_mix_in_one_batch(monkeypatch, ocr_server):
     ]
 
 
-def test_a_pdf_sent_to_an_endpoint_without_pdf_input_fails_alone(monkeypatch, ocr_server):
+def test_a_pdf_sent_to_an_endpoint_without_pdf_input_fails_alone(monkeypatch, baidu_ocr_server):
     reset_process_caches()
-    baidu_conn_env(monkeypatch, ocr_server)
+    baidu_conn_env(monkeypatch, baidu_ocr_server)
     (outcome,) = BaiduOcrHook().ocr_pages(PDF, endpoint="idcard", id_card_side="front")
     assert (outcome.ok, outcome.error_code, outcome.page_no) == (False, "216201", None)
     assert "takes no pdf_file" in outcome.error_msg
-    assert ocr_server.stats()["endpoints"].get("idcard", {}).get("calls", 0) == 0
+    assert baidu_ocr_server.stats()["endpoints"].get("idcard", {}).get("calls", 0) == 0

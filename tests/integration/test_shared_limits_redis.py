@@ -6,11 +6,11 @@ import multiprocessing
 import time
 import uuid
 
-from baidu_ocr.auth import AccessToken, RedisTokenCache
-from baidu_ocr.ratelimit import QpsLimiter
+from baidu_ocr.client.auth import AccessToken, RedisTokenCache
+from baidu_ocr.client.ratelimit import QpsLimiter
 
 from tests.services import redis_without_tokens, require_redis
-from tests.unit.test_ratelimit import max_in_any_window
+from tests.unit.client.test_ratelimit import max_in_any_window
 
 
 def _acquire_many(redis_url: str, key: str, n: int, queue) -> None:
@@ -59,7 +59,7 @@ def _ocr_distinct_images(conn_json: str, first: int, n: int, queue, start) -> No
     import io
     import os
 
-    from baidu_ocr.hooks import BaiduOcrHook
+    from baidu_ocr.hooks.ocr import BaiduOcrHook
     from PIL import Image
 
     os.environ["AIRFLOW_CONN_BAIDU_OCR_DEFAULT"] = conn_json
@@ -81,8 +81,8 @@ def test_worker_processes_share_one_budget_and_one_token_at_the_server():
     """Three processes at full speed against a server limited to 10 QPS: together they stay at the limit
     (never more than one call over it in any second), use >= 90 % of it, get at most one error 18 (a
     busy 2-core machine can delay one call past the margin), and fetch one token between them."""
-    from ocr_server.qps import qps_seen
-    from ocr_server.testing import running_server
+    from baidu_ocr_server.qps import qps_seen
+    from baidu_ocr_server.testing import running_server
 
     redis_url = redis_without_tokens()
     qps, per_process = 10, 30

@@ -12,11 +12,11 @@ import uuid
 import warnings
 
 import pytest
-from baidu_ocr import redact
-from baidu_ocr.auth import cache_key, qps_key
-from baidu_ocr.errors import AuthenticationFailed, ConfigError
-from baidu_ocr.hooks import BaiduOcrHook, reset_process_caches
-from ocr_server.testing import running_server
+from baidu_ocr.client import redact
+from baidu_ocr.client.auth import cache_key, qps_key
+from baidu_ocr.client.errors import AuthenticationFailed, ConfigError
+from baidu_ocr.hooks.ocr import BaiduOcrHook, reset_process_caches
+from baidu_ocr_server.testing import running_server
 from PIL import Image
 from tenacity import wait_none
 
@@ -150,7 +150,7 @@ def test_a_token_read_from_redis_is_masked(monkeypatch, masked):
 
 def _async_token(monkeypatch, server, **extra) -> str:
     """What a triggerer does: the trigger's async client, in a process that never built a hook."""
-    from baidu_ocr.aio import AsyncBaiduOcrClient
+    from baidu_ocr.hooks.async_client import AsyncBaiduOcrClient
 
     set_conn(monkeypatch, server.url, server.api_key, server.secret_key, **extra)
 
@@ -273,7 +273,7 @@ def test_token_endpoint_error_descriptions_are_redacted(requests_mock, mocked_ho
 
 def test_staged_and_normalized_error_messages_are_redacted():
     from baidu_ocr.normalize import normalize_records
-    from baidu_ocr.records import OcrOutcome
+    from baidu_ocr.pipeline.records import OcrOutcome
 
     redact.mask_secret("24.a-known-token-value")
     echoed = "echo https://h/rest?access_token=24.a-known-token-value&x=1 and 24.a-known-token-value"
@@ -323,7 +323,7 @@ def test_sdk_client_uses_the_connections_ca_bundle(monkeypatch, requests_mock, t
 
 def test_sdk_import_does_not_silence_insecure_request_warnings():
     import urllib3
-    from baidu_ocr.sdk import make_sdk_client
+    from baidu_ocr.client.sdk import make_sdk_client
 
     with warnings.catch_warnings(record=True) as seen:  # records without changing the filters
         urllib3.disable_warnings()  # what `import aip` does, once per process

@@ -9,8 +9,8 @@ import uuid
 
 import pytest
 import requests
-from baidu_ocr.errors import BadImage, ConfigError
-from baidu_ocr.hooks import BaiduOcrHook, reset_process_caches
+from baidu_ocr.client.errors import BadImage, ConfigError
+from baidu_ocr.hooks.ocr import BaiduOcrHook, reset_process_caches
 
 from tests.unit.operators.conftest import BUCKET, context, png
 
@@ -49,7 +49,7 @@ def host(monkeypatch) -> str:
     ],
 )
 def test_only_the_connection_host_and_baidu_hosts_are_allowed(url, allowed):
-    from baidu_ocr.downloads import download_allowed
+    from baidu_ocr.client.downloads import download_allowed
 
     base = "https://ocr.example.test"
     assert download_allowed(url.format(host=base), base) is allowed
@@ -76,7 +76,7 @@ def test_allowed_downloads_still_work(requests_mock, host):
 
 
 def test_the_size_is_capped_by_content_length_and_while_streaming(requests_mock):
-    from baidu_ocr.downloads import fetch_result_file
+    from baidu_ocr.client.downloads import fetch_result_file
 
     base = "https://ocr.example.test"
     session = requests.Session()

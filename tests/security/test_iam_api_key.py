@@ -13,12 +13,12 @@ import sqlite3
 import pandas as pd
 import pytest
 from airflow.models import Connection
-from baidu_ocr import redact
-from baidu_ocr.auth import qps_key
-from baidu_ocr.connection import BaiduOcrSettings
-from baidu_ocr.errors import AuthenticationFailed, ConfigError
-from baidu_ocr.hooks import BaiduOcrHook, reset_process_caches
-from ocr_server.testing import running_server
+from baidu_ocr.client import redact
+from baidu_ocr.client.auth import qps_key
+from baidu_ocr.client.connection import BaiduOcrSettings
+from baidu_ocr.client.errors import AuthenticationFailed, ConfigError
+from baidu_ocr.hooks.ocr import BaiduOcrHook, reset_process_caches
+from baidu_ocr_server.testing import running_server
 
 from tests.dags.conftest import run_dag
 from tests.security.test_credentials import png
@@ -110,7 +110,7 @@ def test_tables_dag_with_an_iam_key_leaks_it_nowhere(
     monkeypatch.setattr(http.client.HTTPConnection, "debuglevel", 1)
     s3_env.upload_samples("tables")
     staged: list[bytes] = []
-    from baidu_ocr import staging
+    from baidu_ocr.pipeline import staging
 
     write_records = staging.write_records
 

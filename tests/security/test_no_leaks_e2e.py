@@ -37,7 +37,7 @@ def _clear_numbers() -> set[str]:
 @pytest.fixture
 def staged(monkeypatch) -> list[dict]:
     """Every object ``write_records`` wrote, read back from S3 before the purge step deletes it."""
-    from baidu_ocr import staging
+    from baidu_ocr.pipeline import staging
 
     captured: list[dict] = []
     write_records = staging.write_records
@@ -79,7 +79,15 @@ def _warehouse_text(path: Path) -> str:
 
 
 def test_idcard_dag_with_debug_logging_leaks_nothing(
-    airflow_db, s3_env, ocr_server, sqlite_warehouse, tmp_path, staged, debug_everywhere, capfd, monkeypatch
+    airflow_db,
+    s3_env,
+    baidu_ocr_server,
+    sqlite_warehouse,
+    tmp_path,
+    staged,
+    debug_everywhere,
+    capfd,
+    monkeypatch,
 ):
     s3_env.upload_samples("idcards")  # the test's own set-up (ground truth included): not scanned
     capfd.readouterr()
@@ -90,9 +98,9 @@ def test_idcard_dag_with_debug_logging_leaks_nothing(
     run = run_dag("baidu_ocr_idcards_to_warehouse", conf)
 
     assert run.state == "success"
-    tokens = set(ocr_server.backend._tokens)
+    tokens = set(baidu_ocr_server.backend._tokens)
     assert tokens, "the server issued the run's access token(s)"
-    secrets = {ocr_server.api_key, ocr_server.secret_key, *tokens}
+    secrets = {baidu_ocr_server.api_key, baidu_ocr_server.secret_key, *tokens}
     numbers = _clear_numbers()
     printed = capfd.readouterr()
     sources = {

@@ -15,8 +15,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import requests
-from ocr_server.cli import build_parser
-from ocr_server.testing import running_server
+from baidu_ocr_server.cli import build_parser
+from baidu_ocr_server.testing import running_server
 
 from tests.server.conftest import call, cli_server, get_token, png_bytes
 

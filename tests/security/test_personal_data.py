@@ -12,7 +12,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from baidu_ocr.normalize import normalize_records
-from baidu_ocr.records import OcrOutcome
+from baidu_ocr.pipeline.records import OcrOutcome
 
 from tests.unit.normalize.helpers import load_fixture
 from tests.unit.operators.conftest import BUCKET, context, png
@@ -125,7 +125,7 @@ def test_masking_can_be_turned_off():
 
 
 def test_numbers_inside_longer_runs_are_not_id_numbers():
-    from baidu_ocr.pii import mask_id_numbers_in_text
+    from baidu_ocr.pii.policy import mask_id_numbers_in_text
 
     text = f"invoice 1{VALID} log 12345678901234567 x{MISREAD} {MISREAD}."
     assert (
@@ -137,7 +137,7 @@ def test_numbers_inside_longer_runs_are_not_id_numbers():
 @pytest.mark.parametrize("mask", [None, False])
 def test_the_load_operator_masks_id_numbers_unless_told_not_to(s3, sqlite_warehouse, tmp_path, mask):
     from baidu_ocr.operators import BaiduOcrWarehouseLoadOperator
-    from baidu_ocr.staging import write_records
+    from baidu_ocr.pipeline.staging import write_records
 
     uri = write_records(s3, _generic_records(), BUCKET, "staging/generic.parquet")
     flag = {} if mask is None else {"mask_id_numbers": mask}  # None: the operator's default
@@ -155,7 +155,7 @@ def test_the_load_operator_masks_id_numbers_unless_told_not_to(s3, sqlite_wareho
 
 def test_image_operator_masks_id_numbers_in_its_xcom(monkeypatch):
     from baidu_ocr.operators import BaiduOcrImageOperator
-    from ocr_server.testing import running_server
+    from baidu_ocr_server.testing import running_server
 
     from tests.integration.conftest import baidu_conn_env
 
@@ -180,7 +180,7 @@ def _clear_in(text: str) -> list[str]:
 
 
 def test_staged_records_request_sse_s3_by_default(s3):
-    from baidu_ocr.staging import write_records
+    from baidu_ocr.pipeline.staging import write_records
 
     record = OcrOutcome(key="k", ok=True, result={}, content_sha256="a" * 64).to_record(endpoint="idcard")
     write_records(s3, [record], BUCKET, "staging/a.parquet")
@@ -190,7 +190,7 @@ def test_staged_records_request_sse_s3_by_default(s3):
 
 def test_staged_records_use_the_kms_key_given(s3):
     import boto3
-    from baidu_ocr.staging import write_records
+    from baidu_ocr.pipeline.staging import write_records
 
     key_id = boto3.client("kms", region_name="us-east-1").create_key()["KeyMetadata"]["KeyId"]
     record = OcrOutcome(key="k", ok=True, result={}, content_sha256="a" * 64).to_record(endpoint="idcard")
@@ -201,7 +201,7 @@ def test_staged_records_use_the_kms_key_given(s3):
 
 def test_batch_operator_stages_with_the_requested_encryption(s3, scripted_hook):
     from baidu_ocr.operators import BaiduOcrBatchOperator
-    from baidu_ocr.staging import staged_files
+    from baidu_ocr.pipeline.staging import staged_files
 
     s3.load_bytes(png(1), "in/a.png", BUCKET)
     for sse, expected in ((None, "AES256"), ("kms", "aws:kms")):
@@ -227,8 +227,8 @@ def _pii_conn(monkeypatch, password: str | None) -> None:
 
 
 def test_sealed_records_hold_no_clear_number_and_open_with_the_same_key_only():
-    from baidu_ocr.pii import PiiPolicy, SealedIdNumbersError, unseal_id_numbers
-    from baidu_ocr.records import seal_record
+    from baidu_ocr.pii.policy import PiiPolicy, SealedIdNumbersError, unseal_id_numbers
+    from baidu_ocr.pipeline.records import seal_record
 
     record = _generic_records()[0]
     record["error_msg"] = f"echoed {VALID}"
@@ -257,9 +257,9 @@ def test_the_load_opens_sealed_numbers_with_the_pii_connection_and_names_it_when
     s3, sqlite_warehouse, tmp_path, monkeypatch
 ):
     from baidu_ocr.operators import BaiduOcrWarehouseLoadOperator
-    from baidu_ocr.pii import PiiPolicy, SealedIdNumbersError
-    from baidu_ocr.records import seal_record
-    from baidu_ocr.staging import read_records, write_records
+    from baidu_ocr.pii.policy import PiiPolicy, SealedIdNumbersError
+    from baidu_ocr.pipeline.records import seal_record
+    from baidu_ocr.pipeline.staging import read_records, write_records
 
     key = PiiPolicy("the pii password").sealing_key()
     uri = write_records(

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 import requests
-from ocr_server.shapes import gb11643_check_digit
-from ocr_server.testing import running_server
+from baidu_ocr_server.shapes import gb11643_check_digit
+from baidu_ocr_server.testing import running_server
 from PIL import Image, ImageDraw
 
 ID_NUMBER_17 = "11010519491231002"

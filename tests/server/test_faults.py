@@ -7,8 +7,8 @@ import threading
 
 import pytest
 import requests
-from ocr_server.faults import FaultConfig, parse_error_rate
-from ocr_server.testing import FakeClock, running_server
+from baidu_ocr_server.faults import FaultConfig, parse_error_rate
+from baidu_ocr_server.testing import FakeClock, running_server
 
 from .conftest import call, get_token
 
@@ -201,7 +201,7 @@ def test_error_rates_cannot_exceed_one():
 
 def test_calls_are_counted_per_whole_second_refused_ones_included(samples):
     """``calls_per_second`` is what a QPS meter sees: every arrival, by whole second of the server's clock."""
-    from ocr_server.qps import qps_seen
+    from baidu_ocr_server.qps import qps_seen
 
     clock = FakeClock(start=1_700_000_000.2)
     with running_server(samples_dir=samples["dir"], clock=clock, qps=2) as server:

@@ -6,8 +6,8 @@ import base64
 import signal
 
 import requests
-from ocr_server.models import DEFAULT_IAM_API_KEY
-from ocr_server.testing import running_server
+from baidu_ocr_server.models import DEFAULT_IAM_API_KEY
+from baidu_ocr_server.testing import running_server
 
 from .conftest import call, cli_server, png_bytes
 

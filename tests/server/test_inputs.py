@@ -7,8 +7,8 @@ import re
 
 import pytest
 import requests
-from baidu_ocr.sdk import sdk_url_attributes
-from ocr_server.endpoints import BRAIN_PREFIX, ENDPOINTS_BY_PATH
+from baidu_ocr.client.sdk import sdk_url_attributes
+from baidu_ocr_server.endpoints import BRAIN_PREFIX, ENDPOINTS_BY_PATH
 
 from .conftest import call, png_bytes
 

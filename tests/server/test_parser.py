@@ -8,10 +8,10 @@ import threading
 
 import pytest
 import requests
-from ocr_server.engines.base import Box, Line, LinesResult
-from ocr_server.errors import BaiduError
-from ocr_server.parser import ParserTasks
-from ocr_server.testing import FakeClock, running_server
+from baidu_ocr_server.engines.base import Box, Line, LinesResult
+from baidu_ocr_server.errors import BaiduError
+from baidu_ocr_server.parser import ParserTasks
+from baidu_ocr_server.testing import FakeClock, running_server
 
 from tests.conftest import REPO_ROOT
 from tests.server.conftest import call, get_token, png_bytes

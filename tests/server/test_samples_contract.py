@@ -7,9 +7,9 @@ import json
 from pathlib import Path
 
 import pytest
-from ocr_server.engines.fixture import DEFAULT_SAMPLES_DIR, IMAGE_SUFFIXES
-from ocr_server.shapes import idcard_number_type
-from ocr_server.testing import running_server
+from baidu_ocr_server.engines.fixture import DEFAULT_SAMPLES_DIR, IMAGE_SUFFIXES
+from baidu_ocr_server.shapes import idcard_number_type
+from baidu_ocr_server.testing import running_server
 
 from .conftest import call, get_token
 

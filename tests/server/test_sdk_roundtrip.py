@@ -8,8 +8,8 @@ import json
 import openpyxl
 import pytest
 import requests
-from baidu_ocr.sdk import make_sdk_client
-from ocr_server.testing import FakeClock, running_server
+from baidu_ocr.client.sdk import make_sdk_client
+from baidu_ocr_server.testing import FakeClock, running_server
 
 from .conftest import ID_NUMBER
 
@@ -180,7 +180,7 @@ def pdf_client():
 
 @pytest.mark.parametrize("method_name", ["basicGeneralPdf", "generalPdf", "basicAccuratePdf", "accuratePdf"])
 def test_sdk_pdf_methods_answer_the_requested_page_and_the_page_count(pdf_client, method_name):
-    from ocr_server.engines.fixture import DEFAULT_SAMPLES_DIR
+    from baidu_ocr_server.engines.fixture import DEFAULT_SAMPLES_DIR
 
     folder = DEFAULT_SAMPLES_DIR / "documents_pdf"
     truth = json.loads((folder / "pdf_01.json").read_text(encoding="utf-8"))
@@ -196,7 +196,7 @@ def test_sdk_pdf_methods_answer_the_requested_page_and_the_page_count(pdf_client
 
 
 def test_sdk_table_pdf_and_a_broken_pdf(pdf_client):
-    from ocr_server.engines.fixture import DEFAULT_SAMPLES_DIR
+    from baidu_ocr_server.engines.fixture import DEFAULT_SAMPLES_DIR
 
     pdf = (DEFAULT_SAMPLES_DIR / "documents_pdf" / "pdf_02.pdf").read_bytes()
     assert pdf_client.tablePdf(pdf, {"pdf_file_num": "1"})["pdf_file_size"] == "3"

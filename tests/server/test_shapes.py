@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from ocr_server.engines.base import Box, IdCardResult, Line
-from ocr_server.shapes import gb11643_check_digit, idcard_number_type, idcard_payload
+from baidu_ocr_server.engines.base import Box, IdCardResult, Line
+from baidu_ocr_server.shapes import gb11643_check_digit, idcard_number_type, idcard_payload
 
 VALID = "11010519491231002" + gb11643_check_digit("11010519491231002")
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import requests
-from ocr_server.testing import FakeClock, running_server
+from baidu_ocr_server.testing import FakeClock, running_server
 
 from .conftest import call, get_token
 

@@ -17,7 +17,7 @@ def test_connection_type_is_registered():
     from airflow.sdk.providers_manager_runtime import ProvidersManagerTaskRuntime
 
     hook_info = ProvidersManagerTaskRuntime().hooks["baidu_ocr"]
-    assert hook_info.hook_class_name == "baidu_ocr.hooks.BaiduOcrHook"
+    assert hook_info.hook_class_name == "baidu_ocr.hooks.ocr.BaiduOcrHook"
     assert hook_info.hook_name == "Baidu OCR"
     assert hook_info.connection_id_attribute_name == "baidu_ocr_conn_id"
 
@@ -34,7 +34,7 @@ def test_connection_form_fields(providers_manager):
 
 
 def test_provider_info_matches_the_hook():
-    from baidu_ocr.hooks import BaiduOcrHook
+    from baidu_ocr.hooks.ocr import BaiduOcrHook
     from baidu_ocr.provider import get_provider_info
 
     (conn_type,) = get_provider_info()["connection-types"]
@@ -79,7 +79,7 @@ def test_api_key_and_secret_key_have_placeholders(providers_manager):
 def test_what_the_form_saves_reads_back_as_the_defaults():
     """The form's defaults (empty strings for optional text, {} for limits) mean "not set" to the hook."""
     from airflow.models import Connection
-    from baidu_ocr.connection import BaiduOcrSettings
+    from baidu_ocr.client.connection import BaiduOcrSettings
     from baidu_ocr.provider import CONN_FIELDS
 
     extra = {name: spec["schema"]["default"] for name, spec in CONN_FIELDS.items()}
@@ -92,7 +92,7 @@ def test_what_the_form_saves_reads_back_as_the_defaults():
 
 def test_a_null_in_the_extra_means_the_default_not_false():
     from airflow.models import Connection
-    from baidu_ocr.connection import BaiduOcrSettings
+    from baidu_ocr.client.connection import BaiduOcrSettings
 
     extra = {"verify": None, "max_retries": None, "image_limits": None, "qps": None}
     conn = Connection(conn_id="c", conn_type="baidu_ocr", login="k", password="s", extra=extra)

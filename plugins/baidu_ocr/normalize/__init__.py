@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from baidu_ocr.normalize.batch import normalize_records
 from baidu_ocr.normalize.schema import DOC_KEY, DOCUMENT_TABLES, TABLES, TableSchema, empty_frame
-from baidu_ocr.pii import PiiPolicy
+from baidu_ocr.pii.policy import PiiPolicy
 
 __all__ = [
     "DOC_KEY",

@@ -8,17 +8,17 @@ from typing import Any
 
 import pandas as pd
 
-from baidu_ocr.endpoints import canonical_name
+from baidu_ocr.client.endpoints import canonical_name
+from baidu_ocr.client.redact import redact
 from baidu_ocr.normalize.fields import field_rows
 from baidu_ocr.normalize.idcards import idcard_row, is_idcard_result
 from baidu_ocr.normalize.lines import is_line_result, line_rows
 from baidu_ocr.normalize.masking import mask_frames, mask_line_chars
 from baidu_ocr.normalize.parsed import is_parser_record, parsed_document_row
+from baidu_ocr.normalize.review_gate import NEEDS_REVIEW, document_confidence, queue_row, review_reason
 from baidu_ocr.normalize.schema import DOC_KEY, DOCUMENT_TABLES
 from baidu_ocr.normalize.tables import table_file_rows, table_payload, table_rows
-from baidu_ocr.pii import PiiPolicy
-from baidu_ocr.redact import redact
-from baidu_ocr.review_gate import NEEDS_REVIEW, document_confidence, queue_row, review_reason
+from baidu_ocr.pii.policy import PiiPolicy
 
 # Copied from the raw record to ocr_documents as they are.
 _RECORD_COLUMNS = (
@@ -50,7 +50,7 @@ def normalize_records(
     mask_id_numbers: bool = True,
     min_confidence: float | None = None,
 ) -> dict[str, pd.DataFrame]:
-    """Turn staged raw records (``baidu_ocr.records.RAW_RECORD_COLUMNS``) into one frame per table.
+    """Turn staged raw records (``baidu_ocr.pipeline.records.RAW_RECORD_COLUMNS``) into one frame per table.
 
     Every name in ``TABLES`` is returned, with its declared columns and dtypes even when empty. One document
     row per (content_sha256, endpoint, options_hash, page_no): when the same image appears twice (two keys, or a
@@ -63,7 +63,7 @@ def normalize_records(
     (``normalize.masking``), wherever it was found.
 
     Line results get their confidence figures (``conf_mean``, ``conf_min``). With ``min_confidence``, the
-    confidence gate (``baidu_ocr.review_gate``) marks a line result under it, or without any line,
+    confidence gate (``baidu_ocr.normalize.review_gate``) marks a line result under it, or without any line,
     ``review_status='needs_review'`` and gives it an ``ocr_review_queue`` row.
     """
     rows: dict[str, list[dict]] = {name: [] for name in DOCUMENT_TABLES}

@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from baidu_ocr.normalize.geometry import NO_BOX, location_of
-from baidu_ocr.pii import looks_like_id_number, mask_id_number
+from baidu_ocr.pii.policy import looks_like_id_number, mask_id_number
 
 # Top-level keys that describe the answer rather than carry recognized text.
 _META_KEYS = frozenset({"log_id", "words_result_num", "direction", "error_code", "error_msg"})

@@ -10,7 +10,7 @@ import re
 from datetime import date
 from typing import Any
 
-from baidu_ocr.pii import PiiPolicy, protect_without_keys
+from baidu_ocr.pii.policy import PiiPolicy, protect_without_keys
 
 IDCARD_ENDPOINTS = frozenset({"idcard"})
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import pandas as pd
 
 from baidu_ocr.normalize.schema import DOC_KEY
-from baidu_ocr.pii import find_id_numbers, mask_id_numbers_in_text
+from baidu_ocr.pii.policy import find_id_numbers, mask_id_numbers_in_text
 
 # Identifiers and the ID-card table's own protected columns: nothing to mask there, and a log_id may be
 # 18 digits long.

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from baidu_ocr.redact import redact
+from baidu_ocr.client.redact import redact
 
 PARSER_ENDPOINTS = frozenset({"parser_task"})
 

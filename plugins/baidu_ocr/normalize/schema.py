@@ -14,7 +14,7 @@ from typing import Any
 import pandas as pd
 import pyarrow as pa
 
-from baidu_ocr.records import RAW_RECORD_COLUMNS
+from baidu_ocr.pipeline.records import RAW_RECORD_COLUMNS
 
 # A calendar date without time or zone (birth dates, validity dates): pandas has no native date dtype.
 DATE = pd.ArrowDtype(pa.date32())
@@ -184,7 +184,7 @@ TABLES: dict[str, TableSchema] = {
             DOC_KEY,
         ),
         TableSchema(
-            "ocr_usage",  # what each OCR task try paid for, per endpoint and (Beijing) day: baidu_ocr.usage
+            "ocr_usage",  # what each OCR task try paid for, per endpoint and (Beijing) day: baidu_ocr.pipeline.usage
             {
                 "dag_id": "string",
                 "run_id": "string",
@@ -207,7 +207,7 @@ TABLES: dict[str, TableSchema] = {
             {
                 **_DOC_KEY_COLUMNS,
                 "source_uri": "string",
-                "reason": "string",  # "low_confidence" | "no_text" (baidu_ocr.review_gate)
+                "reason": "string",  # "low_confidence" | "no_text" (baidu_ocr.normalize.review_gate)
                 "min_confidence": "Float64",  # the threshold the document was gated with
                 "conf_mean": "Float64",
                 "conf_min": "Float64",

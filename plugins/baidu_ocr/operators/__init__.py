@@ -14,7 +14,6 @@ Constructors only store arguments: the DAG processor builds operators on every p
 
 from __future__ import annotations
 
-from baidu_ocr.manifests import BatchFailureRatioExceeded, RunHadFailedBatches
 from baidu_ocr.operators.jobs import SubmitStopped
 from baidu_ocr.operators.load import BaiduOcrWarehouseLoadOperator
 from baidu_ocr.operators.ocr import BaiduOcrBatchOperator, BaiduOcrImageOperator
@@ -22,6 +21,7 @@ from baidu_ocr.operators.parser import BaiduOcrParserOperator, ParserTasksTimedO
 from baidu_ocr.operators.review import BaiduOcrApplyReviewsOperator, BaiduOcrReviewOperator
 from baidu_ocr.operators.summary import BaiduOcrRunSummaryOperator
 from baidu_ocr.operators.tables import BaiduOcrTableOperator, TableJobsTimedOut
+from baidu_ocr.pipeline.manifests import BatchFailureRatioExceeded, RunHadFailedBatches
 
 __all__ = [
     "BaiduOcrApplyReviewsOperator",

@@ -9,13 +9,13 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseOperator
 
-from baidu_ocr.errors import PLANNED_STOPS
-from baidu_ocr.manifests import BatchManifest, build_manifest, check_failure_ratio, staged_where
-from baidu_ocr.operators.pii_connection import DEFAULT_PII_CONN_ID, sealing_key
-from baidu_ocr.planning import ImageSelection, select_images_to_ocr
-from baidu_ocr.records import OcrOutcome, options_hash, seal_record
-from baidu_ocr.sources import DEFAULT_MEMORY_BUDGET, FetchedImages, S3ImageSource, fetch_images
-from baidu_ocr.staging import (
+from baidu_ocr.client.errors import PLANNED_STOPS
+from baidu_ocr.inputs.sources import DEFAULT_MEMORY_BUDGET, FetchedImages, S3ImageSource, fetch_images
+from baidu_ocr.pii.connection import DEFAULT_PII_CONN_ID, sealing_key
+from baidu_ocr.pipeline.manifests import BatchManifest, build_manifest, check_failure_ratio, staged_where
+from baidu_ocr.pipeline.planning import ImageSelection, select_images_to_ocr
+from baidu_ocr.pipeline.records import OcrOutcome, options_hash, seal_record
+from baidu_ocr.pipeline.staging import (
     DEFAULT_EXPIRY_DAYS,
     DEFAULT_STAGING_PREFIX,
     ChunkedStager,
@@ -23,13 +23,13 @@ from baidu_ocr.staging import (
     ensure_staging_expiry,
     s3_uri,
 )
-from baidu_ocr.stats import add_call_counts
+from baidu_ocr.pipeline.stats import add_call_counts
 
 if TYPE_CHECKING:
     from airflow.providers.amazon.aws.hooks.s3 import S3Hook
     from airflow.sdk import Context
 
-    from baidu_ocr.hooks import BaiduOcrHook
+    from baidu_ocr.hooks.ocr import BaiduOcrHook
 
 
 # At most this many S3 objects in a task's lineage event: 10 000 keys must not make a 1 MB event.
@@ -67,7 +67,7 @@ class S3ImageBatchOperator(BaseOperator):
         the task fails with that reason.
 
     Every try records what it paid for in the warehouse's ``ocr_usage`` (with ``warehouse_conn_id``;
-    prices from the ``baidu_ocr`` connection's extra ``pricing``, see ``baidu_ocr.usage``), and reports
+    prices from the ``baidu_ocr`` connection's extra ``pricing``, see ``baidu_ocr.pipeline.usage``), and reports
     the S3 objects it read, what it wrote and its cost to OpenLineage when that provider is installed.
     """
 
@@ -128,7 +128,7 @@ class S3ImageBatchOperator(BaseOperator):
 
     @cached_property
     def hook(self) -> BaiduOcrHook:
-        from baidu_ocr.hooks import BaiduOcrHook
+        from baidu_ocr.hooks.ocr import BaiduOcrHook
 
         return BaiduOcrHook(self.baidu_ocr_conn_id, **self._hook_kwargs())
 
@@ -331,7 +331,7 @@ class S3ImageBatchOperator(BaseOperator):
 
     def _stopped_reason(self, error: BaseException | None, n_left: int) -> BaseException | None:
         """A budget stop reworded with the run's figures (the runner only knows this try's share)."""
-        from baidu_ocr.errors import BudgetExhausted
+        from baidu_ocr.client.errors import BudgetExhausted
 
         if not isinstance(error, BudgetExhausted):
             return error
@@ -346,7 +346,7 @@ class S3ImageBatchOperator(BaseOperator):
         """This try's ``ocr_usage`` rows (nothing without a warehouse or without calls)."""
         if not self.warehouse_conn_id or not (stats.get("calls_by_endpoint") or pages):
             return []
-        from baidu_ocr.usage import beijing_day, usage_rows
+        from baidu_ocr.pipeline.usage import beijing_day, usage_rows
         from baidu_ocr.warehouse import WarehouseLoader
 
         ti = context["ti"]
@@ -376,8 +376,8 @@ class S3ImageBatchOperator(BaseOperator):
         """Inputs: the S3 objects read; outputs: the staged records and ``ocr_usage``; run facet: the cost."""
         from airflow.providers.openlineage.extractors import OperatorLineage
 
-        from baidu_ocr.lineage import cost_facet, s3_inputs, s3_output, warehouse_datasets
-        from baidu_ocr.manifests import cost_figures
+        from baidu_ocr.pipeline.lineage import cost_facet, s3_inputs, s3_output, warehouse_datasets
+        from baidu_ocr.pipeline.manifests import cost_figures
 
         manifest = self._lineage_manifest
         outputs = [s3_output(manifest["uri"])] if manifest and manifest.get("uri") else []

@@ -14,19 +14,19 @@ from typing import TYPE_CHECKING, Any
 from airflow.exceptions import AirflowException
 from airflow.sdk.configuration import conf
 
-from baidu_ocr.async_jobs import JobsWait
-from baidu_ocr.errors import BaiduOcrError, BudgetExhausted, QuotaExhausted
-from baidu_ocr.manifests import staged_where
+from baidu_ocr.client.async_jobs import JobsWait
+from baidu_ocr.client.errors import BaiduOcrError, BudgetExhausted, QuotaExhausted
 from baidu_ocr.operators.base import S3ImageBatchOperator
-from baidu_ocr.records import OcrOutcome
-from baidu_ocr.stats import call_counts
+from baidu_ocr.pipeline.manifests import staged_where
+from baidu_ocr.pipeline.records import OcrOutcome
+from baidu_ocr.pipeline.stats import call_counts
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
-    from baidu_ocr.async_jobs import JobsProgress
-    from baidu_ocr.manifests import BatchManifest
-    from baidu_ocr.sources import FetchedImages
+    from baidu_ocr.client.async_jobs import JobsProgress
+    from baidu_ocr.inputs.sources import FetchedImages
+    from baidu_ocr.pipeline.manifests import BatchManifest
 
 
 class SubmitStopped(AirflowException):

@@ -7,16 +7,16 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseOperator
 
-from baidu_ocr.manifests import manifest_list
 from baidu_ocr.operators.base import MAX_LINEAGE_INPUTS
-from baidu_ocr.operators.pii_connection import DEFAULT_PII_CONN_ID, pii_policy, sealing_key
-from baidu_ocr.staging import DEFAULT_STAGING_PREFIX, run_folder, s3_uri
+from baidu_ocr.pii.connection import DEFAULT_PII_CONN_ID, pii_policy, sealing_key
+from baidu_ocr.pipeline.manifests import manifest_list
+from baidu_ocr.pipeline.staging import DEFAULT_STAGING_PREFIX, run_folder, s3_uri
 
 if TYPE_CHECKING:
     import pandas as pd
     from airflow.sdk import Context
 
-    from baidu_ocr.pii import PiiPolicy
+    from baidu_ocr.pii.policy import PiiPolicy
 
 
 class BaiduOcrWarehouseLoadOperator(BaseOperator):
@@ -32,11 +32,11 @@ class BaiduOcrWarehouseLoadOperator(BaseOperator):
         ``staging_prefix``, so parts of a batch that died before publishing its manifest are loaded too.
     :param staging_prefix: the OCR tasks' staging prefix.
     :param mask_id_numbers: mask ID-number-shaped text in every table (default; see ``normalize.masking``).
-    :param min_confidence: the confidence gate (``baidu_ocr.review_gate``): a text document with a line under it
+    :param min_confidence: the confidence gate (``baidu_ocr.normalize.review_gate``): a text document with a line under it
         (Baidu's ``probability.average``; ask for ``probability=true``), or with no line at all, is loaded
         as ``review_status='needs_review'`` and queued in ``ocr_review_queue``. ``None``: no gate.
     :param tables: the warehouse tables this load writes. Each becomes an outlet (an ``AssetAlias``, see
-        ``baidu_ocr.assets``), and a table that received rows gets an asset event for
+        ``baidu_ocr.pipeline.assets``), and a table that received rows gets an asset event for
         ``warehouse_asset(table)`` whose extra holds the rows per table and the run's key figures (images
         ok / failed / skipped, billable calls, status checks). A table with no rows gets no event.
 
@@ -67,7 +67,7 @@ class BaiduOcrWarehouseLoadOperator(BaseOperator):
         min_confidence: Any = None,
         **kwargs: Any,
     ) -> None:
-        from baidu_ocr.assets import warehouse_alias
+        from baidu_ocr.pipeline.assets import warehouse_alias
 
         # Built from the connection id as given: the outlets are fixed when the DAG is parsed.
         aliases = {table: warehouse_alias(table, warehouse_conn_id) for table in tables}
@@ -107,7 +107,7 @@ class BaiduOcrWarehouseLoadOperator(BaseOperator):
         from airflow.providers.amazon.aws.hooks.s3 import S3Hook
 
         from baidu_ocr.normalize import normalize_records
-        from baidu_ocr.staging import read_records, staged_files
+        from baidu_ocr.pipeline.staging import read_records, staged_files
         from baidu_ocr.warehouse import WarehouseLoader
 
         s3 = S3Hook(aws_conn_id=self.aws_conn_id)
@@ -122,7 +122,7 @@ class BaiduOcrWarehouseLoadOperator(BaseOperator):
         loader.ensure_schema()
         loaded = dict(loader.load(frames))
         self._lineage_rows = loaded
-        from baidu_ocr.manifests import cost_figures
+        from baidu_ocr.pipeline.manifests import cost_figures
 
         self._lineage_cost = cost_figures(manifest_list(self.manifests))
         self.log.info("Loaded %d staged record(s) from %d file(s): %s", len(records), len(files), loaded)
@@ -139,8 +139,8 @@ class BaiduOcrWarehouseLoadOperator(BaseOperator):
         """One asset event per declared table that received rows, carrying the counts and the run's figures."""
         if not self.tables:
             return
-        from baidu_ocr.assets import warehouse_asset
-        from baidu_ocr.manifests import asset_event_extra
+        from baidu_ocr.pipeline.assets import warehouse_asset
+        from baidu_ocr.pipeline.manifests import asset_event_extra
 
         rows = {table: n for table, n in loaded.items() if n}
         if undeclared := sorted(set(rows) - set(self.tables)):
@@ -162,7 +162,7 @@ class BaiduOcrWarehouseLoadOperator(BaseOperator):
         the run's OCR cost (the figures its asset events carry)."""
         from airflow.providers.openlineage.extractors import OperatorLineage
 
-        from baidu_ocr.lineage import cost_facet, s3_inputs_of, warehouse_datasets
+        from baidu_ocr.pipeline.lineage import cost_facet, s3_inputs_of, warehouse_datasets
 
         rows = self._lineage_rows or {}
         written = [table for table, n in rows.items() if n]
@@ -178,8 +178,8 @@ class BaiduOcrWarehouseLoadOperator(BaseOperator):
 
     def _unsealed(self, records: pd.DataFrame) -> pd.DataFrame:
         """The staged records with the ID numbers the batch tasks sealed opened again, in memory only."""
-        from baidu_ocr.pii import SealedIdNumbersError, unseal_id_numbers
-        from baidu_ocr.records import SEALED_COLUMNS
+        from baidu_ocr.pii.policy import SealedIdNumbersError, unseal_id_numbers
+        from baidu_ocr.pipeline.records import SEALED_COLUMNS
 
         columns = [
             c for c in SEALED_COLUMNS if c in records and records[c].str.contains("{pii:", regex=False).any()

@@ -9,16 +9,16 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseOperator
 
-from baidu_ocr.errors import BaiduOcrError, BudgetExhausted
-from baidu_ocr.manifests import BatchManifest, build_manifest, staged_where
+from baidu_ocr.client.errors import BaiduOcrError, BudgetExhausted
+from baidu_ocr.inputs.sources import S3ImageSource
 from baidu_ocr.operators.base import S3ImageBatchOperator, count_earlier_calls
-from baidu_ocr.records import OcrOutcome
-from baidu_ocr.sources import S3ImageSource
+from baidu_ocr.pipeline.manifests import BatchManifest, build_manifest, staged_where
+from baidu_ocr.pipeline.records import OcrOutcome
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
-    from baidu_ocr.hooks import BaiduOcrHook
+    from baidu_ocr.hooks.ocr import BaiduOcrHook
 
 
 class BaiduOcrBatchOperator(S3ImageBatchOperator):
@@ -72,7 +72,7 @@ class BaiduOcrBatchOperator(S3ImageBatchOperator):
 
     @property
     def record_endpoint(self) -> str:  # type: ignore[override]
-        from baidu_ocr.endpoints import canonical_name
+        from baidu_ocr.client.endpoints import canonical_name
 
         return canonical_name(self.endpoint)
 
@@ -189,7 +189,7 @@ class BaiduOcrImageOperator(BaseOperator):
 
     @cached_property
     def hook(self) -> BaiduOcrHook:
-        from baidu_ocr.hooks import BaiduOcrHook
+        from baidu_ocr.hooks.ocr import BaiduOcrHook
 
         return BaiduOcrHook(self.baidu_ocr_conn_id)
 
@@ -206,7 +206,7 @@ class BaiduOcrImageOperator(BaseOperator):
         result = self.hook.ocr(self._source(), endpoint=self.endpoint, **self.options)
         self.log.info("Baidu OCR %s: log_id %s", self.endpoint, result.get("log_id"))
         if self.mask_id_numbers:
-            from baidu_ocr.pii import mask_id_numbers_in_json
+            from baidu_ocr.pii.policy import mask_id_numbers_in_json
 
             result = mask_id_numbers_in_json(result)
         return result

@@ -10,18 +10,18 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.exceptions import AirflowException
 
-from baidu_ocr.errors import BaiduOcrError
-from baidu_ocr.manifests import BatchManifest
+from baidu_ocr.client.errors import BaiduOcrError
+from baidu_ocr.client.parser_tasks import SUBMIT_ENDPOINT, check_parser_tasks
 from baidu_ocr.operators.jobs import AsyncJobsOperator
-from baidu_ocr.parser_tasks import SUBMIT_ENDPOINT, check_parser_tasks
-from baidu_ocr.records import OcrOutcome
-from baidu_ocr.triggers import BaiduOcrParserTaskTrigger
+from baidu_ocr.pipeline.manifests import BatchManifest
+from baidu_ocr.pipeline.records import OcrOutcome
+from baidu_ocr.triggers.jobs import BaiduOcrParserTaskTrigger
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
-    from baidu_ocr.async_jobs import JobsProgress
-    from baidu_ocr.sources import FetchedImages
+    from baidu_ocr.client.async_jobs import JobsProgress
+    from baidu_ocr.inputs.sources import FetchedImages
 
 
 class ParserTasksTimedOut(AirflowException):
@@ -72,7 +72,7 @@ class BaiduOcrParserOperator(AsyncJobsOperator):
         return self._submit_and_wait(context)
 
     def _submit(self, fetched: FetchedImages, key: str, job: dict[str, Any]) -> None:
-        from baidu_ocr.images import read_image_source
+        from baidu_ocr.inputs.images import read_image_source
 
         source = self._image_source(fetched, key)
         data = read_image_source(source if isinstance(source, bytes) else source.get())
@@ -131,8 +131,8 @@ def _layout_pages(result: dict[str, Any]) -> int | None:
 
 def _page_count(data: bytes) -> int | None:
     """Pages of a PDF or OFD counted locally; ``None`` for other files (Baidu's layout JSON then says)."""
-    from baidu_ocr.documents import OFD, PDF, document_kind, ofd_page_count, pdf_page_count
-    from baidu_ocr.errors import BadImage
+    from baidu_ocr.client.errors import BadImage
+    from baidu_ocr.inputs.documents import OFD, PDF, document_kind, ofd_page_count, pdf_page_count
 
     kind = document_kind(data)
     if kind == PDF:

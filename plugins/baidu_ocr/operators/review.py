@@ -17,7 +17,7 @@ from airflow.providers.standard.operators.hitl import HITLOperator
 from airflow.sdk import BaseOperator, Param
 from airflow.sdk.definitions.param import ParamsDict
 
-from baidu_ocr.review_gate import corrections_from, line_field
+from baidu_ocr.normalize.review_gate import corrections_from, line_field
 
 if TYPE_CHECKING:
     from airflow.sdk import Context

@@ -31,7 +31,7 @@ class BaiduOcrRunSummaryOperator(BaseOperator):
     :param baidu_ocr_conn_id: the ``baidu_ocr`` connection whose prices apply.
 
     A run whose batch stopped early (``max_billable_calls`` reached, Baidu's daily quota) fails with
-    :class:`~baidu_ocr.manifests.RunStoppedEarly`, after the summary says how many images were left.
+    :class:`~baidu_ocr.pipeline.manifests.RunStoppedEarly`, after the summary says how many images were left.
     """
 
     template_fields: Sequence[str] = ("manifests", "batches", "rows_loaded")
@@ -63,7 +63,7 @@ class BaiduOcrRunSummaryOperator(BaseOperator):
     def execute(self, context: Context) -> dict[str, Any]:
         from airflow.providers.amazon.aws.hooks.s3 import S3Hook
 
-        from baidu_ocr.manifests import RunFailed, finish_run
+        from baidu_ocr.pipeline.manifests import RunFailed, finish_run
 
         batches = list(self.batches or [])
         summary = finish_run(
@@ -87,7 +87,7 @@ class BaiduOcrRunSummaryOperator(BaseOperator):
         """Per endpoint: this run's calls and cost, and the month's so far, from ``ocr_usage``."""
         if not self.warehouse_conn_id:
             return None
-        from baidu_ocr.usage import beijing_day, cost_lines
+        from baidu_ocr.pipeline.usage import beijing_day, cost_lines
         from baidu_ocr.warehouse import WarehouseLoader
 
         ti = context["ti"]
@@ -115,8 +115,8 @@ class BaiduOcrRunSummaryOperator(BaseOperator):
         return dict(Counter(item["reason"] for item in queued))
 
     def _prices(self) -> dict[str, Any]:
-        from baidu_ocr.connection import BaiduOcrSettings
-        from baidu_ocr.errors import ConfigError
+        from baidu_ocr.client.connection import BaiduOcrSettings
+        from baidu_ocr.client.errors import ConfigError
 
         try:
             conn = BaseHook.get_connection(self.baidu_ocr_conn_id)

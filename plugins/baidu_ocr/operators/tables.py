@@ -18,19 +18,25 @@ from urllib.parse import urlparse
 
 from airflow.exceptions import AirflowException
 
-from baidu_ocr.manifests import BatchManifest
+from baidu_ocr.client.table_jobs import check_table_jobs
 from baidu_ocr.operators.jobs import AsyncJobsOperator
 from baidu_ocr.operators.ocr import BaiduOcrBatchOperator
-from baidu_ocr.records import OcrOutcome, options_hash
-from baidu_ocr.staging import DEFAULT_EXCEL_PREFIX, XLSX_CONTENT_TYPE, excel_key, s3_uri, write_output_file
-from baidu_ocr.table_jobs import check_table_jobs
-from baidu_ocr.triggers import BaiduOcrTableJobTrigger
+from baidu_ocr.pipeline.manifests import BatchManifest
+from baidu_ocr.pipeline.records import OcrOutcome, options_hash
+from baidu_ocr.pipeline.staging import (
+    DEFAULT_EXCEL_PREFIX,
+    XLSX_CONTENT_TYPE,
+    excel_key,
+    s3_uri,
+    write_output_file,
+)
+from baidu_ocr.triggers.jobs import BaiduOcrTableJobTrigger
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
-    from baidu_ocr.async_jobs import JobsProgress
-    from baidu_ocr.sources import FetchedImages
+    from baidu_ocr.client.async_jobs import JobsProgress
+    from baidu_ocr.inputs.sources import FetchedImages
 
 TABLE_RECORD_ENDPOINT = "form_ocr"  # what the warehouse calls an async table job's document
 TABLE_V2 = "table"  # the sync endpoint, and what the warehouse calls its documents
@@ -50,7 +56,7 @@ class BaiduOcrTableOperator(AsyncJobsOperator, BaiduOcrBatchOperator):
     ``api="table"`` (default): Baidu's current synchronous ``table`` (v2) endpoint, one call per image (per
     page of a PDF), run like :class:`~baidu_ocr.operators.ocr.BaiduOcrBatchOperator`. With ``excel_prefix``
     set, ``return_excel=true`` is sent and the workbook Baidu returns (base64 ``excel_file``) is decoded and
-    written to ``s3://<bucket>/<excel_prefix>/<sha256>-<options hash>.xlsx`` (:func:`~baidu_ocr.staging.excel_key`):
+    written to ``s3://<bucket>/<excel_prefix>/<sha256>-<options hash>.xlsx`` (:func:`~baidu_ocr.pipeline.staging.excel_key`):
     keyed by content, so a rerun, which skips what the warehouse holds, neither pays nor writes twice. The
     staged result keeps ``excel_uri`` instead of the base64.
 

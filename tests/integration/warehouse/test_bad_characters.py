@@ -4,8 +4,8 @@ TEXT) and a lone surrogate (no UTF-8 encoding: Parquet refuses it) go through st
 from __future__ import annotations
 
 from baidu_ocr.normalize import normalize_records
-from baidu_ocr.records import OcrOutcome
-from baidu_ocr.staging import read_records, write_records
+from baidu_ocr.pipeline.records import OcrOutcome
+from baidu_ocr.pipeline.staging import read_records, write_records
 
 from tests.unit.operators.conftest import BUCKET, s3  # noqa: F401 - the moto S3 fixture
 

@@ -7,7 +7,7 @@ import threading
 import pandas as pd
 import pytest
 from baidu_ocr.normalize import DOCUMENT_TABLES, normalize_records
-from baidu_ocr.records import options_hash
+from baidu_ocr.pipeline.records import options_hash
 from baidu_ocr.warehouse import GENERIC, WarehouseLoader
 
 from tests.integration.warehouse.conftest import sqlite_conn_uri

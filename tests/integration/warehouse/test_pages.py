@@ -7,7 +7,7 @@ import sqlite3
 
 import pytest
 from baidu_ocr.normalize import normalize_records
-from baidu_ocr.records import options_hash
+from baidu_ocr.pipeline.records import options_hash
 from baidu_ocr.warehouse import OutdatedSchema, WarehouseLoader
 
 from tests.integration.warehouse.conftest import sqlite_conn_uri

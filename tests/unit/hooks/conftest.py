@@ -6,7 +6,7 @@ import json
 import uuid
 
 import pytest
-from baidu_ocr.hooks import BaiduOcrHook, reset_process_caches
+from baidu_ocr.hooks.ocr import BaiduOcrHook, reset_process_caches
 from tenacity import wait_none
 
 API_KEY = "unit-api-key-123"

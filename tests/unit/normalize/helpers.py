@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from baidu_ocr.records import OcrOutcome
+from baidu_ocr.pipeline.records import OcrOutcome
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "baidu_responses"
 

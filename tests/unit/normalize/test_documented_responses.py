@@ -8,7 +8,7 @@ from datetime import date
 import pandas as pd
 import pytest
 from baidu_ocr.normalize import PiiPolicy, normalize_records
-from baidu_ocr.pii import decrypt_text, hmac_id_number
+from baidu_ocr.pii.policy import decrypt_text, hmac_id_number
 
 from tests.unit.normalize.helpers import load_fixture, ok_record
 

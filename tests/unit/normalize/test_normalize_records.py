@@ -9,8 +9,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from baidu_ocr.normalize import DOCUMENT_TABLES, TABLES, empty_frame, normalize_records
-from baidu_ocr.records import RAW_RECORD_COLUMNS
+from baidu_ocr.pipeline.records import RAW_RECORD_COLUMNS
 from baidu_ocr.warehouse import DDL_FILES, render_ddl
+from baidu_ocr.warehouse.__main__ import SQL_DIR
 
 from tests.unit.normalize.helpers import failed_record, ok_record
 
@@ -105,13 +106,13 @@ def test_empty_frame_matches_declaration():
 
 @pytest.mark.parametrize("dialect", sorted(DDL_FILES))
 def test_committed_ddl_is_the_rendered_ddl(dialect):
-    committed = (REPO / "include" / "sql" / DDL_FILES[dialect]).read_text(encoding="utf-8")
-    assert committed == render_ddl(dialect), "run: python -m baidu_ocr.warehouse include/sql"
+    committed = (SQL_DIR / DDL_FILES[dialect]).read_text(encoding="utf-8")
+    assert committed == render_ddl(dialect), "run: python -m baidu_ocr.warehouse"
 
 
 @pytest.mark.parametrize("dialect", sorted(DDL_FILES))
 def test_ddl_columns_and_keys_match_the_frames(dialect):
-    text = (REPO / "include" / "sql" / DDL_FILES[dialect]).read_text(encoding="utf-8")
+    text = (SQL_DIR / DDL_FILES[dialect]).read_text(encoding="utf-8")
     tables = dict(re.findall(r'CREATE TABLE IF NOT EXISTS "(\w+)" \((.*?)\n\);', text, flags=re.S))
     assert set(tables) == set(TABLES)
     for name, body in tables.items():

@@ -6,10 +6,10 @@ import json
 
 import pandas as pd
 from baidu_ocr.normalize import normalize_records
-from baidu_ocr.records import OcrOutcome
+from baidu_ocr.pipeline.records import OcrOutcome
 
 from tests.unit.normalize.helpers import load_fixture, ok_record
-from tests.unit.test_pii import VALID as VALID_ID  # the GB 11643 standard's own example
+from tests.unit.pii.test_policy import VALID as VALID_ID  # the GB 11643 standard's own example
 
 SHA = "5" * 64
 

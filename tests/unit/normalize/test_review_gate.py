@@ -6,7 +6,7 @@ import json
 
 import pytest
 from baidu_ocr.normalize import normalize_records
-from baidu_ocr.review_gate import LOW_CONFIDENCE, NO_TEXT, corrections_from, review_reason
+from baidu_ocr.normalize.review_gate import LOW_CONFIDENCE, NO_TEXT, corrections_from, review_reason
 
 from tests.unit.normalize.helpers import ok_record
 

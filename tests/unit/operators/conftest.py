@@ -10,40 +10,12 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from baidu_ocr.errors import BadImage
-from baidu_ocr.records import OcrOutcome
-from baidu_ocr.stats import CallStats
+from baidu_ocr.client.errors import BadImage
+from baidu_ocr.pipeline.records import OcrOutcome
+from baidu_ocr.pipeline.stats import CallStats
 from PIL import Image
 
-BUCKET = "scans"
-
-
-def png(seed: int, size: tuple[int, int] = (40, 30)) -> bytes:
-    """A tiny, valid PNG whose bytes differ per seed."""
-    img = Image.new("L", size, color=seed % 256)
-    img.putpixel((seed % size[0], 0), (seed + 128) % 256)
-    buffer = io.BytesIO()
-    img.save(buffer, format="PNG")
-    return buffer.getvalue()
-
-
-@pytest.fixture
-def s3(monkeypatch):
-    """An in-process moto S3 with one bucket; ``aws_default`` points at it."""
-    from moto import mock_aws
-
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    monkeypatch.setenv(
-        "AIRFLOW_CONN_AWS_DEFAULT", json.dumps({"conn_type": "aws", "extra": {"region_name": "us-east-1"}})
-    )
-    with mock_aws():
-        from airflow.providers.amazon.aws.hooks.s3 import S3Hook
-
-        hook = S3Hook(aws_conn_id="aws_default")
-        hook.create_bucket(BUCKET)
-        yield hook
+from tests.unit.conftest import BUCKET, png, s3  # noqa: F401  (s3: the fixture, shared)
 
 
 def context(map_index: int = 0, task_id: str = "ocr_batch") -> dict[str, Any]:
@@ -196,14 +168,14 @@ class AsyncAdapter:
 
 @pytest.fixture
 def scripted_table_hook(monkeypatch):
-    import baidu_ocr.hooks
-    from baidu_ocr.triggers import BaiduOcrTableJobTrigger
+    import baidu_ocr.hooks.ocr
+    from baidu_ocr.triggers.jobs import BaiduOcrTableJobTrigger
 
     ScriptedTableHook.instances = []
     ScriptedTableHook.jobs = {}
     ScriptedTableHook.polls_seen = {}
     ScriptedTableHook.polls_until_done = 2
-    monkeypatch.setattr(baidu_ocr.hooks, "BaiduOcrHook", ScriptedTableHook)
+    monkeypatch.setattr(baidu_ocr.hooks.ocr, "BaiduOcrHook", ScriptedTableHook)
     monkeypatch.setattr(
         BaiduOcrTableJobTrigger,
         "_client",

@@ -5,9 +5,9 @@ from __future__ import annotations
 import hashlib
 
 import pytest
-from baidu_ocr.errors import QuotaExhausted
+from baidu_ocr.client.errors import QuotaExhausted
 from baidu_ocr.operators import BaiduOcrBatchOperator, BaiduOcrImageOperator, BatchFailureRatioExceeded
-from baidu_ocr.staging import read_records
+from baidu_ocr.pipeline.staging import read_records
 
 from tests.unit.operators.conftest import BUCKET, context, png, use_hook
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 from baidu_ocr.operators import BaiduOcrBatchOperator
-from baidu_ocr.staging import ChunkedStager, ensure_staging_expiry, read_records, staged_files
+from baidu_ocr.pipeline.staging import ChunkedStager, ensure_staging_expiry, read_records, staged_files
 
 from tests.unit.operators.conftest import BUCKET, context, png
 

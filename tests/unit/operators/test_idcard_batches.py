@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 
-from baidu_ocr.assets import plan_s3_idcard_batches
+from baidu_ocr.pipeline.assets import plan_s3_idcard_batches
 
 from tests.unit.operators.conftest import BUCKET, png
 
@@ -22,7 +22,7 @@ def test_sides_are_batched_apart_labelled_and_unmatched_files_skipped(s3, caplog
     for i, name in enumerate(names):
         s3.load_bytes(png(i + 1, (20, 20)), f"cards/{name}", BUCKET)
 
-    with caplog.at_level(logging.WARNING, logger="baidu_ocr.assets"):
+    with caplog.at_level(logging.WARNING, logger="baidu_ocr.pipeline.assets"):
         specs = plan_s3_idcard_batches(
             BUCKET,
             "cards/",

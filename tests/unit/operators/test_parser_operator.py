@@ -8,15 +8,15 @@ import json
 import pytest
 from airflow.exceptions import AirflowException
 from airflow.sdk.exceptions import TaskDeferred
-from baidu_ocr.errors import BudgetExhausted, QuotaExhausted
-from baidu_ocr.hooks import reset_process_caches
-from baidu_ocr.manifests import BatchFailureRatioExceeded
+from baidu_ocr.client.errors import BudgetExhausted, QuotaExhausted
+from baidu_ocr.hooks.ocr import reset_process_caches
 from baidu_ocr.normalize import normalize_records
 from baidu_ocr.operators import BaiduOcrParserOperator, SubmitStopped
-from baidu_ocr.staging import read_records
-from baidu_ocr.triggers import BaiduOcrParserTaskTrigger
+from baidu_ocr.pipeline.manifests import BatchFailureRatioExceeded
+from baidu_ocr.pipeline.staging import read_records
+from baidu_ocr.triggers.jobs import BaiduOcrParserTaskTrigger
 from baidu_ocr.warehouse import WarehouseLoader
-from ocr_server.testing import running_server
+from baidu_ocr_server.testing import running_server
 
 from tests.conftest import REPO_ROOT
 from tests.unit.operators.conftest import BUCKET, context, png
@@ -91,7 +91,7 @@ def test_deferred_then_resumed_stages_markdown_and_a_failed_document(s3, server)
     assert len([j for j in trigger.jobs if j["task_id"]]) == 3  # the broken PDF is refused by the task, later
     # The trigger round-trips through its serialized form, as the triggerer rebuilds it.
     path, kwargs = trigger.serialize()
-    assert path == "baidu_ocr.triggers.BaiduOcrParserTaskTrigger"
+    assert path == "baidu_ocr.triggers.jobs.BaiduOcrParserTaskTrigger"
     event = _run_trigger(BaiduOcrParserTaskTrigger(**kwargs))
     assert event["status"] == "success"
     assert len(event["done"]) == 2 and len(event["failed"]) == 1

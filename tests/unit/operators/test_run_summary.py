@@ -5,8 +5,14 @@ from __future__ import annotations
 import logging
 
 import pytest
-from baidu_ocr.manifests import RunHadFailedBatches, delete_staged, finish_run, manifest_list, summarize_run
-from baidu_ocr.staging import write_records
+from baidu_ocr.pipeline.manifests import (
+    RunHadFailedBatches,
+    delete_staged,
+    finish_run,
+    manifest_list,
+    summarize_run,
+)
+from baidu_ocr.pipeline.staging import write_records
 
 from tests.unit.operators.conftest import BUCKET
 
@@ -85,8 +91,8 @@ def test_summary_operator_fails_on_a_batch_that_failed_after_staging(s3):
 
 def test_summary_operator_fails_when_the_batches_were_never_listed(s3):
     """A listing task that failed renders its output as None: the run must not end green with nothing done."""
-    from baidu_ocr.manifests import RunFailed
     from baidu_ocr.operators import BaiduOcrRunSummaryOperator
+    from baidu_ocr.pipeline.manifests import RunFailed
 
     from tests.unit.operators.conftest import context
 

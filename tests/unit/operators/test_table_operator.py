@@ -10,8 +10,8 @@ import pytest
 from airflow.exceptions import AirflowException
 from airflow.sdk.exceptions import TaskDeferred
 from baidu_ocr.operators import BaiduOcrTableOperator, TableJobsTimedOut
-from baidu_ocr.staging import read_records
-from baidu_ocr.triggers import BaiduOcrTableJobTrigger
+from baidu_ocr.pipeline.staging import read_records
+from baidu_ocr.triggers.jobs import BaiduOcrTableJobTrigger
 
 from tests.unit.operators.conftest import BUCKET, context, png
 
@@ -103,7 +103,7 @@ def test_a_submission_still_rate_limited_is_that_images_failure_and_an_account_e
     """One rule for the async-job operators, as ``ocr_many``: a failure of one document (refused, or still
     rate-limited after the hook's retries) is recorded on it and the others go on; a permission error
     concerns every job and stops submitting (the jobs already submitted are staged first)."""
-    from baidu_ocr.errors import ConfigError, RateLimited
+    from baidu_ocr.client.errors import ConfigError, RateLimited
     from baidu_ocr.operators.jobs import SubmitStopped
 
     keys = _setup(s3)

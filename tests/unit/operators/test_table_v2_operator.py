@@ -10,9 +10,9 @@ import json
 import pytest
 from airflow.exceptions import AirflowException
 from baidu_ocr.operators import BaiduOcrTableOperator
-from baidu_ocr.records import OcrOutcome, options_hash
-from baidu_ocr.staging import excel_key, read_records
-from baidu_ocr.stats import CallStats
+from baidu_ocr.pipeline.records import OcrOutcome, options_hash
+from baidu_ocr.pipeline.staging import excel_key, read_records
+from baidu_ocr.pipeline.stats import CallStats
 from openpyxl import Workbook
 
 from tests.unit.operators.conftest import BUCKET, context, png, use_hook

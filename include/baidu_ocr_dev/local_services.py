@@ -1,0 +1,127 @@
+"""Background processes for the demos and the cluster test: free ports, process groups, clean shutdown.
+
+Each process gets a session (process group) of its own, so that stopping it also stops what it started
+(Celery's pool processes, Airflow's task and log-server subprocesses): SIGTERM to the group, then SIGKILL
+to whatever is left after a grace period.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager, suppress
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def port_is_free(port: int) -> bool:
+    """Nothing listens on ``port`` (connections of a stopped server may linger in TIME_WAIT: not bound)."""
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
+
+
+def wait_for_port(port: int, proc: subprocess.Popen, what: str, timeout_s: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{what} exited with code {proc.returncode} before listening")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError(f"{what} did not listen on port {port} within {timeout_s:.0f}s")
+
+
+def stop_group(proc: subprocess.Popen, grace_s: float = 10.0) -> None:
+    """SIGTERM the process's group, wait up to ``grace_s``, then SIGKILL the group (stragglers included)."""
+    try:
+        pgid = os.getpgid(proc.pid)
+    except ProcessLookupError:
+        pgid = None
+    if pgid is not None and proc.poll() is None:
+        _signal_group(pgid, signal.SIGTERM)
+        with suppress(subprocess.TimeoutExpired):
+            proc.wait(timeout=grace_s)
+    if pgid is not None:
+        _signal_group(pgid, signal.SIGKILL)  # children that outlived their leader, or a leader that hung
+    if proc.poll() is None:
+        proc.kill()
+    proc.wait()
+
+
+def _signal_group(pgid: int, signum: int) -> None:
+    with suppress(ProcessLookupError, PermissionError):
+        os.killpg(pgid, signum)
+
+
+@contextmanager
+def background(
+    cmd: list[str],
+    log_path: Path,
+    *,
+    env: dict[str, str] | None = None,
+    stdout_pipe: bool = True,
+    grace_s: float = 10.0,
+) -> Iterator[subprocess.Popen]:
+    """Run ``cmd`` in its own process group for the duration of the block; stop the group on the way out."""
+    log = log_path.open("w")
+    proc = subprocess.Popen(
+        cmd,
+        stdout=subprocess.PIPE if stdout_pipe else log,
+        stderr=log if stdout_pipe else subprocess.STDOUT,
+        text=True,
+        cwd=REPO,
+        env=env,
+        start_new_session=True,
+    )
+    try:
+        yield proc
+    finally:
+        stop_group(proc, grace_s)
+        log.close()
+
+
+def start_moto(stack: ExitStack, logs: Path) -> str:
+    port = free_port()
+    proc = stack.enter_context(
+        background([str(BIN / "moto_server"), "-H", "127.0.0.1", "-p", str(port)], logs / "moto.log")
+    )
+    wait_for_port(port, proc, "moto_server")
+    return f"http://127.0.0.1:{port}"
+
+
+def start_ocr_server(
+    stack: ExitStack, logs: Path, api_key: str, secret_key: str, *options: str, engine: str = "rapidocr"
+) -> str:
+    """The local Baidu-compatible server; ``options`` are more CLI flags (``--qps 10`` ...). Returns its URL."""
+    cmd = [
+        str(BIN / "baidu-ocr-server"),
+        *("--host", "127.0.0.1", "--port", "0", "--engine", engine),
+        f"--api-key={api_key}",
+        f"--secret-key={secret_key}",  # "=": a key may start with "-" (token_urlsafe), not an option
+        *options,
+    ]
+    proc = stack.enter_context(background(cmd, logs / "ocr-server.log"))
+    first = proc.stdout.readline().strip()  # the CLI's contract: "listening on http://HOST:PORT" first
+    if not first.startswith("listening on "):
+        raise RuntimeError(f"baidu-ocr-server did not start (see {logs / 'ocr-server.log'}): {first!r}")
+    return first.removeprefix("listening on ")

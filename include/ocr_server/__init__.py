@@ -1,9 +1,0 @@
-"""A local server that answers exactly like Baidu's OCR API (think moto/LocalStack for Baidu OCR).
-
-Layers, as in moto: ``models`` (state: tokens, quota, QPS windows, table jobs, counters), ``responses``
-(request -> model call -> Baidu JSON; errors rendered in one place), ``urls`` (path -> handler),
-``server`` (threaded HTTP transport), engines behind ``engines.base.Engine`` (``rapidocr``, ``fixture``).
-
-Run it: ``baidu-ocr-server --port 0 --engine fixture`` (first stdout line: ``listening on http://...``),
-or in tests: ``with ocr_server.testing.running_server(qps=2) as server: ...``.
-"""

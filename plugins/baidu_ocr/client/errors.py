@@ -1,0 +1,275 @@
+"""Baidu error codes -> a small exception hierarchy whose class decides the retry policy.
+
+| class | codes | what the hook does |
+|---|---|---|
+| ``TokenError`` | 100, 110, 111 | refresh the token once, call again |
+| ``RateLimited`` | 18, 140, 282006, HTTP 429 | back off with jitter, retry (``retryable``) |
+| ``TransientError`` | 1, 2, 4, 282000, HTTP 5xx, timeouts | back off, retry (``retryable``) |
+| ``QuotaExhausted`` | 17, 19 | stop the batch at once; finished images are still staged |
+| ``BudgetExhausted`` | (none: the run's ``max_billable_calls``) | the same as a quota |
+| ``ConfigError`` / ``AuthenticationFailed`` | 3, 6, 14, 216100 ... | fail the task, code and endpoint named |
+| ``BadImage`` | 216200-216202, 216630 ... | recorded for that image, never retried |
+
+Baidu answers most errors inside an HTTP 200 JSON body (``error_code``, ``error_msg``); HTTP statuses,
+timeouts and dropped connections are mapped here too, so the hook never decides on bare numbers.
+Every class pickles with its attributes (Celery workers and triggers move exceptions between processes),
+and no message ever contains a secret: callers pass the endpoint and connection id, never a URL with
+``access_token`` in it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from airflow.exceptions import AirflowException
+
+from baidu_ocr.client.redact import redact
+
+
+class BaiduOcrError(AirflowException):
+    """Base class: a Baidu OCR call failed. ``error_class`` is the stable name stored in the warehouse."""
+
+    error_class = "error"
+    #: Worth calling again after a backoff (the hook's retry policy reads this, nothing else).
+    retryable = False
+    #: Concerns one image only: a batch records it for that image and goes on; any other error stops it.
+    per_image = False
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: int | str | None = None,
+        endpoint: str | None = None,
+        conn_id: str | None = None,
+        log_id: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code
+        self.endpoint = endpoint
+        self.conn_id = conn_id
+        self.log_id = log_id
+
+    def __reduce__(self):
+        kwargs = {
+            "code": self.code,
+            "endpoint": self.endpoint,
+            "conn_id": self.conn_id,
+            "log_id": self.log_id,
+        }
+        return (_rebuild, (type(self), self.message, kwargs))
+
+    def to_dict(self) -> dict[str, str | None]:
+        """The error as a staged record, a manifest or a trigger event stores it (strings, JSON-safe)."""
+        return {
+            "error_class": self.error_class,
+            "error_code": None if self.code is None else str(self.code),
+            "error_msg": self.message,
+            "log_id": self.log_id,
+        }
+
+    def __str__(self) -> str:
+        parts = []
+        if self.conn_id:
+            parts.append(f"connection {self.conn_id!r}")
+        if self.endpoint:
+            parts.append(f"endpoint {self.endpoint!r}")
+        if self.code is not None:
+            parts.append(f"error_code {self.code}")
+        if self.log_id:
+            parts.append(f"log_id {self.log_id}")
+        where = f" ({', '.join(parts)})" if parts else ""
+        return f"{self.message}{where}"
+
+
+def _rebuild(cls, message, kwargs):
+    return cls(message, **kwargs)
+
+
+class TokenError(BaiduOcrError):
+    """The access token is invalid or expired (100, 110, 111): the hook refreshes it once and calls again
+    itself, so it is not ``retryable`` by backoff."""
+
+    error_class = "token"
+
+
+class AuthenticationFailed(BaiduOcrError):
+    """The token endpoint refused the API Key / Secret Key: nothing to retry, fix the connection."""
+
+    error_class = "auth"
+
+
+class RateLimited(BaiduOcrError):
+    """QPS or concurrency limit (18, 282006, HTTP 429): back off with jitter and retry."""
+
+    error_class = "rate_limited"
+    retryable = True
+    per_image = True
+
+
+class TransientError(BaiduOcrError):
+    """Server-side hiccup (1, 2, 4, 282000, HTTP 5xx, timeouts, connection errors): retry with backoff."""
+
+    error_class = "transient"
+    retryable = True
+    per_image = True
+
+
+class QuotaExhausted(BaiduOcrError):
+    """Daily or total call quota used up (17, 19): stop the batch at once; retrying only burns time."""
+
+    error_class = "quota"
+
+
+class BudgetExhausted(BaiduOcrError):
+    """The run's ``max_billable_calls`` is spent: stop the batch like a quota; the rest waits for a rerun."""
+
+    error_class = "budget"
+
+
+class ConfigError(BaiduOcrError):
+    """Permission or request configuration (3, 6, 14, 216100, 282003, ...): fail the task, name the code."""
+
+    error_class = "config"
+
+
+class BadImage(BaiduOcrError):
+    """This image cannot be recognized (216200-216202, 216630..., 282810): record it, never retry it."""
+
+    error_class = "bad_image"
+    per_image = True
+
+
+TOKEN_CODES = frozenset({100, 110, 111})
+RATE_LIMIT_CODES = frozenset({18, 140, 282006})
+TRANSIENT_CODES = frozenset({1, 2, 4, 282000, 282005, "SDK108"})
+QUOTA_CODES = frozenset({17, 19})
+CONFIG_CODES = frozenset({3, 6, 13, 14, 15, 216100, 216101, 216102, 216103, 216110, 282003, 282808, 282809})
+BAD_IMAGE_CODES = frozenset(
+    {
+        120,
+        216200,
+        216201,
+        216202,
+        216630,
+        216631,
+        216633,
+        216634,
+        282110,
+        282111,
+        282112,
+        282113,
+        282114,
+        282810,
+    }
+)
+
+_CLASS_BY_CODE: dict[int | str, type[BaiduOcrError]] = {}
+for _codes, _cls in (
+    (TOKEN_CODES, TokenError),
+    (RATE_LIMIT_CODES, RateLimited),
+    (TRANSIENT_CODES, TransientError),
+    (QUOTA_CODES, QuotaExhausted),
+    (CONFIG_CODES, ConfigError),
+    (BAD_IMAGE_CODES, BadImage),
+):
+    for _code in _codes:
+        _CLASS_BY_CODE[_code] = _cls
+
+
+def normalize_code(code: int | str | None) -> int | str | None:
+    """Baidu sends ints; proxies and the SDK sometimes send strings ("18", "SDK108")."""
+    if isinstance(code, str) and code.strip().lstrip("-").isdigit():
+        return int(code)
+    return code
+
+
+def class_for_code(code: int | str | None) -> type[BaiduOcrError]:
+    """The exception class for a Baidu ``error_code``; unknown codes are config errors (fail loudly)."""
+    return _CLASS_BY_CODE.get(normalize_code(code), ConfigError)
+
+
+def class_for_http_status(status: int) -> type[BaiduOcrError] | None:
+    """HTTP-level failures: 429 is rate limiting, 5xx transient, other 4xx configuration."""
+    if status == 429:
+        return RateLimited
+    if status >= 500:
+        return TransientError
+    if status >= 400:
+        return ConfigError
+    return None
+
+
+def error_from_response(
+    body: dict,
+    *,
+    endpoint: str | None = None,
+    conn_id: str | None = None,
+    secrets: Iterable[str | None] = (),
+) -> BaiduOcrError | None:
+    """Return the typed error a Baidu JSON body carries, or ``None`` for a successful body.
+
+    ``error_msg`` is server text: it is redacted (URL credentials, registered secrets and ``secrets``)
+    before it reaches an exception, a staged record, the warehouse or XCom.
+    """
+    if "error_code" not in body or body.get("error_code") in (0, "0", None):
+        return None
+    code = normalize_code(body.get("error_code"))
+    log_id = body.get("log_id")
+    cls = class_for_code(code)
+    return cls(
+        redact(str(body.get("error_msg") or "Baidu OCR error"), secrets),
+        code=code,
+        endpoint=endpoint,
+        conn_id=conn_id,
+        log_id=str(log_id) if log_id is not None else None,
+    )
+
+
+# What Baidu answers a call whose IAM API key it does not accept: 14 (IAM Certification failed), or the
+# token family (100/110/111) from gateways that treat the header as a token, as Baidu's IAM API-key notes allow.
+IAM_REFUSED_CODES = frozenset({14, *TOKEN_CODES})
+
+
+def iam_key_refused(error: BaiduOcrError) -> AuthenticationFailed:
+    """A call refused for its IAM API key, as an error that names the connection (there is nothing to
+    refresh: the key is wrong, revoked, or may not call OCR)."""
+    return AuthenticationFailed(
+        f"Baidu refused the IAM API key: {error.message}. Check the connection's IAM API key "
+        "(bce-v3/ALTAK-..., in the password or the extra 'iam_api_key') and that it may call OCR",
+        code=error.code,
+        endpoint=error.endpoint,
+        conn_id=error.conn_id,
+        log_id=error.log_id,
+    )
+
+
+def body_or_error(
+    status: int,
+    body: Any,
+    *,
+    endpoint: str,
+    conn_id: str,
+    secrets: Iterable[str | None],
+    iam_key: bool,
+) -> dict:
+    """The body of one answer, or raise the typed error it stands for: a Baidu error in a JSON body first
+    (with an IAM key, a refusal of the key), then the HTTP status; a body that is not a JSON object is transient.
+
+    One copy for the sync hook and the triggerer's async client, so both classify every answer alike."""
+    if isinstance(body, dict):
+        error = error_from_response(body, endpoint=endpoint, conn_id=conn_id, secrets=secrets)
+        if error is not None:
+            raise iam_key_refused(error) if iam_key and error.code in IAM_REFUSED_CODES else error
+    http_error = class_for_http_status(status)
+    if http_error is not None or not isinstance(body, dict):
+        raise (http_error or TransientError)(
+            f"HTTP {status} from Baidu OCR", endpoint=endpoint, conn_id=conn_id
+        )
+    return body
+
+
+# Stops that leave the rest of a batch for the next run (a run summary says "stopped early"), not failures.
+PLANNED_STOPS = (QuotaExhausted.error_class, BudgetExhausted.error_class)

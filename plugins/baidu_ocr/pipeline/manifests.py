@@ -1,0 +1,316 @@
+"""The batch manifest and the run summary: what an OCR task reports, and what a run adds up to.
+
+A batch task returns a :class:`BatchManifest` through XCom (counts and a pointer to its staged records,
+never OCR payloads); the load reads the staged files it points to, and the run's last task sums the
+manifests into a summary and fails the run when a batch failed.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any, NotRequired, TypedDict
+
+from airflow.exceptions import AirflowException
+
+from baidu_ocr.pipeline.staging import delete_staged_files, read_records
+from baidu_ocr.pipeline.stats import percentile
+
+if TYPE_CHECKING:
+    from logging import Logger
+
+    from airflow.providers.amazon.aws.hooks.s3 import S3Hook
+
+    from baidu_ocr.pipeline.records import OcrOutcome
+
+
+class BatchManifest(TypedDict):
+    """What an OCR batch task returns through XCom: a pointer to its staged records and its counts."""
+
+    uri: str | None  # None when nothing had to be staged (every image skipped)
+    n_seen: int
+    n_ok: int
+    n_failed: int
+    n_skipped: int  # already in the warehouse, or the same content under another key of the batch
+    failed_by_class: dict[str, int]
+    stats: dict[str, Any]  # BaiduOcrHook.stats.snapshot()
+    started_at: float  # UNIX time: with finished_at, the run's wall clock for its achieved QPS
+    finished_at: float
+    error: NotRequired[str]  # set when the batch task failed after staging (quota, failure ratio, timeout)
+    stopped_by: NotRequired[str | None]  # "quota" (Baidu's 17/19) or "budget" (max_billable_calls)
+    n_left: NotRequired[int]  # images a stop left unsent: the next run OCRs them (not failures)
+    n_pages_ok: NotRequired[int]  # pages recognized (a parsed document counts all its pages)
+
+
+class BatchFailureRatioExceeded(AirflowException):
+    """Too many images of a batch failed: something is wrong beyond a few bad scans."""
+
+
+def build_manifest(
+    *,
+    uri: str | None,
+    n_seen: int,
+    outcomes: Iterable[OcrOutcome],
+    n_unreadable: int,
+    n_skipped: int,
+    stats: dict[str, Any],
+    started_at: float,
+    stopped_by: str | None = None,
+    n_left: int = 0,
+) -> BatchManifest:
+    """A batch's manifest from its outcomes: ok and failed counts, failures by class (unreadable keys too)."""
+    failed_by_class: dict[str, int] = defaultdict(int)
+    n_ok = n_pages_ok = 0
+    for outcome in outcomes:
+        if outcome.ok:
+            n_ok += 1
+            n_pages_ok += outcome.pages_recognized
+        else:
+            failed_by_class[outcome.error_class or "error"] += 1
+    if n_unreadable:
+        failed_by_class["unreadable"] = n_unreadable
+    return BatchManifest(
+        uri=uri,
+        n_seen=n_seen,
+        n_ok=n_ok,
+        n_failed=sum(failed_by_class.values()),
+        n_skipped=n_skipped,
+        failed_by_class=dict(failed_by_class),
+        stats=stats,
+        started_at=started_at,
+        finished_at=time.time(),
+        stopped_by=stopped_by,
+        n_left=n_left,
+        n_pages_ok=n_pages_ok,
+    )
+
+
+def failure_ratio(n_ok: int, n_failed: int) -> float:
+    attempted = n_ok + n_failed
+    return n_failed / attempted if attempted else 0.0
+
+
+def check_failure_ratio(manifest: BatchManifest, max_failure_ratio: float) -> None:
+    """Raise :class:`BatchFailureRatioExceeded` when more than ``max_failure_ratio`` of the images failed."""
+    ratio = failure_ratio(manifest["n_ok"], manifest["n_failed"])
+    if ratio > max_failure_ratio:
+        raise BatchFailureRatioExceeded(
+            f"{manifest['n_failed']} of {manifest['n_ok'] + manifest['n_failed']} images failed "
+            f"({ratio:.0%} > max_failure_ratio {max_failure_ratio:.0%}): {manifest['failed_by_class']}; "
+            f"{staged_where(manifest)}"
+        )
+
+
+def staged_where(manifest: BatchManifest) -> str:
+    """Where a batch's results are, as a sentence that is true when nothing was staged too."""
+    if manifest.get("uri"):
+        return f"what succeeded is staged at {manifest['uri']}"
+    return "nothing was staged"
+
+
+def manifest_list(manifests: Any) -> list[BatchManifest]:
+    """The manifests of a (mapped) task's output as a plain list, without ``None`` entries.
+
+    Indexing up to ``len()`` rather than iterating: iterating Airflow's lazy XCom sequence probes one offset
+    past the end and logs a scary "XCom not found" error for it.
+    """
+    if manifests is None:
+        return []
+    if isinstance(manifests, dict):
+        return [manifests]  # type: ignore[list-item]
+    try:
+        items = [manifests[i] for i in range(len(manifests))]
+    except TypeError:
+        items = list(manifests)
+    return [m for m in items if m]
+
+
+def summarize_run(
+    manifests: Iterable[BatchManifest | None],
+    *,
+    n_batches: int | None = None,
+    latencies_ms: Iterable[float] | None = None,
+) -> dict[str, Any]:
+    """One run's numbers from its batch manifests: images seen/skipped/ok/failed by class, billable calls,
+    retries, p50/p95 latency (per image, from the staged records) and the achieved QPS over the wall clock
+    from the first batch's start to the last one's end (batches may run in parallel)."""
+    done = [m for m in manifests if m]
+    failed_by_class: dict[str, int] = defaultdict(int)
+    for manifest in done:
+        for name, count in (manifest.get("failed_by_class") or {}).items():
+            failed_by_class[name] += count
+    calls = sum(int(m["stats"].get("billable_calls", 0)) for m in done)
+    latencies = [float(v) for v in (latencies_ms or []) if v is not None and v == v]  # v == v drops NaN
+    starts = [m["started_at"] for m in done if m.get("started_at")]
+    ends = [m["finished_at"] for m in done if m.get("finished_at")]
+    wall = (max(ends) - min(starts)) if starts and ends else 0.0
+    return {
+        "batches": len(done) if n_batches is None else n_batches,
+        "batches_without_manifest": 0 if n_batches is None else max(0, n_batches - len(done)),
+        "batches_failed_after_staging": sum(1 for m in done if m.get("error")),
+        "images_seen": sum(m["n_seen"] for m in done),
+        "images_skipped": sum(m["n_skipped"] for m in done),
+        "images_ok": sum(m["n_ok"] for m in done),
+        "images_failed": sum(m["n_failed"] for m in done),
+        "failed_by_class": dict(sorted(failed_by_class.items())),
+        "billable_calls": calls,
+        "failed_calls": sum(int(m["stats"].get("failed_calls", 0)) for m in done),
+        "status_checks": sum(int(m["stats"].get("status_checks", 0)) for m in done),
+        "retries": sum(int(m["stats"].get("retries", 0)) for m in done),
+        "latency_p50_ms": percentile(latencies, 50),
+        "latency_p95_ms": percentile(latencies, 95),
+        "wall_clock_s": round(wall, 3),
+        "achieved_qps": round(calls / wall, 3) if wall > 0 else 0.0,
+        "stopped_by": next((m["stopped_by"] for m in done if m.get("stopped_by")), None),
+        "images_left_for_next_run": sum(int(m.get("n_left", 0)) for m in done),
+    }
+
+
+def cost_figures(manifests: Iterable[BatchManifest | None]) -> dict[str, Any]:
+    """What the OCR of these manifests cost, as the lineage cost facet and the asset events carry it:
+    billable (successful) and failed calls, per endpoint too, pages recognized, retries, status checks,
+    call failures by error class, and what a stop (budget, quota) left unsent."""
+    from baidu_ocr.pipeline.stats import add_call_counts
+
+    done = [m for m in manifests if m]
+    calls: dict[str, Any] = {}
+    errors: dict[str, int] = defaultdict(int)
+    for manifest in done:
+        add_call_counts(calls, manifest.get("stats") or {})
+        for name, count in ((manifest.get("stats") or {}).get("errors_by_class") or {}).items():
+            errors[name] += int(count)
+    by_endpoint = calls.get("calls_by_endpoint") or {}
+    return {
+        "billable_calls": int(calls.get("billable_calls", 0)),
+        "failed_calls": int(calls.get("failed_calls", 0)),
+        "billable_calls_by_endpoint": {ep: c["billable_calls"] for ep, c in sorted(by_endpoint.items())},
+        "failed_calls_by_endpoint": {ep: c["failed_calls"] for ep, c in sorted(by_endpoint.items())},
+        "pages": sum(int(m.get("n_pages_ok", m.get("n_ok", 0))) for m in done),
+        "retries": sum(int((m.get("stats") or {}).get("retries", 0)) for m in done),
+        "status_checks": sum(int((m.get("stats") or {}).get("status_checks", 0)) for m in done),
+        "failures_by_class": dict(sorted(errors.items())),
+        "stopped_by": next((m["stopped_by"] for m in done if m.get("stopped_by")), None),
+        "images_left": sum(int(m.get("n_left", 0)) for m in done),
+    }
+
+
+def asset_event_extra(manifests: Iterable[BatchManifest | None], rows: dict[str, int]) -> dict[str, Any]:
+    """What a warehouse asset event carries: rows per table, the run's image counts and its cost figures
+    (:func:`cost_figures`, the same as its OpenLineage cost facet); JSON-safe and small."""
+    manifests = list(manifests)
+    summary = summarize_run(manifests)
+    keys = ("images_ok", "images_failed", "images_skipped")
+    return {"rows_loaded": dict(rows), **{key: summary[key] for key in keys}, **cost_figures(manifests)}
+
+
+def format_summary(summary: dict[str, Any]) -> str:
+    """The run summary as a few aligned log lines; the cost as one line per endpoint."""
+    width = max(len(k) for k in summary)
+    lines = [f"  {key:<{width}}  {value}" for key, value in summary.items() if key != "cost"]
+    for endpoint, cost in (summary.get("cost") or {}).items():
+        lines.append(f"  {'cost ' + endpoint:<{width}}  {format_cost(cost)}")
+    return "\n".join(lines)
+
+
+def format_cost(cost: dict[str, Any]) -> str:
+    """``12 billable calls this run, 340 this month (34.0% of 1000 free), est. cost 0.00 / 1.23 month``."""
+    free = cost.get("free_per_month")
+    share = cost.get("free_allowance_used")
+    allowance = f" ({share:.1%} of {free} free)" if share is not None else " (no free allowance configured)"
+    run_cost, month_cost = cost.get("run_estimated_cost"), cost.get("month_estimated_cost")
+    money = (
+        "no price configured"
+        if run_cost is None and month_cost is None
+        else f"est. cost {run_cost or 0:.2f} this run, {month_cost or 0:.2f} this month"
+    )
+    return (
+        f"{cost['run_billable_calls']} billable call(s) this run, {cost['month_billable_calls']} this month"
+        f"{allowance}; {money}"
+    )
+
+
+class RunFailed(AirflowException):
+    """The run did not do everything it should have; its summary (logged first) says what it did."""
+
+
+class RunStoppedEarly(RunFailed):
+    """A batch stopped sending (``max_billable_calls`` reached, or Baidu's daily quota, error 17): what
+    finished is loaded; the images left unsent are OCRed by the next run, which pays only for them."""
+
+
+class RunHadFailedBatches(RunFailed):
+    """Some OCR batches of the run failed; what the others staged was loaded."""
+
+
+class WarehouseLoadFailed(RunFailed):
+    """The load did not finish: staged results are kept for a rerun, which loads them without paying again."""
+
+
+def load_error(rows_loaded: Any) -> str | None:
+    """Why the load failed, from what it published (``None``: it published nothing, so it did not finish),
+    or ``None`` when it succeeded."""
+    if rows_loaded is None:
+        return "the load task did not finish (see its log)"
+    if isinstance(rows_loaded, dict) and rows_loaded.get("error"):
+        return str(rows_loaded["error"])
+    return None
+
+
+def finish_run(
+    s3: S3Hook,
+    manifests: Iterable[BatchManifest | None],
+    *,
+    n_batches: int | None = None,
+    rows_loaded: dict[str, Any] | None = None,
+    load_expected: bool = False,
+    cost: dict[str, dict[str, Any]] | None = None,
+    review: dict[str, int] | None = None,
+    log: Logger,
+) -> dict[str, Any]:
+    """The last task of an OCR DAG: log the run summary, return it, and fail when a batch or the load failed.
+
+    A batch that failed after staging published its manifest with an ``error``; one that failed earlier
+    published none, so ``n_batches`` minus the manifests counts those. A load that failed published an
+    ``error``, or nothing at all. The summary is logged first so a failed run still says what it did.
+    """
+    manifests = manifest_list(manifests)
+    latencies = read_records(s3, [m.get("uri") for m in manifests], columns=["latency_ms"])["latency_ms"]
+    summary = summarize_run(manifests, n_batches=n_batches, latencies_ms=latencies.dropna().tolist())
+    load_failure = load_error(rows_loaded) if load_expected else None
+    summary["rows_loaded"] = {} if load_failure else {k: v for k, v in (rows_loaded or {}).items()}
+    if load_failure:
+        summary["load_error"] = load_failure
+    if review is not None:  # documents loaded as needs_review and queued, by reason (the confidence gate)
+        summary["queued_for_review"] = review
+    if cost:
+        summary["cost"] = cost
+    log.info("Baidu OCR run summary:\n%s", format_summary(summary))
+    failed = summary["batches_without_manifest"] + summary["batches_failed_after_staging"]
+    batches = ""
+    if failed:
+        errors = sorted({m["error"] for m in manifests if m.get("error")})
+        batches = f"{failed} of {summary['batches']} OCR batch(es) failed ({'; '.join(errors) or 'see their logs'}). "
+    if load_failure:
+        raise WarehouseLoadFailed(
+            f"{batches}The warehouse load failed: {load_failure}. Staged results are kept; rerun the load "
+            "(or the run: already-staged images are not paid for again) once the warehouse is fixed."
+        )
+    if summary["stopped_by"]:
+        reason = (
+            "max_billable_calls reached" if summary["stopped_by"] == "budget" else "Baidu's quota is used up"
+        )
+        raise RunStoppedEarly(
+            f"Run stopped early ({reason}): {summary['images_left_for_next_run']} image(s) left for the next "
+            f"run, which pays only for them. {batches}Everything that finished was loaded."
+        )
+    if failed:
+        raise RunHadFailedBatches(
+            f"{batches}Everything that was staged, failed batches included, was loaded."
+        )
+    return summary
+
+
+def delete_staged(s3: S3Hook, manifests: Any) -> int:
+    """Delete the files the manifests point to, e.g. raw ID-card responses once the masked tables are loaded."""
+    return delete_staged_files(s3, (m.get("uri") for m in manifest_list(manifests)))
