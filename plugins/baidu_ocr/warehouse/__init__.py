@@ -9,16 +9,16 @@ from __future__ import annotations
 from typing import Any
 
 _EXPORTS = {
-    "WarehouseLoader": "baidu_ocr.warehouse.loader",
-    "OutdatedSchema": "baidu_ocr.warehouse.loader",
-    "PagesDone": "baidu_ocr.warehouse.loader",
-    "GENERIC": "baidu_ocr.warehouse.loader",
-    "POSTGRES": "baidu_ocr.warehouse.loader",
-    "SQLITE": "baidu_ocr.warehouse.loader",
-    "DDL_FILES": "baidu_ocr.warehouse.loader",
-    "ddl_statements": "baidu_ocr.warehouse.loader",
-    "render_ddl": "baidu_ocr.warehouse.loader",
-    "write_ddl_files": "baidu_ocr.warehouse.loader",
+    "WarehouseLoader": "baidu_ocr.warehouse.load",
+    "OutdatedSchema": "baidu_ocr.warehouse.load",
+    "PagesDone": "baidu_ocr.warehouse.load",
+    "GENERIC": "baidu_ocr.warehouse.load",
+    "POSTGRES": "baidu_ocr.warehouse.load",
+    "SQLITE": "baidu_ocr.warehouse.load",
+    "DDL_FILES": "baidu_ocr.warehouse.load",
+    "ddl_statements": "baidu_ocr.warehouse.load",
+    "render_ddl": "baidu_ocr.warehouse.load",
+    "write_ddl_files": "baidu_ocr.warehouse.load",
 }
 __all__ = sorted(_EXPORTS)
 
