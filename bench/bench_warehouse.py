@@ -109,7 +109,7 @@ def main() -> None:
         assert stored == len(to_sql_frame), (stored, len(to_sql_frame))
         assert loader.row_counts()["ocr_lines"] == len(lines)
     finally:
-        with loader._transaction() as cur:
+        with loader.transaction() as cur:
             cur.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
 
     n, m = len(lines), len(to_sql_frame)

@@ -1,5 +1,10 @@
 """The warehouse: DDL rendered from the normalizers' schema, migrations, idempotent loads, the usage ledger.
 
+One module per job: ``ddl`` (the DDL and its files), ``schema`` (create, migrate), ``load`` (idempotent
+loads per dialect), ``dedupe`` (what is already processed), ``ledger`` (``ocr_usage``), ``review`` (the
+review store), ``sql`` (dialects, quoting, values), ``connection`` (hook, dialect, transactions), and
+``loader`` (:class:`WarehouseLoader`, the front door over them).
+
 ``from baidu_ocr.warehouse import WarehouseLoader`` is the public path; ``python -m baidu_ocr.warehouse``
 migrates a warehouse or writes the DDL files.
 """
@@ -9,16 +14,16 @@ from __future__ import annotations
 from typing import Any
 
 _EXPORTS = {
-    "WarehouseLoader": "baidu_ocr.warehouse.load",
-    "OutdatedSchema": "baidu_ocr.warehouse.load",
-    "PagesDone": "baidu_ocr.warehouse.load",
-    "GENERIC": "baidu_ocr.warehouse.load",
-    "POSTGRES": "baidu_ocr.warehouse.load",
-    "SQLITE": "baidu_ocr.warehouse.load",
-    "DDL_FILES": "baidu_ocr.warehouse.load",
-    "ddl_statements": "baidu_ocr.warehouse.load",
-    "render_ddl": "baidu_ocr.warehouse.load",
-    "write_ddl_files": "baidu_ocr.warehouse.load",
+    "WarehouseLoader": "baidu_ocr.warehouse.loader",
+    "OutdatedSchema": "baidu_ocr.warehouse.schema",
+    "PagesDone": "baidu_ocr.warehouse.dedupe",
+    "GENERIC": "baidu_ocr.warehouse.sql",
+    "POSTGRES": "baidu_ocr.warehouse.sql",
+    "SQLITE": "baidu_ocr.warehouse.sql",
+    "DDL_FILES": "baidu_ocr.warehouse.ddl",
+    "ddl_statements": "baidu_ocr.warehouse.ddl",
+    "render_ddl": "baidu_ocr.warehouse.ddl",
+    "write_ddl_files": "baidu_ocr.warehouse.ddl",
 }
 __all__ = sorted(_EXPORTS)
 

@@ -6,7 +6,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from baidu_ocr.warehouse.load import WarehouseLoader, write_ddl_files
+from baidu_ocr.warehouse.ddl import write_ddl_files
+from baidu_ocr.warehouse.loader import WarehouseLoader
 
 SQL_DIR = Path(__file__).resolve().parent / "sql"
 

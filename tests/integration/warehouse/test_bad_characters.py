@@ -37,9 +37,9 @@ def test_nul_and_lone_surrogates_survive_staging_and_both_warehouses(s3, loader)
     loaded = loader.load(frames)  # PostgreSQL's COPY refused NUL before
 
     assert loaded["ocr_documents"] == 2 and loaded["ocr_lines"] == 2
-    texts = sorted(r[0] for r in loader.hook.get_records(f"SELECT text FROM {loader._table('ocr_lines')}"))
+    texts = sorted(r[0] for r in loader.hook.get_records(f"SELECT text FROM {loader.table('ocr_lines')}"))
     assert texts == ["surrogate \ufffd here", "合计 12.50"]
     ((message,),) = loader.hook.get_records(
-        f"SELECT error_msg FROM {loader._table('ocr_documents')} WHERE status = 'failed'"
+        f"SELECT error_msg FROM {loader.table('ocr_documents')} WHERE status = 'failed'"
     )
     assert message == "bad  image \ufffd"

@@ -60,7 +60,7 @@ def run_together(make_loader: Callable, batches: list[dict[str, pd.DataFrame]]) 
 
 def per_document(loader) -> list[tuple]:
     """(sha, status, n_lines, line rows) for every stored document."""
-    documents, lines = loader._table("ocr_documents"), loader._table("ocr_lines")
+    documents, lines = loader.table("ocr_documents"), loader.table("ocr_lines")
     sql = (
         f"SELECT d.content_sha256, d.status, d.n_lines, "
         f"(SELECT COUNT(*) FROM {lines} l WHERE l.content_sha256 = d.content_sha256 "

@@ -51,9 +51,9 @@ def test_reload_updates_values(loader):
     changed["ocr_documents"]["source_uri"] = "s3://bucket/renamed.jpg"
     loader.load(changed)
     assert select(
-        loader, "SELECT text FROM {t}('ocr_lines')".replace("{t}('ocr_lines')", loader._table("ocr_lines"))
+        loader, "SELECT text FROM {t}('ocr_lines')".replace("{t}('ocr_lines')", loader.table("ocr_lines"))
     ) == [("second",)]
-    assert select(loader, f"SELECT source_uri FROM {loader._table('ocr_documents')}") == [
+    assert select(loader, f"SELECT source_uri FROM {loader.table('ocr_documents')}") == [
         ("s3://bucket/renamed.jpg",)
     ]
 
@@ -61,20 +61,20 @@ def test_reload_updates_values(loader):
 def test_document_reprocessed_with_fewer_lines_keeps_no_stale_line(loader):
     loader.load(normalize_records([lines_record("a" * 64, ["one", "two", "three"])]))
     loader.load(normalize_records([lines_record("a" * 64, ["only"])]))
-    assert select(loader, f"SELECT line_no, text FROM {loader._table('ocr_lines')}") == [(0, "only")]
-    assert select(loader, f"SELECT n_lines FROM {loader._table('ocr_documents')}") == [(1,)]
+    assert select(loader, f"SELECT line_no, text FROM {loader.table('ocr_lines')}") == [(0, "only")]
+    assert select(loader, f"SELECT n_lines FROM {loader.table('ocr_documents')}") == [(1,)]
 
 
 def test_reprocessed_document_keeps_unchanged_lines_and_replaces_the_rest(loader):
     loader.load(normalize_records([lines_record("a" * 64, ["same", "old", "same too"])]))
     loader.load(normalize_records([lines_record("a" * 64, ["same", "new", "same too", "added"])]))
-    assert select(loader, f"SELECT line_no, text FROM {loader._table('ocr_lines')} ORDER BY line_no") == [
+    assert select(loader, f"SELECT line_no, text FROM {loader.table('ocr_lines')} ORDER BY line_no") == [
         (0, "same"),
         (1, "new"),
         (2, "same too"),
         (3, "added"),
     ]
-    assert select(loader, f"SELECT n_lines FROM {loader._table('ocr_documents')}") == [(4,)]
+    assert select(loader, f"SELECT n_lines FROM {loader.table('ocr_documents')}") == [(4,)]
 
 
 def test_child_rows_without_their_document_row_are_refused(loader):
@@ -89,13 +89,13 @@ def test_values_round_trip_with_nulls_dates_and_booleans(loader):
     loader.load(sample_frames())
     line = select(
         loader,
-        f'SELECT text, prob_average, prob_min, "left" FROM {loader._table("ocr_lines")} ORDER BY line_no',
+        f'SELECT text, prob_average, prob_min, "left" FROM {loader.table("ocr_lines")} ORDER BY line_no',
     )
     assert line == [("北京市海淀区", 0.998, 0.993, 12), ("Total 99.50", None, None, 12)]
     card = select(
         loader,
         f"SELECT birth_date, id_number_masked, id_number_valid, id_number_encrypted "
-        f"FROM {loader._table('ocr_idcards')}",
+        f"FROM {loader.table('ocr_idcards')}",
     )[0]
     assert str(card[0]) == "1990-01-01"
     assert card[1] == "330106********1234"
@@ -103,7 +103,7 @@ def test_values_round_trip_with_nulls_dates_and_booleans(loader):
     assert card[3] is None
     failed = select(
         loader,
-        f"SELECT status, error_code, n_lines, direction, log_id FROM {loader._table('ocr_documents')} "
+        f"SELECT status, error_code, n_lines, direction, log_id FROM {loader.table('ocr_documents')} "
         f"WHERE content_sha256 = '{'5' * 64}'",
     )
     assert failed == [("failed", "216201", None, None, "18446744073709551615")]
@@ -112,7 +112,7 @@ def test_values_round_trip_with_nulls_dates_and_booleans(loader):
 def test_text_with_tabs_newlines_and_backslashes_survives(loader):
     tricky = "tab\there\nnew line \\N back\\slash \r end"
     loader.load(normalize_records([lines_record("a" * 64, [tricky, ""])]))
-    assert select(loader, f"SELECT text FROM {loader._table('ocr_lines')} ORDER BY line_no") == [
+    assert select(loader, f"SELECT text FROM {loader.table('ocr_lines')} ORDER BY line_no") == [
         (tricky,),
         ("",),
     ]
@@ -131,7 +131,7 @@ def test_failure_mid_load_rolls_back_the_whole_batch(loader):
     with pytest.raises(Exception):  # noqa: B017 - the driver's own IntegrityError class differs per database
         loader.load(frames)
     assert loader.row_counts() == before
-    assert select(loader, f"SELECT text FROM {loader._table('ocr_lines')}") == [("kept",)]
+    assert select(loader, f"SELECT text FROM {loader.table('ocr_lines')}") == [("kept",)]
 
 
 def test_concurrent_loads_of_different_batches(make_loader):
@@ -179,8 +179,8 @@ def test_already_processed_counts_ok_and_bad_images_with_the_same_options(loader
 def test_failed_retry_does_not_overwrite_a_paid_ok_document(loader):
     loader.load(normalize_records([lines_record("a" * 64, ["paid for"])]))
     loader.load(normalize_records([failed_record(endpoint="general_basic", sha="a" * 64)]))
-    assert select(loader, f"SELECT status FROM {loader._table('ocr_documents')}") == [("ok",)]
-    assert select(loader, f"SELECT text FROM {loader._table('ocr_lines')}") == [("paid for",)]
+    assert select(loader, f"SELECT status FROM {loader.table('ocr_documents')}") == [("ok",)]
+    assert select(loader, f"SELECT text FROM {loader.table('ocr_lines')}") == [("paid for",)]
 
 
 def test_empty_frames_load_nothing(loader):
@@ -199,7 +199,7 @@ def test_generic_dialect_path_is_idempotent_too(monkeypatch, tmp_path):
     loader.load(frames)
     loader.load(frames)
     assert loader.row_counts() == {name: len(frame) for name, frame in frames.items()}
-    assert select(loader, f"SELECT status FROM {loader._table('ocr_documents')} ORDER BY content_sha256") == [
+    assert select(loader, f"SELECT status FROM {loader.table('ocr_documents')} ORDER BY content_sha256") == [
         ("ok",)
     ] * 4 + [("failed",)]
 
@@ -230,10 +230,10 @@ def test_postgres_load_on_a_session_that_already_used_temporary_tables(monkeypat
         loader.load(frames)
         loader.load(normalize_records([lines_record("1" * 64, ["changed"], endpoint="accurate")]))
         assert loader.row_counts()["ocr_documents"] == len(frames["ocr_documents"])
-        lines = loader._table("ocr_lines")
+        lines = loader.table("ocr_lines")
         assert select(loader, f"SELECT text FROM {lines} WHERE content_sha256 = '{'1' * 64}'") == [
             ("changed",)
         ]
     finally:
-        with loader._transaction() as cur:
+        with loader.transaction() as cur:
             cur.execute(f'DROP SCHEMA IF EXISTS "{loader.schema}" CASCADE')

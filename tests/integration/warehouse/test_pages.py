@@ -28,12 +28,12 @@ def page_record(page_no: int, texts: list[str], *, page_count: int = 4, ok: bool
 def test_pages_are_rows_of_their_own_with_their_lines(loader):
     loader.load(normalize_records([page_record(1, ["one"]), page_record(2, ["two", "deux"])]))
     rows = loader.hook.get_records(
-        f"SELECT page_no, text FROM {loader._table('ocr_lines')} WHERE content_sha256 = '{SHA}' "
+        f"SELECT page_no, text FROM {loader.table('ocr_lines')} WHERE content_sha256 = '{SHA}' "
         "ORDER BY page_no, line_no"
     )
     assert [tuple(r) for r in rows] == [(1, "one"), (2, "two"), (2, "deux")]
     documents = loader.hook.get_records(
-        f"SELECT page_no, page_count, n_lines FROM {loader._table('ocr_documents')} ORDER BY page_no"
+        f"SELECT page_no, page_count, n_lines FROM {loader.table('ocr_documents')} ORDER BY page_no"
     )
     assert [tuple(r) for r in documents] == [(1, 4, 1), (2, 4, 2)]
 

@@ -27,14 +27,14 @@ def gated_frames(faded: str = "faded", *, run_id: str = "run-1"):
 
 def lines(loader) -> list[tuple]:
     sql = (
-        f"SELECT line_no, text, original_text, reviewed_by FROM {loader._table('ocr_lines')} ORDER BY line_no"
+        f"SELECT line_no, text, original_text, reviewed_by FROM {loader.table('ocr_lines')} ORDER BY line_no"
     )
     return [tuple(r) for r in loader.hook.get_records(sql)]
 
 
 def review_state(loader) -> tuple:
-    docs = loader.hook.get_records(f"SELECT review_status, reviewed_by FROM {loader._table('ocr_documents')}")
-    queue = loader.hook.get_records(f"SELECT status, reviewed_by FROM {loader._table('ocr_review_queue')}")
+    docs = loader.hook.get_records(f"SELECT review_status, reviewed_by FROM {loader.table('ocr_documents')}")
+    queue = loader.hook.get_records(f"SELECT status, reviewed_by FROM {loader.table('ocr_review_queue')}")
     return tuple(docs[0]), tuple(queue[0])
 
 
