@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 # The demo, UI and cluster scripts (include/baidu_ocr_dev) run from the checkout; they are not in the wheel.
 export PYTHONPATH := $(CURDIR)/include$(if $(PYTHONPATH),:$(PYTHONPATH))
 
-.PHONY: install test lint demo ui cluster-demo bench-triggerer clean
+.PHONY: install test lint docs demo ui cluster-demo bench-triggerer clean
 
 $(STAMP): requirements.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -20,7 +20,11 @@ lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
-test: install lint
+# The documentation site (mkdocs.yml, docs/) into site/, strictly: a broken link, anchor or reference fails.
+docs: install
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict
+
+test: install lint docs
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 demo: install
@@ -39,4 +43,4 @@ bench-triggerer: install
 	$(PY) bench/bench_triggerer.py $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) .pytest_cache build *.egg-info .demo .cluster .bench
+	rm -rf $(VENV) .pytest_cache build *.egg-info .demo .cluster .bench site

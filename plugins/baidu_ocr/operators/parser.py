@@ -42,7 +42,7 @@ class BaiduOcrParserOperator(AsyncJobsOperator):
     An error that concerns every document (quota, permission, credentials) stops submitting: the tasks
     already submitted are still waited for and staged (they are paid for), then the task fails.
 
-    :param options: parser options sent with each document (``{"recognize_formula": True}``); part of the
+    :param dict options: parser options sent with each document (``{"recognize_formula": True}``); part of the
         dedup key.
     :param deferrable: wait in the triggerer instead of occupying a worker slot (default: the
         ``[operators] default_deferrable`` option).

@@ -67,13 +67,13 @@ class BaiduOcrTableOperator(AsyncJobsOperator, BaiduOcrBatchOperator):
     file is copied to ``s3://<bucket>/<excel_prefix>/<key's folders>/<name>.xlsx``.
 
     :param api: ``"table"`` (sync v2, default) or ``"form_ocr"`` (async, deferrable).
-    :param options: options for the endpoint (``table``: e.g. ``{"cell_contents": "true"}``;
+    :param dict options: options for the endpoint (``table``: e.g. ``{"cell_contents": "true"}``;
         ``form_ocr/request``: e.g. ``{"request_type": "excel"}``).
     :param excel_prefix: key prefix (in ``bucket``) for the Excel files (``None``: no Excel).
-    :param deferrable: ``form_ocr`` only: wait in the triggerer instead of occupying a worker slot
+    :param bool deferrable: ``form_ocr`` only: wait in the triggerer instead of occupying a worker slot
         (default: the ``[operators] default_deferrable`` option).
-    :param poll_interval: ``form_ocr`` only: seconds between polls of the job status.
-    :param timeout: ``form_ocr`` only: seconds to wait for all jobs before failing (finished ones are
+    :param float poll_interval: ``form_ocr`` only: seconds between polls of the job status.
+    :param float timeout: ``form_ocr`` only: seconds to wait for all jobs before failing (finished ones are
         staged first).
 
     The other parameters are those of :class:`~baidu_ocr.operators.ocr.BaiduOcrBatchOperator` (the
