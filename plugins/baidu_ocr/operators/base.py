@@ -30,13 +30,28 @@ if TYPE_CHECKING:
     from airflow.sdk import Context
 
     from baidu_ocr.hooks.ocr import BaiduOcrHook
+    from baidu_ocr.warehouse import WarehouseLoader
 
 
 # At most this many S3 objects in a task's lineage event: 10 000 keys must not make a 1 MB event.
 MAX_LINEAGE_INPUTS = 1000
 
 
-class S3ImageBatchOperator(BaseOperator):
+class WarehouseOperatorMixin:
+    """A cached ``warehouse``, as operators have a cached hook: one loader per task, built on first use
+    (in ``execute``, never in ``__init__``), so the schema check, which takes a lock on PostgreSQL, runs
+    once per task however many times the task reads or writes the warehouse."""
+
+    warehouse_conn_id: str | None
+
+    @cached_property
+    def warehouse(self) -> WarehouseLoader:
+        from baidu_ocr.warehouse import WarehouseLoader
+
+        return WarehouseLoader(self.warehouse_conn_id)
+
+
+class S3ImageBatchOperator(WarehouseOperatorMixin, BaseOperator):
     """Base of the operators that OCR a batch of S3 keys and stage the raw records (not used directly).
 
     :param bucket: S3 bucket of the images.
@@ -147,11 +162,7 @@ class S3ImageBatchOperator(BaseOperator):
         self._done_pages: dict[str, set[int]] = {}
         if not self.warehouse_conn_id or not hashes:
             return set()
-        from baidu_ocr.warehouse import WarehouseLoader
-
-        loader = WarehouseLoader(self.warehouse_conn_id)
-        loader.ensure_schema()
-        done = loader.processed_pages(hashes, self.record_endpoint, options_hash(self.options))
+        done = self.warehouse.processed_pages(hashes, self.record_endpoint, options_hash(self.options))
         self._done_pages = {digest: pages.pages for digest, pages in done.items() if not pages.complete}
         return {digest for digest, pages in done.items() if pages.complete}
 
@@ -321,10 +332,8 @@ class S3ImageBatchOperator(BaseOperator):
             return None
         spent = 0
         if self.warehouse_conn_id:
-            from baidu_ocr.warehouse import WarehouseLoader
-
             ti = context["ti"]
-            used = WarehouseLoader(self.warehouse_conn_id).usage(dag_id=ti.dag_id, run_id=ti.run_id)
+            used = self.warehouse.usage(dag_id=ti.dag_id, run_id=ti.run_id)
             spent = sum(calls for calls, _, _ in used.values())
         self._budget_spent_before = spent
         return max(0, int(self.max_billable_calls) - spent)
@@ -347,7 +356,6 @@ class S3ImageBatchOperator(BaseOperator):
         if not self.warehouse_conn_id or not (stats.get("calls_by_endpoint") or pages):
             return []
         from baidu_ocr.pipeline.usage import beijing_day, usage_rows
-        from baidu_ocr.warehouse import WarehouseLoader
 
         ti = context["ti"]
         rows = usage_rows(
@@ -361,7 +369,7 @@ class S3ImageBatchOperator(BaseOperator):
             day=beijing_day(),
         )
         try:
-            written = WarehouseLoader(self.warehouse_conn_id).record_usage(rows, self.hook.settings.pricing)
+            written = self.warehouse.record_usage(rows, self.hook.settings.pricing)
         except Exception as exc:  # noqa: BLE001 - bookkeeping: the batch's results must still be published
             self.log.warning(
                 "Could not record the usage of this try in ocr_usage: %s: %s", type(exc).__name__, exc

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseOperator
 
-from baidu_ocr.operators.base import MAX_LINEAGE_INPUTS
+from baidu_ocr.operators.base import MAX_LINEAGE_INPUTS, WarehouseOperatorMixin
 from baidu_ocr.pii.connection import DEFAULT_PII_CONN_ID, pii_policy, sealing_key
 from baidu_ocr.pipeline.manifests import manifest_list
 from baidu_ocr.pipeline.staging import DEFAULT_STAGING_PREFIX, run_folder, s3_uri
@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from baidu_ocr.pii.policy import PiiPolicy
 
 
-class BaiduOcrWarehouseLoadOperator(BaseOperator):
+class BaiduOcrWarehouseLoadOperator(WarehouseOperatorMixin, BaseOperator):
     """Read staged raw records, normalize them into tables and upsert them into the warehouse.
 
     :param manifests: the manifests of the OCR tasks (a mapped task's output is fine); ``None`` entries and
@@ -108,7 +108,6 @@ class BaiduOcrWarehouseLoadOperator(BaseOperator):
 
         from baidu_ocr.normalize import normalize_records
         from baidu_ocr.pipeline.staging import read_records, staged_files
-        from baidu_ocr.warehouse import WarehouseLoader
 
         s3 = S3Hook(aws_conn_id=self.aws_conn_id)
         files = staged_files(s3, self._staged_uris(context))
@@ -118,9 +117,7 @@ class BaiduOcrWarehouseLoadOperator(BaseOperator):
         frames = normalize_records(
             records, pii=self._pii_policy(), mask_id_numbers=self.mask_id_numbers, min_confidence=gate
         )
-        loader = WarehouseLoader(self.warehouse_conn_id)
-        loader.ensure_schema()
-        loaded = dict(loader.load(frames))
+        loaded = dict(self.warehouse.load(frames))
         self._lineage_rows = loaded
         from baidu_ocr.pipeline.manifests import cost_figures
 

@@ -18,6 +18,7 @@ from airflow.sdk import BaseOperator, Param
 from airflow.sdk.definitions.param import ParamsDict
 
 from baidu_ocr.normalize.review_gate import corrections_from, line_field
+from baidu_ocr.operators.base import WarehouseOperatorMixin
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -153,7 +154,7 @@ def _line_params(low_lines: Sequence[dict[str, Any]]) -> dict[str, Param]:
     }
 
 
-class BaiduOcrApplyReviewsOperator(BaseOperator):
+class BaiduOcrApplyReviewsOperator(WarehouseOperatorMixin, BaseOperator):
     """Write the reviewers' answers to the warehouse: corrections beside the OCR text, who and when.
 
     :param responses: the review tasks' outputs (a mapped :class:`BaiduOcrReviewOperator`'s ``.output``).
@@ -170,9 +171,6 @@ class BaiduOcrApplyReviewsOperator(BaseOperator):
         self.warehouse_conn_id = warehouse_conn_id
 
     def execute(self, context: Context) -> dict[str, int]:
-        from baidu_ocr.warehouse import WarehouseLoader
-
-        loader = WarehouseLoader(self.warehouse_conn_id)
         counts = {"accepted": 0, "corrected": 0, TIMED_OUT: 0}
         for response in [r for r in (self.responses or []) if r]:
             decision = response["decision"]
@@ -180,7 +178,7 @@ class BaiduOcrApplyReviewsOperator(BaseOperator):
             if decision == TIMED_OUT:
                 continue
             reviewed_at = response.get("reviewed_at")
-            loader.apply_review(
+            self.warehouse.apply_review(
                 response["document"],
                 corrections={int(n): text for n, text in (response.get("corrections") or {}).items()},
                 reviewed_by=response.get("reviewed_by") or "unknown",

@@ -7,11 +7,13 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseHook, BaseOperator
 
+from baidu_ocr.operators.base import WarehouseOperatorMixin
+
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
 
-class BaiduOcrRunSummaryOperator(BaseOperator):
+class BaiduOcrRunSummaryOperator(WarehouseOperatorMixin, BaseOperator):
     """Log and return a run's summary; fail the run when any OCR batch or the load failed.
 
     Seen / skipped / ok / failed images by error class, billable calls, retries, p50/p95 latency and the
@@ -88,12 +90,10 @@ class BaiduOcrRunSummaryOperator(BaseOperator):
         if not self.warehouse_conn_id:
             return None
         from baidu_ocr.pipeline.usage import beijing_day, cost_lines
-        from baidu_ocr.warehouse import WarehouseLoader
 
         ti = context["ti"]
-        loader = WarehouseLoader(self.warehouse_conn_id)
-        run = loader.usage(dag_id=ti.dag_id, run_id=ti.run_id)
-        month = loader.usage(month_of_day=beijing_day())
+        run = self.warehouse.usage(dag_id=ti.dag_id, run_id=ti.run_id)
+        month = self.warehouse.usage(month_of_day=beijing_day())
         return cost_lines(
             {ep: calls for ep, (calls, _, _) in run.items()},
             {ep: calls for ep, (calls, _, _) in month.items()},
@@ -108,10 +108,8 @@ class BaiduOcrRunSummaryOperator(BaseOperator):
             return None
         from collections import Counter
 
-        from baidu_ocr.warehouse import WarehouseLoader
-
         ti = context["ti"]
-        queued = WarehouseLoader(self.warehouse_conn_id).review_queue(ti.dag_id, ti.run_id)
+        queued = self.warehouse.review_queue(ti.dag_id, ti.run_id)
         return dict(Counter(item["reason"] for item in queued))
 
     def _prices(self) -> dict[str, Any]:

@@ -71,6 +71,33 @@ def test_skips_content_in_the_warehouse_and_duplicates_before_any_call(
     assert WarehouseLoader("wh").usage(month_of_day=None) == {"general_basic": (3, 0, None)}
 
 
+def test_one_warehouse_loader_and_one_schema_check_per_task(s3, scripted_hook, monkeypatch, tmp_path):
+    """The task asks what is done, reads the run's budget and records its usage through one loader, built
+    in execute: the schema check (an advisory lock on PostgreSQL) runs once, not once per question."""
+    import json
+
+    import baidu_ocr.warehouse.loader as loader_module
+    from baidu_ocr.warehouse import WarehouseLoader
+
+    built, checked = [], []
+    build, check = WarehouseLoader.__init__, loader_module.ensure_tables
+    monkeypatch.setattr(
+        WarehouseLoader, "__init__", lambda self, *a, **k: built.append(a) or build(self, *a, **k)
+    )
+    monkeypatch.setattr(loader_module, "ensure_tables", lambda wh, **k: checked.append(wh) or check(wh, **k))
+    monkeypatch.setenv("AIRFLOW_CONN_WH", json.dumps({"conn_type": "sqlite", "host": str(tmp_path / "w.db")}))
+    images = _upload(s3, 3)
+    op = _operator(list(images), warehouse_conn_id="wh", max_billable_calls=10)
+    assert built == []  # nothing in __init__
+
+    manifest = op.execute(context())
+
+    assert manifest["n_ok"] == 3
+    assert [usage["billable_calls"] for usage in op._lineage_usage] == [3]  # the usage was written
+    assert built == [("wh",)]
+    assert checked == [op.warehouse]
+
+
 def test_everything_known_makes_no_call_and_stages_nothing(s3, scripted_hook, monkeypatch, capfd):
     images = _upload(s3, 3)
     monkeypatch.setattr(BaiduOcrBatchOperator, "_already_processed", lambda self, hashes: set(hashes))
