@@ -24,6 +24,12 @@
    A review unanswered after `params.review_timeout_minutes` leaves the rows `needs_review`; the run
    succeeds. Under `airflow dags test`, which would wait for the answers forever (it never applies a review
    timeout), the documents are queued but no review task is opened.
+
+   **To see a review**: the default prefix `samples/documents/` holds clean scans, none under the gate, so
+   **review** has nothing to map over and is skipped. Trigger with `prefix` = `samples/review/` (`make ui`
+   uploads `faded_01.jpg` there: one faded line, read with a confidence under the default 0.9), then open
+   the run's **review** task (tab Required Actions) or Browse -> Required Actions, and accept the lines or
+   correct them.
 5. **summarize** logs the run: images seen / skipped / ok / failed by error class, billable calls (failed
    calls apart: Baidu does not bill them), retries, p50/p95 latency, achieved QPS, and per endpoint the
    month's calls so far, the share of the free allowance used and the estimated cost (`ocr_usage`, prices
@@ -68,7 +74,11 @@ MAX_REVIEWS = 512  # review tasks per run (max_map_length is 1024); the rest sta
     render_template_as_native_obj=True,  # options render as a dict, batch sizes as ints
     params={
         "bucket": Param("baidu-ocr-demo", type="string", description="S3 bucket of the images"),
-        "prefix": Param("samples/documents/", type="string", description="key prefix to OCR"),
+        "prefix": Param(
+            "samples/documents/",
+            type="string",
+            description="key prefix to OCR; samples/review/ holds a faded scan that opens a review task",
+        ),
         "endpoint": Param("general_basic", type="string", description="Baidu OCR endpoint"),
         "options": Param(
             {"probability": "true"},
@@ -107,7 +117,7 @@ def baidu_ocr_s3_to_warehouse():
     @task(show_return_value_in_logs=False)  # up to 512 batches of keys: the log gets one line instead
     def list_batches(params: dict) -> list[dict]:
         """One mapped task's arguments per batch of keys (per-run settings travel as data, not templates)."""
-        from baidu_ocr.pipeline.assets import batch_specs, plan_s3_page_batches
+        from baidu_ocr.pipeline.s3_batches import batch_specs, plan_s3_page_batches
 
         batches = plan_s3_page_batches(
             params["bucket"], params["prefix"], params["batch_size"], suffixes=params["suffixes"]

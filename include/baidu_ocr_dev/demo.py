@@ -121,7 +121,15 @@ def demo_connections(
     timeout: float = 60.0,
     pricing: dict | None = None,
 ) -> dict[str, dict]:
-    """The four connections the example DAGs use, as Airflow's JSON connection form."""
+    """The four connections the example DAGs use, as Airflow's JSON connection form.
+
+    The two Baidu OCR connections carry every field of their type's form (so Airflow's Edit Connection form
+    shows them all, see :func:`~baidu_ocr.provider.extra_with_form_defaults`); ``pricing`` defaults to the
+    example prices :data:`DEMO_PRICING`, so the run summaries' cost lines show figures.
+    """
+    from baidu_ocr.provider import CONN_FIELDS, PII_CONN_FIELDS, extra_with_form_defaults
+
+    ocr_extra = {"qps": qps, "timeout": timeout, "pricing": DEMO_PRICING if pricing is None else pricing}
     return {
         "aws_default": {"conn_type": "aws", "extra": aws_extra},
         "baidu_ocr_default": {
@@ -129,13 +137,13 @@ def demo_connections(
             "login": api_key,
             "password": secret_key,
             "host": host,
-            "extra": {"qps": qps, "timeout": timeout, "pricing": pricing or {}},
+            "extra": extra_with_form_defaults(CONN_FIELDS, ocr_extra),
         },
         "warehouse_default": {"conn_type": "sqlite", "host": str(warehouse)},
         "baidu_ocr_pii": {
-            "conn_type": "generic",
+            "conn_type": "baidu_ocr_pii",  # its "Test" button checks the keys (baidu_ocr.hooks.pii)
             "password": hmac_key,
-            "extra": {"encryption_key": encryption_key},
+            "extra": extra_with_form_defaults(PII_CONN_FIELDS, {"encryption_key": encryption_key}),
         },
     }
 
@@ -388,7 +396,7 @@ def main(argv: list[str] | None = None) -> int:
                 warehouse=warehouse,
                 hmac_key=hmac_key,
                 encryption_key=encryption_key,
-                pricing=json.loads(os.environ.get("BAIDU_OCR_PRICING") or "null") or DEMO_PRICING,
+                pricing=json.loads(os.environ.get("BAIDU_OCR_PRICING") or "null"),
             ),
             lineage_file=lineage_file,
         )

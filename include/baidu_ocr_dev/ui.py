@@ -3,9 +3,11 @@
 It starts, on free loopback ports: a moto S3 server with ``include/samples`` uploaded, the local Baidu-compatible
 OCR server, and ``airflow standalone`` (scheduler, DAG processor, triggerer, API server + UI) with the
 virtualenv's ``bin`` on its ``PATH`` (standalone starts its components as ``airflow ...``). The connections
-are created in the metadata database, so they show in Admin -> Connections and their "Test" button works, and
-the pool ``baidu_ocr`` exists. It prints the URL, the admin user and the file holding its password, then waits;
-Ctrl-C (or SIGTERM) stops everything it started, each in its own process group.
+are created in the metadata database, so they show in Admin -> Connections, each field of their form filled,
+and their "Test" button works (``baidu_ocr_default`` carries the example prices of ``demo.DEMO_PRICING``: the
+run summary's cost lines show figures); the pool ``baidu_ocr`` exists. It prints the URL, the admin user and
+the file holding its password, then waits; Ctrl-C (or SIGTERM) stops everything it started, each in its own
+process group.
 
 The Airflow home is ``.demo/ui/airflow`` (``--home`` elsewhere); the SQLite warehouse ``.demo/ui/warehouse.db``.
 :func:`deployment` is the same thing as a context manager, for the browser test.

@@ -1,4 +1,4 @@
-"""Provider metadata: registers the ``baidu_ocr`` connection type with Airflow."""
+"""Provider metadata: registers the ``baidu_ocr`` and ``baidu_ocr_pii`` connection types with Airflow."""
 
 from __future__ import annotations
 
@@ -36,7 +36,39 @@ CONN_FIELDS: dict[str, dict] = {
         '{"endpoints": {"accurate": {"max_side": 8192, "max_encoded_mb": 10}}}. Empty: Baidu\'s documented limits.',
         "schema": {"type": "object", "default": {}},
     },
+    "pricing": {
+        "label": "Pricing",
+        "description": "Optional JSON of your account's prices per endpoint, for the cost lines of the run "
+        'summaries and ocr_usage, e.g. {"general_basic": {"free_per_month": 1000, "price_per_1000": 3.0}}. '
+        "Empty: calls are counted, no cost is estimated.",
+        "schema": {"type": "object", "default": {}},
+    },
 }
+
+# The ``baidu_ocr_pii`` connection's one extra field (password = HMAC key). Format "password": the form hides
+# it; the REST API masks it only when "encryption_key" is in [core] sensitive_var_conn_names.
+PII_CONN_FIELDS: dict[str, dict] = {
+    "encryption_key": {
+        "label": "Encryption key",
+        "description": "Optional base64 of a 16, 24 or 32-byte AES key: with it, the warehouse also keeps each ID "
+        "number encrypted (id_number_encrypted) for whoever holds the key. Empty: masked and HMAC only.",
+        # "null" in the type: the form does not require it (left empty, it saves "" or null: no key).
+        "schema": {"type": ["string", "null"], "default": "", "format": "password"},
+    },
+}
+
+
+def extra_with_form_defaults(conn_fields: dict[str, dict], extra: dict | None = None) -> dict:
+    """``extra`` completed with the default of every form field it lacks.
+
+    Airflow 3.3's Edit Connection form shows a conn-field only when the stored extra holds its key (the Add
+    form shows them all), so a connection created by the CLI, the REST API or an import needs every key to
+    be editable field by field. A connection saved from the Add form already has them.
+    """
+    defaults = {
+        name: spec["schema"]["default"] for name, spec in conn_fields.items() if "default" in spec["schema"]
+    }
+    return {**defaults, **(extra or {})}
 
 
 def get_provider_info() -> dict:
@@ -54,7 +86,12 @@ def get_provider_info() -> dict:
                 "tags": ["service"],
             }
         ],
-        "hooks": [{"integration-name": "Baidu OCR", "python-modules": ["baidu_ocr.hooks.ocr"]}],
+        "hooks": [
+            {
+                "integration-name": "Baidu OCR",
+                "python-modules": ["baidu_ocr.hooks.ocr", "baidu_ocr.hooks.pii"],
+            }
+        ],
         "operators": [{"integration-name": "Baidu OCR", "python-modules": ["baidu_ocr.operators"]}],
         "triggers": [{"integration-name": "Baidu OCR", "python-modules": ["baidu_ocr.triggers.jobs"]}],
         "connection-types": [
@@ -73,6 +110,20 @@ def get_provider_info() -> dict:
                     },
                 },
                 "conn-fields": CONN_FIELDS,
-            }
+            },
+            {
+                "hook-class-name": "baidu_ocr.hooks.pii.BaiduOcrPiiHook",
+                "hook-name": "Baidu OCR PII keys",
+                "connection-type": "baidu_ocr_pii",
+                "ui-field-behaviour": {
+                    "hidden-fields": ["host", "schema", "login", "port"],
+                    "relabeling": {"password": "HMAC key"},
+                    "placeholders": {
+                        "password": "Key of the HMAC stored with every ID number (32 random bytes as text, "
+                        "e.g. from: python -c 'import secrets; print(secrets.token_urlsafe(32))')",
+                    },
+                },
+                "conn-fields": PII_CONN_FIELDS,
+            },
         ],
     }

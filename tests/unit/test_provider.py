@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 
@@ -33,13 +35,18 @@ def test_connection_form_fields(providers_manager):
     assert behaviour["relabeling"] == {"login": "API Key", "password": "Secret Key", "host": "API base URL"}
 
 
-def test_provider_info_matches_the_hook():
-    from baidu_ocr.hooks.ocr import BaiduOcrHook
+def test_provider_info_matches_the_hooks():
+    from importlib import import_module
+
     from baidu_ocr.provider import get_provider_info
 
-    (conn_type,) = get_provider_info()["connection-types"]
-    assert conn_type["connection-type"] == BaiduOcrHook.conn_type
-    assert conn_type["hook-name"] == BaiduOcrHook.hook_name
+    conn_types = get_provider_info()["connection-types"]
+    assert [c["connection-type"] for c in conn_types] == ["baidu_ocr", "baidu_ocr_pii"]
+    for conn_type in conn_types:
+        module, _, name = conn_type["hook-class-name"].rpartition(".")
+        hook = getattr(import_module(module), name)
+        assert conn_type["connection-type"] == hook.conn_type
+        assert conn_type["hook-name"] == hook.hook_name
 
 
 def _extra_fields(providers_manager) -> dict[str, dict]:
@@ -53,7 +60,7 @@ def _extra_fields(providers_manager) -> dict[str, dict]:
 def test_every_form_field_has_a_label_a_description_and_a_non_null_default(providers_manager):
     fields = _extra_fields(providers_manager)
     # Optional keys without a value (redis_url, app_id) are not form fields: the form would save them as null.
-    assert set(fields) == {"qps", "timeout", "max_retries", "verify", "image_limits"}
+    assert set(fields) == {"qps", "timeout", "max_retries", "verify", "image_limits", "pricing"}
     for name, field in fields.items():
         assert field["schema"].get("title"), name
         assert field["description"], name
@@ -98,3 +105,42 @@ def test_a_null_in_the_extra_means_the_default_not_false():
     conn = Connection(conn_id="c", conn_type="baidu_ocr", login="k", password="s", extra=extra)
     settings = BaiduOcrSettings.from_connection(conn)
     assert (settings.verify, settings.max_retries, settings.image_limits) == (True, 5, {})
+
+
+def test_pricing_is_a_json_field_whose_hint_shows_the_shape_the_hook_reads(providers_manager):
+    from baidu_ocr.pipeline.usage import pricing_from_extra
+
+    pricing = _extra_fields(providers_manager)["pricing"]
+    assert (pricing["schema"]["type"], pricing["value"], pricing["schema"]["title"]) == (
+        "object",
+        {},
+        "Pricing",
+    )
+    example = pricing["description"].split("e.g. ", 1)[1].rsplit("}", 1)[0] + "}"
+    assert pricing_from_extra(json.loads(example))["general_basic"].price_per_1000 == 3.0
+
+
+def test_the_pii_connection_form_hides_what_it_does_not_use_and_its_aes_key_is_a_password(providers_manager):
+    behaviour = providers_manager.field_behaviours["baidu_ocr_pii"]
+    assert set(behaviour["hidden_fields"]) == {"host", "schema", "login", "port"}
+    assert behaviour["relabeling"] == {"password": "HMAC key"}
+    (key,) = [
+        w
+        for k, w in providers_manager.connection_form_widgets.items()
+        if k.startswith("extra__baidu_ocr_pii__")
+    ]
+    assert key.field_name == "encryption_key" and key.is_sensitive
+    assert key.field["description"] and key.field["value"] == ""
+
+
+def test_extra_with_form_defaults_fills_every_missing_field_and_keeps_given_values():
+    from baidu_ocr.provider import CONN_FIELDS, extra_with_form_defaults
+
+    extra = extra_with_form_defaults(CONN_FIELDS, {"qps": 4, "redis_url": "redis://r:6379/0"})
+    assert set(CONN_FIELDS) | {"redis_url"} == set(extra)
+    assert (extra["qps"], extra["redis_url"], extra["verify"], extra["max_retries"]) == (
+        4,
+        "redis://r:6379/0",
+        True,
+        5,
+    )
