@@ -63,7 +63,7 @@ log = logging.getLogger("airflow.task")
 def baidu_ocr_idcards_to_warehouse():
     @task(show_return_value_in_logs=False)  # the batches of keys: the log gets one line instead
     def list_batches(params: dict) -> list[dict]:
-        from baidu_ocr.pipeline.assets import plan_s3_idcard_batches
+        from baidu_ocr.pipeline.s3_batches import plan_s3_idcard_batches
 
         return plan_s3_idcard_batches(
             params["bucket"],

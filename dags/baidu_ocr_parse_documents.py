@@ -66,7 +66,7 @@ def baidu_ocr_parse_documents():
     @task(show_return_value_in_logs=False)  # the batches of keys: the log gets one line instead
     def list_batches(params: dict) -> list[dict]:
         """One mapped task's arguments per batch of documents (per-run settings travel as data)."""
-        from baidu_ocr.pipeline.assets import batch_specs, plan_s3_batches
+        from baidu_ocr.pipeline.s3_batches import batch_specs, plan_s3_batches
 
         batches = plan_s3_batches(
             params["bucket"], params["prefix"], params["batch_size"], suffixes=params["suffixes"]

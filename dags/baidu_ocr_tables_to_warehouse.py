@@ -80,7 +80,7 @@ def baidu_ocr_tables_to_warehouse():
     def list_batches(params: dict) -> list[dict]:
         """One mapped task's arguments per batch of keys (per-run settings travel as data, not templates)."""
         from baidu_ocr.inputs.sources import DOCUMENT_SUFFIXES
-        from baidu_ocr.pipeline.assets import batch_specs, plan_s3_page_batches
+        from baidu_ocr.pipeline.s3_batches import batch_specs, plan_s3_page_batches
 
         suffixes = params["suffixes"]
         if params["api"] == "form_ocr":  # the old async API reads images only

@@ -82,3 +82,14 @@ class MovedModuleFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
 def install() -> None:
     if not any(isinstance(finder, MovedModuleFinder) for finder in sys.meta_path):
         sys.meta_path.append(MovedModuleFinder())
+
+
+def moved_attribute(old_module: str, name: str, new_module: str) -> object:
+    """A name that left ``old_module`` for ``new_module``: still there, with the same deprecation warning."""
+    warnings.warn(
+        f"{old_module}.{name} moved to {new_module}.{name} in airflow-provider-baidu-ocr 0.2.0; "
+        f"import it from {new_module}",
+        _deprecation_category(),
+        stacklevel=3,
+    )
+    return getattr(importlib.import_module(new_module), name)

@@ -6,7 +6,7 @@ import asyncio
 import time
 
 import pytest
-from baidu_ocr.client.errors import BaiduOcrError
+from baidu_ocr.exceptions import BaiduOcrError
 from baidu_ocr.hooks.async_client import AsyncBaiduOcrClient
 from baidu_ocr.hooks.ocr import BaiduOcrHook, reset_process_caches
 from baidu_ocr.triggers.jobs import BaiduOcrTableJobTrigger

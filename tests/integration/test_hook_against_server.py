@@ -8,7 +8,7 @@ import logging
 import time
 
 import pytest
-from baidu_ocr.client.errors import AuthenticationFailed, BudgetExhausted, QuotaExhausted
+from baidu_ocr.exceptions import AuthenticationFailed, BudgetExhausted, QuotaExhausted
 from baidu_ocr.hooks.ocr import BaiduOcrHook, reset_process_caches
 from baidu_ocr_server.testing import running_server
 from PIL import Image

@@ -8,7 +8,7 @@ import json
 import pickle
 
 import pytest
-from baidu_ocr.client.errors import AuthenticationFailed, ConfigError
+from baidu_ocr.exceptions import AuthenticationFailed, ConfigError
 from baidu_ocr.hooks.async_client import AsyncBaiduOcrClient
 from baidu_ocr.hooks.ocr import BaiduOcrHook, reset_process_caches
 

@@ -6,8 +6,8 @@ import asyncio
 import json
 
 import pytest
-from baidu_ocr.client.errors import BadImage, ConfigError
 from baidu_ocr.client.parser_tasks import parser_submit_form
+from baidu_ocr.exceptions import BadImage, ConfigError
 from baidu_ocr.hooks.async_client import AsyncBaiduOcrClient
 from baidu_ocr.hooks.ocr import BaiduOcrHook, reset_process_caches
 

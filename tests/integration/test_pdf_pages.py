@@ -8,7 +8,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from baidu_ocr.client.errors import ConfigError
+from baidu_ocr.exceptions import ConfigError
 from baidu_ocr.hooks.ocr import BaiduOcrHook, reset_process_caches
 from baidu_ocr.inputs.documents import format_pages
 from baidu_ocr_server.engines.fixture import DEFAULT_SAMPLES_DIR

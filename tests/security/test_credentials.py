@@ -14,7 +14,7 @@ import warnings
 import pytest
 from baidu_ocr.client import redact
 from baidu_ocr.client.auth import cache_key, qps_key
-from baidu_ocr.client.errors import AuthenticationFailed, ConfigError
+from baidu_ocr.exceptions import AuthenticationFailed, ConfigError
 from baidu_ocr.hooks.ocr import BaiduOcrHook, reset_process_caches
 from baidu_ocr_server.testing import running_server
 from PIL import Image

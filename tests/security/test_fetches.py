@@ -9,7 +9,7 @@ import uuid
 
 import pytest
 import requests
-from baidu_ocr.client.errors import BadImage, ConfigError
+from baidu_ocr.exceptions import BadImage, ConfigError
 from baidu_ocr.hooks.ocr import BaiduOcrHook, reset_process_caches
 
 from tests.unit.operators.conftest import BUCKET, context, png

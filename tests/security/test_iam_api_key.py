@@ -16,7 +16,7 @@ from airflow.models import Connection
 from baidu_ocr.client import redact
 from baidu_ocr.client.auth import qps_key
 from baidu_ocr.client.connection import BaiduOcrSettings
-from baidu_ocr.client.errors import AuthenticationFailed, ConfigError
+from baidu_ocr.exceptions import AuthenticationFailed, ConfigError
 from baidu_ocr.hooks.ocr import BaiduOcrHook, reset_process_caches
 from baidu_ocr_server.testing import running_server
 

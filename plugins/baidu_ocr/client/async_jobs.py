@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from baidu_ocr.client.errors import BaiduOcrError, TransientError
+from baidu_ocr.exceptions import BaiduOcrError, TransientError
 
 DONE, FAILED, PENDING = "done", "failed", "pending"
 # result -> (DONE | FAILED | PENDING, the failure as BaiduOcrError.to_dict() when FAILED)

@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 
 import requests
 
-from baidu_ocr.client.errors import ConfigError, TransientError
+from baidu_ocr.exceptions import ConfigError, TransientError
 
 BAIDU_DOMAINS = ("baidubce.com", "bcebos.com", "baidu.com")
 MAX_DOWNLOAD_BYTES = 50 * 1024 * 1024

@@ -24,7 +24,7 @@ import difflib
 from dataclasses import dataclass
 from functools import cache
 
-from baidu_ocr.client.errors import ConfigError
+from baidu_ocr.exceptions import ConfigError
 
 SYNC = "sync"
 ASYNC_SUBMIT = "async_submit"

@@ -22,137 +22,34 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from airflow.exceptions import AirflowException
-
 from baidu_ocr.client.redact import redact
-
-
-class BaiduOcrError(AirflowException):
-    """Base class: a Baidu OCR call failed. ``error_class`` is the stable name stored in the warehouse."""
-
-    error_class = "error"
-    #: Worth calling again after a backoff (the hook's retry policy reads this, nothing else).
-    retryable = False
-    #: Concerns one image only: a batch records it for that image and goes on; any other error stops it.
-    per_image = False
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        code: int | str | None = None,
-        endpoint: str | None = None,
-        conn_id: str | None = None,
-        log_id: str | None = None,
-    ) -> None:
-        super().__init__(message)
-        self.message = message
-        self.code = code
-        self.endpoint = endpoint
-        self.conn_id = conn_id
-        self.log_id = log_id
-
-    def __reduce__(self):
-        kwargs = {
-            "code": self.code,
-            "endpoint": self.endpoint,
-            "conn_id": self.conn_id,
-            "log_id": self.log_id,
-        }
-        return (_rebuild, (type(self), self.message, kwargs))
-
-    def to_dict(self) -> dict[str, str | None]:
-        """The error as a staged record, a manifest or a trigger event stores it (strings, JSON-safe)."""
-        return {
-            "error_class": self.error_class,
-            "error_code": None if self.code is None else str(self.code),
-            "error_msg": self.message,
-            "log_id": self.log_id,
-        }
-
-    def __str__(self) -> str:
-        parts = []
-        if self.conn_id:
-            parts.append(f"connection {self.conn_id!r}")
-        if self.endpoint:
-            parts.append(f"endpoint {self.endpoint!r}")
-        if self.code is not None:
-            parts.append(f"error_code {self.code}")
-        if self.log_id:
-            parts.append(f"log_id {self.log_id}")
-        where = f" ({', '.join(parts)})" if parts else ""
-        return f"{self.message}{where}"
-
-
-def _rebuild(cls, message, kwargs):
-    return cls(message, **kwargs)
-
-
-class TokenError(BaiduOcrError):
-    """The access token is invalid or expired (100, 110, 111): the hook refreshes it once and calls again
-    itself, so it is not ``retryable`` by backoff."""
-
-    error_class = "token"
-
-
-class AuthenticationFailed(BaiduOcrError):
-    """The token endpoint refused the API Key / Secret Key: nothing to retry, fix the connection."""
-
-    error_class = "auth"
-
-
-class RateLimited(BaiduOcrError):
-    """QPS or concurrency limit (18, 282006, HTTP 429): back off with jitter and retry."""
-
-    error_class = "rate_limited"
-    retryable = True
-    per_image = True
-
-
-class TransientError(BaiduOcrError):
-    """Server-side hiccup (1, 2, 4, 282000, HTTP 5xx, timeouts, connection errors): retry with backoff."""
-
-    error_class = "transient"
-    retryable = True
-    per_image = True
-
-
-class QuotaExhausted(BaiduOcrError):
-    """Daily or total call quota used up (17, 19): stop the batch at once; retrying only burns time."""
-
-    error_class = "quota"
-
-
-class BudgetExhausted(BaiduOcrError):
-    """The run's ``max_billable_calls`` is spent: stop the batch like a quota; the rest waits for a rerun."""
-
-    error_class = "budget"
-
-
-class ConfigError(BaiduOcrError):
-    """Permission or request configuration (3, 6, 14, 216100, 282003, ...): fail the task, name the code."""
-
-    error_class = "config"
-
-
-class BadImage(BaiduOcrError):
-    """This image cannot be recognized (216200-216202, 216630..., 282810): record it, never retry it."""
-
-    error_class = "bad_image"
-    per_image = True
-
+from baidu_ocr.exceptions import (
+    AuthenticationFailed,
+    BadImage,
+    BaiduOcrError,
+    BudgetExhausted,
+    ConfigError,
+    QuotaExhausted,
+    RateLimited,
+    TokenError,
+    TransientError,
+)
 
 TOKEN_CODES = frozenset({100, 110, 111})
 RATE_LIMIT_CODES = frozenset({18, 140, 282006})
 TRANSIENT_CODES = frozenset({1, 2, 4, 282000, 282005, "SDK108"})
 QUOTA_CODES = frozenset({17, 19})
 CONFIG_CODES = frozenset({3, 6, 13, 14, 15, 216100, 216101, 216102, 216103, 216110, 282003, 282808, 282809})
+# The bad-image codes the client itself answers with, before paying for a call it knows Baidu would refuse.
+EMPTY_IMAGE = 216200
+NOT_AN_IMAGE = 216201  # also a file Baidu cannot read, or input the endpoint does not take
+IMAGE_SIZE_ERROR = 216202
 BAD_IMAGE_CODES = frozenset(
     {
         120,
-        216200,
-        216201,
-        216202,
+        EMPTY_IMAGE,
+        NOT_AN_IMAGE,
+        IMAGE_SIZE_ERROR,
         216630,
         216631,
         216633,

@@ -27,9 +27,10 @@ from baidu_ocr.client.async_jobs import (
     check_jobs,
     job_result,
 )
-from baidu_ocr.client.errors import BadImage, TransientError
+from baidu_ocr.client.errors import NOT_AN_IMAGE
+from baidu_ocr.client.forms import form_value
 from baidu_ocr.client.redact import redact
-from baidu_ocr.pipeline.records import form_value
+from baidu_ocr.exceptions import BadImage, TransientError
 
 SUBMIT_ENDPOINT = "parser_task"
 QUERY_ENDPOINT = "parser_task_query"
@@ -46,7 +47,7 @@ def parser_submit_form(data: bytes, file_name: str, options: Mapping[str, Any]) 
     from baidu_ocr.inputs.pdfs import check_encoded_size  # imports PIL: not at DAG parse time
 
     if not data:
-        raise BadImage("The document is empty", code=216201, endpoint=SUBMIT_ENDPOINT)
+        raise BadImage("The document is empty", code=NOT_AN_IMAGE, endpoint=SUBMIT_ENDPOINT)
     check_encoded_size(data, "document", MAX_FILE_DATA_BYTES, SUBMIT_ENDPOINT)
     form = {
         k: json.dumps(v, ensure_ascii=False) if isinstance(v, dict | list) else form_value(v)

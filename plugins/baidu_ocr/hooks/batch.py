@@ -27,7 +27,7 @@ from functools import cache
 from logging import Logger
 from typing import TYPE_CHECKING, Any, Protocol
 
-from baidu_ocr.client.errors import BadImage, BaiduOcrError, BudgetExhausted, TransientError
+from baidu_ocr.exceptions import BadImage, BaiduOcrError, TransientError
 from baidu_ocr.inputs.documents import (
     FIELDS,
     NOT_READABLE,
@@ -36,6 +36,7 @@ from baidu_ocr.inputs.documents import (
     inspect_document,
     parse_pages,
 )
+from baidu_ocr.pipeline.budget import RunBudget
 from baidu_ocr.pipeline.records import OcrOutcome
 from baidu_ocr.pipeline.stats import ProgressLogger
 
@@ -131,37 +132,6 @@ class InFlightBytes:
                 self._changed.notify_all()
 
 
-class CallBudget:
-    """At most ``limit`` billable (successful) calls: a call is let through while the successes so far plus
-    the calls in flight stay under it, and a failed call gives its unit back (Baidu does not bill it)."""
-
-    def __init__(self, limit: int | None, *, endpoint: str) -> None:
-        self.limit, self.endpoint = limit, endpoint
-        self.spent = self._in_flight = 0
-        self._lock = threading.Lock()
-
-    @contextmanager
-    def call(self) -> Iterator[None]:
-        if self.limit is None:
-            yield
-            return
-        with self._lock:
-            if self.spent + self._in_flight >= self.limit:
-                raise BudgetExhausted(
-                    f"max_billable_calls reached: {self.limit} billable call(s) allowed for this run",
-                    endpoint=self.endpoint,
-                )
-            self._in_flight += 1
-        ok = False
-        try:
-            yield
-            ok = True
-        finally:
-            with self._lock:
-                self._in_flight -= 1
-                self.spent += ok
-
-
 class BatchRunner:
     """One ``ocr_many`` call: the endpoint resolved once, a stop flag shared by the worker threads."""
 
@@ -174,10 +144,10 @@ class BatchRunner:
         *,
         pages: PageSpec = None,
         done_pages: DonePages = None,
-        max_billable_calls: int | None = None,
+        budget: RunBudget | None = None,
     ) -> None:
         self.hook = hook
-        self.budget = CallBudget(max_billable_calls, endpoint=endpoint.name)
+        self.budget = budget or RunBudget(None)
         self.endpoint = endpoint
         self.options = options
         self.image_options = image_options

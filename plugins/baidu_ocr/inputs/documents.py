@@ -15,11 +15,11 @@ import zipfile
 from dataclasses import dataclass
 from xml.etree import ElementTree
 
-from baidu_ocr.client.errors import BadImage, ConfigError
-from baidu_ocr.inputs.images import NOT_AN_IMAGE
+from baidu_ocr.client.errors import NOT_AN_IMAGE
+from baidu_ocr.exceptions import BadImage, ConfigError
 from baidu_ocr.inputs.pdfs import check_encoded_size
 
-NOT_READABLE = NOT_AN_IMAGE  # Baidu's 216201: also a file it cannot read, or input the endpoint does not take
+NOT_READABLE = NOT_AN_IMAGE
 
 PDF = "pdf"
 OFD = "ofd"

@@ -28,11 +28,8 @@ from typing import Any
 import numpy as np
 from PIL import ExifTags, Image, ImageOps, UnidentifiedImageError
 
-from baidu_ocr.client.errors import BadImage, ConfigError
-
-EMPTY_IMAGE = 216200
-NOT_AN_IMAGE = 216201
-SIZE_ERROR = 216202
+from baidu_ocr.client.errors import EMPTY_IMAGE, IMAGE_SIZE_ERROR, NOT_AN_IMAGE
+from baidu_ocr.exceptions import BadImage, ConfigError
 
 MB = 1024 * 1024
 # Images decoded at once in this process, whatever the number of OCR threads: decoding is CPU-bound (Pillow
@@ -320,7 +317,7 @@ class _ImagePreparation:
         except BadImage:
             raise
         except Image.DecompressionBombError as exc:
-            raise self.bad(f"Image has too many pixels to decode safely: {exc}", SIZE_ERROR) from None
+            raise self.bad(f"Image has too many pixels to decode safely: {exc}", IMAGE_SIZE_ERROR) from None
         except UnidentifiedImageError:
             raise self.bad(
                 f"Not an image in a format Pillow can read ({len(self.raw)} bytes); "
@@ -346,7 +343,7 @@ class _ImagePreparation:
             raise self.bad(
                 f"Image is {width}x{height} = {width * height:,} px, over the decompression-bomb guard of "
                 f"{ceiling:,} px (PIL.Image.MAX_IMAGE_PIXELS)",
-                SIZE_ERROR,
+                IMAGE_SIZE_ERROR,
             )
         decoded = decoded_pixels(
             width, height, _FORMAT_ALIASES.get(image_format or "", image_format), self.limits
@@ -356,7 +353,7 @@ class _ImagePreparation:
                 f"Image is {width}x{height} px and would decode to {decoded:,} px, over the decompression-bomb "
                 f"guard of {self.limits.decode_pixel_cap:,} px for a {self.limits.max_side} px limit "
                 "(image_limits.max_decode_pixels raises it)",
-                SIZE_ERROR,
+                IMAGE_SIZE_ERROR,
             )
         self.check_min_side((width, height), "")
 
@@ -366,7 +363,7 @@ class _ImagePreparation:
             raise self.bad(
                 f"Image is {size[0]}x{size[1]} px{detail}; Baidu needs the shortest side >= "
                 f"{self.limits.min_side} px (not upscaled: enlarging a tiny image invents detail)",
-                SIZE_ERROR,
+                IMAGE_SIZE_ERROR,
             )
 
     # -- fixing ------------------------------------------------------------------------------------
@@ -418,7 +415,7 @@ class _ImagePreparation:
                 return data, "PNG"
         if "JPEG" not in self.limits.formats:
             raise self.bad(
-                f"Image does not fit {limit:,} encoded bytes as PNG and JPEG is not allowed", SIZE_ERROR
+                f"Image does not fit {limit:,} encoded bytes as PNG and JPEG is not allowed", IMAGE_SIZE_ERROR
             )
         if img.mode not in ("L", "RGB"):
             img = img.convert("L" if img.mode == "1" else "RGB")
@@ -445,7 +442,7 @@ class _ImagePreparation:
         raise self.bad(
             f"Image still takes {size:,} encoded bytes at {img.size[0]}x{img.size[1]} px and JPEG quality "
             f"{quality}; the limit is {limit:,}",
-            SIZE_ERROR,
+            IMAGE_SIZE_ERROR,
         )
 
     def png_may_fit(self, img: Image.Image, source_format: str) -> bool:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from baidu_ocr.client.errors import BadImage
-from baidu_ocr.inputs.images import NOT_AN_IMAGE, SIZE_ERROR, encoded_size
+from baidu_ocr.client.errors import IMAGE_SIZE_ERROR, NOT_AN_IMAGE
+from baidu_ocr.exceptions import BadImage
+from baidu_ocr.inputs.images import encoded_size
 
 PDF_MAGIC = b"%PDF-"
 
@@ -29,6 +30,6 @@ def check_encoded_size(data: bytes, kind: str, max_encoded_bytes: int, endpoint:
     if size > max_encoded_bytes:
         raise BadImage(
             f"The {kind} is {size} bytes once encoded, over the limit of {max_encoded_bytes}",
-            code=SIZE_ERROR,
+            code=IMAGE_SIZE_ERROR,
             endpoint=endpoint,
         )

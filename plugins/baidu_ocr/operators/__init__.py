@@ -14,14 +14,19 @@ Constructors only store arguments: the DAG processor builds operators on every p
 
 from __future__ import annotations
 
-from baidu_ocr.operators.jobs import SubmitStopped
+from baidu_ocr.exceptions import (
+    BatchFailureRatioExceeded,
+    ParserTasksTimedOut,
+    RunHadFailedBatches,
+    SubmitStopped,
+    TableJobsTimedOut,
+)
 from baidu_ocr.operators.load import BaiduOcrWarehouseLoadOperator
 from baidu_ocr.operators.ocr import BaiduOcrBatchOperator, BaiduOcrImageOperator
-from baidu_ocr.operators.parser import BaiduOcrParserOperator, ParserTasksTimedOut
+from baidu_ocr.operators.parser import BaiduOcrParserOperator
 from baidu_ocr.operators.review import BaiduOcrApplyReviewsOperator, BaiduOcrReviewOperator
 from baidu_ocr.operators.summary import BaiduOcrRunSummaryOperator
-from baidu_ocr.operators.tables import BaiduOcrTableOperator, TableJobsTimedOut
-from baidu_ocr.pipeline.manifests import BatchFailureRatioExceeded, RunHadFailedBatches
+from baidu_ocr.operators.tables import BaiduOcrTableOperator
 
 __all__ = [
     "BaiduOcrApplyReviewsOperator",

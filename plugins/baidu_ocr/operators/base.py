@@ -10,9 +10,12 @@ from typing import TYPE_CHECKING, Any
 from airflow.sdk import BaseOperator
 
 from baidu_ocr.client.errors import PLANNED_STOPS
+from baidu_ocr.exceptions import BudgetExhausted
 from baidu_ocr.inputs.sources import DEFAULT_MEMORY_BUDGET, FetchedImages, S3ImageSource, fetch_images
 from baidu_ocr.pii.connection import DEFAULT_PII_CONN_ID, sealing_key
+from baidu_ocr.pipeline.budget import RunBudget
 from baidu_ocr.pipeline.manifests import BatchManifest, build_manifest, check_failure_ratio, staged_where
+from baidu_ocr.pipeline.params import unset
 from baidu_ocr.pipeline.planning import ImageSelection, select_images_to_ocr
 from baidu_ocr.pipeline.records import OcrOutcome, options_hash, seal_record
 from baidu_ocr.pipeline.staging import (
@@ -113,6 +116,7 @@ class S3ImageBatchOperator(WarehouseOperatorMixin, BaseOperator):
     ) -> None:
         super().__init__(**kwargs)
         self.max_billable_calls = max_billable_calls
+        self._budget: RunBudget | None = None  # this try's, once execute has read it
         self.pii_conn_id = pii_conn_id
         # What execute read and wrote, for OpenLineage (set as the task runs; bounded).
         self._lineage_read: list[str] = []
@@ -325,31 +329,21 @@ class S3ImageBatchOperator(WarehouseOperatorMixin, BaseOperator):
 
     # ---- cost: the run's budget and the usage rows -------------------------------------------------------
 
-    def _budget_left(self, context: Context) -> int | None:
-        """Billable calls this try may still make: ``max_billable_calls`` minus what the run's other tasks
-        and tries recorded (``None``: no cap)."""
-        if self.max_billable_calls in (None, "", "None"):  # a template of an unset param renders "None"
-            return None
+    def _run_budget(self, context: Context) -> RunBudget:
+        """``max_billable_calls`` less what the run's other tasks and tries recorded, read once per try."""
         spent = 0
-        if self.warehouse_conn_id:
+        if not unset(self.max_billable_calls) and self.warehouse_conn_id:
             ti = context["ti"]
             used = self.warehouse.usage(dag_id=ti.dag_id, run_id=ti.run_id)
             spent = sum(calls for calls, _, _ in used.values())
-        self._budget_spent_before = spent
-        return max(0, int(self.max_billable_calls) - spent)
+        self._budget = RunBudget(self.max_billable_calls, spent_before=spent, endpoint=self.billing_endpoint)
+        return self._budget
 
     def _stopped_reason(self, error: BaseException | None, n_left: int) -> BaseException | None:
-        """A budget stop reworded with the run's figures (the runner only knows this try's share)."""
-        from baidu_ocr.client.errors import BudgetExhausted
-
-        if not isinstance(error, BudgetExhausted):
-            return error
-        before = int(getattr(self, "_budget_spent_before", 0))
-        return BudgetExhausted(
-            f"max_billable_calls={self.max_billable_calls} reached for this run ({before} call(s) recorded "
-            f"before this task); {n_left} image(s) left for the next run",
-            endpoint=error.endpoint,
-        )
+        """A budget stop said with the run's figures and what is left (the runner only knows this try's share)."""
+        if isinstance(error, BudgetExhausted) and self._budget is not None:
+            return self._budget.exhausted(n_left)
+        return error
 
     def _record_usage(self, context: Context, stats: dict[str, Any], pages: int) -> list[dict[str, Any]]:
         """This try's ``ocr_usage`` rows (nothing without a warehouse or without calls)."""

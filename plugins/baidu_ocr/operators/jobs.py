@@ -15,8 +15,9 @@ from airflow.exceptions import AirflowException
 from airflow.sdk.configuration import conf
 
 from baidu_ocr.client.async_jobs import JobsWait
-from baidu_ocr.client.errors import BaiduOcrError, BudgetExhausted, QuotaExhausted
+from baidu_ocr.exceptions import BaiduOcrError, BudgetExhausted, QuotaExhausted, SubmitStopped
 from baidu_ocr.operators.base import S3ImageBatchOperator
+from baidu_ocr.pipeline.budget import RunBudget
 from baidu_ocr.pipeline.manifests import staged_where
 from baidu_ocr.pipeline.records import OcrOutcome
 from baidu_ocr.pipeline.stats import call_counts
@@ -27,11 +28,6 @@ if TYPE_CHECKING:
     from baidu_ocr.client.async_jobs import JobsProgress
     from baidu_ocr.inputs.sources import FetchedImages
     from baidu_ocr.pipeline.manifests import BatchManifest
-
-
-class SubmitStopped(AirflowException):
-    """Submitting stopped on an error that concerns every job (permission, credentials, ...); the jobs
-    already submitted were waited for and staged first."""
 
 
 class AsyncJobsOperator(S3ImageBatchOperator):
@@ -87,13 +83,18 @@ class AsyncJobsOperator(S3ImageBatchOperator):
         """Submit one job per key until the run's budget, Baidu's quota or another error that concerns
         every job stops it: ``(jobs, stop)``, the stop being ``{"error_class", "message", "n_left"}``. The
         keys not submitted wait for the next run; the jobs submitted are still waited for and staged."""
-        budget = self._budget_left(context)
+        budget = self._run_budget(context)
         jobs: list[dict[str, Any]] = []
         for n, key in enumerate(keys):
             try:
-                if budget is not None and sum(1 for job in jobs if job[self.id_field]) >= budget:
-                    raise BudgetExhausted("max_billable_calls reached", endpoint=self.billing_endpoint)
-                jobs.append(self._submit_job(fetched, key))
+                budget.take()
+                billed = False
+                try:
+                    job = self._submit_job(fetched, key)
+                    billed = bool(job[self.id_field])
+                finally:
+                    budget.settle(billed)
+                jobs.append(job)
             except BaiduOcrError as exc:
                 self.log.error("Stopped submitting after %d %s(s): %s", len(jobs), self.job_noun, exc)
                 return jobs, {"error_class": exc.error_class, "message": str(exc), "n_left": len(keys) - n}
@@ -129,7 +130,7 @@ class AsyncJobsOperator(S3ImageBatchOperator):
             "n_unreadable": len(fetched.unreadable),
             # A stop (budget, quota, ...) while submitting: the jobs submitted are finished first, then it fails.
             "stopped": stopped,
-            "budget_spent_before": getattr(self, "_budget_spent_before", 0),
+            "budget": self._budget.carry() if self._budget else {},
         }
         job_ids = [job[self.id_field] for job in jobs if job[self.id_field]]
         return self._defer_or_wait(context, jobs, job_ids, carry)
@@ -145,7 +146,9 @@ class AsyncJobsOperator(S3ImageBatchOperator):
         carry = event.get("carry") or {}
         manifest = self._stage_job_outcomes(context, outcomes, carry, f"{self.job_noun.capitalize()}s")
         if stop := carry.get("stopped"):
-            self._budget_spent_before = carry.get("budget_spent_before", 0)
+            self._budget = RunBudget.carried(
+                self.max_billable_calls, carry.get("budget") or {}, endpoint=self.billing_endpoint
+            )
             return self._publish_then_check(context, manifest, self._stop_error(stop))
         return self._publish_then_check(context, manifest, self._timed_out(event, manifest, timed_out_class))
 

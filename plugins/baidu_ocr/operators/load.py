@@ -10,6 +10,7 @@ from airflow.sdk import BaseOperator
 from baidu_ocr.operators.base import MAX_LINEAGE_INPUTS, WarehouseOperatorMixin
 from baidu_ocr.pii.connection import DEFAULT_PII_CONN_ID, pii_policy, sealing_key
 from baidu_ocr.pipeline.manifests import manifest_list
+from baidu_ocr.pipeline.params import unset
 from baidu_ocr.pipeline.staging import DEFAULT_STAGING_PREFIX, run_folder, s3_uri
 
 if TYPE_CHECKING:
@@ -113,7 +114,7 @@ class BaiduOcrWarehouseLoadOperator(WarehouseOperatorMixin, BaseOperator):
         files = staged_files(s3, self._staged_uris(context))
         self._lineage_files = [str(f) for f in files][:MAX_LINEAGE_INPUTS]
         records = self._unsealed(read_records(s3, files))
-        gate = None if self.min_confidence in (None, "") else float(self.min_confidence)
+        gate = None if unset(self.min_confidence) else float(self.min_confidence)
         frames = normalize_records(
             records, pii=self._pii_policy(), mask_id_numbers=self.mask_id_numbers, min_confidence=gate
         )

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseOperator
 
-from baidu_ocr.client.errors import BaiduOcrError, BudgetExhausted
+from baidu_ocr.exceptions import BaiduOcrError
 from baidu_ocr.inputs.sources import S3ImageSource
 from baidu_ocr.operators.base import S3ImageBatchOperator, count_earlier_calls
 from baidu_ocr.pipeline.manifests import BatchManifest, build_manifest, staged_where
@@ -91,14 +91,17 @@ class BaiduOcrBatchOperator(S3ImageBatchOperator):
         skip = self._pages_to_skip(earlier)
         # Only for batches with documents: an image batch calls ocr_many exactly as before.
         page_kwargs = {"pages": self.pages, "done_pages": skip} if (self.pages or skip) else {}
-        budget = self._budget_left(context)
-        if budget is not None:
-            page_kwargs["max_billable_calls"] = budget
+        budget = self._run_budget(context)
         try:
-            if budget == 0 and selection.to_ocr:
-                raise BudgetExhausted("max_billable_calls reached", endpoint=self.record_endpoint)
+            if budget.left == 0 and selection.to_ocr:
+                raise budget.exhausted()
             for outcome in hook.ocr_many(
-                items, endpoint=self.endpoint, total=len(selection.to_ocr), **page_kwargs, **self.options
+                items,
+                endpoint=self.endpoint,
+                total=len(selection.to_ocr),
+                budget=budget,
+                **page_kwargs,
+                **self.options,
             ):
                 # Rejected before hashing (e.g. re-read past the memory budget): the hash of the first read.
                 outcome.content_sha256 = outcome.content_sha256 or fetched.sha256.get(outcome.key)

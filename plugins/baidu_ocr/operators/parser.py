@@ -8,10 +8,8 @@ from collections.abc import Sequence
 from pathlib import PurePosixPath
 from typing import TYPE_CHECKING, Any
 
-from airflow.exceptions import AirflowException
-
-from baidu_ocr.client.errors import BaiduOcrError
 from baidu_ocr.client.parser_tasks import SUBMIT_ENDPOINT, check_parser_tasks
+from baidu_ocr.exceptions import BaiduOcrError, ParserTasksTimedOut
 from baidu_ocr.operators.jobs import AsyncJobsOperator
 from baidu_ocr.pipeline.manifests import BatchManifest
 from baidu_ocr.pipeline.records import OcrOutcome
@@ -22,10 +20,6 @@ if TYPE_CHECKING:
 
     from baidu_ocr.client.async_jobs import JobsProgress
     from baidu_ocr.inputs.sources import FetchedImages
-
-
-class ParserTasksTimedOut(AirflowException):
-    """Baidu had not finished every parser task by the operator's ``timeout``."""
 
 
 class BaiduOcrParserOperator(AsyncJobsOperator):
@@ -131,7 +125,7 @@ def _layout_pages(result: dict[str, Any]) -> int | None:
 
 def _page_count(data: bytes) -> int | None:
     """Pages of a PDF or OFD counted locally; ``None`` for other files (Baidu's layout JSON then says)."""
-    from baidu_ocr.client.errors import BadImage
+    from baidu_ocr.exceptions import BadImage
     from baidu_ocr.inputs.documents import OFD, PDF, document_kind, ofd_page_count, pdf_page_count
 
     kind = document_kind(data)

@@ -19,6 +19,7 @@ from airflow.sdk.definitions.param import ParamsDict
 
 from baidu_ocr.normalize.review_gate import corrections_from, line_field
 from baidu_ocr.operators.base import WarehouseOperatorMixin
+from baidu_ocr.pipeline.params import unset
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -67,7 +68,7 @@ class BaiduOcrReviewOperator(HITLOperator):
         self.subject = f"Review OCR: {doc['source_uri']}{page}"
         self.body = review_body(doc, self._presigned_url(doc["source_uri"]))
         self.params = ParamsDict(_line_params(doc["low_lines"]))  # the form: one field per low line
-        if self.timeout_minutes not in (None, ""):
+        if not unset(self.timeout_minutes):
             self.response_timeout = timedelta(minutes=float(self.timeout_minutes))
         return super().execute(context)
 

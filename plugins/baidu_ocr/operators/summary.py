@@ -65,7 +65,8 @@ class BaiduOcrRunSummaryOperator(WarehouseOperatorMixin, BaseOperator):
     def execute(self, context: Context) -> dict[str, Any]:
         from airflow.providers.amazon.aws.hooks.s3 import S3Hook
 
-        from baidu_ocr.pipeline.manifests import RunFailed, finish_run
+        from baidu_ocr.exceptions import RunFailed
+        from baidu_ocr.pipeline.manifests import finish_run
 
         batches = list(self.batches or [])
         summary = finish_run(
@@ -114,7 +115,7 @@ class BaiduOcrRunSummaryOperator(WarehouseOperatorMixin, BaseOperator):
 
     def _prices(self) -> dict[str, Any]:
         from baidu_ocr.client.connection import BaiduOcrSettings
-        from baidu_ocr.client.errors import ConfigError
+        from baidu_ocr.exceptions import ConfigError
 
         try:
             conn = BaseHook.get_connection(self.baidu_ocr_conn_id)

@@ -19,6 +19,7 @@ from urllib.parse import urlparse
 from airflow.exceptions import AirflowException
 
 from baidu_ocr.client.table_jobs import check_table_jobs
+from baidu_ocr.exceptions import TableJobsTimedOut
 from baidu_ocr.operators.jobs import AsyncJobsOperator
 from baidu_ocr.operators.ocr import BaiduOcrBatchOperator
 from baidu_ocr.pipeline.manifests import BatchManifest
@@ -44,10 +45,6 @@ TABLE_APIS = (TABLE_V2, TABLE_RECORD_ENDPOINT)
 FORM_OCR_BILLED = "form_ocr_request"
 EXCEL_URI = "excel_uri"  # replaces ``excel_file`` in a staged result: where the workbook went
 ZIP_MAGIC = b"PK\x03\x04"  # an .xlsx is a zip archive
-
-
-class TableJobsTimedOut(AirflowException):
-    """Baidu had not finished every table job by the operator's ``timeout``."""
 
 
 class BaiduOcrTableOperator(AsyncJobsOperator, BaiduOcrBatchOperator):

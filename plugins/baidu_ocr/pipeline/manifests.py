@@ -12,8 +12,12 @@ from collections import defaultdict
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, NotRequired, TypedDict
 
-from airflow.exceptions import AirflowException
-
+from baidu_ocr.exceptions import (
+    BatchFailureRatioExceeded,
+    RunHadFailedBatches,
+    RunStoppedEarly,
+    WarehouseLoadFailed,
+)
 from baidu_ocr.pipeline.staging import delete_staged_files, read_records
 from baidu_ocr.pipeline.stats import percentile
 
@@ -41,10 +45,6 @@ class BatchManifest(TypedDict):
     stopped_by: NotRequired[str | None]  # "quota" (Baidu's 17/19) or "budget" (max_billable_calls)
     n_left: NotRequired[int]  # images a stop left unsent: the next run OCRs them (not failures)
     n_pages_ok: NotRequired[int]  # pages recognized (a parsed document counts all its pages)
-
-
-class BatchFailureRatioExceeded(AirflowException):
-    """Too many images of a batch failed: something is wrong beyond a few bad scans."""
 
 
 def build_manifest(
@@ -228,23 +228,6 @@ def format_cost(cost: dict[str, Any]) -> str:
         f"{cost['run_billable_calls']} billable call(s) this run, {cost['month_billable_calls']} this month"
         f"{allowance}; {money}"
     )
-
-
-class RunFailed(AirflowException):
-    """The run did not do everything it should have; its summary (logged first) says what it did."""
-
-
-class RunStoppedEarly(RunFailed):
-    """A batch stopped sending (``max_billable_calls`` reached, or Baidu's daily quota, error 17): what
-    finished is loaded; the images left unsent are OCRed by the next run, which pays only for them."""
-
-
-class RunHadFailedBatches(RunFailed):
-    """Some OCR batches of the run failed; what the others staged was loaded."""
-
-
-class WarehouseLoadFailed(RunFailed):
-    """The load did not finish: staged results are kept for a rerun, which loads them without paying again."""
 
 
 def load_error(rows_loaded: Any) -> str | None:

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any
 
-from baidu_ocr.client.errors import ConfigError
+from baidu_ocr.exceptions import ConfigError
 
 BEIJING = timezone(timedelta(hours=8))
 

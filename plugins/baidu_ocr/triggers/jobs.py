@@ -20,9 +20,9 @@ from typing import Any
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
 from baidu_ocr.client.async_jobs import JobsProgress, JobsWait
-from baidu_ocr.client.errors import BaiduOcrError
 from baidu_ocr.client.parser_tasks import acheck_parser_tasks
 from baidu_ocr.client.table_jobs import acheck_table_jobs
+from baidu_ocr.exceptions import BaiduOcrError
 
 
 class _BaiduOcrJobsTrigger(BaseTrigger):

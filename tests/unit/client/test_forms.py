@@ -7,7 +7,7 @@ import os
 from urllib.parse import parse_qs, urlencode
 
 import pytest
-from baidu_ocr.pipeline.records import encode_form, form_value
+from baidu_ocr.client.forms import encode_form, form_value
 
 
 @pytest.mark.parametrize("size", [0, 10, 5000, 300_000])

@@ -9,7 +9,7 @@ import threading
 
 import pytest
 import requests
-from baidu_ocr.client.errors import (
+from baidu_ocr.exceptions import (
     AuthenticationFailed,
     BadImage,
     ConfigError,

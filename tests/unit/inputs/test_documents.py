@@ -6,7 +6,7 @@ import io
 import zipfile
 
 import pytest
-from baidu_ocr.client.errors import BadImage, ConfigError
+from baidu_ocr.exceptions import BadImage, ConfigError
 from baidu_ocr.inputs.documents import (
     OFD,
     PDF,

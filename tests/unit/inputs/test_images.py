@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
-from baidu_ocr.client.errors import BadImage, ConfigError
+from baidu_ocr.exceptions import BadImage, ConfigError
 from baidu_ocr.inputs.images import (
     ImageLimits,
     PreparedImage,

@@ -10,7 +10,8 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from baidu_ocr.client.errors import BadImage
+from baidu_ocr.exceptions import BadImage
+from baidu_ocr.pipeline.budget import RunBudget
 from baidu_ocr.pipeline.records import OcrOutcome
 from baidu_ocr.pipeline.stats import CallStats
 from PIL import Image
@@ -49,10 +50,13 @@ class ScriptedHook:
     stop_after: int | None = None
     stop_error: Exception | None = None
 
-    def ocr_many(self, items, *, endpoint: str, total: int | None = None, **options):
+    def ocr_many(self, items, *, endpoint: str, total: int | None = None, budget=None, **options):
+        budget = budget or RunBudget(None)
         for n, (key, source) in enumerate(items):
             if self.stop_after is not None and n >= self.stop_after:
                 raise self.stop_error
+            budget.take()  # as the real runner: a unit before the call, kept when the call is billed
+            budget.settle(key not in self.fail)
             if not isinstance(source, bytes):
                 self.read_from_s3.append(key)
             data = source if isinstance(source, bytes) else source.get()["Body"].read()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 
 import pytest
-from baidu_ocr.client.errors import QuotaExhausted
+from baidu_ocr.exceptions import QuotaExhausted
 from baidu_ocr.operators import BaiduOcrBatchOperator, BaiduOcrImageOperator, BatchFailureRatioExceeded
 from baidu_ocr.pipeline.staging import read_records
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 
-from baidu_ocr.pipeline.assets import plan_s3_idcard_batches
+from baidu_ocr.pipeline.s3_batches import plan_s3_idcard_batches
 
 from tests.unit.operators.conftest import BUCKET, png
 

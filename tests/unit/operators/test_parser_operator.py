@@ -8,11 +8,10 @@ import json
 import pytest
 from airflow.exceptions import AirflowException
 from airflow.sdk.exceptions import TaskDeferred
-from baidu_ocr.client.errors import BudgetExhausted, QuotaExhausted
+from baidu_ocr.exceptions import BatchFailureRatioExceeded, BudgetExhausted, QuotaExhausted
 from baidu_ocr.hooks.ocr import reset_process_caches
 from baidu_ocr.normalize import normalize_records
 from baidu_ocr.operators import BaiduOcrParserOperator, SubmitStopped
-from baidu_ocr.pipeline.manifests import BatchFailureRatioExceeded
 from baidu_ocr.pipeline.staging import read_records
 from baidu_ocr.triggers.jobs import BaiduOcrParserTaskTrigger
 from baidu_ocr.warehouse import WarehouseLoader

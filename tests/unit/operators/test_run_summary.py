@@ -5,13 +5,8 @@ from __future__ import annotations
 import logging
 
 import pytest
-from baidu_ocr.pipeline.manifests import (
-    RunHadFailedBatches,
-    delete_staged,
-    finish_run,
-    manifest_list,
-    summarize_run,
-)
+from baidu_ocr.exceptions import RunHadFailedBatches
+from baidu_ocr.pipeline.manifests import delete_staged, finish_run, manifest_list, summarize_run
 from baidu_ocr.pipeline.staging import write_records
 
 from tests.unit.operators.conftest import BUCKET
@@ -91,8 +86,8 @@ def test_summary_operator_fails_on_a_batch_that_failed_after_staging(s3):
 
 def test_summary_operator_fails_when_the_batches_were_never_listed(s3):
     """A listing task that failed renders its output as None: the run must not end green with nothing done."""
+    from baidu_ocr.exceptions import RunFailed
     from baidu_ocr.operators import BaiduOcrRunSummaryOperator
-    from baidu_ocr.pipeline.manifests import RunFailed
 
     from tests.unit.operators.conftest import context
 

@@ -103,8 +103,7 @@ def test_a_submission_still_rate_limited_is_that_images_failure_and_an_account_e
     """One rule for the async-job operators, as ``ocr_many``: a failure of one document (refused, or still
     rate-limited after the hook's retries) is recorded on it and the others go on; a permission error
     concerns every job and stops submitting (the jobs already submitted are staged first)."""
-    from baidu_ocr.client.errors import ConfigError, RateLimited
-    from baidu_ocr.operators.jobs import SubmitStopped
+    from baidu_ocr.exceptions import ConfigError, RateLimited, SubmitStopped
 
     keys = _setup(s3)
     submit = scripted_table_hook.submit_table_job

@@ -35,7 +35,7 @@ class TableV2Hook:
     def __init__(self, conn_id: str = "baidu_ocr_default", **kwargs) -> None:
         self.stats = CallStats()
 
-    def ocr_many(self, items, *, endpoint: str, total=None, **options):
+    def ocr_many(self, items, *, endpoint: str, total=None, budget=None, **options):
         for key, source in items:
             data = source if isinstance(source, bytes) else source.get()["Body"].read()
             TableV2Hook.calls.append((endpoint, options))

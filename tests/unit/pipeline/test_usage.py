@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import threading
 from datetime import UTC, date, datetime
 from types import SimpleNamespace
 
 import pytest
 from baidu_ocr.client.connection import BaiduOcrSettings
-from baidu_ocr.client.errors import BudgetExhausted, ConfigError
-from baidu_ocr.hooks.batch import CallBudget
+from baidu_ocr.exceptions import ConfigError
 from baidu_ocr.pipeline.manifests import format_cost
 from baidu_ocr.pipeline.usage import EndpointPrice, beijing_day, cost_lines, month_of, pricing_from_extra
 
@@ -81,37 +79,3 @@ def test_cost_lines_show_the_run_the_month_and_the_share_of_the_allowance():
         "est. cost 0.00 this run, 0.00 this month"
     )
     assert "no price configured" in format_cost(lines["idcard"])
-
-
-def test_the_budget_counts_successes_and_gives_back_failed_calls():
-    budget = CallBudget(2, endpoint="general_basic")
-    with pytest.raises(RuntimeError), budget.call():
-        raise RuntimeError("the call failed: not billed")
-    for _ in range(2):
-        with budget.call():
-            pass
-    with pytest.raises(BudgetExhausted, match="2 billable call"), budget.call():
-        pass
-    assert budget.spent == 2
-
-
-def test_calls_in_flight_count_against_the_budget():
-    budget = CallBudget(3, endpoint="general_basic")
-    release, entered, refused = threading.Event(), threading.Barrier(4), []
-
-    def call() -> None:
-        try:
-            with budget.call():
-                entered.wait()
-                release.wait()
-        except BudgetExhausted:
-            refused.append(1)
-            entered.wait()
-
-    threads = [threading.Thread(target=call) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    release.set()
-    for thread in threads:
-        thread.join(timeout=10)
-    assert (budget.spent, len(refused)) == (3, 1)

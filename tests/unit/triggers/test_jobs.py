@@ -7,8 +7,8 @@ import re
 import time
 
 import pytest
-from baidu_ocr.client.errors import BadImage, QuotaExhausted, TransientError
 from baidu_ocr.client.table_jobs import check_table_jobs
+from baidu_ocr.exceptions import BadImage, QuotaExhausted, TransientError
 from baidu_ocr.triggers.jobs import BaiduOcrTableJobTrigger
 
 from tests.unit.operators.conftest import AsyncAdapter
