@@ -34,6 +34,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from collections.abc import Mapping
 from contextlib import ExitStack
 from pathlib import Path
 
@@ -157,8 +158,15 @@ def pii_keys(directory: Path) -> tuple[str, str]:
     return hmac_key, encryption_key
 
 
-def airflow_env(home: Path, connections: dict[str, dict], lineage_file: Path | None = None) -> dict[str, str]:
-    env = dict(os.environ)
+def airflow_env(
+    home: Path,
+    connections: dict[str, dict],
+    lineage_file: Path | None = None,
+    *,
+    base: Mapping[str, str] | None = None,
+) -> dict[str, str]:
+    """Airflow's settings and the connections over ``base`` (default: this process's environment)."""
+    env = dict(os.environ if base is None else base)
     env.update(
         AIRFLOW_HOME=str(home),
         AIRFLOW__CORE__DAGS_FOLDER=str(REPO / "dags"),
@@ -175,10 +183,12 @@ def airflow_env(home: Path, connections: dict[str, dict], lineage_file: Path | N
     return env
 
 
-def airflow(env: dict[str, str], *args: str, log_path: Path | None = None) -> subprocess.CompletedProcess:
-    """Run the ``airflow`` CLI; keep its (long) output in a log file and show it only on failure."""
+def airflow(
+    env: dict[str, str], *args: str, log_path: Path | None = None, bin_dir: Path = BIN, cwd: Path = REPO
+) -> subprocess.CompletedProcess:
+    """Run the ``airflow`` CLI of ``bin_dir``; keep its (long) output in a log file and show it only on failure."""
     result = subprocess.run(
-        [str(BIN / "airflow"), *args], env=env, cwd=REPO, capture_output=True, text=True, check=False
+        [str(bin_dir / "airflow"), *args], env=env, cwd=cwd, capture_output=True, text=True, check=False
     )
     if log_path is not None:
         log_path.write_text(result.stdout + result.stderr)

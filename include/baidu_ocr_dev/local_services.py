@@ -79,6 +79,7 @@ def background(
     log_path: Path,
     *,
     env: dict[str, str] | None = None,
+    cwd: Path = REPO,
     stdout_pipe: bool = True,
     grace_s: float = 10.0,
 ) -> Iterator[subprocess.Popen]:
@@ -89,7 +90,7 @@ def background(
         stdout=subprocess.PIPE if stdout_pipe else log,
         stderr=log if stdout_pipe else subprocess.STDOUT,
         text=True,
-        cwd=REPO,
+        cwd=cwd,
         env=env,
         start_new_session=True,
     )
@@ -110,17 +111,28 @@ def start_moto(stack: ExitStack, logs: Path) -> str:
 
 
 def start_ocr_server(
-    stack: ExitStack, logs: Path, api_key: str, secret_key: str, *options: str, engine: str = "rapidocr"
+    stack: ExitStack,
+    logs: Path,
+    api_key: str,
+    secret_key: str,
+    *options: str,
+    engine: str = "rapidocr",
+    bin_dir: Path = BIN,
+    env: dict[str, str] | None = None,
+    cwd: Path = REPO,
 ) -> str:
-    """The local Baidu-compatible server; ``options`` are more CLI flags (``--qps 10`` ...). Returns its URL."""
+    """The local Baidu-compatible server; ``options`` are more CLI flags (``--qps 10`` ...). Returns its URL.
+
+    ``bin_dir``, ``env`` and ``cwd`` run another installation's console script (the wheel test's virtualenv).
+    """
     cmd = [
-        str(BIN / "baidu-ocr-server"),
+        str(bin_dir / "baidu-ocr-server"),
         *("--host", "127.0.0.1", "--port", "0", "--engine", engine),
         f"--api-key={api_key}",
         f"--secret-key={secret_key}",  # "=": a key may start with "-" (token_urlsafe), not an option
         *options,
     ]
-    proc = stack.enter_context(background(cmd, logs / "ocr-server.log"))
+    proc = stack.enter_context(background(cmd, logs / "ocr-server.log", env=env, cwd=cwd))
     first = proc.stdout.readline().strip()  # the CLI's contract: "listening on http://HOST:PORT" first
     if not first.startswith("listening on "):
         raise RuntimeError(f"baidu-ocr-server did not start (see {logs / 'ocr-server.log'}): {first!r}")
