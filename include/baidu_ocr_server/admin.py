@@ -10,8 +10,9 @@ from __future__ import annotations
 import hmac
 import json
 
+from baidu_ocr_server.errors import BaiduError
 from baidu_ocr_server.models import OcrBackend
-from baidu_ocr_server.wire import Request, Response
+from baidu_ocr_server.wire import SMALL_BODY_BYTES, Request, Response
 
 
 def _refuse(message: str, status: int) -> Response:
@@ -42,7 +43,9 @@ class AdminRoutes:
         if "application/json" not in (request.headers.get("content-type") or "").lower():
             return None, _refuse("Content-Type must be application/json", 415)
         try:
-            body = json.loads(request.body or b"null")
+            body = json.loads(request.read_body(SMALL_BODY_BYTES) or b"null")
+        except BaiduError:
+            return None, _refuse("body too large", 413)
         except (ValueError, UnicodeDecodeError):
             return None, _refuse("body is not JSON", 400)
         if not isinstance(body, dict):

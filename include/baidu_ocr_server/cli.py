@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 
 from baidu_ocr_server.engines import ENGINE_NAMES, load_engine
 from baidu_ocr_server.faults import DEFAULT_TOKEN_TTL, FaultConfig, parse_error_rate
+from baidu_ocr_server.jobs import DEFAULT_RESULT_TTL_S
 from baidu_ocr_server.models import DEFAULT_IAM_API_KEY, Credentials, OcrBackend
 from baidu_ocr_server.server import DEFAULT_MAX_CONNECTIONS, DEFAULT_READ_TIMEOUT_S, OcrHttpServer
 
@@ -55,6 +56,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     guard.add_argument(
         "--public-url", default=None, help="base of links handed out (default: the bound address)"
+    )
+    guard.add_argument(
+        "--result-ttl",
+        type=_positive(float),
+        default=DEFAULT_RESULT_TTL_S,
+        help="seconds a finished table job or parser task, and its file links, are kept (default: 6 h)",
     )
     faults = parser.add_argument_group("fault injection")
     faults.add_argument("--latency-ms", type=float, default=0.0, help="added to every OCR call")
@@ -123,6 +130,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             iam_api_keys=tuple(args.iam_api_key or (DEFAULT_IAM_API_KEY,)),
         ),
         faults,
+        result_ttl_s=args.result_ttl,
     )
     server = OcrHttpServer(
         (args.host, args.port),

@@ -9,19 +9,24 @@ OFD packages are not rendered here (no maintained offline renderer on PyPI): ``o
 from __future__ import annotations
 
 import io
+import math
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 from baidu_ocr_server.errors import BaiduError
 from baidu_ocr_server.images import ImageLimits
+
+if TYPE_CHECKING:
+    import pypdfium2 as pdfium
 
 RENDER_DPI = 72  # a point is a pixel: a PDF made from a scan at 72 dpi renders back to its own size
 NOT_READABLE = 216201
 
 
-def render_pdf_page(data: bytes, page_no: int, limits: ImageLimits) -> tuple[bytes, int]:
-    """The 1-based page ``page_no`` as PNG bytes, and the document's page count.
-
-    216201 for a broken or encrypted PDF and for a page number outside 1..page_count.
-    """
+@contextmanager
+def open_pdf(data: bytes) -> Iterator[pdfium.PdfDocument]:
+    """The parsed document, closed on exit; 216201 for a broken or encrypted PDF."""
     import pypdfium2 as pdfium
 
     try:
@@ -29,19 +34,52 @@ def render_pdf_page(data: bytes, page_no: int, limits: ImageLimits) -> tuple[byt
     except pdfium.PdfiumError:
         raise BaiduError(NOT_READABLE) from None
     try:
+        yield pdf
+    finally:
+        pdf.close()
+
+
+def _scale(width: float, height: float, limits: ImageLimits) -> float:
+    return min(RENDER_DPI / 72, limits.max_side / max(width, height, 1))
+
+
+def rendered_pixels(pdf: pdfium.PdfDocument, index: int, limits: ImageLimits) -> int:
+    """How many pixels the 0-based page ``index`` renders to, known without rendering it."""
+    width, height = pdf.get_page_size(index)
+    scale = _scale(width, height, limits)
+    return math.ceil(width * scale) * math.ceil(height * scale)
+
+
+def render_page(pdf: pdfium.PdfDocument, index: int, limits: ImageLimits) -> bytes:
+    """The 0-based page ``index`` as PNG bytes, shrunk to the endpoint's side limit."""
+    page = pdf[index]
+    try:
+        width, height = page.get_size()
+        bitmap = page.render(scale=_scale(width, height, limits))
+    finally:
+        page.close()  # frees what PDFium decoded for the page (its images) before the PNG is made
+    try:
+        image = bitmap.to_pil()  # a copy, in RGB for the BGR bitmap PDFium renders by default
+    finally:
+        bitmap.close()
+    if image.mode != "RGB":
+        image = image.convert("RGB")
+    out = io.BytesIO()
+    # Fast zlib: a scanned page compresses little at any level, and level 6 takes seconds on noise.
+    image.save(out, "PNG", compress_level=1)
+    return out.getvalue()
+
+
+def render_pdf_page(data: bytes, page_no: int, limits: ImageLimits) -> tuple[bytes, int]:
+    """The 1-based page ``page_no`` as PNG bytes, and the document's page count.
+
+    216201 for a broken or encrypted PDF and for a page number outside 1..page_count.
+    """
+    with open_pdf(data) as pdf:
         count = len(pdf)
         if not 1 <= page_no <= count:
             raise BaiduError(NOT_READABLE)
-        page = pdf[page_no - 1]
-        width, height = page.get_size()
-        scale = min(RENDER_DPI / 72, limits.max_side / max(width, height, 1))
-        image = page.render(scale=scale).to_pil().convert("RGB")
-        page.close()
-    finally:
-        pdf.close()
-    out = io.BytesIO()
-    image.save(out, "PNG", optimize=False)
-    return out.getvalue(), count
+        return render_page(pdf, page_no - 1, limits), count
 
 
 def page_number(value: str | None) -> int:

@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from baidu_ocr_server.images import DEFAULT_LIMITS, ImageLimits
+from baidu_ocr_server.parser import FILE_LIMITS
+from baidu_ocr_server.wire import SMALL_BODY_BYTES
 
 OCR_PREFIX = "/rest/2.0/ocr/v1/"
 SOLUTION_PREFIX = "/rest/2.0/solution/v1/"
@@ -31,6 +33,11 @@ class EndpointSpec:
     def path(self) -> str:
         return self.prefix + self.name
 
+    @property
+    def max_body_bytes(self) -> int:
+        """The largest form this endpoint reads: its file limit (base64 + url-encoded) plus the options."""
+        return self.limits.max_encoded_bytes + SMALL_BODY_BYTES
+
 
 ENDPOINTS: dict[str, EndpointSpec] = {
     spec.name: spec
@@ -47,11 +54,13 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         EndpointSpec("form", "form"),
         EndpointSpec("form_ocr/request", "table_request", accepts_url=False, prefix=SOLUTION_PREFIX),
         EndpointSpec("form_ocr/get_request_result", "table_result", billable=False, prefix=SOLUTION_PREFIX),
-        EndpointSpec("parser/task", "parser_submit", prefix=BRAIN_PREFIX),
+        EndpointSpec("parser/task", "parser_submit", limits=FILE_LIMITS, prefix=BRAIN_PREFIX),
         EndpointSpec("parser/task/query", "parser_query", billable=False, prefix=BRAIN_PREFIX),
     )
 }
 ENDPOINTS_BY_PATH: dict[str, EndpointSpec] = {spec.path: spec for spec in ENDPOINTS.values()}
+# The transport refuses a longer Content-Length before reading anything (the parser's 50 MB of base64).
+MAX_BODY_BYTES = max(spec.max_body_bytes for spec in ENDPOINTS.values())
 
 
 def endpoint_name(path: str) -> str | None:

@@ -2,7 +2,7 @@
 
 Plain Python, thread-safe (one lock), no HTTP. Refusals are raised as :class:`BaiduError` values and
 rendered into Baidu's JSON in one place (``responses.render_error``). Time comes from an injectable
-``clock`` so tests can expire tokens and finish table jobs without sleeping.
+``clock`` so tests can expire tokens, signatures and results and finish table jobs without sleeping.
 """
 
 from __future__ import annotations
@@ -13,15 +13,17 @@ import threading
 import time
 from collections import Counter, defaultdict, deque
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
+from baidu_ocr_server import bce
 from baidu_ocr_server.engines.base import Engine, Table
 from baidu_ocr_server.errors import BaiduError, OAuthError
 from baidu_ocr_server.faults import FaultConfig, FaultDice
+from baidu_ocr_server.jobs import DEFAULT_RESULT_TTL_S, JobStore
+from baidu_ocr_server.links import FileLinks
 from baidu_ocr_server.parser import ParserTasks
 
 OAUTH_SCOPE = (
@@ -43,14 +45,6 @@ class Credentials:
     app_id: str = "10000000"
     #: IAM API keys accepted as ``Authorization: Bearer <key>`` instead of an access token.
     iam_api_keys: tuple[str, ...] = field(default=(DEFAULT_IAM_API_KEY,), repr=False)
-
-
-@dataclass
-class TableJob:
-    request_id: str
-    submitted_at: float
-    duration: float
-    future: Future[list[Table]]
 
 
 @dataclass(frozen=True)
@@ -86,7 +80,9 @@ class OcrBackend:
         *,
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
+        result_ttl_s: float = DEFAULT_RESULT_TTL_S,
     ) -> None:
+        """``result_ttl_s``: how long a finished table job or parser task (and its file links) is kept."""
         self.engine = engine
         self.credentials = credentials
         self.clock = clock
@@ -98,11 +94,13 @@ class OcrBackend:
         self._tokens: dict[
             str, float
         ] = {}  # token -> issued at (its TTL is read at use: --token-ttl applies)
-        self._jobs: dict[str, TableJob] = {}
-        self._job_pool: ThreadPoolExecutor | None = None
-        self._job_sequence = 0
-
-        self.parser_tasks = ParserTasks(engine, clock=clock, seconds=lambda: self._faults.parser_task_seconds)
+        self.table_jobs: JobStore[list[Table]] = JobStore(
+            clock=clock, id_prefix=f"{credentials.app_id}_", thread_name="table-job", ttl_s=result_ttl_s
+        )
+        self.parser_tasks = ParserTasks(
+            engine, clock=clock, seconds=lambda: self._faults.parser_task_seconds, ttl_s=result_ttl_s
+        )
+        self.file_links = FileLinks(clock, result_ttl_s)
         self._reset_counters()
 
     # -- configuration ----------------------------------------------------------------------------------
@@ -172,13 +170,15 @@ class OcrBackend:
         with self._lock:
             self._token_failures += 1
 
-    def authenticate(self, access_token: str | None, authorization: str | None) -> None:
+    def authenticate(
+        self,
+        access_token: str | None,
+        authorization: str | None,
+        signed: bce.SignedRequest | None = None,
+    ) -> None:
         """Token auth (110 unknown, 111 expired); without a token, an IAM API key as ``Authorization: Bearer
-        bce-v3/...`` (14 for a key this account does not have) or BCE signing (14 for an unknown key).
-
-        A BCE-signed request is accepted when its access key is this account's API Key; the signature
-        itself is not verified (the SDK only signs when the token grant failed, which never happens with
-        good credentials here).
+        bce-v3/...`` (14 for a key this account does not have) or a BCE-signed request (``signed``: the parts
+        the signature covers), 14 unless it is signed with this account's API Key / Secret Key and unexpired.
         """
         if access_token:
             with self._lock:
@@ -199,11 +199,20 @@ class OcrBackend:
                 raise BaiduError(14)
             return
         if authorization and authorization.lower().startswith("bce-auth-v1/"):
-            access_key = authorization.split("/")[1] if authorization.count("/") >= 1 else ""
-            if not secrets.compare_digest(access_key, self.credentials.api_key):
+            if signed is None:
                 raise BaiduError(14)
+            try:
+                bce.verify(authorization, signed, secret_for=self._secret_for, now=self.clock())
+            except bce.SignatureRefused:
+                raise BaiduError(14) from None
             return
         raise BaiduError(110)
+
+    def _secret_for(self, access_key: str) -> str | None:
+        """The Secret Key of a BCE access key this account has (its API Key), else ``None``."""
+        if secrets.compare_digest(access_key.encode(), self.credentials.api_key.encode()):
+            return self.credentials.secret_key
+        return None
 
     # -- admission: quota and QPS -----------------------------------------------------------------------
     def count_call(self, endpoint: str) -> None:
@@ -303,30 +312,20 @@ class OcrBackend:
     def submit_table_job(self, image: bytes) -> str:
         """Start ``engine.recognize_tables`` in the background; the job reports done after
         ``table_job_seconds`` (by the clock) AND when the engine has finished."""
+        job = self.table_jobs.submit(
+            lambda: self.engine.recognize_tables(image), duration=self._faults.table_job_seconds
+        )
         with self._lock:
-            if self._job_pool is None:
-                self._job_pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="table-job")
-            self._job_sequence += 1
-            request_id = f"{self.credentials.app_id}_{self._job_sequence}{secrets.randbelow(10**6):06d}"
-            future = self._job_pool.submit(self.engine.recognize_tables, image)
-            self._jobs[request_id] = TableJob(
-                request_id, self.clock(), self._faults.table_job_seconds, future
-            )
             self._table_jobs += 1
-        return request_id
+        return job.job_id
 
     def wait_for_table_job(self, request_id: str) -> None:
         """Block until the engine finished (``is_sync=true``); the job then reports done at once."""
-        with self._lock:
-            job = self._jobs[request_id]
-            job.duration = 0.0
-        job.future.exception()  # waits, without raising the engine's error here
+        self.table_jobs.get(request_id).duration = 0.0
+        self.table_jobs.wait(request_id)
 
     def table_job(self, request_id: str) -> JobStatus:
-        with self._lock:
-            job = self._jobs.get(request_id)
-        if job is None:
-            raise BaiduError(282808)
+        job = self.table_jobs.get(request_id)
         elapsed = self.clock() - job.submitted_at
         if job.duration > 0 and elapsed < job.duration:
             fraction = max(0.0, elapsed / job.duration)
@@ -339,10 +338,7 @@ class OcrBackend:
         return JobStatus(ret_code=3, percent=100, tables=job.future.result())
 
     def close(self) -> None:
-        with self._lock:
-            pool, self._job_pool = self._job_pool, None
-        if pool is not None:
-            pool.shutdown(wait=False, cancel_futures=True)
+        self.table_jobs.close()
         self.parser_tasks.close()
 
     # -- read-back --------------------------------------------------------------------------------------

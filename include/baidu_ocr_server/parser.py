@@ -1,8 +1,9 @@
 """Baidu's async document parser (``brain/online/v2/parser/task`` + ``/query``) as the local server runs it.
 
 The model layer only (no HTTP): ``responses`` turns requests into these calls. A submitted file becomes a
-task that runs in a background thread with the server's own engine: every page of a PDF is rendered
-(``documents.render_pdf_page``) and OCRed, an image is one page. Each page's lines become one Markdown
+task that runs in a background thread with the server's own engine: the pages of a PDF are rendered
+(``documents.render_page``) and OCRed one at a time, so a task holds one rendered page at a time whatever
+the page count; an image is one page. Each page's lines become one Markdown
 paragraph each (pages in order, separated by a blank line) and Baidu's layout JSON (``pages[].layouts[]``
 of type ``para`` with ``[x, y, w, h]`` positions, ``meta`` with the page size).
 
@@ -17,12 +18,11 @@ Decisions where Baidu's page is silent (kept here, in one place):
   an empty file -> 216200; more than 50 MB of base64 -> 216202. A file that is accepted but cannot be
   read (broken PDF, a format this server does not render such as ``.docx``) fails the *task*, as Baidu's
   asynchronous checks do.
-- A task id never issued, or forgotten (see below) -> 282808 (request id not exist); no ``task_id`` ->
-  282003.
-- The store is bounded: at most ``max_tasks`` tasks, each forgotten ``ttl_s`` after its submission
-  (Baidu keeps its result links 30 days; a local server needs hours at most). When full, the oldest
-  finished task is dropped; when every task is still running, a submit is refused with 282006 (batch task
-  limit reached), which clients treat as rate limiting.
+- A task id never issued, or forgotten -> 282808 (request id not exist); no ``task_id`` -> 282003.
+  Ids, bounds and expiry are the job store's (``jobs.py``): at most ``max_tasks`` tasks, each forgotten
+  ``ttl_s`` after it finished; when every task is still running a submit is refused with 282006.
+- The pages of one task may hold at most ``max_pixels`` pixels once rendered (counted from the page sizes
+  before any page is rendered): a PDF over it fails the task, as a file over Baidu's own limits would.
 """
 
 from __future__ import annotations
@@ -30,18 +30,16 @@ from __future__ import annotations
 import io
 import json
 import secrets
-import threading
-from collections import OrderedDict
-from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import Any
 
-from baidu_ocr_server.documents import render_pdf_page
+from baidu_ocr_server.documents import open_pdf, render_page, rendered_pixels
 from baidu_ocr_server.engines.base import Engine, EngineCannotRecognize, LinesResult
 from baidu_ocr_server.errors import BaiduError
 from baidu_ocr_server.images import ImageLimits, check_image
+from baidu_ocr_server.jobs import DEFAULT_MAX_JOBS, DEFAULT_RESULT_TTL_S, JobStore
 
 PENDING, PROCESSING, SUCCESS, FAILED = "pending", "processing", "success", "failed"
 # Baidu's 18 formats: layout documents, then flow documents.
@@ -70,8 +68,8 @@ SUPPORTED_SUFFIXES = frozenset(
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp"})  # what this server's image checks read
 FILE_LIMITS = ImageLimits(max_encoded_bytes=50 * 1024 * 1024)  # file_data: 50 MB of base64
 MAX_PAGES = 2000
-DEFAULT_MAX_TASKS = 256
-DEFAULT_TTL_S = 6 * 3600.0
+# ~1000 A4 pages at the 72 dpi this server renders, or 30 pages at the 4096 px side limit.
+DEFAULT_MAX_PIXELS = 500_000_000
 
 
 @dataclass(frozen=True)
@@ -82,15 +80,6 @@ class ParsedDocument:
 
 class ParseFailed(Exception):
     """The file was accepted but cannot be parsed: the task ends ``failed`` with this message."""
-
-
-@dataclass
-class ParserTask:
-    task_id: str
-    file_name: str
-    submitted_at: float
-    duration: float
-    future: Future[ParsedDocument]
 
 
 @dataclass(frozen=True)
@@ -119,44 +108,29 @@ class ParserTasks:
         *,
         clock: Callable[[], float],
         seconds: Callable[[], float],
-        max_tasks: int = DEFAULT_MAX_TASKS,
-        ttl_s: float = DEFAULT_TTL_S,
+        max_tasks: int = DEFAULT_MAX_JOBS,
+        ttl_s: float = DEFAULT_RESULT_TTL_S,
+        max_pixels: int = DEFAULT_MAX_PIXELS,
     ) -> None:
         self.engine = engine
         self.clock = clock
         self._seconds = seconds  # the current parser_task_seconds fault option
-        self.max_tasks = max_tasks
-        self.ttl_s = ttl_s
-        self._lock = threading.Lock()
-        self._tasks: OrderedDict[str, ParserTask] = OrderedDict()
-        self._pool: ThreadPoolExecutor | None = None
-        self.submitted = 0
+        self.max_pixels = max_pixels
+        self._tasks: JobStore[ParsedDocument] = JobStore(
+            clock=clock, id_prefix="task-", thread_name="parser-task", max_jobs=max_tasks, ttl_s=ttl_s
+        )
+
+    @property
+    def submitted(self) -> int:
+        return self._tasks.submitted
 
     def submit(self, data: bytes, file_name: str) -> str:
         """Queue ``data`` for parsing; return its ``task-…`` id (282006 when the store is full of running tasks)."""
-        now = self.clock()
-        with self._lock:
-            self._forget_expired(now)
-            if len(self._tasks) >= self.max_tasks:
-                finished = next((tid for tid, t in self._tasks.items() if t.future.done()), None)
-                if finished is None:
-                    raise BaiduError(282006)
-                del self._tasks[finished]
-            if self._pool is None:
-                self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="parser-task")
-            task_id = f"task-{secrets.token_urlsafe(24)}"
-            future = self._pool.submit(self._parse, data, file_name)
-            self._tasks[task_id] = ParserTask(task_id, file_name, now, self._seconds(), future)
-            self.submitted += 1
-        return task_id
+        return self._tasks.submit(lambda: self._parse(data, file_name), duration=self._seconds()).job_id
 
     def status(self, task_id: str) -> TaskStatus:
         now = self.clock()
-        with self._lock:
-            self._forget_expired(now)
-            task = self._tasks.get(task_id)
-        if task is None:
-            raise BaiduError(282808)
+        task = self._tasks.get(task_id)
         elapsed = now - task.submitted_at
         if not task.future.done():
             return TaskStatus(PROCESSING if task.future.running() else PENDING)
@@ -170,27 +144,15 @@ class ParserTasks:
 
     def wait(self, task_id: str, timeout: float | None = None) -> None:
         """Block until the engine finished ``task_id`` (tests)."""
-        with self._lock:
-            task = self._tasks.get(task_id)
-        if task is not None:
-            task.future.exception(timeout=timeout)
-
-    def _forget_expired(self, now: float) -> None:
-        while self._tasks:
-            oldest = next(iter(self._tasks.values()))
-            if oldest.submitted_at + self.ttl_s > now:
-                break
-            self._tasks.popitem(last=False)
+        self._tasks.wait(task_id, timeout)
 
     def close(self) -> None:
-        with self._lock:
-            pool, self._pool = self._pool, None
-        if pool is not None:
-            pool.shutdown(wait=False, cancel_futures=True)
+        self._tasks.close()
 
     # -- the work of a task (in the pool) -------------------------------------------------------------
     def _parse(self, data: bytes, file_name: str) -> ParsedDocument:
-        pages = [self._page(image) for image in _page_images(data, file_name)]
+        # One page at a time: each rendered page is OCRed and dropped before the next is rendered.
+        pages = [self._page(image) for image in _page_images(data, file_name, self.max_pixels)]
         return ParsedDocument(markdown=_markdown(pages), layout=_layout(file_name, pages))
 
     def _page(self, image: bytes) -> tuple[LinesResult, tuple[int, int]]:
@@ -205,25 +167,34 @@ class ParserTasks:
         return result, size
 
 
-def _page_images(data: bytes, file_name: str) -> list[bytes]:
-    """Every page of the file as an image this server's engines read."""
+def _page_images(data: bytes, file_name: str, max_pixels: int) -> Iterator[bytes]:
+    """The pages of the file as images this server's engines read, rendered as they are asked for."""
     suffix = PurePosixPath(file_name).suffix.lower()
     if data.lstrip(b"\x00\t\r\n ").startswith(b"%PDF-"):
-        try:
-            first, count = render_pdf_page(data, 1, FILE_LIMITS)
-        except BaiduError:
-            raise ParseFailed("file parse failed: the PDF cannot be read (broken or encrypted)") from None
-        if count > MAX_PAGES:
-            raise ParseFailed(f"file parse failed: more than {MAX_PAGES} pages")
-        return [first, *(render_pdf_page(data, n, FILE_LIMITS)[0] for n in range(2, count + 1))]
+        yield from _pdf_pages(data, max_pixels)
+        return
     if suffix == ".pdf":
         raise ParseFailed("file parse failed: the file is not a PDF")
     if suffix not in IMAGE_SUFFIXES:
         raise ParseFailed(f"file parse failed: the local server does not parse {suffix} files")
     try:
-        return [check_image(data).data]
+        yield check_image(data).data
     except BaiduError as error:
         raise ParseFailed(f"file parse failed: {error.message}") from None
+
+
+def _pdf_pages(data: bytes, max_pixels: int) -> Iterator[bytes]:
+    try:
+        with open_pdf(data) as pdf:
+            count = len(pdf)
+            if count > MAX_PAGES:
+                raise ParseFailed(f"file parse failed: more than {MAX_PAGES} pages")
+            if sum(rendered_pixels(pdf, index, FILE_LIMITS) for index in range(count)) > max_pixels:
+                raise ParseFailed(f"file parse failed: the pages hold more than {max_pixels} pixels")
+            for index in range(count):
+                yield render_page(pdf, index, FILE_LIMITS)
+    except BaiduError:
+        raise ParseFailed("file parse failed: the PDF cannot be read (broken or encrypted)") from None
 
 
 def _markdown(pages: list[tuple[LinesResult, tuple[int, int]]]) -> str:

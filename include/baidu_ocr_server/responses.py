@@ -1,8 +1,9 @@
 """Turn a parsed request into a model call and a Baidu-shaped body (moto's ``responses`` layer).
 
 Order of checks for an OCR call, as Baidu's gateway then service apply them: token (110/111, or 14 for an
-IAM API key or a signed request with an unknown key) -> daily quota (17) -> QPS window (18) -> injected latency and faults
--> input checks (2162xx/2821xx) -> engine. Every refusal is a :class:`BaiduError` rendered by
+IAM API key or a BCE signature that does not hold) -> the body, read only now (216202 over the endpoint's
+size limit, 216100 past the field cap) -> daily quota (17) -> QPS window (18) -> injected latency and
+faults -> input checks (2162xx/2821xx) -> engine. Every refusal is a :class:`BaiduError` rendered by
 :func:`render_error`, the one place that builds ``{"log_id", "error_code", "error_msg"}``.
 """
 
@@ -13,6 +14,7 @@ import logging
 import secrets
 from typing import Any
 
+from baidu_ocr_server.bce import SignedRequest
 from baidu_ocr_server.documents import page_number, render_pdf_page
 from baidu_ocr_server.endpoints import ENDPOINTS_BY_PATH, EndpointSpec, endpoint_name
 from baidu_ocr_server.engines.base import EngineCannotRecognize
@@ -21,7 +23,7 @@ from baidu_ocr_server.excel import tables_to_xlsx
 from baidu_ocr_server.faults import DROP, HTTP_STATUS_KEYS
 from baidu_ocr_server.images import check_image, decode_base64_image, fetch_url_image
 from baidu_ocr_server.models import OcrBackend
-from baidu_ocr_server.parser import FILE_LIMITS, SUCCESS, check_file_name, layout_bytes
+from baidu_ocr_server.parser import SUCCESS, check_file_name, layout_bytes
 from baidu_ocr_server.shapes import (
     LineOptions,
     async_json_result,
@@ -30,7 +32,7 @@ from baidu_ocr_server.shapes import (
     lines_payload,
     table_v2_payload,
 )
-from baidu_ocr_server.wire import Request, Response
+from baidu_ocr_server.wire import SMALL_BODY_BYTES, Request, Response
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +64,14 @@ def _flag(form: Any, name: str) -> bool:
     return str(form.get(name, "")).strip().lower() == "true"
 
 
+def _signed_parts(request: Request) -> SignedRequest:
+    return SignedRequest(request.method, request.path, request.query_string, request.headers)
+
+
+def _file_refusal(code: int, message: str, status: int) -> Response:
+    return Response.json({"error_code": code, "error_msg": message}, status)
+
+
 class BaiduOcrResponses:
     """Handlers for Baidu's paths; one instance serves every request of one server."""
 
@@ -70,7 +80,10 @@ class BaiduOcrResponses:
 
     # -- /oauth/2.0/token -------------------------------------------------------------------------------
     def token(self, request: Request) -> Response:
-        params = {**request.form, **request.query}
+        try:
+            params = {**request.form(SMALL_BODY_BYTES), **request.query}
+        except BaiduError as error:
+            return Response.json({"error": "invalid_request", "error_description": error.message}, 400)
         try:
             body = self.backend.issue_token(
                 params.get("grant_type"), params.get("client_id"), params.get("client_secret")
@@ -88,7 +101,8 @@ class BaiduOcrResponses:
         backend = self.backend
         backend.count_call(spec.name)
         try:
-            backend.authenticate(request.query.get("access_token"), request.headers.get("authorization"))
+            self._authenticate(request)
+            form = request.form(spec.max_body_bytes)  # only now: an unauthenticated body is never read
             backend.admit(spec.name, billable=spec.billable)
         except BaiduError as error:
             backend.record_rejected(spec.name, error.code)
@@ -100,7 +114,7 @@ class BaiduOcrResponses:
                 backend.record_outcome(spec.name, billable=spec.billable, error=fault)
                 return self._fault_response(fault)
             try:
-                payload = self._serve(request, spec)
+                payload = self._serve(request, form, spec)
             except BaiduError as error:
                 backend.record_outcome(spec.name, billable=spec.billable, error=error.code)
                 return render_error(error)
@@ -121,11 +135,16 @@ class BaiduOcrResponses:
             self.backend.record_error(3)
             return render_error(BaiduError(3))
         try:
-            self.backend.authenticate(request.query.get("access_token"), request.headers.get("authorization"))
+            self._authenticate(request)
             raise BaiduError(216102)
         except BaiduError as error:
             self.backend.record_error(error.code)
             return render_error(error)
+
+    def _authenticate(self, request: Request) -> None:
+        self.backend.authenticate(
+            request.query.get("access_token"), request.headers.get("authorization"), _signed_parts(request)
+        )
 
     @staticmethod
     def _fault_response(fault: str) -> Response:
@@ -139,20 +158,21 @@ class BaiduOcrResponses:
             return Response(status=status, body=page.encode(), content_type="text/html")
         return render_error(BaiduError(int(fault)))
 
-    def _serve(self, request: Request, spec: EndpointSpec) -> dict:
+    def _serve(self, request: Request, form: dict[str, str], spec: EndpointSpec) -> dict:
         extra: dict[str, str] = {}  # e.g. pdf_file_size: the page count of a PDF input
-        payload = self._serve_input(request, spec, extra)
+        payload = self._serve_input(request, form, spec, extra)
         return {**payload, **extra} if extra else payload
 
-    def _serve_input(self, request: Request, spec: EndpointSpec, extra: dict[str, str]) -> dict:
-        form = request.form
+    def _serve_input(
+        self, request: Request, form: dict[str, str], spec: EndpointSpec, extra: dict[str, str]
+    ) -> dict:
         engine = self.backend.engine
         if spec.family == "table_result":
-            return self._table_result(request)
+            return self._table_result(request, form)
         if spec.family == "parser_submit":
-            return self._parser_submit(request, spec)
+            return self._parser_submit(form, spec)
         if spec.family == "parser_query":
-            return self._parser_query(request)
+            return self._parser_query(request, form)
         if spec.family == "idcard":
             side = form.get("id_card_side")
             if not side:
@@ -216,11 +236,11 @@ class BaiduOcrResponses:
         self.backend.record_image(checked.data)
         return checked.data
 
-    def _table_result(self, request: Request) -> dict:
-        request_id = request.form.get("request_id")
+    def _table_result(self, request: Request, form: dict[str, str]) -> dict:
+        request_id = form.get("request_id")
         if not request_id:
             raise BaiduError(282003)
-        return self._job_result(request, request_id, request.form.get("result_type") or "excel")
+        return self._job_result(request, request_id, form.get("result_type") or "excel")
 
     def _job_result(self, request: Request, request_id: str, result_type: str) -> dict:
         if result_type not in ("excel", "json"):
@@ -233,7 +253,7 @@ class BaiduOcrResponses:
             if result_type == "json":
                 result_data = async_json_result(status.tables)
             else:
-                result_data = f"{request.base_url}{FILES_PREFIX}{request_id}.xlsx"
+                result_data = self._file_link(request, f"{request_id}.xlsx")
         return {
             "result": {
                 "result_data": result_data,
@@ -245,24 +265,23 @@ class BaiduOcrResponses:
         }
 
     # -- the async document parser (see ``parser.py`` for the decisions) ----------------------------------
-    def _parser_submit(self, request: Request, spec: EndpointSpec) -> dict:
+    def _parser_submit(self, form: dict[str, str], spec: EndpointSpec) -> dict:
         """``file_data`` (base64) > ``file_url``; ``file_name`` with a suffix Baidu reads."""
-        form = request.form
         if "file_data" not in form and not form.get("file_url"):
             raise BaiduError(282003)
         file_name = check_file_name(form.get("file_name"))
         if "file_data" in form:
-            data = decode_base64_image(form["file_data"], FILE_LIMITS)
+            data = decode_base64_image(form.pop("file_data"), spec.limits)  # the base64 text goes now
         else:
-            data = fetch_url_image(form["file_url"], FILE_LIMITS)
+            data = fetch_url_image(form["file_url"], spec.limits)
         if not data:
             raise BaiduError(216200)
         self.backend.record_image(data)
         task_id = self.backend.parser_tasks.submit(data, file_name)
         return {"error_code": 0, "error_msg": "", "result": {"task_id": task_id}}
 
-    def _parser_query(self, request: Request) -> dict:
-        task_id = request.form.get("task_id")
+    def _parser_query(self, request: Request, form: dict[str, str]) -> dict:
+        task_id = form.get("task_id")
         if not task_id:
             raise BaiduError(282003)
         status = self.backend.parser_tasks.status(task_id)
@@ -270,19 +289,31 @@ class BaiduOcrResponses:
         if status.duration is not None:
             result["duration"] = status.duration
         if status.status == SUCCESS:
-            result["markdown_url"] = f"{request.base_url}{FILES_PREFIX}{task_id}.md"
-            result["parse_result_url"] = f"{request.base_url}{FILES_PREFIX}{task_id}.json"
+            result["markdown_url"] = self._file_link(request, f"{task_id}.md")
+            result["parse_result_url"] = self._file_link(request, f"{task_id}.json")
         return {"error_code": 0, "error_msg": "", "result": result}
+
+    # -- /_files/: result files behind links signed like BOS's presigned URLs (``links.py``) -------------
+    def _file_link(self, request: Request, name: str) -> str:
+        return self.backend.file_links.url(request.base_url, f"{FILES_PREFIX}{name}")
+
+    def _file_refused(self, request: Request) -> Response | None:
+        """403 unless the link's signature holds: checked first, so nobody can probe which ids exist."""
+        if self.backend.file_links.allows(request.method, request.path, request.query_string):
+            return None
+        return _file_refusal(6, "No permission to access data", 403)
 
     # -- /_files/<task_id>.md|.json: the Markdown and layout JSON a finished parser task links to ---------
     def parser_file(self, request: Request) -> Response:
+        if (refusal := self._file_refused(request)) is not None:
+            return refusal
         task_id, _, suffix = request.path[len(FILES_PREFIX) :].rpartition(".")
         try:
             status = self.backend.parser_tasks.status(task_id)
         except BaiduError as error:
-            return Response.json({"error_code": error.code, "error_msg": error.message}, 404)
+            return _file_refusal(error.code, error.message, 404)
         if status.document is None:
-            return Response.json({"error_code": 282808, "error_msg": "result not ready"}, 404)
+            return _file_refusal(282808, "result not ready", 404)
         if suffix == "md":
             return Response(
                 body=status.document.markdown.encode(), content_type="text/markdown; charset=utf-8"
@@ -291,13 +322,15 @@ class BaiduOcrResponses:
 
     # -- /_files/<request_id>.xlsx: the spreadsheet a finished table job links to ---------------------------
     def table_file(self, request: Request) -> Response:
+        if (refusal := self._file_refused(request)) is not None:
+            return refusal
         request_id = request.path[len(FILES_PREFIX) :].removesuffix(".xlsx")
         try:
             status = self.backend.table_job(request_id)
         except BaiduError as error:
-            return Response.json({"error_code": error.code, "error_msg": error.message}, 404)
+            return _file_refusal(error.code, error.message, 404)
         if status.tables is None:
-            return Response.json({"error_code": 282808, "error_msg": "result not ready"}, 404)
+            return _file_refusal(282808, "result not ready", 404)
         return Response(body=tables_to_xlsx(status.tables), content_type=XLSX_CONTENT_TYPE)
 
     def not_found(self, request: Request) -> Response:

@@ -6,8 +6,10 @@ Stdlib ``ThreadingHTTPServer`` rather than a WSGI server because the ``drop`` fa
 
 Hostile clients are bounded: a request must arrive whole within ``read_timeout`` of its first byte (and an
 idle connection is closed after as long), at most ``max_connections`` handler threads run (beyond them a
-connection gets Baidu's error 4 and is closed), and a body is read only with a valid ``Content-Length``
-up to ``max_body_bytes``. Links handed out (table job Excel URLs) use our own address, never ``Host``.
+connection gets Baidu's error 4 and is closed), and a body needs a valid ``Content-Length`` up to
+``max_body_bytes`` (the largest any endpoint takes). The body is not read here: a handler reads it when it
+needs it (after authentication, within its endpoint's limit, see ``wire.Body``); what no handler read is
+discarded in small chunks, never held. Links handed out use our own address, never ``Host``.
 """
 
 from __future__ import annotations
@@ -22,18 +24,18 @@ import threading
 import time
 from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import urlsplit
 
 from baidu_ocr_server.admin import AdminRoutes
+from baidu_ocr_server.endpoints import MAX_BODY_BYTES
 from baidu_ocr_server.errors import BaiduError
 from baidu_ocr_server.models import OcrBackend
 from baidu_ocr_server.responses import BaiduOcrResponses, render_error
 from baidu_ocr_server.urls import OcrServerApp
-from baidu_ocr_server.wire import Request, Response
+from baidu_ocr_server.wire import Body, Request, Response, parse_fields
 
 log = logging.getLogger(__name__)
-# The largest legitimate body is one image (Baidu's limit: 4 MB once base64 + url-encoded) plus options.
-MAX_BODY_BYTES = 16 * 1024 * 1024
+DISCARD_CHUNK = 64 * 1024
 DEFAULT_READ_TIMEOUT_S = 30.0
 DEFAULT_MAX_CONNECTIONS = 128
 _DIGITS = re.compile(r"[0-9]{1,15}")
@@ -48,13 +50,6 @@ class _Headers(dict):
 
     def get(self, key, default=None):  # type: ignore[override]
         return super().get(key.lower(), default)
-
-
-def _first_values(text: str) -> dict[str, str]:
-    values: dict[str, str] = {}
-    for key, value in parse_qsl(text, keep_blank_values=True):
-        values.setdefault(key, value)
-    return values
 
 
 def serialize(response: Response, *, close: bool = False) -> bytes:
@@ -139,30 +134,21 @@ class BaiduRequestHandler(BaseHTTPRequestHandler):
         return int(value)
 
     def _dispatch(self) -> None:
+        parts = urlsplit(self.path)
         try:
             length = self._body_length()
+            query = parse_fields(parts.query)
         except BaiduError as error:
             self._write(render_error(error), close=True)  # where this body ends is unknown: hang up
             return
-        body = self.rfile.read(length) if length else b""
-        if len(body) < length:  # the client hung up mid-body
-            self.close_connection = True
-            return
-        self.connection.settimeout(self.server.read_timeout)  # the read deadline must not cut the answer
-        parts = urlsplit(self.path)
-        content_type = (self.headers.get("Content-Type") or "").lower()
-        form = (
-            _first_values(body.decode("utf-8", errors="replace"))
-            if "x-www-form-urlencoded" in content_type
-            else {}
-        )
+        body = Body(length, self._read_exactly)
         request = Request(
             method=self.command,
             path=parts.path,
-            query=_first_values(parts.query),
-            form=form,
+            query=query,
             headers=_Headers(self.headers),
             base_url=self.server.public_url,
+            query_string=parts.query,
             body=body,
         )
         try:
@@ -173,7 +159,30 @@ class BaiduRequestHandler(BaseHTTPRequestHandler):
         if response.drop:
             self._drop_connection()
             return
+        if body.truncated or not self._discard_unread(body):  # the client hung up mid-body
+            self.close_connection = True
+            return
+        self.connection.settimeout(self.server.read_timeout)  # the read deadline must not cut the answer
         self._write(response)
+
+    def _read_exactly(self, length: int) -> bytes:
+        return self.rfile.read(length)
+
+    def _discard_unread(self, body: Body) -> bool:
+        """Read and drop a body no handler asked for, chunk by chunk; False if the client hung up."""
+        if body.consumed:
+            return True
+        body.consumed = True
+        left = body.length
+        try:
+            while left:
+                chunk = self.rfile.read(min(left, DISCARD_CHUNK))
+                if not chunk:
+                    return False
+                left -= len(chunk)
+        except OSError:  # TimeoutError included: the request's read deadline passed
+            return False
+        return True
 
     def _write(self, response: Response, *, close: bool = False) -> None:
         self.send_response(response.status)

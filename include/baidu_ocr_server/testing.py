@@ -16,6 +16,7 @@ from typing import Any
 
 from baidu_ocr_server.engines import load_engine
 from baidu_ocr_server.faults import FaultConfig
+from baidu_ocr_server.jobs import DEFAULT_RESULT_TTL_S
 from baidu_ocr_server.models import DEFAULT_IAM_API_KEY, Credentials, OcrBackend
 from baidu_ocr_server.server import DEFAULT_MAX_CONNECTIONS, DEFAULT_READ_TIMEOUT_S, OcrHttpServer
 
@@ -110,11 +111,13 @@ def running_server(
     max_connections: int = DEFAULT_MAX_CONNECTIONS,
     admin_token: str | None = None,
     public_url: str | None = None,
+    result_ttl_s: float = DEFAULT_RESULT_TTL_S,
     **fault_options: Any,
 ) -> Iterator[RunningServer]:
     """Start a server on 127.0.0.1:<free port>; ``fault_options`` are :class:`FaultConfig` fields.
 
     ``iam_api_keys``: the IAM API keys accepted as ``Authorization: Bearer`` (default: one test key).
+    ``result_ttl_s``: how long finished jobs and their file links are kept (the CLI's ``--result-ttl``).
     The other keywords are :class:`OcrHttpServer`'s (the CLI's ``--read-timeout`` and so on).
     """
     backend = OcrBackend(
@@ -122,6 +125,7 @@ def running_server(
         Credentials(api_key=api_key, secret_key=secret_key, iam_api_keys=tuple(iam_api_keys)),
         FaultConfig(**fault_options),
         **({"clock": clock} if clock is not None else {}),
+        result_ttl_s=result_ttl_s,
     )
     http_server = OcrHttpServer(
         ("127.0.0.1", 0),

@@ -1,5 +1,7 @@
 """The local OCR server under hostile input: slow clients, connection floods, lying lengths, redirects to
-forbidden hosts, cross-site admin calls and forged Host headers (issue 11). Deadline loops, no sleeps."""
+forbidden hosts, cross-site admin calls and forged Host headers (issue 11); hostile forms and many-page
+PDFs measured by the server's peak memory, forged BCE signatures, unsigned result links, guessable job ids
+and jobs never forgotten (issue 21). Deadline loops, no sleeps."""
 
 from __future__ import annotations
 
@@ -10,15 +12,17 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import requests
 from baidu_ocr_server.cli import build_parser
-from baidu_ocr_server.testing import running_server
+from baidu_ocr_server.testing import FakeClock, running_server
 
-from tests.server.conftest import call, cli_server, get_token, png_bytes
+from tests.server.conftest import call, cli_server, get_token, peak_rss_mb, png_bytes, shared_image_pdf
 
 HALF_SENT = b"POST /oauth/2.0/token HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nabc"
 TOKEN_FORM = "grant_type=client_credentials&client_id=test-api-key&client_secret=test-secret-key"
@@ -353,3 +357,230 @@ def test_excel_links_use_the_configured_public_url(samples):
     with running_server(samples_dir=samples["dir"], public_url="http://ocr.internal:8443/") as server:
         link = _excel_link(server, get_token(server), samples["table"], {"Host": "evil.example.com"})
         assert link.startswith("http://ocr.internal:8443/_files/")
+
+
+# -- 6. small under hostile input, signatures checked, results unguessable and forgotten (issue 21) ------
+
+HOSTILE_FORM = b"a=&" * (16 * 1024 * 1024 // 3)  # 16 MB: millions of empty fields
+FORM_HEADERS = {"Content-Type": "application/x-www-form-urlencoded"}
+# What the server may grow by under hostile input: one 16 MB body read by an authenticated handler, as
+# bytes then text. Parsing a 16 MB form into Python objects used to take ~800 MB.
+RSS_GROWTH_BOUND_MB = 100
+# A dozen rendered pages of the PDF below; all 40 of them held at once take 260 MB.
+PARSER_GROWTH_BOUND_MB = 80
+
+
+def _cli_token(url: str) -> str:
+    """A token from a ``cli_server`` started with the default test key pair."""
+    params = {
+        "grant_type": "client_credentials",
+        "client_id": "test-api-key",
+        "client_secret": "test-secret-key",
+    }
+    return requests.get(f"{url}/oauth/2.0/token", params=params, timeout=10).json()["access_token"]
+
+
+def test_a_hostile_form_leaves_the_server_small(tmp_path):
+    with cli_server("--engine", "fixture", "--samples-dir", str(tmp_path)) as (process, url):
+        token = _cli_token(url)
+        baseline = peak_rss_mb(process.pid)
+        answers = {}
+        for path, params in [
+            ("/anything", {}),
+            ("/oauth/2.0/token", {}),
+            ("/rest/2.0/ocr/v1/general_basic", {}),
+            ("/rest/2.0/brain/online/v2/parser/task", {}),
+            ("/rest/2.0/brain/online/v2/parser/task", {"access_token": token}),  # authenticated
+        ]:
+            response = requests.post(
+                url + path, params=params, data=HOSTILE_FORM, headers=FORM_HEADERS, timeout=60
+            )
+            answers[(path, bool(params))] = response.json()
+        with ThreadPoolExecutor(3) as pool:  # three at once
+            list(
+                pool.map(
+                    lambda _: requests.post(url + "/x", data=HOSTILE_FORM, headers=FORM_HEADERS, timeout=60),
+                    range(3),
+                )
+            )
+        growth = peak_rss_mb(process.pid) - baseline
+    assert growth < RSS_GROWTH_BOUND_MB, f"the server grew by {growth:.0f} MB"
+    assert answers[("/anything", False)]["error_code"] == 3
+    assert answers[("/oauth/2.0/token", False)]["error"] == "invalid_request"
+    assert answers[("/rest/2.0/ocr/v1/general_basic", False)]["error_code"] == 110
+    assert answers[("/rest/2.0/brain/online/v2/parser/task", False)]["error_code"] == 110
+    assert answers[("/rest/2.0/brain/online/v2/parser/task", True)]["error_code"] == 216100
+
+
+def test_body_caps_follow_baidus_documented_limits(server, token):
+    # An image endpoint reads at most its 4 MB (base64 + url-encoded) plus options...
+    over = {"image": "A" * (4 * 1024 * 1024 + 64 * 1024)}
+    assert (
+        requests.post(
+            f"{server.url}/rest/2.0/ocr/v1/general_basic",
+            params={"access_token": token},
+            data=over,
+            timeout=30,
+        ).json()["error_code"]
+        == 216202
+    )
+    # ...the document parser its 50 MB of file_data: a 20 MB file is read (and parsed, as a broken PDF).
+    file_data = base64.b64encode(b"%PDF-1.7 " + b"\0" * (15 * 1024 * 1024)).decode()
+    answer = requests.post(
+        f"{server.url}/rest/2.0/brain/online/v2/parser/task",
+        params={"access_token": token},
+        data={"file_data": file_data, "file_name": "big.pdf"},
+        timeout=60,
+    ).json()
+    assert answer["error_code"] == 0 and answer["result"]["task_id"].startswith("task-")
+
+
+@pytest.mark.slow
+def test_the_parser_holds_one_rendered_page_at_a_time(tmp_path):
+    # 40 pages of 1240 x 1754 px noise: ~6.5 MB each once rendered, 260 MB if all were held at once.
+    pdf = shared_image_pdf(40, 1240, 1754)
+    flags = ["--engine", "fixture", "--samples-dir", str(tmp_path), "--parser-task-seconds", "0"]
+    with cli_server(*flags) as (process, url):
+        token = _cli_token(url)
+        baseline = peak_rss_mb(process.pid)
+        parser = f"{url}/rest/2.0/brain/online/v2/parser/task"
+        submitted = requests.post(
+            parser,
+            params={"access_token": token},
+            data={"file_data": base64.b64encode(pdf).decode(), "file_name": "scan.pdf"},
+            timeout=60,
+        ).json()
+        task = {"task_id": submitted["result"]["task_id"]}
+
+        def status() -> str:
+            answer = requests.post(f"{parser}/query", params={"access_token": token}, data=task, timeout=10)
+            return answer.json()["result"]["status"]
+
+        assert _wait_until(lambda: status() in ("success", "failed"), timeout=300)
+        assert status() == "success"
+        growth = peak_rss_mb(process.pid) - baseline
+    assert growth < PARSER_GROWTH_BOUND_MB, f"the server grew by {growth:.0f} MB over a 40-page PDF"
+
+
+def _signed_headers(authorization: str) -> dict:
+    return {"authorization": authorization, "x-bce-date": "2024-01-01T00:00:00Z"}
+
+
+def test_a_forged_bce_signature_is_refused_with_baidus_error_14(server, samples):
+    now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    forged = [
+        f"bce-auth-v1/{server.api_key}/{now}/1800/host/anything",
+        f"bce-auth-v1/{server.api_key}/{now}/1800/host;x-bce-date/{'0' * 64}",
+        f"bce-auth-v1/{server.api_key}/{now}/1800//{'0' * 64}",
+        f"bce-auth-v1/{server.api_key}",
+    ]
+    for authorization in forged:
+        response = requests.post(
+            f"{server.url}/rest/2.0/ocr/v1/general_basic",
+            data={"image": base64.b64encode(samples["document"]).decode()},
+            headers=_signed_headers(authorization),
+            timeout=30,
+        ).json()
+        assert (response["error_code"], response["error_msg"]) == (14, "IAM Certification failed"), (
+            authorization
+        )
+    assert server.stats()["billable"] == 0
+
+
+def _excel_job_link(server, token, samples) -> str:
+    return _excel_link(server, token, samples["table"], {})
+
+
+def test_result_files_need_the_signed_link(server, token, samples):
+    link = _excel_job_link(server, token, samples)
+    bare = link.partition("?")[0]
+    assert requests.get(link, timeout=10).status_code == 200
+    refused = [
+        bare,
+        f"{bare}?authorization=",
+        f"{bare}?authorization=bce-auth-v1/someone/2024-01-01T00:00:00Z/1800//{'0' * 64}",
+        link[:-1] + ("0" if link[-1] != "0" else "1"),  # one hex digit of the signature changed
+        link.replace(".xlsx?", "0.xlsx?"),  # a signature is for one file only
+    ]
+    for url in refused:
+        answer = requests.get(url, timeout=10)
+        assert answer.status_code == 403 and answer.json()["error_code"] == 6, url
+    assert requests.post(link, timeout=10).status_code == 403  # signed for GET
+
+
+def _random_bits(job_id: str, prefix: str) -> int:
+    assert job_id.startswith(prefix)
+    token = job_id.removeprefix(prefix)
+    return 8 * len(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+
+
+def test_table_job_and_parser_task_ids_carry_128_random_bits(server, token, samples):
+    app_id = server.backend.credentials.app_id
+    table_ids = {
+        call(server, "form_ocr/request", token, path="/rest/2.0/solution/v1/", image=samples["table"]).json()[
+            "result"
+        ][0]["request_id"]
+        for _ in range(3)
+    }
+    task_ids = {
+        call(
+            server,
+            "parser/task",
+            token,
+            path="/rest/2.0/brain/online/v2/",
+            file_data=base64.b64encode(samples["document"]).decode(),
+            file_name="scan.png",
+        ).json()["result"]["task_id"]
+        for _ in range(3)
+    }
+    assert len(table_ids) == len(task_ids) == 3
+    assert all(_random_bits(job_id, f"{app_id}_") >= 128 for job_id in table_ids)
+    assert all(_random_bits(task_id, "task-") >= 128 for task_id in task_ids)
+
+
+def test_finished_jobs_and_their_links_are_forgotten_after_the_result_ttl(samples):
+    clock = FakeClock()
+    options = {"clock": clock, "result_ttl_s": 600, "table_job_seconds": 0, "parser_task_seconds": 0}
+    with running_server(samples_dir=samples["dir"], **options) as server:
+        token = get_token(server)
+        link = _excel_job_link(server, token, samples)
+        request_id = link.rpartition("/_files/")[2].partition(".xlsx")[0]
+        task_id = call(
+            server,
+            "parser/task",
+            token,
+            path="/rest/2.0/brain/online/v2/",
+            file_data=base64.b64encode(samples["document"]).decode(),
+            file_name="scan.png",
+        ).json()["result"]["task_id"]
+        server.backend.parser_tasks.wait(task_id, timeout=60)
+
+        def poll_table() -> dict:
+            return call(
+                server,
+                "form_ocr/get_request_result",
+                token,
+                path="/rest/2.0/solution/v1/",
+                request_id=request_id,
+            ).json()
+
+        def poll_task() -> dict:
+            return call(
+                server, "parser/task/query", token, path="/rest/2.0/brain/online/v2/", task_id=task_id
+            ).json()
+
+        clock.advance(599)
+        assert poll_table()["result"]["ret_code"] == 3 and poll_task()["result"]["status"] == "success"
+        assert requests.get(link, timeout=10).status_code == 200
+        clock.advance(1)
+        assert poll_table()["error_code"] == 282808 and poll_task()["error_code"] == 282808
+        assert len(server.backend.table_jobs) == 0
+        assert requests.get(link, timeout=10).status_code == 403  # the link has expired too
+
+
+def test_cli_result_ttl_reaches_the_server(tmp_path):
+    args = build_parser().parse_args(["--result-ttl", "90"])
+    assert args.result_ttl == 90
+    assert build_parser().parse_args([]).result_ttl == 6 * 3600
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["--result-ttl", "0"])

@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import io
 import json
+import random
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -197,3 +198,46 @@ def cli_server(*flags: str) -> Iterator[tuple[subprocess.Popen, str]]:
         if process.poll() is None:
             process.kill()
             process.wait()
+
+
+def peak_rss_mb(pid: int) -> float:
+    """The process's peak resident memory so far (``VmHWM``), in MB, read from outside it."""
+    status = Path(f"/proc/{pid}/status").read_text()
+    line = next(line for line in status.splitlines() if line.startswith("VmHWM:"))
+    return int(line.split()[1]) / 1024
+
+
+def shared_image_pdf(pages: int, width: int, height: int) -> bytes:
+    """A PDF of ``pages`` pages of ``width`` x ``height`` points that all draw one noise JPEG: a small file
+    whose pages are large once rendered (and compress badly as PNG, as scans do)."""
+    noise = Image.frombytes("RGB", (width, height), random.Random(0).randbytes(width * height * 3))
+    buffer = io.BytesIO()
+    noise.save(buffer, "JPEG", quality=5)
+    jpeg = buffer.getvalue()
+    drawing = f"q {width} 0 0 {height} 0 0 cm /Im0 Do Q".encode()
+    kids = " ".join(f"{5 + n} 0 R" for n in range(pages))
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        f"<< /Type /Pages /Kids [{kids}] /Count {pages} >>".encode(),
+        f"<< /Type /XObject /Subtype /Image /Width {width} /Height {height} /ColorSpace /DeviceRGB "
+        f"/BitsPerComponent 8 /Filter /DCTDecode /Length {len(jpeg)} >>\nstream\n".encode()
+        + jpeg
+        + b"\nendstream",
+        f"<< /Length {len(drawing)} >>\nstream\n".encode() + drawing + b"\nendstream",
+    ]
+    page = (
+        f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 {width} {height}] /Contents 4 0 R "
+        "/Resources << /XObject << /Im0 3 0 R >> >> >>"
+    ).encode()
+    objects += [page] * pages
+    out = io.BytesIO(b"%PDF-1.7\n")
+    out.seek(0, io.SEEK_END)
+    offsets = []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(out.tell())
+        out.write(f"{number} 0 obj\n".encode() + body + b"\nendobj\n")
+    xref = out.tell()
+    out.write(f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode())
+    out.write("".join(f"{offset:010d} 00000 n \n" for offset in offsets).encode())
+    out.write(f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n".encode())
+    return out.getvalue()

@@ -14,7 +14,7 @@ from baidu_ocr_server.parser import ParserTasks
 from baidu_ocr_server.testing import FakeClock, running_server
 
 from tests.conftest import REPO_ROOT
-from tests.server.conftest import call, get_token, png_bytes
+from tests.server.conftest import call, get_token, png_bytes, shared_image_pdf
 
 PARSER = "/rest/2.0/brain/online/v2/"
 SAMPLE_PDF = REPO_ROOT / "include" / "samples" / "documents_pdf" / "pdf_01.pdf"
@@ -88,7 +88,8 @@ def test_a_file_it_cannot_parse_fails_the_task_not_the_submit(server, token, dat
     result = query(server, token, task_id)["result"]
     assert result["status"] == "failed" and reason in result["task_error"]
     assert "markdown_url" not in result
-    assert requests.get(f"{server.url}/_files/{task_id}.md", timeout=10).status_code == 404
+    link = server.backend.file_links.url(server.url, f"/_files/{task_id}.md")  # as a success would link it
+    assert requests.get(link, timeout=10).status_code == 404
 
 
 @pytest.mark.parametrize(
@@ -151,4 +152,32 @@ def test_the_task_store_is_bounded_by_count_and_age():
         assert expired.value.code == 282808
     finally:
         engine.release.set()
+        tasks.close()
+
+
+class _CountingEngine:
+    def __init__(self) -> None:
+        self.pages = 0
+
+    def recognize_lines(self, image, *, chars=False, detect_direction=False):
+        self.pages += 1
+        return LinesResult(lines=[])
+
+
+def test_a_pdf_over_the_pixel_cap_fails_before_any_page_is_rendered():
+    engine = _CountingEngine()
+    # 3 pages of 400 x 500 px: 600,000 pixels in all.
+    pdf = shared_image_pdf(3, 400, 500)
+    tasks = ParserTasks(engine, clock=FakeClock(), seconds=lambda: 0.0, max_pixels=599_999)
+    try:
+        refused = tasks.submit(pdf, "scan.pdf")
+        tasks.wait(refused, timeout=60)
+        status = tasks.status(refused)
+        assert status.status == "failed" and "more than 599999 pixels" in status.task_error
+        assert engine.pages == 0
+        tasks.max_pixels = 600_000
+        accepted = tasks.submit(pdf, "scan.pdf")
+        tasks.wait(accepted, timeout=60)
+        assert tasks.status(accepted).status == "success" and engine.pages == 3
+    finally:
         tasks.close()

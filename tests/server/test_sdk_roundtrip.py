@@ -132,7 +132,7 @@ def test_async_table_json_and_excel(samples):
         assert (running["ret_code"], running["ret_msg"], running["percent"]) == (2, "进行中", 50)
         clock.advance(5)
         # "Done" needs the simulated duration AND the real recognition; wait for the latter (bounded).
-        server.backend._jobs[request_id].future.result(timeout=60)
+        server.backend.table_jobs.wait(request_id, timeout=60)
 
         done = client.getTableRecognitionResult(request_id, {"result_type": "json"})["result"]
         assert (done["ret_code"], done["ret_msg"], done["percent"]) == (3, "已完成", 100)
@@ -201,3 +201,30 @@ def test_sdk_table_pdf_and_a_broken_pdf(pdf_client):
     pdf = (DEFAULT_SAMPLES_DIR / "documents_pdf" / "pdf_02.pdf").read_bytes()
     assert pdf_client.tablePdf(pdf, {"pdf_file_num": "1"})["pdf_file_size"] == "3"
     assert pdf_client.basicGeneralPdf(b"%PDF-1.7\nbroken")["error_code"] == 216201
+
+
+def _signing_client(server, secret_key: str):
+    """The SDK on its BCE-signing path (aip/base.py ``_getAuthHeaders``): what it takes when its token grant
+    did not answer with ``brain_all_scope``. It then signs every call with the API Key / Secret Key."""
+    client = make_sdk_client("10000000", server.api_key, secret_key, server.url, timeout_s=10)
+    client._isCloudUser = True
+    return client
+
+
+def test_sdk_signed_requests_are_checked_as_baidu_does(server, samples):
+    signed = _signing_client(server, server.secret_key)
+    result = signed.basicGeneral(samples["document"])
+    assert result["words_result_num"] == 3
+    assert signed.table(samples["table"])["table_num"] == 1
+    assert server.stats()["tokens_issued"] == 0  # signed, not token-authenticated
+    forged = _signing_client(server, "not-the-secret-key").basicGeneral(samples["document"])
+    assert (forged["error_code"], forged["error_msg"]) == (14, "IAM Certification failed")
+
+
+def test_sdk_signatures_expire_after_their_1800_seconds(samples):
+    clock = FakeClock()
+    with running_server(samples_dir=samples["dir"], clock=clock) as server:
+        client = _signing_client(server, server.secret_key)
+        assert "error_code" not in client.basicGeneral(samples["document"])
+        clock.advance(1801)  # the server's clock is now past the SDK's timestamp + 1800 s
+        assert client.basicGeneral(samples["document"])["error_code"] == 14
