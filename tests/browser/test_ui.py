@@ -2,8 +2,11 @@
 
 ``baidu_ocr_dev.ui`` starts moto S3, the local OCR server (fixture engine here: fast) and ``airflow standalone`` on
 free ports with an Airflow home in a temporary directory; the test signs in, presses "Test" on the connections
-``make ui`` created, checks the Baidu OCR connection form, triggers ``baidu_ocr_s3_to_warehouse`` from the trigger form, waits for it, and checks the mapped tasks'
-names and the asset events' row counts. Screenshots go to ``tests/browser/artifacts/``; with
+``make ui`` created (each answers green with what it checked; a PII connection with a wrong key, red with
+what is wrong), opens their Edit forms (every field of the type, with its hint), checks the Add form of a Baidu
+OCR connection, triggers ``baidu_ocr_s3_to_warehouse`` from the trigger form, waits for it, and checks the
+mapped tasks' names, the asset events' row counts and the summary's cost line (priced by the example prices
+the connection carries). Screenshots go to ``tests/browser/artifacts/``; with
 ``BAIDU_OCR_UPDATE_README_IMAGES=1`` the ones the README shows are also refreshed in ``docs/images/`` (a test
 run never rewrites tracked files otherwise). Chromium comes from Debian (``apt-get install chromium``): without it
 the test skips on a laptop and fails under ``CI``.
@@ -11,8 +14,10 @@ the test skips on a laptop and fails under ``CI``.
 
 from __future__ import annotations
 
+import base64
 import json
 import os
+import re
 import time
 import urllib.parse
 import urllib.request
@@ -37,10 +42,25 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
-README_IMAGES = {"connection-keys.png", "connection-form.png", "mapped-tasks.png", "asset-events.png"}
+README_IMAGES = {
+    "connection-keys.png",
+    "connection-form.png",
+    "connection-edit.png",
+    "connection-test.png",
+    "mapped-tasks.png",
+    "asset-events.png",
+}
 DAG_ID = "baidu_ocr_s3_to_warehouse"
 BATCH_SIZE = 4
 FORM_CONN_ID = "baidu_ocr_from_the_form"
+BAD_PII_CONN_ID = "pii_keys_with_a_short_aes_key"
+# What the "Test" of each connection make ui creates says when it passes: what it proved.
+TESTED = {
+    "aws_default": "Arn='arn:aws:sts::",
+    "warehouse_default": "Connection successfully tested",
+    "baidu_ocr_default": "Connected to Baidu OCR at http://127.0.0.1:",
+    "baidu_ocr_pii": "AES-256 encryption key: ID numbers are stored masked, as HMAC and encrypted",
+}
 
 
 def _require_chromium() -> None:
@@ -115,6 +135,16 @@ class Api:
         with urllib.request.urlopen(request, timeout=90) as response:
             return json.load(response)
 
+    def send(self, method: str, path: str, body: dict) -> dict:
+        request = urllib.request.Request(
+            f"{self.url}/api/v2/{path}",
+            data=json.dumps(body).encode(),
+            method=method,
+            headers={"Authorization": f"Bearer {self.token}", "Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=90) as response:
+            return json.load(response)
+
 
 def sign_in(page, ui) -> None:
     page.goto(ui.url)
@@ -125,6 +155,8 @@ def sign_in(page, ui) -> None:
 
 
 def check_connection_form(page, ui) -> None:
+    from baidu_ocr.provider import CONN_FIELDS
+
     page.goto(f"{ui.url}/connections")
     page.get_by_role("button", name="Add Connection").click()
     dialog = page.get_by_role("dialog")
@@ -141,16 +173,13 @@ def check_connection_form(page, ui) -> None:
     verify = dialog.locator("input[name='element_verify']")
     assert verify.get_attribute("type") == "checkbox" and verify.is_checked()
     labels = {text.replace("*", "").strip() for text in dialog.locator("label").all_inner_texts()}
-    assert {
-        "API base URL",
-        "API Key",
-        "Secret Key",
-        "QPS",
-        "Timeout (s)",
-        "Max retries",
-        "Verify TLS",
+    assert {"API base URL", "API Key", "Secret Key"} | {
+        spec["label"] for spec in CONN_FIELDS.values()
     } <= labels
-    assert "Image limits" in labels, labels
+    text = " ".join(dialog.inner_text().split())
+    assert [
+        name for name, spec in CONN_FIELDS.items() if " ".join(spec["description"].split()) not in text
+    ] == []
     shot(page, "connection-form.png", dialog)
     dialog.get_by_text("Extra Fields JSON", exact=True).click()
     dialog.get_by_role("button", name="Save").click()
@@ -158,21 +187,107 @@ def check_connection_form(page, ui) -> None:
     page.set_viewport_size({"width": 1280, "height": 860})
 
 
+def row_of(page, conn_id: str):
+    """The connection list's row of ``conn_id`` (its name starts with the id; ``baidu_ocr_pii`` is also a type)."""
+    return page.get_by_role("row", name=re.compile(rf"^{re.escape(conn_id)}\s"))
+
+
+def press_test(page, conn_id: str) -> tuple[bool, str]:
+    """Press the row's "Test" button: the API's answer, once the UI shows it (green or red, the message)."""
+    with page.expect_response(lambda r: r.url.endswith("/api/v2/connections/test")) as answer:
+        row_of(page, conn_id).get_by_role("button", name="Test Connection").click(force=True)  # a tooltip
+    page.mouse.move(0, 0)
+    assert answer.value.status == 200, (conn_id, answer.value.status, answer.value.text())
+    result = answer.value.json()
+    title = "Test Connection Successful" if result["status"] else "Test Connection Failed"
+    toast = page.locator("[data-scope='toast'][data-part='root']").filter(has_text=title)
+    toast.filter(has_text=result["message"]).first.wait_for()
+    assert "object has no attribute" not in result["message"], (conn_id, result)
+    return result["status"], result["message"]
+
+
 def check_connections_listed_and_tested(page, ui, api: Api) -> None:
-    """Admin -> Connections lists what ``make ui`` created in the metadata DB, and their "Test" buttons work."""
+    """Admin -> Connections lists what ``make ui`` created in the metadata DB; each one's "Test" says what it
+    proved, and a PII connection whose AES key is too short says so."""
+    api.send(
+        "POST",
+        "connections",
+        {
+            "connection_id": BAD_PII_CONN_ID,
+            "conn_type": "baidu_ocr_pii",
+            "password": "an-hmac-key-of-32-bytes-or-more!",
+            "port": 0,  # as the UI tests it (see baidu_ocr_dev.ui.import_connections)
+            "extra": json.dumps({"encryption_key": base64.b64encode(bytes(20)).decode()}),
+        },
+    )
+    page.set_viewport_size(
+        {"width": 1280, "height": 1400}
+    )  # the answers stack up below the rows, not on them
     page.goto(f"{ui.url}/connections")
-    for conn_id in ("aws_default", "baidu_ocr_default", "baidu_ocr_pii", "warehouse_default"):
-        page.get_by_role("row").filter(has_text=conn_id).first.wait_for()
-    for conn_id in ("baidu_ocr_default", "warehouse_default", "aws_default"):  # the PII one holds keys only
-        row = page.get_by_role("row").filter(has_text=conn_id).first
-        with page.expect_response(lambda r: r.url.endswith("/api/v2/connections/test")) as answer:
-            row.get_by_role("button", name="Test Connection").click(force=True)  # a tooltip overlaps it
-        page.mouse.move(0, 0)
-        result = answer.value.json()
-        assert answer.value.status == 200 and result["status"] is True, (conn_id, result)
-    shot(page, "connections.png")
+    for conn_id in (*TESTED, BAD_PII_CONN_ID):
+        row_of(page, conn_id).wait_for()
+    for conn_id, proof in TESTED.items():
+        status, message = press_test(page, conn_id)
+        assert status is True and proof in message, (conn_id, message)
+    status, message = press_test(page, BAD_PII_CONN_ID)
+    assert (status, message) == (
+        False,
+        "The PII keys cannot be used: encryption_key must be 16, 24 or 32 bytes (AES-128/192/256), not 20",
+    )
+    page.wait_for_timeout(600)  # the last answer's slide-in, for the picture only
+    shot(page, "connection-test.png")
+    page.set_viewport_size({"width": 1280, "height": 860})
     # The AES key of ID numbers is masked like a password (make ui adds it to sensitive_var_conn_names).
     assert json.loads(api.get("connections/baidu_ocr_pii")["extra"]) == {"encryption_key": "***"}
+
+
+def check_edit_forms(page, ui) -> None:
+    """The Edit form of each Baidu OCR connection ``make ui`` created shows every field of its type, with
+    its hint (Airflow 3.3 shows a field there only when the stored extra holds its key)."""
+    from baidu_ocr.provider import CONN_FIELDS, PII_CONN_FIELDS
+
+    page.set_viewport_size({"width": 1280, "height": 1800})  # the whole dialog in one screenshot
+    forms = [
+        ("baidu_ocr_default", CONN_FIELDS, {"API base URL", "API Key", "Secret Key"}),
+        ("baidu_ocr_pii", PII_CONN_FIELDS, {"HMAC key"}),
+    ]
+    for conn_id, fields, standard_labels in forms:
+        page.goto(f"{ui.url}/connections")
+        row_of(page, conn_id).get_by_role("button", name="Edit Connection").click(force=True)
+        dialog = page.get_by_role("dialog")
+        dialog.get_by_text("Extra Fields", exact=True).click()
+        for spec in fields.values():
+            dialog.locator("label", has_text=spec["label"]).first.wait_for()
+        labels = {text.replace("*", "").strip() for text in dialog.locator("label").all_inner_texts()}
+        text = " ".join(dialog.inner_text().split())
+        assert standard_labels | {spec["label"] for spec in fields.values()} <= labels, (conn_id, labels)
+        for name, spec in fields.items():
+            assert " ".join(spec["description"].split()) in text, (conn_id, name)
+        if conn_id == "baidu_ocr_default":
+            shot(page, "connection-edit.png", dialog)
+        else:  # the PII form has no host, login, schema or port
+            assert not {"Host", "Login", "Schema", "Port"} & labels, labels
+        page.keyboard.press("Escape")
+        dialog.wait_for(state="hidden")
+    page.set_viewport_size({"width": 1280, "height": 860})
+
+
+def check_the_cost_line(page, ui, api: Api, quoted_run_id: str) -> None:
+    """The summary prices the run with the example prices the connection carries, in XCom and in its log."""
+    from baidu_ocr_dev.demo import DEMO_PRICING
+
+    run_path = f"dags/{DAG_ID}/dagRuns/{quoted_run_id}"
+    value = api.get(f"{run_path}/taskInstances/summarize/xcomEntries/return_value")["value"]
+    cost = (value if isinstance(value, dict) else json.loads(value))["cost"]["general_basic"]
+    free = DEMO_PRICING["general_basic"]["free_per_month"]
+    assert cost["free_per_month"] == free and cost["run_estimated_cost"] is not None, cost
+    page.goto(f"{ui.url}/dags/{DAG_ID}/runs/{quoted_run_id}/tasks/summarize")
+    log = page.get_by_text("cost general_basic").first
+    log.wait_for()
+    (line,) = [line for line in log.inner_text().splitlines() if "cost general_basic" in line]
+    assert f"of {free} free); est. cost " in line, line
+    log.scroll_into_view_if_needed()
+    shot(page, "run-summary-cost.png")
 
 
 def trigger_from_the_form(page, ui) -> None:
@@ -200,6 +315,7 @@ def test_sign_in_configure_trigger_and_read_the_results(ui, page):
     sign_in(page, ui)
     api = Api(ui.url, ui.user, ui.password())
     check_connections_listed_and_tested(page, ui, api)
+    check_edit_forms(page, ui)
     check_connection_form(page, ui)
     saved = api.get(f"connections/{FORM_CONN_ID}")
     extra = json.loads(saved["extra"])
@@ -234,3 +350,38 @@ def test_sign_in_configure_trigger_and_read_the_results(ui, page):
     page.locator(".codicon-folding-collapsed").first.click(force=True)
     page.get_by_text('"billable_calls"').first.wait_for()
     shot(page, "asset-events.png")
+    check_the_cost_line(page, ui, api, quoted)
+
+
+def test_the_connections_make_ui_creates_hold_every_form_field_and_price_the_calls(tmp_path):
+    """No browser: what ``make ui`` stores reads back as the hook reads it, with the example prices."""
+    from airflow.models import Connection
+    from baidu_ocr.client.connection import BaiduOcrSettings
+    from baidu_ocr.pii.policy import PiiPolicy
+    from baidu_ocr.provider import CONN_FIELDS, PII_CONN_FIELDS
+    from baidu_ocr_dev.demo import DEMO_PRICING, demo_connections
+
+    connections = demo_connections(
+        aws_extra={},
+        host="http://127.0.0.1:8300",
+        api_key="an-api-key",
+        secret_key="a-secret-key",
+        qps=4.0,
+        warehouse=tmp_path / "warehouse.db",
+        hmac_key="an-hmac-key",
+        encryption_key=base64.b64encode(bytes(32)).decode(),
+    )
+    ocr, pii = connections["baidu_ocr_default"], connections["baidu_ocr_pii"]
+    assert set(CONN_FIELDS) <= set(ocr["extra"]) and set(PII_CONN_FIELDS) <= set(pii["extra"])
+    assert pii["conn_type"] == "baidu_ocr_pii"
+
+    def stored(conn_id: str, conn: dict) -> Connection:
+        return Connection(conn_id=conn_id, **{**conn, "extra": json.dumps(conn["extra"])})
+
+    settings = BaiduOcrSettings.from_connection(stored("baidu_ocr_default", ocr))
+    assert (settings.qps, settings.verify) == (4.0, True)
+    price = DEMO_PRICING["general_basic"]
+    # Ten calls when five of the month's free ones are left: five are paid for.
+    paid = settings.pricing["general_basic"].cost(10, month_before=price["free_per_month"] - 5)
+    assert paid == pytest.approx(5 * price["price_per_1000"] / 1000) and paid > 0
+    assert PiiPolicy.from_connection(stored("baidu_ocr_pii", pii)).encryption_key == bytes(32)
