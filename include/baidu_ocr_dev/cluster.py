@@ -50,7 +50,9 @@ S3_DAG = "baidu_ocr_s3_to_warehouse"
 TABLES_DAG = "baidu_ocr_tables_to_warehouse"
 QUEUE = "baidu_ocr"
 BUCKET = "baidu-ocr-cluster"
+PARSER_DAG = "baidu_ocr_parse_documents"
 TABLE_SAMPLES = REPO / "include" / "samples" / "tables"
+VALIDATION_TABLES = REPO / "include" / "samples" / "validation" / "tables"
 RESULTS = REPO / "bench" / "results"
 FINISHED = {"success", "failed"}
 MOTO_CREDENTIALS = {
@@ -454,9 +456,9 @@ class Cluster:
                 )
             )
 
-    def upload_tables(self, prefix: str) -> int:
+    def upload_tables(self, prefix: str, samples: Path = TABLE_SAMPLES) -> int:
         s3 = self.s3_client()
-        files = sorted(TABLE_SAMPLES.glob("*.png"))
+        files = sorted(p for p in samples.iterdir() if p.suffix in (".png", ".jpg"))
         for path in files:
             s3.upload_file(str(path), BUCKET, prefix + path.name)
         return len(files)
@@ -511,12 +513,14 @@ class DeferredWatch:
     def __init__(self, cluster: Cluster, dag_id: str, run_id: str, task_id: str) -> None:
         self.cluster, self.dag_id, self.run_id, self.task_id = cluster, dag_id, run_id, task_id
         self.max_deferred = 0
+        self.max_busy = 0  # running or deferred at once
         self.max_triggers = 0
         self.triggers_held = False
 
     def __call__(self) -> None:
         states = self.cluster.task_states(self.dag_id, self.run_id, self.task_id)
         self.max_deferred = max(self.max_deferred, states.count("deferred"))
+        self.max_busy = max(self.max_busy, states.count("deferred") + states.count("running"))
         rows = self.cluster.trigger_rows()
         self.max_triggers = max(self.max_triggers, len(rows))
         self.triggers_held |= any(triggerer_id is not None for _, triggerer_id in rows)
@@ -636,6 +640,32 @@ def run_tables_dag(cluster: Cluster, prefix: str, run_id: str) -> dict[str, Any]
         "table_cells": int(cells),
         "tokens_issued": stats["tokens_issued"],
         "table_jobs": stats["table_jobs"],
+    }
+
+
+def run_capped_dag(cluster: Cluster, dag_id: str, conf: dict[str, Any], run_id: str) -> dict[str, Any]:
+    """Trigger ``dag_id`` with ``conf`` (a ``max_billable_calls`` in it), wait, and count what the server
+    billed: OCR calls, table jobs and parser tasks, and how many of the run's tasks were deferred at once."""
+    cluster.server("reset", {})
+    cluster.trigger(dag_id, {"bucket": BUCKET, **conf}, run_id)
+    task_id = {S3_DAG: "ocr_batch", TABLES_DAG: "recognize_tables", PARSER_DAG: "parse_documents"}[dag_id]
+    watch = DeferredWatch(cluster, dag_id, run_id, task_id)
+    state = cluster.wait(dag_id, run_id, on_poll=watch)
+    stats = cluster.server("stats")
+    [(reserved,)] = cluster.warehouse(
+        "SELECT COALESCE(MAX(reserved_calls), 0) FROM ocr_run_budget WHERE dag_id = %s AND run_id = %s",
+        (dag_id, run_id),
+    )
+    return {
+        "run_id": run_id,
+        "state": state,
+        "max_billable_calls": conf.get("max_billable_calls"),
+        "billed": stats["billable"] + stats["table_jobs"] + stats["parser_tasks"],
+        "reserved_in_ledger": int(reserved),
+        "tasks": len(cluster.task_states(dag_id, run_id, task_id)),
+        "max_deferred_at_once": watch.max_deferred,
+        "max_running_or_deferred": watch.max_busy,
+        "summary": cluster.return_value(dag_id, run_id, "summarize") or {},
     }
 
 

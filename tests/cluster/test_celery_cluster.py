@@ -7,12 +7,23 @@ the test then checks that no process it started is left and that every port is f
 
 from __future__ import annotations
 
+import json
 import math
 from urllib.parse import urlparse
 
 import psutil
 import pytest
-from baidu_ocr_dev.cluster import ClusterConfig, run_s3_dag, run_tables_dag, running_cluster
+from baidu_ocr_dev.cluster import (
+    PARSER_DAG,
+    S3_DAG,
+    TABLES_DAG,
+    VALIDATION_TABLES,
+    ClusterConfig,
+    run_capped_dag,
+    run_s3_dag,
+    run_tables_dag,
+    running_cluster,
+)
 from baidu_ocr_dev.local_services import port_is_free
 
 from tests.services import require_postgres, require_redis
@@ -24,7 +35,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.integration]
 QPS, IMAGES, TOKEN_TTL, BATCH = 10, 200, 10, 50
 
 
-@pytest.mark.timeout(420)
+@pytest.mark.timeout(900)
 def test_dags_on_a_celery_cluster_share_one_budget_and_one_token(tmp_path):
     require_postgres()
     require_redis()
@@ -80,6 +91,56 @@ def test_dags_on_a_celery_cluster_share_one_budget_and_one_token(tmp_path):
         assert rerun["server"]["calls"] == 0 and rerun["summary"]["billable_calls"] == 0
         assert rerun["warehouse_rows"] == IMAGES
         assert rerun["summary"]["images_skipped"] == IMAGES
+
+        # 4. max_billable_calls is a cap for the whole run, whatever runs in parallel: 200 new images in 20
+        # batches, every worker slot busy, cap 40. Each call is reserved in the run's warehouse row first.
+        cluster.upload_images("capped/", IMAGES, seed=10_000)
+        capped = run_capped_dag(
+            cluster, S3_DAG, {"prefix": "capped/", "batch_size": 10, "max_billable_calls": 40}, "test_capped"
+        )
+        assert capped["state"] == "failed"  # stopped early: the rest waits for the next run
+        assert capped["tasks"] == 20 and capped["max_running_or_deferred"] >= 3
+        assert capped["billed"] == capped["reserved_in_ledger"] == 40
+
+        # 5. Deferrable tasks free their slots, so every table job could be submitted at once: still 2.
+        cluster.upload_tables("capped-tables/", VALIDATION_TABLES)
+        tables_conf = {"prefix": "capped-tables/", "api": "form_ocr", "batch_size": 1, "deferrable": True}
+        capped_tables = run_capped_dag(
+            cluster,
+            TABLES_DAG,
+            {**tables_conf, "poll_interval": 1.0, "max_billable_calls": 2},
+            "test_cap_tables",
+        )
+        assert capped_tables["state"] == "failed" and capped_tables["tasks"] >= 6
+        assert capped_tables["billed"] == capped_tables["reserved_in_ledger"] == 2
+
+        # 6. The document parser likewise (its tasks defer too).
+        parser_conf = {"prefix": "capped-tables/", "batch_size": 1, "deferrable": True, "poll_interval": 1.0}
+        capped_parser = run_capped_dag(
+            cluster, PARSER_DAG, {**parser_conf, "max_billable_calls": 2}, "test_cap_parser"
+        )
+        assert capped_parser["state"] == "failed" and capped_parser["tasks"] >= 6
+        assert capped_parser["billed"] == capped_parser["reserved_in_ledger"] == 2
+        report = {"s3": capped, "form_ocr": capped_tables, "parser": capped_parser}
+        (tmp_path / "budget.json").write_text(json.dumps(report, indent=2, default=str))
+        print(
+            "budget under parallel tasks:",
+            json.dumps(
+                {
+                    k: {
+                        x: v[x]
+                        for x in (
+                            "max_billable_calls",
+                            "billed",
+                            "tasks",
+                            "max_running_or_deferred",
+                            "max_deferred_at_once",
+                        )
+                    }
+                    for k, v in report.items()
+                }
+            ),
+        )
     # Stopped: nothing the cluster started is left, and no port stays bound.
     left = [pid for pid in started if psutil.pid_exists(pid) and psutil.Process(pid).status() != "zombie"]
     assert started and not left, f"processes left running: {left}"

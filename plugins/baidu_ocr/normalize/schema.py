@@ -203,6 +203,17 @@ TABLES: dict[str, TableSchema] = {
             document_rows=False,
         ),
         TableSchema(
+            "ocr_run_budget",  # calls reserved against a run's max_billable_calls: baidu_ocr.warehouse.budget
+            {
+                "dag_id": "string",
+                "run_id": "string",
+                "reserved_calls": "Int64",  # billed, or in flight (a try that died keeps its reservations)
+                "updated_at": TIMESTAMP_UTC,
+            },
+            ("dag_id", "run_id"),
+            document_rows=False,
+        ),
+        TableSchema(
             "ocr_review_queue",
             {
                 **_DOC_KEY_COLUMNS,

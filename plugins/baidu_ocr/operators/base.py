@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -170,7 +170,7 @@ class S3ImageBatchOperator(WarehouseOperatorMixin, BaseOperator):
         self._done_pages = {digest: pages.pages for digest, pages in done.items() if not pages.complete}
         return {digest for digest, pages in done.items() if pages.complete}
 
-    def _stager(self, context: Context) -> ChunkedStager:
+    def _stager(self, context: Context, *, after_part: Callable[[], Any] | None = None) -> ChunkedStager:
         """This batch's staging folder (parts of earlier tries included), with the expiry rule ensured."""
         ti = context["ti"]
         batch_no = ti.map_index if ti.map_index is not None and ti.map_index >= 0 else 0
@@ -186,6 +186,7 @@ class S3ImageBatchOperator(WarehouseOperatorMixin, BaseOperator):
             every_seconds=self.stage_every_seconds,
             sse=self.staging_sse,
             kms_key_id=self.staging_kms_key_id,
+            after_part=after_part,
         )
 
     def _earlier_outcomes(self, stager: ChunkedStager) -> list[OcrOutcome]:
@@ -330,13 +331,25 @@ class S3ImageBatchOperator(WarehouseOperatorMixin, BaseOperator):
     # ---- cost: the run's budget and the usage rows -------------------------------------------------------
 
     def _run_budget(self, context: Context) -> RunBudget:
-        """``max_billable_calls`` less what the run's other tasks and tries recorded, read once per try."""
-        spent = 0
-        if not unset(self.max_billable_calls) and self.warehouse_conn_id:
+        """The run's ``max_billable_calls``, reserved call by call in the ledger every task of the run shares:
+        the warehouse's ``ocr_run_budget`` row, else a Redis counter (the connection's ``redis_url``), else
+        (no shared place) this try's own counter."""
+        ledger = None
+        if not unset(self.max_billable_calls):
             ti = context["ti"]
-            used = self.warehouse.usage(dag_id=ti.dag_id, run_id=ti.run_id)
-            spent = sum(calls for calls, _, _ in used.values())
-        self._budget = RunBudget(self.max_billable_calls, spent_before=spent, endpoint=self.billing_endpoint)
+            if self.warehouse_conn_id:
+                ledger = self.warehouse.budget_ledger(ti.dag_id, ti.run_id)
+            elif redis_url := self.hook.settings.redis_url:
+                from baidu_ocr.pipeline.budget import RedisLedger
+
+                ledger = RedisLedger(redis_url, ti.dag_id, ti.run_id)
+            else:
+                self.log.warning(
+                    "max_billable_calls=%s holds for this task try alone: without a warehouse_conn_id or the "
+                    "connection's redis_url, the run's tasks have no shared place to count their calls",
+                    self.max_billable_calls,
+                )
+        self._budget = RunBudget(self.max_billable_calls, ledger=ledger, endpoint=self.billing_endpoint)
         return self._budget
 
     def _stopped_reason(self, error: BaseException | None, n_left: int) -> BaseException | None:

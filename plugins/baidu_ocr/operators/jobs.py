@@ -8,7 +8,7 @@ and read back (``_finish``)."""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from airflow.exceptions import AirflowException
@@ -85,20 +85,30 @@ class AsyncJobsOperator(S3ImageBatchOperator):
         keys not submitted wait for the next run; the jobs submitted are still waited for and staged."""
         budget = self._run_budget(context)
         jobs: list[dict[str, Any]] = []
-        for n, key in enumerate(keys):
-            try:
-                budget.take()
-                billed = False
+        try:
+            for n, key in enumerate(keys):
                 try:
-                    job = self._submit_job(fetched, key)
-                    billed = bool(job[self.id_field])
-                finally:
-                    budget.settle(billed)
-                jobs.append(job)
-            except BaiduOcrError as exc:
-                self.log.error("Stopped submitting after %d %s(s): %s", len(jobs), self.job_noun, exc)
-                return jobs, {"error_class": exc.error_class, "message": str(exc), "n_left": len(keys) - n}
-        return jobs, None
+                    budget.take()
+                    billed = False
+                    try:
+                        job = self._submit_job(fetched, key)
+                        billed = bool(job[self.id_field])
+                    finally:
+                        budget.settle(billed)
+                    jobs.append(job)
+                except BaiduOcrError as exc:
+                    self.log.error("Stopped submitting after %d %s(s): %s", len(jobs), self.job_noun, exc)
+                    return jobs, {
+                        "error_class": exc.error_class,
+                        "message": str(exc),
+                        "n_left": len(keys) - n,
+                    }
+            return jobs, None
+        finally:
+            budget.close()
+            # Submitted jobs are billed: record them now, before a deferral or a crash can lose them (the
+            # try's figures are written again, whole, when its jobs are staged).
+            self._record_usage(context, self.hook.stats.snapshot(), 0)
 
     def _stop_error(self, stop: dict[str, Any]) -> Exception:
         """The error a submission stop becomes once the submitted jobs are staged (it crossed a deferral as
@@ -207,6 +217,22 @@ class AsyncJobsOperator(S3ImageBatchOperator):
                 attempts=1,
             )
             yield job, outcome, None if job_id in done else error
+
+    def _read_back(self, job: dict[str, Any], outcome: OcrOutcome, read: Callable[[], Any]) -> None:
+        """Fill a finished job's ``outcome`` with ``read()``: its result, result files fetched. A result that
+        cannot be had (a file refused, gone, too big or not what it claims: ``ResultFileError``; a fetch
+        still failing after the hook's retries) fails that document only: the batch's other jobs, paid
+        for, are still staged and their usage recorded, and no retry pays for them again."""
+        try:
+            outcome.result = read()
+        except BaiduOcrError as exc:
+            self.log.warning(
+                "The result of %s %s could not be read: %s", self.job_noun, job.get(self.id_field), exc
+            )
+            outcome.fail(exc.to_dict())
+            return
+        outcome.ok = True
+        outcome.latency_ms = round((time.time() - job["submitted_at"]) * 1000, 1)
 
     def _timed_out(
         self, event: dict[str, Any], manifest: BatchManifest, error_class: type[Exception]

@@ -82,39 +82,52 @@ class BaiduOcrBatchOperator(S3ImageBatchOperator):
     def execute(self, context: Context) -> BatchManifest:
         started_at = time.time()
         hook = self.hook
-        stager = self._stager(context)
+        outcomes: list[OcrOutcome] = []
+
+        def record_usage() -> list[dict[str, Any]]:
+            """This try's calls so far into ``ocr_usage`` (replacing its earlier figures)."""
+            return self._record_usage(
+                context, hook.stats.snapshot(), sum(o.pages_recognized for o in outcomes)
+            )
+
+        stager = self._stager(context, after_part=record_usage)
         earlier = self._earlier_outcomes(stager)
         keys, fetched, selection = self._read_and_select(earlier)
         items = ((key, self._image_source(fetched, key)) for key in selection.to_ocr)
-        outcomes: list[OcrOutcome] = []
         stopped: BaiduOcrError | None = None
         skip = self._pages_to_skip(earlier)
         # Only for batches with documents: an image batch calls ocr_many exactly as before.
         page_kwargs = {"pages": self.pages, "done_pages": skip} if (self.pages or skip) else {}
         budget = self._run_budget(context)
         try:
-            if budget.left == 0 and selection.to_ocr:
-                raise budget.exhausted()
-            for outcome in hook.ocr_many(
-                items,
-                endpoint=self.endpoint,
-                total=len(selection.to_ocr),
-                budget=budget,
-                **page_kwargs,
-                **self.options,
-            ):
-                # Rejected before hashing (e.g. re-read past the memory budget): the hash of the first read.
-                outcome.content_sha256 = outcome.content_sha256 or fetched.sha256.get(outcome.key)
-                if outcome.content_sha256:
-                    self._before_staging(outcome)
-                    stager.add(self._record(context, outcome))
-                outcome.result = None  # staged: the batch holds counts, not payloads
-                outcomes.append(outcome)
-        except BaiduOcrError as exc:  # batch-stopping: stage what finished, then fail
-            stopped = exc
-        stager.flush()
+            try:
+                if budget.left == 0 and selection.to_ocr:
+                    raise budget.exhausted()
+                for outcome in hook.ocr_many(
+                    items,
+                    endpoint=self.endpoint,
+                    total=len(selection.to_ocr),
+                    budget=budget,
+                    **page_kwargs,
+                    **self.options,
+                ):
+                    # Rejected before hashing (e.g. re-read past the memory budget): the hash of the first read.
+                    outcome.content_sha256 = outcome.content_sha256 or fetched.sha256.get(outcome.key)
+                    if outcome.content_sha256:
+                        self._before_staging(outcome)
+                        stager.add(self._record(context, outcome))
+                    outcome.result = None  # staged: the batch holds counts, not payloads
+                    outcomes.append(outcome)
+            except BaiduOcrError as exc:  # batch-stopping: stage what finished, then fail
+                stopped = exc
+            stager.flush()
+        except BaseException:
+            record_usage()  # a try that dies (timeout, S3 error while staging) still records what it paid
+            raise
+        finally:
+            budget.close()
         stats = hook.stats.snapshot()
-        usage = self._record_usage(context, stats, sum(o.pages_recognized for o in outcomes))
+        usage = record_usage()
         count_earlier_calls(stats, earlier, self.billing_endpoint)
         n_left = len(set(selection.to_ocr) - {o.key for o in outcomes}) if stopped else 0
         stopped = self._stopped_reason(stopped, n_left)

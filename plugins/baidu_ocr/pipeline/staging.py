@@ -195,6 +195,8 @@ class ChunkedStager:
     :param try_number: the task's try, in each part's name, so a retry never overwrites an earlier part.
     :param sse: server-side encryption of the parts (see :func:`write_records`).
     :param kms_key_id: KMS key for SSE-KMS.
+    :param after_part: called after each part is written (the operator records the try's usage so far, so
+        a try killed later still has its calls in ``ocr_usage`` up to its last part).
     """
 
     def __init__(
@@ -203,6 +205,7 @@ class ChunkedStager:
         bucket: str,
         folder: str,
         *,
+        after_part: Callable[[], None] | None = None,
         try_number: int = 1,
         every_records: int = 50,
         every_seconds: float = 30.0,
@@ -217,6 +220,7 @@ class ChunkedStager:
         self.every_records, self.every_seconds = every_records, every_seconds
         self.sse, self.kms_key_id = sse, kms_key_id
         self._clock = clock
+        self._after_part = after_part
         self._pending: list[dict[str, Any]] = []
         self._last_flush = clock()
         self.parts_written = 0
@@ -248,6 +252,8 @@ class ChunkedStager:
         self.parts_written += 1
         self.records_written += len(self._pending)
         self._pending = []
+        if self._after_part is not None:
+            self._after_part()
 
     def uri(self) -> str | None:
         """The folder URI when anything is staged in it (this try or an earlier one), else ``None``."""

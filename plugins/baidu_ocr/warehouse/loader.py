@@ -2,7 +2,7 @@
 
 It checks the tables once per loader (the check takes an advisory lock on PostgreSQL, so an operator
 keeps one loader for its task) and hands each job to its module: ``load`` (idempotent loads per dialect),
-``dedupe`` (what is already processed), ``ledger`` (``ocr_usage``), ``review`` (the review store),
+``dedupe`` (what is already processed), ``ledger`` (``ocr_usage``), ``budget`` (``ocr_run_budget``), ``review`` (the review store),
 ``schema`` (create and migrate).
 """
 
@@ -14,6 +14,7 @@ from typing import Any
 
 import pandas as pd
 
+from baidu_ocr.warehouse.budget import WarehouseBudgetLedger
 from baidu_ocr.warehouse.connection import WarehouseConnection
 from baidu_ocr.warehouse.dedupe import PagesDone, processed_pages
 from baidu_ocr.warehouse.ledger import UsageSums, record_usage, usage_sums
@@ -107,6 +108,12 @@ class WarehouseLoader(WarehouseConnection):
             return []
         self.ensure_schema()
         return record_usage(self, rows, prices)
+
+    def budget_ledger(self, dag_id: str, run_id: str) -> WarehouseBudgetLedger:
+        """The run's ``max_billable_calls`` ledger (``ocr_run_budget``): reservations every task of the run
+        shares, whichever worker it runs on."""
+        self.ensure_schema()
+        return WarehouseBudgetLedger(self, dag_id, run_id)
 
     def usage(
         self, *, dag_id: str | None = None, run_id: str | None = None, month_of_day: Any = None

@@ -6,7 +6,7 @@ import threading
 
 import pytest
 from baidu_ocr.exceptions import BudgetExhausted
-from baidu_ocr.pipeline.budget import RunBudget
+from baidu_ocr.pipeline.budget import LocalLedger, RunBudget
 from baidu_ocr.pipeline.params import unset
 
 
@@ -20,7 +20,7 @@ def test_the_budget_counts_successes_and_gives_back_failed_calls():
     with (
         pytest.raises(
             BudgetExhausted,
-            match=r"max_billable_calls=2 reached for this run \(0 call\(s\) recorded before this task, 2 by it\)",
+            match=r"max_billable_calls=2 reached for this run \(0 call\(s\) reserved before this task, 2 by it\)",
         ),
         budget.call(),
     ):
@@ -51,7 +51,7 @@ def test_calls_in_flight_count_against_the_budget():
 
 
 def test_what_the_run_spent_before_counts_and_the_stop_says_what_is_left():
-    budget = RunBudget("5", spent_before=4, endpoint="accurate")
+    budget = RunBudget("5", ledger=LocalLedger(spent=4), endpoint="accurate")
     assert budget.left == 1
     with budget.call():
         pass
@@ -59,7 +59,7 @@ def test_what_the_run_spent_before_counts_and_the_stop_says_what_is_left():
     error = budget.exhausted(n_left=7)
     assert isinstance(error, BudgetExhausted) and error.endpoint == "accurate"
     assert str(error).startswith(
-        "max_billable_calls=5 reached for this run (4 call(s) recorded before this task, 1 by it); "
+        "max_billable_calls=5 reached for this run (4 call(s) reserved before this task, 1 by it); "
         "7 image(s) left for the next run"
     )
 
@@ -75,7 +75,7 @@ def test_an_unset_templated_limit_is_no_cap(value):
 
 
 def test_a_carried_budget_keeps_its_figures_across_a_deferral():
-    budget = RunBudget(10, spent_before=3)
+    budget = RunBudget(10, ledger=LocalLedger(spent=3))
     with budget.call():
         pass
     again = RunBudget.carried("10", budget.carry(), endpoint="table")

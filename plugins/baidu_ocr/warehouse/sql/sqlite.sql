@@ -156,6 +156,14 @@ CREATE TABLE IF NOT EXISTS "ocr_usage" (
     PRIMARY KEY ("dag_id", "run_id", "task_id", "map_index", "try_number", "endpoint", "day")
 );
 
+CREATE TABLE IF NOT EXISTS "ocr_run_budget" (
+    "dag_id" TEXT NOT NULL,
+    "run_id" TEXT NOT NULL,
+    "reserved_calls" INTEGER,
+    "updated_at" TEXT,
+    PRIMARY KEY ("dag_id", "run_id")
+);
+
 CREATE TABLE IF NOT EXISTS "ocr_review_queue" (
     "content_sha256" TEXT NOT NULL,
     "endpoint" TEXT NOT NULL,
