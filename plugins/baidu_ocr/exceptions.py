@@ -11,7 +11,7 @@ from __future__ import annotations
 from airflow.exceptions import AirflowException
 
 # Raised by the pure PII layer (no Airflow imports there), so it is defined there and named here.
-from baidu_ocr.pii.policy import SealedIdNumbersError
+from baidu_ocr.pii.sealing import SealedIdNumbersError
 
 
 class BaiduOcrError(AirflowException):

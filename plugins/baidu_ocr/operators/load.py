@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from airflow.sdk import BaseOperator
 
 from baidu_ocr.operators.base import MAX_LINEAGE_INPUTS, WarehouseOperatorMixin
-from baidu_ocr.pii.connection import DEFAULT_PII_CONN_ID, pii_policy, sealing_key
+from baidu_ocr.pii.connection import DEFAULT_PII_CONN_ID, opening_keys, pii_policy
 from baidu_ocr.pipeline.manifests import manifest_list
 from baidu_ocr.pipeline.params import unset
 from baidu_ocr.pipeline.staging import DEFAULT_STAGING_PREFIX, run_folder, s3_uri
@@ -175,25 +175,55 @@ class BaiduOcrWarehouseLoadOperator(WarehouseOperatorMixin, BaseOperator):
         return pii_policy(self.pii_conn_id) if self.pii_conn_id else None
 
     def _unsealed(self, records: pd.DataFrame) -> pd.DataFrame:
-        """The staged records with the ID numbers the batch tasks sealed opened again, in memory only."""
-        from baidu_ocr.pii.policy import SealedIdNumbersError, unseal_id_numbers
-        from baidu_ocr.pipeline.records import SEALED_COLUMNS
+        """The staged records with the ID numbers the batch tasks sealed opened again, in memory only.
 
-        columns = [
-            c for c in SEALED_COLUMNS if c in records and records[c].str.contains("{pii:", regex=False).any()
-        ]
-        if not columns:
-            return records  # nothing sealed: no PII connection to read
+        A record that cannot be opened (no PII connection, a key it does not hold or list as retired, a
+        token altered in staging) becomes that document's recorded failure (``error_class`` ``sealed_pii``,
+        the reason in ``error_msg``, no result): the other records load."""
+        from baidu_ocr.pii.sealing import MARK, SealedIdNumbersError, unseal_id_numbers
+        from baidu_ocr.pipeline.records import SEALED_COLUMNS, SEALED_PII_ERROR
+
+        columns = [c for c in SEALED_COLUMNS if c in records]
+        marked = (
+            records[columns].apply(lambda col: col.str.contains(MARK, regex=False).fillna(False)).any(axis=1)
+        )
+        if not marked.any():
+            return records  # nothing sealed or escaped: no PII connection to read
         conn_id = self.pii_conn_id or DEFAULT_PII_CONN_ID
-        key = sealing_key(conn_id)
-        try:
-            for column in columns:
-                records[column] = records[column].map(
-                    lambda text: unseal_id_numbers(text, key), na_action="ignore"
+        keys = opening_keys(conn_id)
+        failed: dict[str, int] = {}
+        for index in records.index[marked]:
+            try:
+                opened = {c: unseal_id_numbers(_text(records.at[index, c]), keys) for c in columns}
+            except SealedIdNumbersError as exc:
+                reason = (
+                    f"The sealed ID numbers of this staged record cannot be opened: {exc}. Load it with the "
+                    f"PII connection {conn_id!r} the batch task used (the same password, or that password "
+                    f"in its extra 'retired_hmac_keys')"
                 )
-        except SealedIdNumbersError as exc:
-            raise SealedIdNumbersError(
-                f"The staged records hold ID numbers sealed with a PII connection's key and cannot be opened: "
-                f"{exc}. Load them with the PII connection {conn_id!r} the batch tasks used (the same password)"
-            ) from None
+                failed[str(exc)] = failed.get(str(exc), 0) + 1
+                records.loc[index, ["status", "error_class", "error_code", "error_msg", "result_json"]] = [
+                    "failed",
+                    SEALED_PII_ERROR,
+                    None,
+                    reason,
+                    None,
+                ]
+                continue
+            for column, text in opened.items():
+                records.at[index, column] = text
+        for reason, n in failed.items():
+            self.log.error(
+                "%d staged record(s) loaded as failed (%s): their sealed ID numbers cannot be opened: %s. "
+                "Give the PII connection %r the password the batch tasks used, or list it in the extra "
+                "'retired_hmac_keys', and rerun",
+                n,
+                SEALED_PII_ERROR,
+                reason,
+                conn_id,
+            )
         return records
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) else None

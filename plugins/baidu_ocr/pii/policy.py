@@ -3,8 +3,8 @@
 Pure functions (no Airflow, no I/O). The warehouse never holds a clear ID number: it holds a masked form for
 people, an HMAC-SHA256 for joins ("have we seen this person before?") and, only when an encryption key is
 configured, an AES-GCM ciphertext that the key owner can decrypt. Staged raw responses hold none either: the
-batch task seals each ID number (AES-GCM under a key derived from the PII connection's HMAC key) and the
-load unseals them in memory, or, with no PII connection, masks them for good.
+batch task seals each ID number (``pii.sealing``: AES-GCM under a key derived from the PII connection's HMAC
+key) and the load unseals them in memory, or, with no PII connection, masks them for good.
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.hashes import SHA256
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
@@ -34,8 +33,6 @@ _CIPHER_PREFIX = "v1:"
 # Binds ciphertexts to their purpose: an ID-number ciphertext cannot be replayed as another field.
 _ASSOCIATED_DATA = b"baidu_ocr:id_number"
 _NONCE_BYTES = 12
-# An ID number sealed in a staged record: ``{pii:v1:<base64 of nonce || ciphertext>}``.
-_SEALED = re.compile(r"\{pii:(v1:[A-Za-z0-9_=-]+)\}")
 _SEALING_INFO = b"baidu_ocr:staged id numbers"
 
 
@@ -87,15 +84,23 @@ def mask_id_number(value: str | None) -> str | None:
 
 # 17 digits + a digit or X, not inside a longer run of digits or letters. The checksum is NOT required: a
 # misread number is still personal data. No \b: Python counts CJK characters as word characters, and
-# "公民身份号码110101199003071234" must match.
-_ID18_IN_TEXT = re.compile(r"(?<![0-9A-Za-z])\d{17}[\dXx](?![0-9A-Za-z])")
+# "公民身份号码110101199003071234" must match. People (and OCR) write numbers in groups: up to two blanks
+# may separate the characters ("1101 0119 9003 0712 34", "110101 19900307 1234"), never a line break.
+_ID18_IN_TEXT = re.compile(r"(?<![0-9A-Za-z])(?:\d[^\S\r\n]{0,2}){17}[\dXx](?![0-9A-Za-z])")
+
+
+def _is_id_shaped(candidate: str) -> bool:
+    """A spaced candidate is an ID number only when every group has two characters or more: single digits
+    apart ("1 2 3 ... 14", a row of page numbers) are a list, not a number."""
+    return all(len(group) >= 2 for group in candidate.split())
 
 
 def find_id_numbers(text: str | None) -> list[tuple[int, int]]:
-    """``(start, end)`` of every substring of ``text`` shaped like an 18-character ID number."""
+    """``(start, end)`` of every substring of ``text`` shaped like an 18-character ID number, written in
+    one piece or in blank-separated groups."""
     if not text:
         return []
-    return [match.span() for match in _ID18_IN_TEXT.finditer(text)]
+    return [match.span() for match in _ID18_IN_TEXT.finditer(text) if _is_id_shaped(match.group())]
 
 
 def mask_id_numbers_in_text(text: str | None) -> str | None:
@@ -105,7 +110,9 @@ def mask_id_numbers_in_text(text: str | None) -> str | None:
     """
     if not text or not isinstance(text, str):
         return text
-    return _ID18_IN_TEXT.sub(lambda m: mask_id_number(m.group()), text)
+    return _ID18_IN_TEXT.sub(
+        lambda m: mask_id_number(m.group()) if _is_id_shaped(m.group()) else m.group(), text
+    )
 
 
 def mask_id_numbers_in_json(value: Any) -> Any:
@@ -159,10 +166,13 @@ class PiiPolicy:
     :param hmac_key: key of the HMAC-SHA256 stored in ``id_number_hmac`` (any length; 32 bytes recommended).
     :param encryption_key: optional AES key (16, 24 or 32 bytes, or their base64). Only when it is set does
         the clear number reach the warehouse, and then only as AES-GCM ciphertext in ``id_number_encrypted``.
+    :param retired_hmac_keys: former HMAC keys (the connection's earlier passwords): never used to seal or
+        hash, kept so the load still opens what was staged under them (see :meth:`opening_keys`).
     """
 
     hmac_key: bytes = field(repr=False)
     encryption_key: bytes | None = field(default=None, repr=False)
+    retired_hmac_keys: tuple[bytes, ...] = field(default=(), repr=False)
 
     def __post_init__(self) -> None:
         hmac_key = self.hmac_key.encode() if isinstance(self.hmac_key, str) else bytes(self.hmac_key or b"")
@@ -176,19 +186,32 @@ class PiiPolicy:
             # Never echo the key: only its length.
             raise ValueError(f"encryption_key must be 16, 24 or 32 bytes (AES-128/192/256), not {len(key)}")
         object.__setattr__(self, "encryption_key", key or None)
+        retired = tuple(k.encode() if isinstance(k, str) else bytes(k) for k in self.retired_hmac_keys if k)
+        object.__setattr__(self, "retired_hmac_keys", retired)
 
     @classmethod
     def from_connection(cls, conn: Any) -> PiiPolicy:
         """Keys from an Airflow connection (duck-typed, so this module stays free of Airflow): password =
-        HMAC key, extra ``encryption_key`` = base64 of 16/24/32 bytes (optional)."""
+        HMAC key, extra ``encryption_key`` = base64 of 16/24/32 bytes (optional), extra
+        ``retired_hmac_keys`` = the former passwords, a list (optional)."""
         if not conn.password:
             raise ValueError(f"Connection {conn.conn_id!r} needs the HMAC key as its password")
-        return cls(conn.password, encryption_key=(conn.extra_dejson or {}).get("encryption_key") or None)
+        extra = conn.extra_dejson or {}
+        return cls(
+            conn.password,
+            encryption_key=extra.get("encryption_key") or None,
+            retired_hmac_keys=tuple(retired_keys_of(extra)),
+        )
 
     def sealing_key(self) -> bytes:
         """The key that seals ID numbers in staged records: derived from the HMAC key (HKDF-SHA256), so the
         batch task and the load share it through the PII connection and it is never the HMAC key itself."""
-        return HKDF(algorithm=SHA256(), length=32, salt=None, info=_SEALING_INFO).derive(self.hmac_key)
+        return _derive_sealing_key(self.hmac_key)
+
+    def opening_keys(self) -> list[bytes]:
+        """The keys that may open staged records: the sealing key, then those of the retired HMAC keys (a
+        password changed between a batch task and its load, or before a rerun, still opens)."""
+        return [self.sealing_key(), *(_derive_sealing_key(k) for k in self.retired_hmac_keys)]
 
     def protect(self, id_number: str | None) -> dict[str, object]:
         """The warehouse columns for one ID number: masked, HMAC, validity and (maybe) ciphertext."""
@@ -203,33 +226,14 @@ class PiiPolicy:
         }
 
 
-class SealedIdNumbersError(ValueError):
-    """Staged records hold sealed ID numbers and the load has no key, or another key, to open them."""
+def retired_keys_of(extra: dict[str, Any]) -> list[str]:
+    """The connection extra's ``retired_hmac_keys``: a list of former passwords (one string is one key)."""
+    retired = extra.get("retired_hmac_keys") or []
+    return [retired] if isinstance(retired, str) else [str(k) for k in retired if k]
 
 
-def seal_id_numbers(text: str | None, key: bytes | None) -> str | None:
-    """Every ID-number-shaped run of ``text`` sealed with ``key`` (see :meth:`PiiPolicy.sealing_key`), so
-    the load can open it; masked for good when there is no key. (Apply it to strings, not to JSON text: an
-    18-digit JSON number must stay a number.)"""
-    if not text or not isinstance(text, str):
-        return text
-    if key is None:
-        return mask_id_numbers_in_text(text)
-    return _ID18_IN_TEXT.sub(lambda m: "{pii:" + encrypt_text(m.group(), key) + "}", text)
-
-
-def unseal_id_numbers(text: str | None, key: bytes | None) -> str | None:
-    """Inverse of :func:`seal_id_numbers` (masked numbers stay masked).
-
-    :raises SealedIdNumbersError: sealed numbers and no key, or a key that did not seal them."""
-    if not text or not isinstance(text, str) or "{pii:" not in text:
-        return text
-    if key is None:
-        raise SealedIdNumbersError("no PII key to open them")
-    try:
-        return _SEALED.sub(lambda m: decrypt_text(m.group(1), key), text)
-    except InvalidTag:
-        raise SealedIdNumbersError("the PII key is not the one that sealed them") from None
+def _derive_sealing_key(hmac_key: bytes) -> bytes:
+    return HKDF(algorithm=SHA256(), length=32, salt=None, info=_SEALING_INFO).derive(hmac_key)
 
 
 def _decode_key(text: str) -> bytes:

@@ -18,7 +18,8 @@ from typing import Any
 from baidu_ocr.client.endpoints import canonical_name
 from baidu_ocr.client.forms import form_value
 from baidu_ocr.client.redact import redact
-from baidu_ocr.pii.policy import find_id_numbers, map_json_strings, seal_id_numbers
+from baidu_ocr.pii.policy import find_id_numbers, map_json_strings, mask_id_numbers_in_text
+from baidu_ocr.pii.sealing import MARK, map_runs, seal_id_numbers, seal_id_numbers_across
 
 # Column -> pandas dtype of a staged raw record, in order. log_id and error_code are strings on purpose:
 # log_id can exceed 2**53 and error codes include the SDK's own "SDK108".
@@ -68,17 +69,31 @@ def clean_json(value: Any) -> Any:
 
 # The columns of a staged record that carry server text, where an ID number can appear.
 SEALED_COLUMNS = ("result_json", "error_msg")
+# The error class of a staged record whose sealed ID numbers the load could not open (no key, another key).
+SEALED_PII_ERROR = "sealed_pii"
+
+
+# A response with per-character results (recognize_granularity=small) spells numbers one string per
+# character, which no search of its JSON text finds: such a response is always walked.
+_CHAR_RUN = '"char"'
 
 
 def seal_record(record: dict[str, Any], key: bytes | None) -> dict[str, Any]:
     """The record as it is staged: every ID number in its response and message sealed with ``key`` (the
-    load opens them, ``pii.unseal_id_numbers``), or masked when there is no key. Strings only: an 18-digit
-    JSON number (a ``log_id``) stays a number."""
+    load opens them, ``pii.sealing.unseal_id_numbers``), or masked when there is no key; numbers spelled
+    across a line's ``chars`` are sealed as a run, and a literal ``{pii:`` is escaped. Strings only: an
+    18-digit JSON number (a ``log_id``) stays a number."""
     text = record.get("result_json")
-    if text and find_id_numbers(text):
-        result = map_json_strings(json.loads(text), lambda t: seal_id_numbers(t, key))
+    if text and (find_id_numbers(text) or MARK in text or _CHAR_RUN in text):
+        result = map_runs(
+            json.loads(text),
+            lambda t: seal_id_numbers(t, key),
+            lambda parts: seal_id_numbers_across(parts, key),
+        )
         record["result_json"] = json.dumps(result, ensure_ascii=False)
     record["error_msg"] = seal_id_numbers(record.get("error_msg"), key)
+    # A key named after an ID number: masked, as the warehouse stores it (the load needs no clear key).
+    record["source_uri"] = mask_id_numbers_in_text(record.get("source_uri"))
     return record
 
 
