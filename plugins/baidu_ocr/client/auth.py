@@ -128,7 +128,8 @@ class ConnectionTokens:
     with ``redis_url``), fetched when due or rejected, and every token seen masked once (a token read from
     Redis may come from another process).
 
-    :param session: the pooled session to fetch with (``None``: a short-lived one per fetch).
+    :param session: the pooled session to fetch with (``None``: a short-lived one per fetch, with the
+        connection's transport: proxies, TLS, client certificate, headers).
     :param on_fetch: called before each fetch (the clients count them).
     """
 
@@ -156,7 +157,9 @@ class ConnectionTokens:
             self._on_fetch()
         if self._session is not None:
             return self._masking(fetch_access_token(self._session, self.settings))
-        with requests.Session() as session:
+        from baidu_ocr.client.transport import http_session  # the http provider imports aiohttp: on first use
+
+        with http_session(self.settings) as session:
             return self._masking(fetch_access_token(session, self.settings))
 
     def _masking(self, token: AccessToken) -> AccessToken:

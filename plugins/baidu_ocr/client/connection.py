@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 from baidu_ocr.client.errors import ConfigError
 from baidu_ocr.pipeline.usage import EndpointPrice, pricing_from_extra
@@ -40,6 +42,11 @@ class BaiduOcrSettings:
     pricing: dict[str, EndpointPrice] = field(default_factory=dict)  # extra "pricing": usage.py
     #: An IAM API key: calls carry it as a Bearer header, and no access token is fetched.
     iam_api_key: str | None = field(default=None, repr=False)
+    #: The transport keys every Airflow HTTP connection has (``transport.py``): ``{scheme: proxy URL}``, a
+    #: client certificate (PEM path, or (cert, key) paths) and headers sent with every request.
+    proxies: dict[str, str] = field(default_factory=dict, repr=False)
+    cert: str | tuple[str, str] | None = None
+    headers: dict[str, str] = field(default_factory=dict, repr=False)
 
     @property
     def uses_iam_key(self) -> bool:
@@ -57,8 +64,9 @@ class BaiduOcrSettings:
 
     @property
     def secrets(self) -> tuple[str, ...]:
-        """Every credential of the connection, for redaction."""
-        return tuple(s for s in (self.api_key, self.secret_key, self.iam_api_key) if s)
+        """Every credential of the connection, for redaction (a proxy's password too)."""
+        proxy_passwords = (urlsplit(url).password for url in self.proxies.values())
+        return tuple(s for s in (self.api_key, self.secret_key, self.iam_api_key, *proxy_passwords) if s)
 
     @classmethod
     def from_connection(cls, conn: Any) -> BaiduOcrSettings:
@@ -67,6 +75,13 @@ class BaiduOcrSettings:
         Two ways to authenticate: login = API Key and password = Secret Key (the OAuth token, refreshed
         every 30 days), or an IAM API key (``bce-v3/ALTAK-...``) as the password with no login, or as the
         extra ``iam_api_key``. With an IAM key the API Key / Secret Key are not used.
+
+        The transport keys are those of every Airflow HTTP connection: ``proxies`` (``{"https":
+        "http://proxy:3128"}``, or one URL for every scheme; ``proxy`` is read too), ``verify`` (default
+        true, or a CA bundle path), ``cert`` (a client certificate: a PEM path holding certificate and key,
+        or ``[cert, key]`` paths) and ``headers`` (a mapping sent with every request; the http provider
+        takes any unknown extra key as a header, which this extra, holding ``qps``, ``redis_url``, ...,
+        cannot).
         """
         extra = conn.extra_dejson or {}
         conn_id = conn.conn_id
@@ -107,9 +122,46 @@ class BaiduOcrSettings:
                 image_limits=dict(extra.get("image_limits") or {}),
                 iam_api_key=iam_api_key or None,
                 pricing=pricing_from_extra(extra.get("pricing"), conn_id=conn_id),
+                proxies=_proxies(extra.get("proxies", extra.get("proxy"))),
+                cert=_cert(extra.get("cert")),
+                headers=_headers(extra.get("headers")),
             )
         except (TypeError, ValueError) as exc:
             raise ConfigError(f"Invalid value in the connection's extra: {exc}", conn_id=conn_id) from None
+
+
+def _proxies(value: Any) -> dict[str, str]:
+    """``{scheme: URL}`` as requests takes it; one URL stands for every scheme. The error names no URL: a
+    proxy URL may carry a password."""
+    if not value:
+        return {}
+    proxies = {"http": value, "https": value} if isinstance(value, str) else value
+    if not isinstance(proxies, Mapping) or not all(isinstance(url, str) for url in proxies.values()):
+        raise ValueError("'proxies' must be a proxy URL or a mapping of scheme to proxy URL")
+    for scheme, url in proxies.items():
+        parts = urlsplit(url)
+        if not (parts.scheme and parts.hostname):
+            raise ValueError(f"the proxy for {scheme!r} is not a URL such as http://proxy.example:3128")
+    return dict(proxies)
+
+
+def _cert(value: Any) -> str | tuple[str, str] | None:
+    """A client certificate as requests takes it: one PEM path, or (certificate, key) paths."""
+    if not value:
+        return None
+    if isinstance(value, str):
+        return value
+    if isinstance(value, list | tuple) and len(value) == 2 and all(isinstance(v, str) for v in value):
+        return (value[0], value[1])
+    raise ValueError("'cert' must be a PEM file path or a [certificate, key] pair of paths")
+
+
+def _headers(value: Any) -> dict[str, str]:
+    if not value:
+        return {}
+    if not isinstance(value, Mapping):
+        raise ValueError("'headers' must be a mapping of header name to value")
+    return {str(name): str(v) for name, v in value.items()}
 
 
 def base_url_of(host: str | None, port: int | None = None, scheme: str | None = None) -> str:

@@ -6,8 +6,9 @@ the SDK, so the same client works against Baidu, a corporate proxy or the local 
 
 The stock SDK passes ``verify=False`` on every request (token and OCR) and silences urllib3's warnings for
 the whole process. The client built here sends every request through a session that verifies TLS (or uses
-the connection's CA bundle), re-enables urllib3's warnings, and its request logs and ``http.client`` debug
-prints are redacted (``redact.py``).
+the connection's CA bundle) whatever the SDK passes, re-enables urllib3's warnings, and its request logs and
+``http.client`` debug prints are redacted (``redact.py``). Given the connection's session
+(``transport.http_session``), it also goes through its proxies, with its client certificate and headers.
 """
 
 from __future__ import annotations
@@ -36,16 +37,16 @@ def sdk_url_attributes(client_cls: type | None = None) -> dict[str, str]:
     return urls
 
 
-class VerifyingSession(requests.Session):
-    """A session that ignores the ``verify`` its caller passes: the SDK always passes ``False``."""
+def force_verify(session: requests.Session, verify: bool | str = True) -> requests.Session:
+    """``session``, sending every request with ``verify`` whatever its caller passes: the SDK passes ``False``."""
+    send = session.request
 
-    def __init__(self, verify: bool | str = True) -> None:
-        super().__init__()
-        self.forced_verify = verify
+    def request(method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> requests.Response:
+        kwargs["verify"] = verify
+        return send(method, url, *args, **kwargs)
 
-    def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> requests.Response:
-        kwargs["verify"] = self.forced_verify
-        return super().request(method, url, *args, **kwargs)
+    session.request = request  # type: ignore[method-assign]
+    return session
 
 
 def _import_sdk() -> type:
@@ -76,16 +77,19 @@ def make_sdk_client(
     host: str = BAIDU_HOST,
     timeout_s: float | None = None,
     verify: bool | str = True,
+    session: requests.Session | None = None,
 ) -> AipOcr:
     """Return an ``AipOcr`` whose requests go to ``host`` instead of Baidu's cloud, verifying TLS.
 
     :param verify: ``True`` (system CAs), a CA bundle path, or ``False`` (only if the connection says so).
+    :param session: the session to send through (the connection's proxies, certificate and headers);
+        default a plain one.
     """
     install_url_redaction()
     AipOcr = _import_sdk()  # noqa: N806 - the SDK's class
     client = AipOcr(app_id or "", api_key, secret_key)
     # The SDK posts with self.s and fetches tokens / retries on 110 with self.__client (the requests module).
-    session = VerifyingSession(verify)
+    session = force_verify(session or requests.Session(), verify)
     client.s = session
     client._AipBase__client = session
     _mask_sdk_tokens(client)

@@ -5,8 +5,10 @@ hold one thread per call in flight (the loop's default pool has a handful), so t
 triggers poll with :class:`AsyncBaiduOcrClient` instead:
 
 - the connection is read with ``BaseHook.aget_connection`` into the same :class:`BaiduOcrSettings`;
-- one ``aiohttp.ClientSession`` per event loop and connection is shared by every trigger using it (pooled
-  keep-alive connections, the connection's timeouts and TLS setting), closed when the last one is done;
+- one session per event loop and connection, the http provider's ``HttpAsyncHook.session()`` with the
+  connection's proxy and headers (``client/transport.py``), is shared by every trigger using it (pooled
+  keep-alive connections) and closed when the last one is done; each call carries the connection's timeouts
+  and TLS setting (verify, CA bundle, client certificate);
 - the token comes from the same cache as the hook's (in-process, or Redis with ``redis_url``: one token for
   workers and triggerers); a cache miss fetches it with the sync client in a thread, which is rare; a
   connection with an IAM API key sends it as ``Authorization: Bearer bce-v3/...`` instead, and fetches none;
@@ -20,9 +22,10 @@ from __future__ import annotations
 
 import asyncio
 import json
-import ssl
 import time
-from typing import Any
+from contextlib import AsyncExitStack
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlencode
 
 import aiohttp
 
@@ -38,63 +41,72 @@ from baidu_ocr.client.parser_tasks import QUERY_ENDPOINT, parser_task_result
 from baidu_ocr.client.ratelimit import QpsLimiter
 from baidu_ocr.client.redact import install_url_redaction, mask_secret
 from baidu_ocr.client.table_jobs import RESULT_ENDPOINT, table_job_request, table_job_result
+from baidu_ocr.client.transport import async_http_session, async_ssl
 from baidu_ocr.pipeline.records import encode_form
 
-USER_AGENT = "airflow-provider-baidu-ocr"
-MAX_CONNECTIONS = 32  # per event loop and connection; the QPS limit keeps far fewer calls in flight
+if TYPE_CHECKING:
+    from airflow.providers.http.hooks.http import AsyncHttpSession
+
+
+class _SharedSession:
+    """One ``HttpAsyncHook.session()``, opened by its first user, closed by the last (``_SharedSessions``)."""
+
+    def __init__(self, settings: BaiduOcrSettings) -> None:
+        self.settings = settings
+        self.users = 0
+        self._http: AsyncHttpSession | None = None
+        self._opened = AsyncExitStack()
+        self._opening = asyncio.Lock()
+
+    async def open(self) -> AsyncHttpSession:
+        async with self._opening:  # users arriving while it opens wait for it, rather than open another
+            if self._http is None:
+                self._http = await self._opened.enter_async_context(async_http_session(self.settings))
+        return self._http
+
+    async def close(self) -> None:
+        await self._opened.aclose()
 
 
 class _SharedSessions:
-    """One ``ClientSession`` per (event loop, settings), counted by its users; the last one closes it.
+    """One session per (event loop, connection transport), counted by its users; the last one closes it.
 
-    Only touched from the event loop's own thread, and never across an ``await`` between check and use.
+    Only touched from the event loop's own thread; an entry is registered and counted before any ``await``.
     """
 
     def __init__(self) -> None:
-        self._entries: dict[tuple[int, tuple], list[Any]] = {}
+        self._entries: dict[tuple[int, tuple], _SharedSession] = {}
 
-    def acquire(self, settings: BaiduOcrSettings) -> aiohttp.ClientSession:
+    async def acquire(self, settings: BaiduOcrSettings) -> AsyncHttpSession:
         key = (id(asyncio.get_running_loop()), _session_key(settings))
         entry = self._entries.get(key)
-        if entry is None or entry[0].closed:
-            entry = self._entries[key] = [_new_session(settings), 0]
-        entry[1] += 1
-        return entry[0]
+        if entry is None:
+            entry = self._entries[key] = _SharedSession(settings)
+        entry.users += 1
+        try:
+            return await entry.open()
+        except BaseException:
+            await self.release(settings)
+            raise
 
     async def release(self, settings: BaiduOcrSettings) -> None:
         key = (id(asyncio.get_running_loop()), _session_key(settings))
         entry = self._entries.get(key)
         if entry is None:
             return
-        entry[1] -= 1
-        if entry[1] <= 0:
+        entry.users -= 1
+        if entry.users <= 0:
             del self._entries[key]
-            await entry[0].close()
+            await entry.close()
 
 
 def _session_key(settings: BaiduOcrSettings) -> tuple:
+    """What a shared session holds: the base URL, proxy and headers (TLS and timeouts go per call)."""
     return (
         settings.conn_id,
         settings.base_url,
-        str(settings.verify),
-        settings.timeout,
-        settings.connect_timeout,
-    )
-
-
-def _new_session(settings: BaiduOcrSettings) -> aiohttp.ClientSession:
-    verify = settings.verify
-    tls: ssl.SSLContext | bool = True
-    if verify is False:
-        tls = False
-    elif isinstance(verify, str):
-        tls = ssl.create_default_context(cafile=verify)  # a CA bundle path
-    return aiohttp.ClientSession(
-        connector=aiohttp.TCPConnector(limit=MAX_CONNECTIONS, ssl=tls),
-        timeout=aiohttp.ClientTimeout(
-            total=None, sock_connect=settings.connect_timeout, sock_read=settings.timeout
-        ),
-        headers={"User-Agent": USER_AGENT},
+        tuple(sorted(settings.proxies.items())),
+        tuple(sorted(settings.headers.items())),
     )
 
 
@@ -108,7 +120,8 @@ class AsyncBaiduOcrClient:
     def __init__(self, baidu_ocr_conn_id: str = "baidu_ocr_default") -> None:
         self.baidu_ocr_conn_id = baidu_ocr_conn_id
         self.settings: BaiduOcrSettings | None = None
-        self._session: aiohttp.ClientSession | None = None
+        self._http: AsyncHttpSession | None = None
+        self._request_options: dict[str, Any] = {}
         self._limiter: QpsLimiter | None = None
         self._token: AccessToken | None = None
         self.calls = 0
@@ -124,7 +137,12 @@ class AsyncBaiduOcrClient:
         for secret in s.secrets:
             mask_secret(secret)
         self._limiter = QpsLimiter(s.qps, qps_key(s.base_url, s.account), s.redis_url)
-        self._session = _SESSIONS.acquire(s)
+        self._request_options = {
+            "check_response": False,  # Baidu's errors are classified from the body, as the hook does
+            "ssl": async_ssl(s),
+            "timeout": aiohttp.ClientTimeout(total=None, sock_connect=s.connect_timeout, sock_read=s.timeout),
+        }
+        self._http = await _SESSIONS.acquire(s)
         self._tokens = ConnectionTokens(s, on_fetch=self._count_token_fetch)
         return self
 
@@ -132,8 +150,8 @@ class AsyncBaiduOcrClient:
         self.token_fetches += 1
 
     async def __aexit__(self, *exc_info: Any) -> None:
-        if self._session is not None:
-            self._session = None
+        if self._http is not None:
+            self._http = None
             await _SESSIONS.release(self.settings)
 
     # -- tokens ------------------------------------------------------------------------------------------
@@ -171,11 +189,14 @@ class AsyncBaiduOcrClient:
         conn_id = self.baidu_ocr_conn_id
         iam_key = self.settings.iam_api_key
         params, headers = request_auth(iam_key, token)
+        # The async hook sends a POST's data as its body and takes no query: the token goes in the endpoint.
+        path = f"{ep.path}?{urlencode(params)}" if params else ep.path
         self.calls += 1
         try:
-            async with self._session.post(
-                self.settings.base_url + ep.path, params=params, data=form, headers=headers
-            ) as response:
+            response = await self._http.run(
+                endpoint=path, data=form, headers=headers, extra_options=self._request_options
+            )
+            async with response:
                 status, raw = response.status, await response.read()
         except (aiohttp.ClientError, TimeoutError) as exc:
             # Never str(exc): it may carry the URL, and the URL carries the access token.

@@ -1,6 +1,7 @@
 """BaiduOcrHook: call any Baidu OCR endpoint without thinking about tokens, QPS errors or image limits.
 
-One hook owns one pooled ``requests.Session`` (keep-alive, TLS verified), a token from the shared cache
+One hook owns one pooled ``requests.Session`` built by the http provider's ``HttpHook`` with the connection's
+proxies, TLS verification, client certificate and headers (``client/transport.py``), a token from the shared cache
 (``auth.py``) or the connection's IAM API key (sent as a Bearer header, no token), the connection's QPS limiter (``ratelimit.py``) and a retry policy keyed on error classes
 (``errors.py``). Nothing happens in ``__init__``: the connection is read on first use.
 """
@@ -16,7 +17,6 @@ from typing import TYPE_CHECKING, Any
 
 import requests
 from airflow.sdk import BaseHook
-from requests.adapters import HTTPAdapter
 from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
 
 from baidu_ocr.client.auth import ConnectionTokens, qps_key, request_auth
@@ -53,7 +53,9 @@ class BaiduOcrHook(BaseHook):
     :param baidu_ocr_conn_id: connection of type ``baidu_ocr``: login = API Key, password = Secret Key
         (or no login and an IAM API key ``bce-v3/ALTAK-...`` as password or extra ``iam_api_key``),
         host = API base URL (default ``https://aip.baidubce.com``), extra: ``app_id``, ``qps``, ``timeout``,
-        ``max_retries``, ``redis_url``, ``verify``.
+        ``max_retries``, ``redis_url``, and the transport keys of every Airflow HTTP connection: ``verify``
+        (TLS, default true, or a CA bundle path), ``proxies`` (``{"https": "http://proxy:3128"}``, or one
+        URL), ``cert`` (client certificate: a PEM path, or ``[cert, key]``) and ``headers`` (a mapping).
     :param concurrency: calls in flight at once in :meth:`ocr_many` (default: enough to keep the QPS busy).
     """
 
@@ -90,14 +92,11 @@ class BaiduOcrHook(BaseHook):
 
     @cached_property
     def session(self) -> requests.Session:
+        """The connection's transport (proxies, TLS, client certificate, headers), pooled for the concurrency."""
+        from baidu_ocr.client.transport import http_session  # the http provider imports aiohttp: on first use
+
         install_url_redaction()
-        session = requests.Session()
-        adapter = HTTPAdapter(pool_connections=2, pool_maxsize=self.concurrency + 2, max_retries=0)
-        session.mount("https://", adapter)
-        session.mount("http://", adapter)
-        session.verify = self.settings.verify
-        session.headers["User-Agent"] = "airflow-provider-baidu-ocr"
-        return session
+        return http_session(self.settings, pool_size=self.concurrency + 2)
 
     @cached_property
     def limiter(self):
@@ -477,8 +476,9 @@ class BaiduOcrHook(BaseHook):
     def get_conn(self) -> AipOcr:
         """The official SDK's ``AipOcr``, configured from the connection and sent to its host.
 
-        Unlike the stock SDK it verifies TLS (the connection's ``verify``: on, or a CA bundle) and its
-        request logs are redacted (``sdk.py``). The hook's own calls do not use it: the SDK only refreshes
+        Unlike the stock SDK it verifies TLS (the connection's ``verify``: on, or a CA bundle), sends through
+        the connection's transport (proxies, client certificate, headers) and its request logs are redacted
+        (``sdk.py``). The hook's own calls do not use it: the SDK only refreshes
         its token on 110 and has no QPS limit or retries.
         """
         from baidu_ocr.client.sdk import make_sdk_client
@@ -490,8 +490,16 @@ class BaiduOcrHook(BaseHook):
                 "only an IAM API key, which the SDK cannot send",
                 conn_id=self.baidu_ocr_conn_id,
             )
+        from baidu_ocr.client.transport import http_session
+
         return make_sdk_client(
-            s.app_id, s.api_key, s.secret_key, host=s.base_url, timeout_s=s.timeout, verify=s.verify
+            s.app_id,
+            s.api_key,
+            s.secret_key,
+            host=s.base_url,
+            timeout_s=s.timeout,
+            verify=s.verify,
+            session=http_session(s),
         )
 
     def test_connection(self) -> tuple[bool, str]:
