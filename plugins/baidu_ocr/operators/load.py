@@ -180,13 +180,15 @@ class BaiduOcrWarehouseLoadOperator(WarehouseOperatorMixin, BaseOperator):
         A record that cannot be opened (no PII connection, a key it does not hold or list as retired, a
         token altered in staging) becomes that document's recorded failure (``error_class`` ``sealed_pii``,
         the reason in ``error_msg``, no result): the other records load."""
+        import pandas as pd
+
         from baidu_ocr.pii.sealing import MARK, SealedIdNumbersError, unseal_id_numbers
         from baidu_ocr.pipeline.records import SEALED_COLUMNS, SEALED_PII_ERROR
 
         columns = [c for c in SEALED_COLUMNS if c in records]
-        marked = (
-            records[columns].apply(lambda col: col.str.contains(MARK, regex=False).fillna(False)).any(axis=1)
-        )
+        marked = pd.Series(False, index=records.index)
+        for column in columns:  # column by column: an empty frame's apply() keeps the string dtype
+            marked |= records[column].astype("string").str.contains(MARK, regex=False).fillna(False).astype(bool)
         if not marked.any():
             return records  # nothing sealed or escaped: no PII connection to read
         conn_id = self.pii_conn_id or DEFAULT_PII_CONN_ID
