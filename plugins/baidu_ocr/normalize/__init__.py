@@ -9,16 +9,24 @@ ocr_table_cells, ocr_fields, ocr_parsed_documents) to a frame with the declared 
 
 from __future__ import annotations
 
-from baidu_ocr.normalize.batch import normalize_records
-from baidu_ocr.normalize.schema import DOC_KEY, DOCUMENT_TABLES, TABLES, TableSchema, empty_frame
-from baidu_ocr.pii.policy import PiiPolicy
+from typing import Any
 
-__all__ = [
-    "DOC_KEY",
-    "DOCUMENT_TABLES",
-    "TABLES",
-    "PiiPolicy",
-    "TableSchema",
-    "empty_frame",
-    "normalize_records",
-]
+_EXPORTS = {
+    "normalize_records": "baidu_ocr.normalize.batch",
+    "DOC_KEY": "baidu_ocr.normalize.schema",
+    "DOCUMENT_TABLES": "baidu_ocr.normalize.schema",
+    "TABLES": "baidu_ocr.normalize.schema",
+    "TableSchema": "baidu_ocr.normalize.schema",
+    "empty_frame": "baidu_ocr.normalize.schema",
+    "PiiPolicy": "baidu_ocr.pii.policy",
+}
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    # Lazy: a DAG file importing ``baidu_ocr.normalize.review_gate`` must not load pandas on every parse.
+    if name in _EXPORTS:
+        import importlib
+
+        return getattr(importlib.import_module(_EXPORTS[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
