@@ -16,6 +16,7 @@ import hashlib
 import json
 import os
 import secrets
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -23,7 +24,7 @@ import tarfile
 import time
 import tomllib
 import zipfile
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from contextlib import ExitStack, closing
 from dataclasses import dataclass
 from pathlib import Path
@@ -196,7 +197,7 @@ def dists(tmp_path_factory) -> Dists:
 
 
 @pytest.fixture(scope="module")
-def installed(dists, tmp_path_factory) -> Installed:
+def installed(dists, tmp_path_factory) -> Iterator[Installed]:
     root = tmp_path_factory.mktemp("wheel-venv")
     venv, cwd = root / "venv", root / "work"
     cwd.mkdir()
@@ -216,7 +217,8 @@ def installed(dists, tmp_path_factory) -> Installed:
     )
     assert result.returncode == 0, (result.stdout + result.stderr)[-5000:]
     print(f"wheel {dists.wheel.stat().st_size / 1024:.0f} KiB installed in {time.monotonic() - started:.0f}s")
-    return Installed(venv=venv, env=env, cwd=cwd)
+    yield Installed(venv=venv, env=env, cwd=cwd)
+    shutil.rmtree(venv)  # over 1 GB: not left for pytest's temporary-directory rotation
 
 
 @pytest.fixture(scope="module")
