@@ -11,9 +11,10 @@
    `form_ocr/request` job per new image, then **defers**: the `BaiduOcrTableJobTrigger` polls
    `get_request_result` in the triggerer (every `params.poll_interval` seconds, for at most an hour) while
    no worker slot is held; when every job is done the task resumes, stages each job's JSON result and copies
-   its Excel file to `s3://<bucket>/<params.excel_prefix>/<image key>.xlsx`.
+   its Excel file to `s3://<bucket>/<params.excel_prefix>/<sha256>-<options>.xls[x]` (named by content too);
+   a job whose result or workbook cannot be fetched fails that image only (`result_file`).
 3. **normalize_and_load** writes one `ocr_table_cells` row per cell (row/col spans, text) plus the documents
-   (and, for `table`, an `ocr_fields` row `excel_uri` naming the workbook).
+   (and an `ocr_fields` row `excel_uri` naming the workbook).
 4. **summarize** logs the run summary.
 
 `form_ocr` needs a triggerer (`airflow standalone` starts one); `airflow dags test` runs the trigger in-process.

@@ -129,6 +129,15 @@ class BadImage(BaiduOcrError):
     per_image = True
 
 
+class ResultFileError(BaiduOcrError):
+    """A finished job's result file (a table's workbook, a parser task's layout JSON) was refused (a host,
+    a redirect or a size not allowed), is gone (HTTP 4xx) or is not what it claims: that document fails, the
+    batch's other (paid) jobs are still staged. Not final: the next run submits the document again."""
+
+    error_class = "result_file"
+    per_image = True
+
+
 # ---- the pipeline's own verdicts ----
 
 
@@ -176,6 +185,7 @@ __all__ = [
     "ParserTasksTimedOut",
     "QuotaExhausted",
     "RateLimited",
+    "ResultFileError",
     "RunFailed",
     "RunHadFailedBatches",
     "RunStoppedEarly",

@@ -18,6 +18,8 @@ from typing import Any
 import pytest
 from baidu_ocr_server.testing import RunningServer, running_server
 
+from tests.unit.conftest import s3  # noqa: F401  (the moto S3 fixture, for operator tests)
+
 DEFAULT_CONN_EXTRA = {"app_id": "10000000", "qps": 50, "timeout": 10, "max_retries": 3}
 
 

@@ -97,3 +97,69 @@ def test_qps_limit_is_honoured_by_concurrent_polls(ocr_server_factory, monkeypat
     assert stats["endpoints"]["form_ocr/get_request_result"]["ok"] == 12
     assert "18" not in stats["errors"]
     assert max(stats["calls_per_second"]["form_ocr/get_request_result"].values()) <= 5
+
+
+def test_one_unfetchable_workbook_fails_its_document_and_the_paid_jobs_are_kept(
+    ocr_server_factory, monkeypatch, tmp_path, s3
+):
+    """Issue 21, end to end against the local server: three finished ``form_ocr`` jobs, the first one's
+    workbook link answering 404. That document fails as ``result_file``; the other two are staged with
+    their real workbooks (named by content), loaded, and the three paid submissions are in ``ocr_usage``."""
+    import json
+
+    from airflow.sdk import BaseHook
+    from baidu_ocr.normalize import normalize_records
+    from baidu_ocr.operators import BaiduOcrTableOperator
+    from baidu_ocr.pipeline.staging import read_records
+    from baidu_ocr.warehouse import WarehouseLoader
+
+    from tests.unit.operators.conftest import BUCKET, context
+
+    server = ocr_server_factory(engine="fixture", table_job_seconds=0)
+    baidu_conn_env(monkeypatch, server)
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_WAREHOUSE_DEFAULT",
+        json.dumps({"conn_type": "sqlite", "host": str(tmp_path / "warehouse.db")}),
+    )
+    keys = [f"tables/table_0{n}.png" for n in (1, 2, 3)]
+    for key in keys:
+        s3.load_bytes((REPO_ROOT / "include" / "samples" / key).read_bytes(), key, BUCKET)
+    result = BaiduOcrHook.get_table_job_result
+    gone: list[str] = []
+
+    def first_workbook_link_is_gone(self, request_id, *, result_type="json"):
+        answer = result(self, request_id, result_type=result_type)
+        if result_type == "excel" and (not gone or gone == [request_id]):
+            gone[:] = [request_id]
+            answer["result_data"] = f"{server.url}/_files/{request_id}-expired.xlsx"
+        return answer
+
+    monkeypatch.setattr(BaiduOcrHook, "get_table_job_result", first_workbook_link_is_gone)
+    op = BaiduOcrTableOperator(
+        task_id="tables",
+        api="form_ocr",
+        bucket=BUCKET,
+        keys=keys,
+        excel_prefix="excel",
+        warehouse_conn_id="warehouse_default",
+        poll_interval=0.05,
+        deferrable=False,
+        max_failure_ratio=0.5,
+    )
+    manifest = op.execute(context(task_id="tables"))
+    assert (manifest["n_ok"], manifest["n_failed"], manifest["failed_by_class"]) == (2, 1, {"result_file": 1})
+    staged = read_records(s3, [manifest["uri"]]).set_index("source_uri")
+    assert staged.loc[f"s3://{BUCKET}/{keys[0]}", "error_class"] == "result_file"
+    workbooks = s3.list_keys(BUCKET, prefix="excel/")
+    assert len(workbooks) == 2
+    assert all(s3.get_key(k, BUCKET).get()["Body"].read().startswith(b"PK\x03\x04") for k in workbooks)
+
+    loaded = WarehouseLoader("warehouse_default").load(normalize_records(read_records(s3, [manifest["uri"]])))
+    assert loaded["ocr_documents"] == 3
+    warehouse = BaseHook.get_connection("warehouse_default").get_hook()
+    [(calls,)] = warehouse.get_records(
+        "SELECT SUM(billable_calls) FROM ocr_usage WHERE endpoint = 'form_ocr_request'"
+    )
+    assert calls == 3 == server.stats()["endpoints"]["form_ocr/request"]["ok"]
+    links = warehouse.get_records("SELECT value FROM ocr_fields WHERE field = 'excel_uri'")
+    assert sorted(v for (v,) in links) == sorted(f"s3://{BUCKET}/{k}" for k in workbooks)

@@ -35,6 +35,7 @@ EXCEPTIONS = {
     "ParserTasksTimedOut",
     "QuotaExhausted",
     "RateLimited",
+    "ResultFileError",
     "RunFailed",
     "RunHadFailedBatches",
     "RunStoppedEarly",

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
-import time
 from collections.abc import Sequence
+from functools import partial
 from pathlib import PurePosixPath
 from typing import TYPE_CHECKING, Any
 
 from baidu_ocr.client.parser_tasks import SUBMIT_ENDPOINT, check_parser_tasks
-from baidu_ocr.exceptions import BaiduOcrError, ParserTasksTimedOut
+from baidu_ocr.exceptions import ParserTasksTimedOut
 from baidu_ocr.operators.jobs import AsyncJobsOperator
 from baidu_ocr.pipeline.manifests import BatchManifest
 from baidu_ocr.pipeline.records import OcrOutcome
@@ -82,15 +81,11 @@ class BaiduOcrParserOperator(AsyncJobsOperator):
         for job, outcome, error in self._ended_jobs(event):
             task_id = job.get("task_id")
             if error is None:
-                try:
-                    outcome.result = self._parsed_result(task_id)
-                except BaiduOcrError as exc:  # the result files could not be fetched: that document failed
-                    outcome.fail(exc.to_dict())
-                    outcome.result = {"task_id": task_id}
-                else:
-                    outcome.ok = True
+                self._read_back(job, outcome, partial(self._parsed_result, task_id))
+                if outcome.ok:
                     outcome.page_count = _layout_pages(outcome.result) or outcome.page_count
-                    outcome.latency_ms = round((time.time() - job["submitted_at"]) * 1000, 1)
+                else:  # its result files could not be had: which paid task it was is kept
+                    outcome.result = {"task_id": task_id}
             else:
                 outcome.fail(error)
                 if task_id:
@@ -104,9 +99,11 @@ class BaiduOcrParserOperator(AsyncJobsOperator):
 
     def _parsed_result(self, task_id: str) -> dict[str, Any]:
         """The query's result without its links (signed for 30 days), plus the Markdown and layout JSON."""
+        from baidu_ocr.client.downloads import json_result_file
+
         result = self.hook.get_parser_task(task_id)
         markdown_url, layout_url = result.pop("markdown_url", None), result.pop("parse_result_url", None)
-        layout = json.loads(self.hook.download(layout_url)) if layout_url else None
+        layout = json_result_file(self.hook.download(layout_url), "layout") if layout_url else None
         if markdown_url:
             markdown = self.hook.download(markdown_url).decode("utf-8", errors="replace")
         else:  # Baidu's examples show answers with the layout only: its pages' text, in order

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import base64
 import binascii
-import time
 from collections.abc import Sequence
+from functools import partial
 from pathlib import PurePosixPath
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
@@ -61,7 +61,9 @@ class BaiduOcrTableOperator(AsyncJobsOperator, BaiduOcrBatchOperator):
     images, skips content already in the warehouse, submits one job per image (``form_ocr/request``), then
     waits: in the triggerer with ``deferrable=True``, else by polling in the worker. When every job has
     finished, each job's JSON result is staged (endpoint ``form_ocr``) and, with ``excel_prefix``, its Excel
-    file is copied to ``s3://<bucket>/<excel_prefix>/<key's folders>/<name>.xlsx``.
+    file is copied to ``s3://<bucket>/<excel_prefix>/<sha256>-<options hash>.xls[x]`` (named by content, as
+    above; the staged result's ``excel_uri`` says where). A result or workbook that cannot be fetched fails
+    that image only (``result_file``); the other jobs, paid for, are staged.
 
     :param api: ``"table"`` (sync v2, default) or ``"form_ocr"`` (async, deferrable).
     :param dict options: options for the endpoint (``table``: e.g. ``{"cell_contents": "true"}``;
@@ -168,24 +170,28 @@ class BaiduOcrTableOperator(AsyncJobsOperator, BaiduOcrBatchOperator):
         outcomes: list[OcrOutcome] = []
         for job, outcome, error in self._ended_jobs(event):
             if error is None:
-                outcome.ok = True
-                outcome.result = self.hook.get_table_job_result(job["request_id"], result_type="json")
-                outcome.latency_ms = round((time.time() - job["submitted_at"]) * 1000, 1)
-                if self.excel_prefix:
-                    self._copy_excel(job["key"], job["request_id"])
+                self._read_back(job, outcome, partial(self._job_result, job))
             else:
                 outcome.fail(error)
             outcomes.append(outcome)
         return self._stage_and_check(context, event, outcomes, TableJobsTimedOut)
 
-    def _copy_excel(self, key: str, request_id: str) -> str:
+    def _job_result(self, job: dict[str, Any]) -> dict[str, Any]:
+        """A finished job's JSON result and, with ``excel_prefix``, its Excel copied (``excel_uri`` says where)."""
+        result = self.hook.get_table_job_result(job["request_id"], result_type="json")
+        if self.excel_prefix:
+            target = self._copy_excel(job["key"], job["request_id"], job["content_sha256"])
+            result[EXCEL_URI] = s3_uri(self.bucket, target)
+        return result
+
+    def _copy_excel(self, key: str, request_id: str, content_sha256: str) -> str:
         result = self.hook.get_table_job_result(request_id, result_type="excel")
         url = str(result.get("result_data") or "")
         suffix = PurePosixPath(urlparse(url).path).suffix.lower()
         suffix = suffix if suffix in (".xls", ".xlsx") else ".xls"  # server text: only Excel suffixes
-        # The key's folders are kept: tables/2024/scan.png and tables/2025/scan.png are two workbooks.
-        relative = PurePosixPath(key.lstrip("/")).with_suffix(suffix)
-        target = f"{self.excel_prefix.rstrip('/')}/{relative}"
+        # Named by content and options, as table v2's: never by the source key (inv.png and inv.jpg were one
+        # workbook; a key's ``..`` went into the object key), and a rerun writes the same object.
+        target = excel_key(self.excel_prefix, content_sha256, options_hash(self.options), suffix=suffix)
         write_output_file(
             self.s3_hook,
             self.hook.download(url),

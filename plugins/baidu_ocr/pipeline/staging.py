@@ -66,14 +66,22 @@ def s3_uri(bucket: str, key: str) -> str:
     return f"s3://{bucket}/{key}"
 
 
-def excel_key(excel_prefix: str, content_sha256: str, options_hash: str, page_no: int | None = None) -> str:
-    """``<excel_prefix>/<sha256>-<options_hash>[-p<page>].xlsx``: the workbook of one table result.
+def excel_key(
+    excel_prefix: str,
+    content_sha256: str,
+    options_hash: str,
+    page_no: int | None = None,
+    *,
+    suffix: str = XLSX,
+) -> str:
+    """``<excel_prefix>/<sha256>-<options_hash>[-p<page>].xlsx``: the workbook of one table result
+    (``suffix`` ``.xls`` for a legacy workbook from ``form_ocr``).
 
     Keyed like the warehouse's documents (content, options, page), not by the S3 key of the scan: a rerun,
     or the same scan under two keys, writes the same object instead of a second copy.
     """
     page = f"-p{page_no:04d}" if page_no else ""
-    return f"{excel_prefix.strip('/')}/{content_sha256}-{options_hash}{page}{XLSX}"
+    return f"{excel_prefix.strip('/')}/{content_sha256}-{options_hash}{page}{suffix}"
 
 
 def write_output_file(

@@ -15,6 +15,7 @@ from baidu_ocr.exceptions import (
     ConfigError,
     QuotaExhausted,
     RateLimited,
+    ResultFileError,
     TokenError,
     TransientError,
 )
@@ -279,6 +280,7 @@ def test_errors_pickle_with_their_attributes():
         ConfigError,
         BadImage,
         AuthenticationFailed,
+        ResultFileError,
     ):
         exc = cls("message", code=18, endpoint="general", conn_id="c", log_id="7")
         back = pickle.loads(pickle.dumps(exc))

@@ -206,3 +206,51 @@ def test_error_event_fails_the_task():
         op.execute_complete(context(), {"status": "error", "message": "quota exhausted (error_code 17)"})
     with pytest.raises(AirflowException, match="no usable event"):
         op.execute_complete(context(), None)
+
+
+def test_a_bad_layout_file_fails_its_document_and_the_others_are_staged_and_loaded(s3, server, monkeypatch):
+    """Issue 21: three finished tasks, one layout file that is not JSON. That document fails with a clear
+    class; the other two (paid for) are staged, loaded and their usage recorded; a rerun pays for the bad
+    one only."""
+    from baidu_ocr.hooks.ocr import BaiduOcrHook
+
+    keys = ["docs/contract.pdf", "docs/scan.png", "docs/other.png"]
+    s3.load_bytes(PDF, keys[0], BUCKET)
+    s3.load_bytes(png(7, (120, 60)), keys[1], BUCKET)
+    s3.load_bytes(png(8, (120, 60)), keys[2], BUCKET)
+    download = BaiduOcrHook.download
+
+    def scan_layout_is_an_error_page(self, url):
+        data = download(self, url)
+        if url.split("?")[0].endswith(".json") and json.loads(data).get("file_name") == "scan.png":
+            return b"<html><body>502 Bad Gateway</body></html>"
+        return data
+
+    monkeypatch.setattr(BaiduOcrHook, "download", scan_layout_is_an_error_page)
+    manifest = _operator(deferrable=False, keys=keys).execute(context(task_id="parse"))
+    assert (manifest["n_seen"], manifest["n_ok"], manifest["n_failed"]) == (3, 2, 1)
+    assert manifest["failed_by_class"] == {"result_file": 1}
+    staged = read_records(s3, [manifest["uri"]]).set_index("source_uri")
+    bad = staged.loc[f"s3://{BUCKET}/docs/scan.png"]
+    assert (bad["status"], bad["error_class"]) == ("failed", "result_file")
+    assert "not JSON" in bad["error_msg"] and "502" not in bad["error_msg"]  # says what, not the file's text
+    assert json.loads(bad["result_json"])["task_id"].startswith("task-")  # which paid task it was
+    assert {"docs/contract.pdf", "docs/other.png"} == {
+        k for k in keys if staged.loc[f"s3://{BUCKET}/{k}", "status"] == "ok"
+    }
+    # Usage: all three submissions, paid, are in ocr_usage.
+    [(calls,)] = _rows("SELECT SUM(billable_calls) FROM ocr_usage WHERE endpoint = 'parser_task'")
+    assert calls == 3
+
+    loaded = _load(s3, manifest)
+    assert loaded["ocr_parsed_documents"] == 3
+    assert sorted(_rows("SELECT status, error_class FROM ocr_documents")) == [
+        ("failed", "result_file"),
+        ("ok", None),
+        ("ok", None),
+    ]
+    # The next run submits the document whose result was lost, not the two loaded ones.
+    monkeypatch.setattr(BaiduOcrHook, "download", download)
+    again = _operator(deferrable=False, keys=keys).execute(context(task_id="parse_again"))
+    assert (again["n_skipped"], again["n_ok"]) == (2, 1)
+    assert server.stats()["parser_tasks"] == 4

@@ -45,13 +45,11 @@ def _assert_staged_and_copied(s3, manifest):
     result = json.loads(ok["result_json"])
     assert result["ret_code"] == 3 and json.loads(result["result_data"])["form_num"] == 1
     assert staged.loc[f"s3://{BUCKET}/tables/broken.png", "error_code"] == "216201"
-    assert sorted(s3.list_keys(BUCKET, prefix="out/excel/")) == [
-        "out/excel/tables/a.xlsx",
-        "out/excel/tables/b.xlsx",
-    ]
-    assert s3.read_key("out/excel/tables/a.xlsx", BUCKET).startswith(
-        "PK-excel-of-https://results.example.test/req-"
-    )
+    # Each workbook is named by its image's content (and the options); the staged result says where.
+    workbook = json.loads(ok["result_json"])["excel_uri"].removeprefix(f"s3://{BUCKET}/")
+    assert workbook.startswith(f"out/excel/{ok['content_sha256']}-") and workbook.endswith(".xlsx")
+    assert len(s3.list_keys(BUCKET, prefix="out/excel/")) == 2
+    assert s3.read_key(workbook, BUCKET).startswith("PK-excel-of-https://results.example.test/req-")
 
 
 def test_deferrable_submits_defers_to_the_trigger_and_completes_from_its_event(s3, scripted_table_hook):
@@ -126,3 +124,50 @@ def test_a_submission_still_rate_limited_is_that_images_failure_and_an_account_e
         _operator(["tables/a.png", "tables/b.png"], deferrable=False, staging_prefix="again").execute(
             context(task_id="tables")
         )
+
+
+@pytest.mark.parametrize(
+    ("answer", "why"),
+    [
+        ({"status_code": 404}, "HTTP 404"),  # the link expired or never held a file
+        ({"content": b"PK", "headers": {"Content-Length": str(10**9)}}, "larger than"),
+    ],
+    ids=["gone", "too-big"],
+)
+def test_a_workbook_that_cannot_be_fetched_fails_its_document_only(
+    s3, scripted_table_hook, monkeypatch, requests_mock, answer, why
+):
+    """Issue 21: three finished jobs, one workbook that cannot be fetched. That document fails (class
+    ``result_file``), the other two are staged with their workbooks, and ``_finish`` does not raise (a raise
+    threw the three paid jobs away and the retry paid for them again)."""
+    import hashlib
+    import re
+
+    import requests
+    from baidu_ocr.client.downloads import fetch_result_file
+
+    keys = ["tables/a.png", "tables/b.png", "tables/c.png"]
+    for seed, key in enumerate(keys, start=1):
+        s3.load_bytes(png(seed, (60, 40)), key, BUCKET)
+    files = "https://results.example.test"  # where the scripted jobs' workbooks are
+    bad_request = f"req-{hashlib.sha256(png(2, (60, 40))).hexdigest()[:8]}"
+    requests_mock.get(re.compile(re.escape(files) + "/.*"), content=b"PK\x03\x04book")
+    requests_mock.get(f"{files}/{bad_request}.xlsx", **answer)  # the later registration wins
+    session = requests.Session()
+    monkeypatch.setattr(
+        scripted_table_hook,
+        "download",
+        lambda self, url: fetch_result_file(session, url, base_url=files, timeout=(1, 1)),
+    )
+
+    manifest = _operator(keys, deferrable=False).execute(context(task_id="tables"))
+    assert (manifest["n_seen"], manifest["n_ok"], manifest["n_failed"]) == (3, 2, 1)
+    assert manifest["failed_by_class"] == {"result_file": 1}
+    staged = read_records(s3, [manifest["uri"]]).set_index("source_uri")
+    bad = staged.loc[f"s3://{BUCKET}/tables/b.png"]
+    assert (bad["status"], bad["error_class"]) == ("failed", "result_file") and why in bad["error_msg"]
+    assert [staged.loc[f"s3://{BUCKET}/{k}", "status"] for k in ("tables/a.png", "tables/c.png")] == [
+        "ok"
+    ] * 2
+    assert len(s3.list_keys(BUCKET, prefix="out/excel/")) == 2
+    assert sum(len(h.submitted) for h in scripted_table_hook.instances) == 3  # nothing submitted twice
