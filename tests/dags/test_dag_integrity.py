@@ -95,3 +95,16 @@ def test_parsing_the_dags_stays_light():
     )
     (heavy,) = [line for line in result.stdout.splitlines() if line.startswith("HEAVY=")]
     assert heavy == "HEAVY=", f"imported while parsing DAG files: {heavy.removeprefix('HEAVY=')}"
+
+
+@pytest.mark.parametrize("syntax", ["glob", "regexp"])
+def test_airflow_executes_none_of_the_providers_modules_as_plugin_files(syntax):
+    """A checkout's plugins folder holds the provider package, not plugin files: Airflow's plugin loader would
+    run each module under its bare name (``warehouse/__main__.py`` as ``__main__``, writing DDL files into the
+    working directory of every scheduler and worker)."""
+    from airflow._shared.module_loading import find_path_from_directory
+
+    plugins = DAGS_DIR.parent / "plugins"
+    assert (plugins / "baidu_ocr" / "warehouse" / "__main__.py").is_file()
+    loaded = [p for p in find_path_from_directory(str(plugins), ".airflowignore", syntax) if p.endswith(".py")]
+    assert loaded == []
