@@ -21,8 +21,8 @@ from typing import TYPE_CHECKING, Any
 
 import requests
 
-from baidu_ocr.client.errors import AuthenticationFailed, TransientError
 from baidu_ocr.client.redact import mask_secret, redact
+from baidu_ocr.exceptions import AuthenticationFailed, TransientError
 
 if TYPE_CHECKING:
     from baidu_ocr.client.connection import BaiduOcrSettings
@@ -90,7 +90,7 @@ def fetch_access_token(session: requests.Session, settings: BaiduOcrSettings) ->
 def request_auth(iam_api_key: str | None, token: str | None) -> tuple[dict[str, str], dict[str, str]]:
     """Query parameters and headers of one form POST: the IAM API key as a Bearer header (no
     ``access_token`` then), or the token as the ``access_token`` parameter."""
-    from baidu_ocr.pipeline.records import FORM_CONTENT_TYPE
+    from baidu_ocr.client.forms import FORM_CONTENT_TYPE
 
     headers = {"Content-Type": FORM_CONTENT_TYPE}
     if iam_api_key:

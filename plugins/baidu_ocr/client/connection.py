@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-from baidu_ocr.client.errors import ConfigError
+from baidu_ocr.exceptions import ConfigError
 from baidu_ocr.pipeline.usage import EndpointPrice, pricing_from_extra
 
 DEFAULT_HOST = "https://aip.baidubce.com"

@@ -32,17 +32,14 @@ import aiohttp
 from baidu_ocr.client.auth import AccessToken, ConnectionTokens, qps_key, request_auth
 from baidu_ocr.client.connection import BaiduOcrSettings
 from baidu_ocr.client.endpoints import Endpoint, resolve_endpoint
-from baidu_ocr.client.errors import (
-    TokenError,
-    TransientError,
-    body_or_error,
-)
+from baidu_ocr.client.errors import body_or_error
+from baidu_ocr.client.forms import encode_form
 from baidu_ocr.client.parser_tasks import QUERY_ENDPOINT, parser_task_result
 from baidu_ocr.client.ratelimit import QpsLimiter
 from baidu_ocr.client.redact import install_url_redaction, mask_secret
 from baidu_ocr.client.table_jobs import RESULT_ENDPOINT, table_job_request, table_job_result
 from baidu_ocr.client.transport import async_http_session, async_ssl
-from baidu_ocr.pipeline.records import encode_form
+from baidu_ocr.exceptions import TokenError, TransientError
 
 if TYPE_CHECKING:
     from airflow.providers.http.hooks.http import AsyncHttpSession

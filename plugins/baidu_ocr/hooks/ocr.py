@@ -22,19 +22,21 @@ from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_expo
 from baidu_ocr.client.auth import ConnectionTokens, qps_key, request_auth
 from baidu_ocr.client.connection import BaiduOcrSettings
 from baidu_ocr.client.endpoints import Endpoint, resolve_endpoint
-from baidu_ocr.client.errors import (
+from baidu_ocr.client.errors import body_or_error
+from baidu_ocr.client.forms import encode_form
+from baidu_ocr.client.redact import install_url_redaction, mask_secret
+from baidu_ocr.client.table_jobs import RESULT_ENDPOINT, table_job_request, table_job_result
+from baidu_ocr.exceptions import (
     AuthenticationFailed,
     BadImage,
     BaiduOcrError,
     ConfigError,
     TokenError,
     TransientError,
-    body_or_error,
 )
-from baidu_ocr.client.redact import install_url_redaction, mask_secret
-from baidu_ocr.client.table_jobs import RESULT_ENDPOINT, table_job_request, table_job_result
 from baidu_ocr.hooks.batch import BatchRunner
-from baidu_ocr.pipeline.records import OcrOutcome, encode_form
+from baidu_ocr.pipeline.budget import RunBudget
+from baidu_ocr.pipeline.records import OcrOutcome
 from baidu_ocr.pipeline.stats import CallStats
 
 if TYPE_CHECKING:
@@ -373,6 +375,7 @@ class BaiduOcrHook(BaseHook):
         pages: str | Mapping[str, str] | None = None,
         done_pages: Mapping[str, Iterable[int]] | Callable[[str], Iterable[int]] | None = None,
         max_billable_calls: int | None = None,
+        budget: RunBudget | None = None,
         **options: Any,
     ) -> Iterator[OcrOutcome]:
         """OCR ``(key, image)`` pairs concurrently within the QPS limit; yield one outcome per item.
@@ -387,7 +390,8 @@ class BaiduOcrHook(BaseHook):
         hash, e.g. from the warehouse) lists pages never to send again. Neither is sent to Baidu.
 
         ``max_billable_calls`` caps the successful (billed) calls: once reached, the batch stops as on a
-        quota error (``BudgetExhausted``): what finished is yielded, the rest is never sent.
+        quota error (``BudgetExhausted``): what finished is yielded, the rest is never sent. An operator
+        passes its run's ``budget`` instead (the cap less what the run already spent).
         """
         ep = self._check_options(endpoint, options)  # unknown endpoint, missing option: fail before any image
         for spec in pages.values() if isinstance(pages, Mapping) else [pages]:
@@ -401,7 +405,7 @@ class BaiduOcrHook(BaseHook):
             {"grayscale": grayscale, "binarize": binarize},
             pages=pages,
             done_pages=done_pages,
-            max_billable_calls=max_billable_calls,
+            budget=budget or RunBudget(max_billable_calls, endpoint=ep.name),
         )
         try:
             yield from runner.run(items, workers=concurrency or self.concurrency, total=total)
