@@ -63,9 +63,9 @@ log = logging.getLogger("airflow.task")
 def baidu_ocr_idcards_to_warehouse():
     @task(show_return_value_in_logs=False)  # the batches of keys: the log gets one line instead
     def list_batches(params: dict) -> list[dict]:
-        from baidu_ocr.pipeline.s3_batches import plan_s3_idcard_batches
+        from baidu_ocr.pipeline.s3_batches import plan_s3_idcard_batches, stage_batch_keys
 
-        return plan_s3_idcard_batches(
+        specs = plan_s3_idcard_batches(
             params["bucket"],
             params["prefix"],
             params["batch_size"],
@@ -74,6 +74,9 @@ def baidu_ocr_idcards_to_warehouse():
             options=params["options"],
             max_failure_ratio=params["max_failure_ratio"],
         )
+        # XCom names no key (a scan may be named after its ID number): each batch's keys go to the staging
+        # prefix, the spec keeps their keys_uri.
+        return stage_batch_keys(specs, params["bucket"])
 
     specs = list_batches()
 

@@ -66,14 +66,15 @@ def baidu_ocr_parse_documents():
     @task(show_return_value_in_logs=False)  # the batches of keys: the log gets one line instead
     def list_batches(params: dict) -> list[dict]:
         """One mapped task's arguments per batch of documents (per-run settings travel as data)."""
-        from baidu_ocr.pipeline.s3_batches import batch_specs, plan_s3_batches
+        from baidu_ocr.pipeline.s3_batches import batch_specs, plan_s3_batches, stage_batch_keys
 
         batches = plan_s3_batches(
             params["bucket"], params["prefix"], params["batch_size"], suffixes=params["suffixes"]
         )
-        return batch_specs(
+        specs = batch_specs(
             batches, **{k: params[k] for k in ("deferrable", "poll_interval", "max_failure_ratio")}
         )
+        return stage_batch_keys(specs, params["bucket"])  # XCom names no key: each batch's keys_uri
 
     batches = list_batches()
 

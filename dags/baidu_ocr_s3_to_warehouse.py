@@ -117,13 +117,16 @@ def baidu_ocr_s3_to_warehouse():
     @task(show_return_value_in_logs=False)  # up to 512 batches of keys: the log gets one line instead
     def list_batches(params: dict) -> list[dict]:
         """One mapped task's arguments per batch of keys (per-run settings travel as data, not templates)."""
-        from baidu_ocr.pipeline.s3_batches import batch_specs, plan_s3_page_batches
+        from baidu_ocr.pipeline.s3_batches import batch_specs, plan_s3_page_batches, stage_batch_keys
 
         batches = plan_s3_page_batches(
             params["bucket"], params["prefix"], params["batch_size"], suffixes=params["suffixes"]
         )
         # A batch spec is {"keys": [...]}, plus {"pages": {key: "1-100"}} for a slice of a long document.
-        return batch_specs(batches, max_failure_ratio=params["max_failure_ratio"])
+        # Both go to an object under the staging prefix (a key may be named after an ID number, and XCom
+        # must name none): the mapped task gets {"keys_uri": ..., "batch_label": ...} and reads them there.
+        specs = batch_specs(batches, max_failure_ratio=params["max_failure_ratio"])
+        return stage_batch_keys(specs, params["bucket"])
 
     batches = list_batches()
 

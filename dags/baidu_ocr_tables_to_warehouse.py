@@ -81,7 +81,7 @@ def baidu_ocr_tables_to_warehouse():
     def list_batches(params: dict) -> list[dict]:
         """One mapped task's arguments per batch of keys (per-run settings travel as data, not templates)."""
         from baidu_ocr.inputs.sources import DOCUMENT_SUFFIXES
-        from baidu_ocr.pipeline.s3_batches import batch_specs, plan_s3_page_batches
+        from baidu_ocr.pipeline.s3_batches import batch_specs, plan_s3_page_batches, stage_batch_keys
 
         suffixes = params["suffixes"]
         if params["api"] == "form_ocr":  # the old async API reads images only
@@ -89,9 +89,10 @@ def baidu_ocr_tables_to_warehouse():
         batches = plan_s3_page_batches(
             params["bucket"], params["prefix"], params["batch_size"], suffixes=suffixes
         )
-        return batch_specs(
+        specs = batch_specs(
             batches, **{k: params[k] for k in ("api", "deferrable", "poll_interval", "max_failure_ratio")}
         )
+        return stage_batch_keys(specs, params["bucket"])  # XCom names no key: each batch's keys_uri
 
     batches = list_batches()
 

@@ -13,6 +13,7 @@ from baidu_ocr.client.errors import PLANNED_STOPS
 from baidu_ocr.exceptions import BudgetExhausted
 from baidu_ocr.inputs.sources import DEFAULT_MEMORY_BUDGET, FetchedImages, S3ImageSource, fetch_images
 from baidu_ocr.pii.connection import DEFAULT_PII_CONN_ID, sealing_key
+from baidu_ocr.pii.policy import mask_id_numbers_in_text
 from baidu_ocr.pipeline.budget import RunBudget
 from baidu_ocr.pipeline.manifests import BatchManifest, build_manifest, check_failure_ratio, staged_where
 from baidu_ocr.pipeline.params import unset
@@ -59,6 +60,9 @@ class S3ImageBatchOperator(WarehouseOperatorMixin, BaseOperator):
 
     :param bucket: S3 bucket of the images.
     :param keys: S3 keys of the images (one batch; see ``planning.plan_batches``).
+    :param keys_uri: instead of ``keys``: the ``s3://`` URI of the batch's key list that
+        ``s3_batches.stage_batch_keys`` wrote (its keys, and pages per key), read when the task runs, so
+        neither XCom nor the task's arguments name a key (a key may be named after an ID number).
     :param options: endpoint options sent to Baidu (``{"detect_direction": "true"}``); part of the dedup key.
     :param staging_bucket: bucket for the staged Parquet (default: ``bucket``).
     :param staging_prefix: key prefix for staged files: ``<prefix>/<dag_id>/<run_id>/<task_id>/batch-<n>.parquet``.
@@ -95,7 +99,8 @@ class S3ImageBatchOperator(WarehouseOperatorMixin, BaseOperator):
         self,
         *,
         bucket: str,
-        keys: Sequence[str],
+        keys: Sequence[str] = (),
+        keys_uri: str | None = None,
         options: dict[str, Any] | None = None,
         staging_bucket: str | None = None,
         staging_prefix: str = DEFAULT_STAGING_PREFIX,
@@ -128,6 +133,7 @@ class S3ImageBatchOperator(WarehouseOperatorMixin, BaseOperator):
         self.staging_kms_key_id = staging_kms_key_id
         self.bucket = bucket
         self.keys = keys
+        self.keys_uri = keys_uri
         self.options = options or {}
         self.staging_bucket = staging_bucket
         self.staging_prefix = staging_prefix
@@ -156,9 +162,9 @@ class S3ImageBatchOperator(WarehouseOperatorMixin, BaseOperator):
 
     @cached_property
     def s3_hook(self) -> S3Hook:
-        from airflow.providers.amazon.aws.hooks.s3 import S3Hook
+        from baidu_ocr.pipeline.s3_batches import s3_hook
 
-        return S3Hook(aws_conn_id=self.aws_conn_id)
+        return s3_hook(self.aws_conn_id)  # keys named after ID numbers stay out of botocore's debug logs
 
     def _already_processed(self, hashes: set[str]) -> set[str]:
         """The hashes the warehouse holds in full (images; documents with every page); the done pages of
@@ -233,12 +239,16 @@ class S3ImageBatchOperator(WarehouseOperatorMixin, BaseOperator):
         self,
         earlier: Sequence[OcrOutcome] = (),
     ) -> tuple[list[str], FetchedImages, ImageSelection]:
-        keys = [str(k) for k in self.keys]
+        keys = self._batch_keys()
         fetched = fetch_images(self.s3_hook, self.bucket, keys, memory_budget=self.memory_budget)
         for key, reason in fetched.unreadable.items():
-            self.log.warning("Cannot read s3://%s/%s: %s", self.bucket, key, reason)
+            self.log.warning(
+                "Cannot read %s: %s", shown_uri(self.bucket, key), mask_id_numbers_in_text(reason)
+            )
         # A new try starts its lineage afresh (an operator object may run more than once in one process).
-        self._lineage_read = [k for k in keys if k in fetched.sha256][:MAX_LINEAGE_INPUTS]
+        # Lineage (and the carry of a deferral, a trigger row) name the objects read with ID numbers masked.
+        read = [k for k in keys if k in fetched.sha256][:MAX_LINEAGE_INPUTS]
+        self._lineage_read = [mask_id_numbers_in_text(k) for k in read]
         self._lineage_manifest, self._lineage_usage = None, []
         already = self._already_processed(set(fetched.sha256.values()))
         # Whole images (and documents refused as a whole) staged by an earlier try; staged pages are skipped
@@ -258,6 +268,20 @@ class S3ImageBatchOperator(WarehouseOperatorMixin, BaseOperator):
             len(fetched.unreadable),
         )
         return keys, fetched, selection
+
+    def _batch_keys(self) -> list[str]:
+        """The batch's keys: ``keys``, or the list behind ``keys_uri`` (its pages per key, if any, become
+        ``pages``). Kept in memory only."""
+        if not self.keys_uri:
+            return [str(k) for k in self.keys]
+        if self.keys:
+            raise ValueError("Give a batch's keys or its keys_uri, not both")
+        from baidu_ocr.pipeline.s3_batches import read_batch_keys
+
+        keys, pages = read_batch_keys(self.s3_hook, str(self.keys_uri))
+        if pages:
+            self.pages = pages
+        return keys
 
     def _image_source(self, fetched: FetchedImages, key: str) -> Any:
         data = fetched.cached.pop(key, None)
@@ -441,3 +465,8 @@ def count_earlier_calls(stats: dict[str, Any], earlier: Sequence[OcrOutcome], en
     counts = {"billable_calls": billable, "failed_calls": attempts - billable}
     stats["calls_of_earlier_tries"] = attempts
     add_call_counts(stats, {**counts, "calls_by_endpoint": {endpoint: counts}})
+
+
+def shown_uri(bucket: str, key: str) -> str:
+    """``s3://bucket/key`` as a log line or a message may show it: an ID number in the key masked."""
+    return mask_id_numbers_in_text(s3_uri(bucket, key))

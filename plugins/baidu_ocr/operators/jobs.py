@@ -17,6 +17,7 @@ from airflow.sdk.configuration import conf
 from baidu_ocr.client.async_jobs import JobsWait
 from baidu_ocr.exceptions import BaiduOcrError, BudgetExhausted, QuotaExhausted, SubmitStopped
 from baidu_ocr.operators.base import S3ImageBatchOperator
+from baidu_ocr.pii.policy import mask_id_numbers_in_text
 from baidu_ocr.pipeline.budget import RunBudget
 from baidu_ocr.pipeline.manifests import staged_where
 from baidu_ocr.pipeline.records import OcrOutcome
@@ -67,7 +68,10 @@ class AsyncJobsOperator(S3ImageBatchOperator):
         """One job: ``{"key", id_field: the id or None, "content_sha256", ...}``. A failure of this one
         document (refused, or still rate-limited after the hook's retries) is the job's ``error``, as
         ``ocr_many`` records a failed image; an error that concerns every job is raised."""
-        job: dict[str, Any] = {"key": key, self.id_field: None, "content_sha256": fetched.sha256[key]}
+        # A job crosses a deferral in a trigger row: its key (only the staged source_uri needs it, masked
+        # there too) travels with any ID number masked.
+        shown = mask_id_numbers_in_text(key)
+        job: dict[str, Any] = {"key": shown, self.id_field: None, "content_sha256": fetched.sha256[key]}
         try:
             self._submit(fetched, key, job)
             job["submitted_at"] = time.time()

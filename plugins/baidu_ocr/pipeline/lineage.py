@@ -19,6 +19,8 @@ from attrs import define, field
 from openlineage.client.event_v2 import Dataset, InputDataset, OutputDataset
 from openlineage.client.facet_v2 import RunFacet, output_statistics_output_dataset
 
+from baidu_ocr.pii.policy import mask_id_numbers_in_text
+
 SQLITE_SCHEMA = "main"
 # The facet's JSON schema, shipped beside this module in schemas/.
 FACET_SCHEMA = "https://github.com/baidu-ocr-airflow/provider/blob/main/plugins/baidu_ocr/pipeline/schemas/BaiduOcrCostRunFacet.json"
@@ -60,7 +62,9 @@ def cost_facet(figures: Mapping[str, Any], estimated_cost: float | None = None) 
 
 
 def s3_inputs(bucket: str, keys: Iterable[str]) -> list[InputDataset]:
-    return [InputDataset(namespace=f"s3://{bucket}", name=key) for key in keys]
+    """The S3 objects read, named by key with any ID number masked (a scan may be named after one; lineage
+    events leave Airflow for the lineage backend)."""
+    return [InputDataset(namespace=f"s3://{bucket}", name=mask_id_numbers_in_text(key)) for key in keys]
 
 
 def _s3_parts(uri: str) -> tuple[str, str]:

@@ -2,10 +2,16 @@
 
 The number of mapped tasks stays under Airflow's mapping limit whatever the number of keys
 (``planning.MAX_BATCHES``); documents are weighed by their pages, ID cards paired by side.
+
+A key may be named after a person's ID number (``scans/110101199003071234_front.png``): the specs a planning
+task returns are XCom (and the mapped tasks' arguments), so :func:`stage_batch_keys` moves each batch's keys
+to an object under the run's staging prefix (which expires) and the spec keeps only its ``keys_uri``; the
+OCR task reads the keys from there, in memory. Labels are masked.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import posixpath
 from collections.abc import Mapping, Sequence
@@ -18,12 +24,27 @@ from baidu_ocr.inputs.sources import (
     is_document_key,
     list_image_objects,
 )
+from baidu_ocr.pii.policy import mask_id_numbers_in_text
 from baidu_ocr.pipeline.planning import MAX_BATCHES, idcard_sides, plan_batches, plan_page_batches
+from baidu_ocr.pipeline.staging import DEFAULT_EXPIRY_DAYS, DEFAULT_STAGING_PREFIX
 
 if TYPE_CHECKING:
+    from airflow.providers.amazon.aws.hooks.s3 import S3Hook
+
     from baidu_ocr.inputs.sources import ImageObject
 
 log = logging.getLogger(__name__)
+
+
+def s3_hook(aws_conn_id: str | None) -> S3Hook:
+    """An S3 hook for listing and key lists, with ID numbers kept out of the S3 client's debug logs (keys
+    are in every request and listing it logs)."""
+    from airflow.providers.amazon.aws.hooks.s3 import S3Hook
+
+    from baidu_ocr.pii.logs import install_id_number_log_filter
+
+    install_id_number_log_filter()
+    return S3Hook(aws_conn_id=aws_conn_id)
 
 
 def batch_label(index: int, total: int, keys: Sequence[str]) -> str:
@@ -31,7 +52,74 @@ def batch_label(index: int, total: int, keys: Sequence[str]) -> str:
     names = [posixpath.splitext(posixpath.basename(key))[0] for key in (keys[0], keys[-1])] if keys else []
     span = names[0] if len(set(names)) == 1 else "…".join(names)
     count = f"{len(keys)} image{'' if len(keys) == 1 else 's'}"
-    return " · ".join(part for part in (f"batch {index + 1}/{total}", count, span) if part)
+    # The label is the mapped task's name in the metadata database: a file named after an ID number is masked.
+    label = " · ".join(part for part in (f"batch {index + 1}/{total}", count, span) if part)
+    return mask_id_numbers_in_text(label)
+
+
+# What of a spec names S3 keys: moved out of XCom by stage_batch_keys.
+KEYED_FIELDS = ("keys", "pages")
+
+
+def stage_batch_keys(
+    specs: Sequence[Mapping[str, Any]],
+    bucket: str,
+    *,
+    staging_prefix: str = DEFAULT_STAGING_PREFIX,
+    aws_conn_id: str | None = "aws_default",
+    expiry_days: int | None = DEFAULT_EXPIRY_DAYS,
+    sse: str | None = "AES256",
+    dag_id: str | None = None,
+    run_id: str | None = None,
+) -> list[dict[str, Any]]:
+    """``specs`` with each batch's keys (and its ``pages`` per key) written to
+    ``s3://<bucket>/<staging_prefix>/<dag_id>/<run_id>/batches/batch-<n>.json`` and replaced by
+    ``keys_uri``: what the planning task returns (XCom) then names no key. The objects expire with the
+    staging prefix (``expiry_days``; ``None`` leaves the bucket's lifecycle alone).
+
+    :param dag_id: and ``run_id``: the run's folder (default: the running task's, from its context).
+    """
+    from baidu_ocr.pipeline.staging import ensure_staging_expiry, staging_key, write_output_file
+
+    if dag_id is None or run_id is None:
+        from airflow.sdk import get_current_context
+
+        ti = get_current_context()["ti"]
+        dag_id, run_id = ti.dag_id, ti.run_id
+    s3 = s3_hook(aws_conn_id)
+    if expiry_days and specs:
+        ensure_staging_expiry(s3, bucket, staging_prefix, expiry_days)
+    staged = []
+    for n, spec in enumerate(specs):
+        listed = {field: spec[field] for field in KEYED_FIELDS if field in spec}
+        key = staging_key(staging_prefix, dag_id, run_id, f"batches/batch-{n:05d}.json")
+        body = json.dumps(listed, ensure_ascii=False).encode()
+        uri = write_output_file(s3, body, bucket, key, content_type="application/json", sse=sse)
+        staged.append({**{k: v for k, v in spec.items() if k not in KEYED_FIELDS}, "keys_uri": uri})
+    log.info("%d batch key list(s) staged under s3://%s/%s", len(staged), bucket, staging_prefix)
+    return staged
+
+
+def read_batch_keys(s3: S3Hook, uri: str) -> tuple[list[str], dict[str, str] | None]:
+    """The keys (and pages per key, or ``None``) :func:`stage_batch_keys` wrote to ``uri``.
+
+    :raises ValueError: the list is gone (the staging prefix expired: plan the run again) or malformed.
+    """
+    from botocore.exceptions import ClientError
+
+    bucket, key = s3.parse_s3_url(uri)
+    try:
+        body = s3.get_conn().get_object(Bucket=bucket, Key=key)["Body"].read()
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") not in ("NoSuchKey", "404"):
+            raise
+        raise ValueError(
+            f"The batch's key list {uri} is gone (expired with the staging prefix?): rerun the planning task"
+        ) from None
+    listed = json.loads(body)
+    if not isinstance(listed, dict) or not isinstance(listed.get("keys"), list):
+        raise ValueError(f"The batch's key list {uri} holds no list of keys")
+    return [str(k) for k in listed["keys"]], listed.get("pages")
 
 
 def batch_specs(
@@ -54,9 +142,7 @@ def list_s3_images(
     suffixes: Sequence[str] = IMAGE_SUFFIXES,
 ) -> list[ImageObject]:
     """Every image object under ``s3://bucket/prefix`` (keys, ETags and sizes; no content read)."""
-    from airflow.providers.amazon.aws.hooks.s3 import S3Hook
-
-    return list_image_objects(S3Hook(aws_conn_id=aws_conn_id), bucket, prefix, suffixes)
+    return list_image_objects(s3_hook(aws_conn_id), bucket, prefix, suffixes)
 
 
 def plan_s3_page_batches(
@@ -70,9 +156,7 @@ def plan_s3_page_batches(
 ) -> list[dict]:
     """List images and PDF/OFD documents under a prefix; batch specs sized in pages
     (``planning.plan_page_batches``). Each document is read once here to count its pages (no OCR call)."""
-    from airflow.providers.amazon.aws.hooks.s3 import S3Hook
-
-    s3 = S3Hook(aws_conn_id=aws_conn_id)
+    s3 = s3_hook(aws_conn_id)
     objects = list_image_objects(s3, bucket, prefix, suffixes)
     page_counts = count_document_pages(s3, bucket, [o.key for o in objects if is_document_key(o.key)])
     batches = plan_page_batches(objects, page_counts, int(batch_size), max_batches=max_batches)
@@ -122,7 +206,10 @@ def plan_s3_idcard_batches(
     objects = list_s3_images(bucket, prefix, aws_conn_id=aws_conn_id)
     sides, unmatched = idcard_sides(objects, front_pattern, back_pattern)
     for key in unmatched:
-        log.warning("Skipping %s: its name matches neither the front nor the back pattern", key)
+        log.warning(
+            "Skipping %s: its name matches neither the front nor the back pattern",
+            mask_id_numbers_in_text(key),
+        )
     batches = [
         (side, keys)
         for side, side_objects in sides.items()
