@@ -12,23 +12,23 @@ import base64
 import binascii
 from collections.abc import Sequence
 from functools import partial
-from pathlib import PurePosixPath
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlparse
 
 from airflow.exceptions import AirflowException
 
 from baidu_ocr.client.table_jobs import check_table_jobs
-from baidu_ocr.exceptions import TableJobsTimedOut
+from baidu_ocr.exceptions import ResultFileError, TableJobsTimedOut
 from baidu_ocr.operators.jobs import AsyncJobsOperator
 from baidu_ocr.operators.ocr import BaiduOcrBatchOperator
+from baidu_ocr.pii.policy import mask_id_numbers_in_text
+from baidu_ocr.pii.workbooks import protect_workbook
 from baidu_ocr.pipeline.manifests import BatchManifest
 from baidu_ocr.pipeline.records import OcrOutcome, options_hash
 from baidu_ocr.pipeline.staging import (
     DEFAULT_EXCEL_PREFIX,
-    XLSX_CONTENT_TYPE,
+    DEFAULT_EXPIRY_DAYS,
+    ensure_staging_expiry,
     excel_key,
-    s3_uri,
     write_output_file,
 )
 from baidu_ocr.triggers.jobs import BaiduOcrTableJobTrigger
@@ -57,18 +57,25 @@ class BaiduOcrTableOperator(AsyncJobsOperator, BaiduOcrBatchOperator):
     keyed by content, so a rerun, which skips what the warehouse holds, neither pays nor writes twice. The
     staged result keeps ``excel_uri`` instead of the base64.
 
+    Workbooks are stored with every ID number in them masked (``baidu_ocr.pii.workbooks``), under an
+    ``excel_prefix`` whose objects expire (an S3 lifecycle rule, as for staging): a clear number printed in a
+    table cell never reaches S3.
+
     ``api="form_ocr"`` (opt-in, for accounts that still use Baidu's old async API): reads and hashes the
     images, skips content already in the warehouse, submits one job per image (``form_ocr/request``), then
     waits: in the triggerer with ``deferrable=True``, else by polling in the worker. When every job has
     finished, each job's JSON result is staged (endpoint ``form_ocr``) and, with ``excel_prefix``, its Excel
-    file is copied to ``s3://<bucket>/<excel_prefix>/<sha256>-<options hash>.xls[x]`` (named by content, as
-    above; the staged result's ``excel_uri`` says where). A result or workbook that cannot be fetched fails
-    that image only (``result_file``); the other jobs, paid for, are staged.
+    file is copied to ``s3://<bucket>/<excel_prefix>/<sha256>-<options hash>.xlsx`` (named by content, as
+    above; the staged result's ``excel_uri`` says where). Baidu's legacy ``.xls`` (BIFF) cannot be masked in
+    place: it is stored as a masked ``.csv`` of its cells instead. A result or workbook that cannot be
+    fetched or read fails that image only (``result_file``); the other jobs, paid for, are staged.
 
     :param api: ``"table"`` (sync v2, default) or ``"form_ocr"`` (async, deferrable).
     :param dict options: options for the endpoint (``table``: e.g. ``{"cell_contents": "true"}``;
         ``form_ocr/request``: e.g. ``{"request_type": "excel"}``).
     :param excel_prefix: key prefix (in ``bucket``) for the Excel files (``None``: no Excel).
+    :param excel_expiry_days: make sure workbooks under ``excel_prefix`` expire after this many days (an S3
+        lifecycle rule on ``bucket``; ``None``: leave the bucket's lifecycle alone). Copy what you keep.
     :param bool deferrable: ``form_ocr`` only: wait in the triggerer instead of occupying a worker slot
         (default: the ``[operators] default_deferrable`` option).
     :param float poll_interval: ``form_ocr`` only: seconds between polls of the job status.
@@ -102,11 +109,14 @@ class BaiduOcrTableOperator(AsyncJobsOperator, BaiduOcrBatchOperator):
         *,
         api: str = TABLE_V2,
         excel_prefix: str | None = DEFAULT_EXCEL_PREFIX,
+        excel_expiry_days: int | None = DEFAULT_EXPIRY_DAYS,
         **kwargs: Any,
     ) -> None:
         super().__init__(endpoint=TABLE_V2, **kwargs)
         self.api = api
         self.excel_prefix = excel_prefix
+        self.excel_expiry_days = excel_expiry_days
+        self._excel_expiry_ensured = False  # once per task, on the first workbook
 
     @property
     def record_endpoint(self) -> str:  # type: ignore[override]
@@ -139,20 +149,36 @@ class BaiduOcrTableOperator(AsyncJobsOperator, BaiduOcrBatchOperator):
             workbook = base64.b64decode(str(encoded), validate=True)
         except (binascii.Error, ValueError):
             workbook = b""
-        if not workbook.startswith(ZIP_MAGIC):
+        try:
+            if not workbook.startswith(ZIP_MAGIC):
+                raise ValueError("not a base64 .xlsx workbook")
+            result[EXCEL_URI] = self._store_workbook(workbook, outcome.content_sha256, outcome.page_no)
+        except ValueError:
             # The cells are still good: they are staged; only the workbook is missing, and the log says so.
-            self.log.warning("Baidu's excel_file for %s is not an .xlsx workbook; not stored", outcome.key)
+            self.log.warning(
+                "Baidu's excel_file for %s is not an .xlsx workbook; not stored",
+                mask_id_numbers_in_text(outcome.key),
+            )
             result["excel_error"] = "excel_file is not a base64 .xlsx workbook"
-            return
+
+    def _store_workbook(self, data: bytes, content_sha256: str, page_no: int | None = None) -> str:
+        """Store a workbook with its ID numbers masked, named by content under the expiring
+        ``excel_prefix``; return its ``s3://`` URI.
+
+        :raises ValueError: ``data`` is not a readable workbook."""
+        stored = protect_workbook(data)
+        if self.excel_expiry_days and not self._excel_expiry_ensured:
+            ensure_staging_expiry(self.s3_hook, self.bucket, self.excel_prefix, self.excel_expiry_days)
+            self._excel_expiry_ensured = True
         key = excel_key(
-            self.excel_prefix, outcome.content_sha256, options_hash(self.options), outcome.page_no
+            self.excel_prefix, content_sha256, options_hash(self.options), page_no, suffix=stored.suffix
         )
-        result[EXCEL_URI] = write_output_file(
+        return write_output_file(
             self.s3_hook,
-            workbook,
+            stored.data,
             self.bucket,
             key,
-            content_type=XLSX_CONTENT_TYPE,
+            content_type=stored.content_type,
             sse=self.staging_sse,
             kms_key_id=self.staging_kms_key_id,
         )
@@ -180,25 +206,24 @@ class BaiduOcrTableOperator(AsyncJobsOperator, BaiduOcrBatchOperator):
         """A finished job's JSON result and, with ``excel_prefix``, its Excel copied (``excel_uri`` says where)."""
         result = self.hook.get_table_job_result(job["request_id"], result_type="json")
         if self.excel_prefix:
-            target = self._copy_excel(job["key"], job["request_id"], job["content_sha256"])
-            result[EXCEL_URI] = s3_uri(self.bucket, target)
+            result[EXCEL_URI] = self._copy_excel(job["key"], job["request_id"], job["content_sha256"])
         return result
 
     def _copy_excel(self, key: str, request_id: str, content_sha256: str) -> str:
+        """Fetch a finished job's workbook and store it masked (``_store_workbook``); return its URI.
+
+        :raises ResultFileError: the file is not a readable ``.xlsx`` or ``.xls`` workbook."""
         result = self.hook.get_table_job_result(request_id, result_type="excel")
         url = str(result.get("result_data") or "")
-        suffix = PurePosixPath(urlparse(url).path).suffix.lower()
-        suffix = suffix if suffix in (".xls", ".xlsx") else ".xls"  # server text: only Excel suffixes
         # Named by content and options, as table v2's: never by the source key (inv.png and inv.jpg were one
-        # workbook; a key's ``..`` went into the object key), and a rerun writes the same object.
-        target = excel_key(self.excel_prefix, content_sha256, options_hash(self.options), suffix=suffix)
-        write_output_file(
-            self.s3_hook,
-            self.hook.download(url),
-            self.bucket,
-            target,
-            sse=self.staging_sse,
-            kms_key_id=self.staging_kms_key_id,
-        )
-        self.log.info("Copied the Excel result of %s to %s", key, s3_uri(self.bucket, target))
-        return target
+        # workbook; a key's ``..`` went into the object key), and a rerun writes the same object. The suffix
+        # is what the bytes are once masked (.xlsx, or .csv for a legacy .xls), not what the link says.
+        try:
+            uri = self._store_workbook(self.hook.download(url), content_sha256)
+        except ValueError as exc:
+            raise ResultFileError(
+                f"The Excel result of table job {request_id} cannot be stored: {exc}",
+                endpoint="form_ocr_get_request_result",
+            ) from None
+        self.log.info("Copied the Excel result of %s to %s", mask_id_numbers_in_text(key), uri)
+        return uri

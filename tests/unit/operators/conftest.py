@@ -19,6 +19,24 @@ from PIL import Image
 from tests.unit.conftest import BUCKET, png, s3  # noqa: F401  (s3: the fixture, shared)
 
 
+def xlsx_of(*cells: Any) -> bytes:
+    """A one-sheet .xlsx workbook whose first row holds ``cells`` (what a table job's Excel link serves)."""
+    from openpyxl import Workbook
+
+    book = Workbook()
+    book.active.append(list(cells))
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+def read_xlsx(data: bytes) -> list[list[Any]]:
+    """The rows of a workbook's first sheet."""
+    from openpyxl import load_workbook
+
+    return [list(row) for row in load_workbook(io.BytesIO(data)).active.iter_rows(values_only=True)]
+
+
 def context(map_index: int = 0, task_id: str = "ocr_batch") -> dict[str, Any]:
     pushed: dict[str, Any] = {}
     ti = SimpleNamespace(
@@ -151,7 +169,7 @@ class ScriptedTableHook:
         pass
 
     def download(self, url: str) -> bytes:
-        return b"PK-excel-of-" + url.encode()
+        return xlsx_of(url)
 
 
 class AsyncAdapter:

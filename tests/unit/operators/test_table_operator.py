@@ -13,7 +13,7 @@ from baidu_ocr.operators import BaiduOcrTableOperator, TableJobsTimedOut
 from baidu_ocr.pipeline.staging import read_records
 from baidu_ocr.triggers.jobs import BaiduOcrTableJobTrigger
 
-from tests.unit.operators.conftest import BUCKET, context, png
+from tests.unit.operators.conftest import BUCKET, context, png, read_xlsx, xlsx_of
 
 
 def _setup(s3) -> list[str]:
@@ -49,7 +49,8 @@ def _assert_staged_and_copied(s3, manifest):
     workbook = json.loads(ok["result_json"])["excel_uri"].removeprefix(f"s3://{BUCKET}/")
     assert workbook.startswith(f"out/excel/{ok['content_sha256']}-") and workbook.endswith(".xlsx")
     assert len(s3.list_keys(BUCKET, prefix="out/excel/")) == 2
-    assert s3.read_key(workbook, BUCKET).startswith("PK-excel-of-https://results.example.test/req-")
+    stored = s3.get_conn().get_object(Bucket=BUCKET, Key=workbook)["Body"].read()
+    assert read_xlsx(stored)[0][0].startswith("https://results.example.test/req-")
 
 
 def test_deferrable_submits_defers_to_the_trigger_and_completes_from_its_event(s3, scripted_table_hook):
@@ -151,7 +152,7 @@ def test_a_workbook_that_cannot_be_fetched_fails_its_document_only(
         s3.load_bytes(png(seed, (60, 40)), key, BUCKET)
     files = "https://results.example.test"  # where the scripted jobs' workbooks are
     bad_request = f"req-{hashlib.sha256(png(2, (60, 40))).hexdigest()[:8]}"
-    requests_mock.get(re.compile(re.escape(files) + "/.*"), content=b"PK\x03\x04book")
+    requests_mock.get(re.compile(re.escape(files) + "/.*"), content=xlsx_of("book"))
     requests_mock.get(f"{files}/{bad_request}.xlsx", **answer)  # the later registration wins
     session = requests.Session()
     monkeypatch.setattr(
