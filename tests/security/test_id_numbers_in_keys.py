@@ -48,6 +48,23 @@ def test_batch_specs_name_no_key_and_their_key_lists_expire_with_staging(s3):
     assert any(r["Filter"]["Prefix"] == "baidu-ocr-staging/" and r["Expiration"]["Days"] for r in rules)
 
 
+def test_with_the_pii_connection_the_key_list_itself_holds_no_clear_number(s3, monkeypatch):
+    from baidu_ocr.pipeline.s3_batches import read_batch_keys
+
+    pii = {"conn_type": "baidu_ocr_pii", "password": "pii key"}
+    monkeypatch.setenv("AIRFLOW_CONN_BAIDU_OCR_PII", json.dumps(pii))
+    keys = _upload(s3)
+    (spec,) = _stage_with_pages(s3, keys, {NAMED: "1"})
+    bucket, key = s3.parse_s3_url(spec["keys_uri"])
+    listed = s3.get_conn().get_object(Bucket=bucket, Key=key)["Body"].read().decode()
+    assert CLEAR.findall(listed) == [] and "{pii:v2:" in listed
+    assert read_batch_keys(s3, spec["keys_uri"]) == (keys, {NAMED: "1"})
+    pii["password"] = "another key"  # a key list sealed under a password the connection lost
+    monkeypatch.setenv("AIRFLOW_CONN_BAIDU_OCR_PII", json.dumps(pii))
+    with pytest.raises(ValueError, match="not the one that sealed"):
+        read_batch_keys(s3, spec["keys_uri"])
+
+
 def _stage_with_pages(s3, keys, pages):
     from baidu_ocr.pipeline.s3_batches import batch_specs, stage_batch_keys
 

@@ -278,7 +278,7 @@ class S3ImageBatchOperator(WarehouseOperatorMixin, BaseOperator):
             raise ValueError("Give a batch's keys or its keys_uri, not both")
         from baidu_ocr.pipeline.s3_batches import read_batch_keys
 
-        keys, pages = read_batch_keys(self.s3_hook, str(self.keys_uri))
+        keys, pages = read_batch_keys(self.s3_hook, str(self.keys_uri), self.pii_conn_id)
         if pages:
             self.pages = pages
         return keys

@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import logging
 import posixpath
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from baidu_ocr.inputs.sources import (
@@ -24,7 +24,8 @@ from baidu_ocr.inputs.sources import (
     is_document_key,
     list_image_objects,
 )
-from baidu_ocr.pii.policy import mask_id_numbers_in_text
+from baidu_ocr.pii.connection import DEFAULT_PII_CONN_ID
+from baidu_ocr.pii.policy import map_json_strings, mask_id_numbers_in_text
 from baidu_ocr.pipeline.planning import MAX_BATCHES, idcard_sides, plan_batches, plan_page_batches
 from baidu_ocr.pipeline.staging import DEFAULT_EXPIRY_DAYS, DEFAULT_STAGING_PREFIX
 
@@ -69,6 +70,7 @@ def stage_batch_keys(
     aws_conn_id: str | None = "aws_default",
     expiry_days: int | None = DEFAULT_EXPIRY_DAYS,
     sse: str | None = "AES256",
+    pii_conn_id: str | None = DEFAULT_PII_CONN_ID,
     dag_id: str | None = None,
     run_id: str | None = None,
 ) -> list[dict[str, Any]]:
@@ -77,8 +79,12 @@ def stage_batch_keys(
     ``keys_uri``: what the planning task returns (XCom) then names no key. The objects expire with the
     staging prefix (``expiry_days``; ``None`` leaves the bucket's lifecycle alone).
 
+    With the PII connection (``pii_conn_id``), the ID numbers in the keys are sealed as in staged records
+    and the OCR task opens them; without it the list holds the keys as the bucket's own listing shows them.
+
     :param dag_id: and ``run_id``: the run's folder (default: the running task's, from its context).
     """
+    from baidu_ocr.pii.connection import sealing_key
     from baidu_ocr.pipeline.staging import ensure_staging_expiry, staging_key, write_output_file
 
     if dag_id is None or run_id is None:
@@ -89,9 +95,14 @@ def stage_batch_keys(
     s3 = s3_hook(aws_conn_id)
     if expiry_days and specs:
         ensure_staging_expiry(s3, bucket, staging_prefix, expiry_days)
+    seal = _key_sealer(sealing_key(pii_conn_id))
     staged = []
     for n, spec in enumerate(specs):
-        listed = {field: spec[field] for field in KEYED_FIELDS if field in spec}
+        listed: dict[str, Any] = {"sealed": seal is not None, "keys": [str(k) for k in spec["keys"]]}
+        if spec.get("pages"):
+            listed["pages"] = dict(spec["pages"])
+        if seal is not None:
+            listed = map_json_strings(listed, seal)
         key = staging_key(staging_prefix, dag_id, run_id, f"batches/batch-{n:05d}.json")
         body = json.dumps(listed, ensure_ascii=False).encode()
         uri = write_output_file(s3, body, bucket, key, content_type="application/json", sse=sse)
@@ -100,10 +111,20 @@ def stage_batch_keys(
     return staged
 
 
-def read_batch_keys(s3: S3Hook, uri: str) -> tuple[list[str], dict[str, str] | None]:
-    """The keys (and pages per key, or ``None``) :func:`stage_batch_keys` wrote to ``uri``.
+def _key_sealer(key: bytes | None) -> Callable[[str], str] | None:
+    from baidu_ocr.pii.sealing import seal_id_numbers
+
+    return None if key is None else (lambda text: seal_id_numbers(text, key))
+
+
+def read_batch_keys(
+    s3: S3Hook, uri: str, pii_conn_id: str | None = DEFAULT_PII_CONN_ID
+) -> tuple[list[str], dict[str, str] | None]:
+    """The keys (and pages per key, or ``None``) :func:`stage_batch_keys` wrote to ``uri``, opened with
+    ``pii_conn_id``'s keys when they were sealed.
 
     :raises ValueError: the list is gone (the staging prefix expired: plan the run again) or malformed.
+    :raises SealedIdNumbersError: sealed with a key the PII connection neither holds nor lists as retired.
     """
     from botocore.exceptions import ClientError
 
@@ -119,6 +140,12 @@ def read_batch_keys(s3: S3Hook, uri: str) -> tuple[list[str], dict[str, str] | N
     listed = json.loads(body)
     if not isinstance(listed, dict) or not isinstance(listed.get("keys"), list):
         raise ValueError(f"The batch's key list {uri} holds no list of keys")
+    if listed.get("sealed"):
+        from baidu_ocr.pii.connection import opening_keys
+        from baidu_ocr.pii.sealing import unseal_id_numbers
+
+        keys = opening_keys(pii_conn_id or DEFAULT_PII_CONN_ID)
+        listed = map_json_strings(listed, lambda text: unseal_id_numbers(text, keys))
     return [str(k) for k in listed["keys"]], listed.get("pages")
 
 
