@@ -18,9 +18,12 @@
    line under `params.min_confidence` (Baidu's line confidence; the default options ask for it with
    `probability=true`), or with no text at all, is loaded as `needs_review` and queued in `ocr_review_queue`.
 4. **review** (mapped over the documents this run queued, when `params.review_in_ui`): a human-in-the-loop
-   task per document shows its link and low-confidence lines in Airflow's UI (Browse -> Required Actions);
-   the reviewer accepts them or saves corrected text. **apply_reviews** writes the answers (`reviewed_by`,
-   `reviewed_at`, the OCR's text kept in `original_text`); a reviewed row is never overwritten by a rerun.
+   task per document shows, in Airflow's UI (Browse -> Required Actions), the page and each low-confidence
+   line as scanned beside the OCR's text (line crops need an endpoint that returns positions, e.g.
+   `general`; `general_basic` shows the page only), through links that die when the review closes; the
+   reviewer accepts the lines or saves corrected text. **apply_reviews** writes the answers, each on its
+   own (`reviewed_by`, `reviewed_by_id`, `reviewed_at`, the OCR's text kept in `original_text`); a
+   reviewed row is never overwritten by a rerun.
    A review unanswered after `params.review_timeout_minutes` leaves the rows `needs_review`; the run
    succeeds. Under `airflow dags test`, which would wait for the answers forever (it never applies a review
    timeout), the documents are queued but no review task is opened.

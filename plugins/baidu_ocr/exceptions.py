@@ -175,6 +175,11 @@ class WarehouseLoadFailed(RunFailed):
     """The load did not finish: staged results are kept for a rerun, which loads them without paying again."""
 
 
+class ReviewsNotStored(RunFailed):
+    """Some reviewers' answers could not be written to the warehouse (each is logged with its document); the
+    other answers were stored. Those documents stay ``needs_review``; a retry stores them again."""
+
+
 __all__ = [
     "AuthenticationFailed",
     "BadImage",
@@ -185,6 +190,7 @@ __all__ = [
     "ParserTasksTimedOut",
     "QuotaExhausted",
     "RateLimited",
+    "ReviewsNotStored",
     "ResultFileError",
     "RunFailed",
     "RunHadFailedBatches",

@@ -35,6 +35,7 @@ EXCEPTIONS = {
     "ParserTasksTimedOut",
     "QuotaExhausted",
     "RateLimited",
+    "ReviewsNotStored",
     "ResultFileError",
     "RunFailed",
     "RunHadFailedBatches",

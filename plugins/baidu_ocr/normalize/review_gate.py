@@ -11,9 +11,13 @@ files import its default, and the DAG processor must stay light).
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
+
+from baidu_ocr.pii.policy import mask_id_numbers_in_text
+from baidu_ocr.pipeline.records import clean_text
 
 LOW_CONFIDENCE = "low_confidence"
 NO_TEXT = "no_text"
@@ -22,6 +26,13 @@ REVIEWED = "reviewed"
 # Measured on the samples with the local server's real engine (rapidocr): the clean documents' least
 # confident line reads 0.92, the faded line of review/faded_01 0.86. See the README, "Confidence gate".
 DEFAULT_MIN_CONFIDENCE = 0.9
+# A correction is one line of a document: the longest lines Baidu reads are a few hundred characters. What a
+# form (or a PATCH to the REST API, which Airflow does not check against the form) sends beyond this is cut.
+MAX_CORRECTION_CHARS = 2000
+_BOX = ("left", "top", "width", "height")
+# Control characters (Unicode Cc): the breaking ones become a space (a correction is one line), others go.
+_BREAKING_CONTROLS = re.compile("[\t\n\v\f\r\x1c-\x1f\x85]+")
+_OTHER_CONTROLS = re.compile("[\x00-\x08\x0e-\x1b\x7f-\x84\x86-\x9f]")
 
 
 @dataclass(frozen=True)
@@ -44,18 +55,27 @@ def review_reason(
 ) -> tuple[str, list[dict]] | None:
     """``(reason, low lines)`` when the document needs review, else ``None``; ``min_confidence`` None: no gate.
 
-    ``lines`` are one document's ``ocr_lines`` rows (``line_no``, ``text``, ``prob_average``).
+    ``lines`` are one document's ``ocr_lines`` rows (``line_no``, ``text``, ``prob_average``, and the box
+    ``left``/``top``/``width``/``height`` when the endpoint returns positions: a low line keeps it as
+    ``box``, so the review can show the line as scanned).
     """
     if min_confidence is None:
         return None
     if not lines:
         return NO_TEXT, []
     low = [
-        {"line_no": int(line["line_no"]), "text": line["text"], "confidence": float(line["prob_average"])}
+        _low_line(line)
         for line in lines
         if line.get("prob_average") is not None and float(line["prob_average"]) < min_confidence
     ]
     return (LOW_CONFIDENCE, low) if low else None
+
+
+def _low_line(line: dict[str, Any]) -> dict[str, Any]:
+    low = {"line_no": int(line["line_no"]), "text": line["text"], "confidence": float(line["prob_average"])}
+    if all(line.get(side) is not None for side in _BOX):
+        low["box"] = [int(line[side]) for side in _BOX]
+    return low
 
 
 def queue_row(
@@ -81,13 +101,23 @@ def queue_row(
 
 
 def corrections_from(params_input: dict[str, Any], low_lines: Sequence[dict]) -> dict[int, str]:
-    """The lines a reviewer changed: ``{line_no: new text}`` from the review form's ``line_<n>`` fields."""
+    """The lines a reviewer changed: ``{line_no: new text}`` from the review form's ``line_<n>`` fields, each
+    as :func:`clean_correction` makes it (a value that cleans to the OCR's text is no change)."""
     changed = {}
     for line in low_lines:
         value = params_input.get(line_field(int(line["line_no"])))
-        if isinstance(value, str) and value != line["text"]:
-            changed[int(line["line_no"])] = value
+        if isinstance(value, str) and (cleaned := clean_correction(value)) != line["text"]:
+            changed[int(line["line_no"])] = cleaned
     return changed
+
+
+def clean_correction(text: str) -> str:
+    """A reviewer's text as it may be stored: what every stored text is (NUL and lone surrogates cleaned,
+    ID numbers masked, as loads do), on one line (control characters dropped, line breaks and tabs made
+    spaces, ends trimmed), and at most :data:`MAX_CORRECTION_CHARS` characters."""
+    text = _OTHER_CONTROLS.sub("", _BREAKING_CONTROLS.sub(" ", clean_text(str(text))))
+    # Masked before the cut: a number cut in two would no longer look like one.
+    return (mask_id_numbers_in_text(text) or "").strip()[:MAX_CORRECTION_CHARS].strip()
 
 
 def line_field(line_no: int) -> str:

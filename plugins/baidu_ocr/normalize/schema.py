@@ -30,8 +30,9 @@ _DOC_KEY_COLUMNS = {
     "page_no": "Int64",
 }
 _BOX_COLUMNS = {"left": "Int64", "top": "Int64", "width": "Int64", "height": "Int64"}
-# Who reviewed a row in Airflow's UI, and when (NULL: never reviewed). A reviewed row is never overwritten.
-_REVIEW_COLUMNS = {"reviewed_by": "string", "reviewed_at": TIMESTAMP_UTC}
+# Who reviewed a row in Airflow's UI (display name, and the user id, which a rename does not change), and
+# when (NULL: never reviewed). A reviewed row is never overwritten.
+_REVIEW_COLUMNS = {"reviewed_by": "string", "reviewed_by_id": "string", "reviewed_at": TIMESTAMP_UTC}
 
 
 @dataclass(frozen=True)

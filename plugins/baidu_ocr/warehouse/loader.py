@@ -135,17 +135,24 @@ class WarehouseLoader(WarehouseConnection):
         corrections: Mapping[int, str],
         reviewed_by: str,
         reviewed_at: datetime,
+        reviewed_by_id: str | None = None,
     ) -> None:
         """Store a reviewer's answer for one document, in one transaction.
 
-        Corrected lines get the new ``text``, the OCR's text kept in ``original_text`` (the first time only:
-        a second review keeps the machine's reading); every reviewed row gets ``reviewed_by``/``reviewed_at``.
-        The document becomes ``reviewed`` (never overwritten by a later load) and its queue row
-        ``corrected`` or ``accepted``.
+        Corrected lines get the new ``text`` (cleaned and capped: ``review_gate.clean_correction``), the
+        OCR's text kept in ``original_text`` (the first time only: a second review keeps the machine's
+        reading); every reviewed row gets ``reviewed_by`` (display name), ``reviewed_by_id`` (the user id)
+        and ``reviewed_at``. The document becomes ``reviewed`` (never overwritten by a later load) and its
+        queue row ``corrected`` or ``accepted``.
         """
         self.ensure_schema()
         apply_review(
-            self, document, corrections=corrections, reviewed_by=reviewed_by, reviewed_at=reviewed_at
+            self,
+            document,
+            corrections=corrections,
+            reviewed_by=reviewed_by,
+            reviewed_by_id=reviewed_by_id,
+            reviewed_at=reviewed_at,
         )
 
     def row_counts(self) -> dict[str, int]:

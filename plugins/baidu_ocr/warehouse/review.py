@@ -12,8 +12,9 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from baidu_ocr.normalize.review_gate import REVIEWED
+from baidu_ocr.normalize.review_gate import REVIEWED, clean_correction
 from baidu_ocr.normalize.schema import DOC_KEY
+from baidu_ocr.pipeline.records import clean_text
 from baidu_ocr.warehouse.connection import WarehouseConnection
 
 log = logging.getLogger(__name__)
@@ -51,29 +52,32 @@ def apply_review(
     corrections: Mapping[int, str],
     reviewed_by: str,
     reviewed_at: datetime,
+    reviewed_by_id: str | None = None,
 ) -> None:
-    """Corrected lines, the document's review status and its queue row, in one transaction."""
+    """Corrected lines (each as ``clean_correction`` makes it: what reaches the store is clean and capped
+    whoever built the answer), the document's review status and its queue row, in one transaction."""
     ph = wh.placeholder
     match = " AND ".join(f"{wh.column(c)} = {ph}" for c in DOC_KEY)
     key = [document[c] for c in DOC_KEY]
     [when] = wh.dates(reviewed_at)
     status = "corrected" if corrections else "accepted"
+    who = f"reviewed_by = {ph}, reviewed_by_id = {ph}, reviewed_at = {ph}"
+    # Names come from the auth manager: cleaned like any text, so no character can make the store refuse them.
+    reviewer = [clean_text(reviewed_by), None if reviewed_by_id is None else clean_text(reviewed_by_id), when]
     with wh.transaction() as cur:
         for line_no, text in sorted(corrections.items()):
             cur.execute(
                 f"UPDATE {wh.table('ocr_lines')} SET original_text = COALESCE(original_text, text), "
-                f"text = {ph}, reviewed_by = {ph}, reviewed_at = {ph} WHERE {match} AND line_no = {ph}",
-                [text, reviewed_by, when, *key, int(line_no)],
+                f"text = {ph}, {who} WHERE {match} AND line_no = {ph}",
+                [clean_correction(text), *reviewer, *key, int(line_no)],
             )
         cur.execute(
-            f"UPDATE {wh.table('ocr_documents')} SET review_status = {ph}, reviewed_by = {ph}, "
-            f"reviewed_at = {ph} WHERE {match}",
-            [REVIEWED, reviewed_by, when, *key],
+            f"UPDATE {wh.table('ocr_documents')} SET review_status = {ph}, {who} WHERE {match}",
+            [REVIEWED, *reviewer, *key],
         )
         cur.execute(
-            f"UPDATE {wh.table('ocr_review_queue')} SET status = {ph}, reviewed_by = {ph}, "
-            f"reviewed_at = {ph} WHERE {match}",
-            [status, reviewed_by, when, *key],
+            f"UPDATE {wh.table('ocr_review_queue')} SET status = {ph}, {who} WHERE {match}",
+            [status, *reviewer, *key],
         )
     log.info(
         "Review of %s stored: %s, %d line(s) corrected",

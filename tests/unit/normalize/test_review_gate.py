@@ -6,7 +6,14 @@ import json
 
 import pytest
 from baidu_ocr.normalize import normalize_records
-from baidu_ocr.normalize.review_gate import LOW_CONFIDENCE, NO_TEXT, corrections_from, review_reason
+from baidu_ocr.normalize.review_gate import (
+    LOW_CONFIDENCE,
+    MAX_CORRECTION_CHARS,
+    NO_TEXT,
+    clean_correction,
+    corrections_from,
+    review_reason,
+)
 
 from tests.unit.normalize.helpers import ok_record
 
@@ -85,3 +92,20 @@ def test_corrections_are_the_changed_form_fields_only():
     ]
     assert corrections_from({"line_1": "fixed", "line_4": "ok"}, low) == {1: "fixed"}
     assert corrections_from({}, low) == {}
+
+
+def test_a_queued_line_keeps_its_position_when_the_endpoint_returns_one():
+    result = lines_result(("clear", 0.99), ("faded", 0.86))
+    result["words_result"][1]["location"] = {"left": 67, "top": 273, "width": 833, "height": 31}
+    frames = normalize_records([ok_record(result, endpoint="general")], min_confidence=0.9)
+    [low] = json.loads(frames["ocr_review_queue"].iloc[0]["low_lines"])
+    assert low == {"line_no": 1, "text": "faded", "confidence": 0.86, "box": [67, 273, 833, 31]}
+
+
+def test_a_correction_is_stored_as_every_text_is_clean_masked_one_line_and_capped():
+    low = [{"line_no": 1, "text": "faded", "confidence": 0.8}]
+    typed = " ID 110101199003070017\x00 ok\r\nnext\x07\ud800 "
+    assert corrections_from({"line_1": typed}, low) == {1: "ID 110101********0017 ok next\ufffd"}
+    assert len(corrections_from({"line_1": "x" * 5_000_000}, low)[1]) == MAX_CORRECTION_CHARS
+    assert clean_correction(" faded\n") == "faded"
+    assert corrections_from({"line_1": " faded\n"}, low) == {}  # cleaned, it is the OCR's text: no change

@@ -28,6 +28,7 @@ CREATE TABLE IF NOT EXISTS "ocr_documents" (
     "processed_at" TIMESTAMPTZ,
     "review_status" TEXT,
     "reviewed_by" TEXT,
+    "reviewed_by_id" TEXT,
     "reviewed_at" TIMESTAMPTZ,
     PRIMARY KEY ("content_sha256", "endpoint", "options_hash", "page_no")
 );
@@ -47,6 +48,7 @@ CREATE TABLE IF NOT EXISTS "ocr_lines" (
     "height" BIGINT,
     "original_text" TEXT,
     "reviewed_by" TEXT,
+    "reviewed_by_id" TEXT,
     "reviewed_at" TIMESTAMPTZ,
     PRIMARY KEY ("content_sha256", "endpoint", "options_hash", "page_no", "line_no")
 );
@@ -180,6 +182,7 @@ CREATE TABLE IF NOT EXISTS "ocr_review_queue" (
     "run_id" TEXT,
     "queued_at" TIMESTAMPTZ,
     "reviewed_by" TEXT,
+    "reviewed_by_id" TEXT,
     "reviewed_at" TIMESTAMPTZ,
     PRIMARY KEY ("content_sha256", "endpoint", "options_hash", "page_no")
 );
