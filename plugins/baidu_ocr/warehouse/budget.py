@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from baidu_ocr.warehouse.connection import WarehouseConnection
-from baidu_ocr.warehouse.sql import GENERIC, SQLITE
+from baidu_ocr.warehouse.sql import GENERIC
 
 
 class WarehouseBudgetLedger:
@@ -85,33 +85,14 @@ class WarehouseBudgetLedger:
                 return self._attempt(work)
 
     def _attempt(self, work: Any) -> Any:
-        conn = self._connection()
-        if self.wh.dialect == SQLITE:
-            conn.execute("BEGIN IMMEDIATE")
-        cur = conn.cursor()
-        try:
+        if self._conn is None:
+            self._conn = self.wh.connect()
+        with self.wh.transaction_on(self._conn) as cur:
             if not self._row_exists:
                 self._insert_row(cur)
             result = work(cur)
-            conn.commit()
-        except BaseException:
-            conn.rollback()
-            raise
-        finally:
-            cur.close()
         self._row_exists = True
         return result
-
-    def _connection(self) -> Any:
-        if self._conn is None:
-            conn = self.wh.hook.get_conn()
-            if self.wh.dialect == SQLITE:
-                conn.isolation_level = None  # BEGIN IMMEDIATE is issued per transaction
-                conn.execute("PRAGMA busy_timeout = 30000")
-            elif getattr(self.wh.hook, "supports_autocommit", False):
-                self.wh.hook.set_autocommit(conn, False)
-            self._conn = conn
-        return self._conn
 
     def _insert_row(self, cur: Any) -> None:
         """The run's row, from the calls ``ocr_usage`` already holds for it, unless a task made it first."""

@@ -67,26 +67,40 @@ class WarehouseConnection:
     @contextmanager
     def transaction(self) -> Iterator[Any]:
         """A cursor in one transaction on a connection of its own: committed on exit, rolled back on error."""
+        with closing(self.connect()) as conn, self.transaction_on(conn) as cur:
+            yield cur
+
+    def connect(self) -> Any:
+        """A new DB-API connection for :meth:`transaction_on` (the caller closes it): on SQLite, BEGIN is
+        ours and a locked database is waited for; elsewhere autocommit is off."""
         conn = self.hook.get_conn()
         try:
             if self.dialect == SQLITE:
                 conn.isolation_level = None  # we issue BEGIN ourselves
                 conn.execute("PRAGMA busy_timeout = 30000")
-                # IMMEDIATE: take the write lock up front, so concurrent loaders queue instead of failing.
-                conn.execute("BEGIN IMMEDIATE")
             elif getattr(self.hook, "supports_autocommit", False):
                 self.hook.set_autocommit(conn, False)
-            cur = conn.cursor()
-            try:
-                yield cur
-                conn.commit()
-            except BaseException:
-                conn.rollback()
-                raise
-            finally:
-                cur.close()
-        finally:
+        except BaseException:
             conn.close()
+            raise
+        return conn
+
+    @contextmanager
+    def transaction_on(self, conn: Any) -> Iterator[Any]:
+        """A cursor in one transaction on ``conn`` (from :meth:`connect`, kept open by the caller, e.g. the
+        budget ledger's): committed on exit, rolled back on error."""
+        if self.dialect == SQLITE:
+            # IMMEDIATE: take the write lock up front, so concurrent writers queue instead of failing.
+            conn.execute("BEGIN IMMEDIATE")
+        cur = conn.cursor()
+        try:
+            yield cur
+            conn.commit()
+        except BaseException:
+            conn.rollback()
+            raise
+        finally:
+            cur.close()
 
     def query(self, sql: str, parameters: list[Any]) -> list[tuple]:
         """Rows of one SELECT, through a plain cursor: ``DbApiHook.get_records`` logs the statement and every
