@@ -1,9 +1,10 @@
 """The warehouse: DDL rendered from the normalizers' schema, migrations, idempotent loads, the usage ledger.
 
 One module per job: ``ddl`` (the DDL and its files), ``schema`` (create, migrate), ``load`` (idempotent
-loads per dialect), ``dedupe`` (what is already processed), ``ledger`` (``ocr_usage``), ``review`` (the
-review store), ``sql`` (dialects, quoting, values), ``connection`` (hook, dialect, transactions), and
-``loader`` (:class:`WarehouseLoader`, the front door over them).
+loads per dialect), ``dedupe`` (what is already processed), ``ledger`` (``ocr_usage``), ``budget`` (the
+run's reserved calls, ``ocr_run_budget``), ``review`` (the review store), ``sql`` (dialects, quoting,
+values), ``connection`` (hook, dialect, transactions), and ``loader`` (:class:`WarehouseLoader`, the front
+door over them).
 
 ``from baidu_ocr.warehouse import WarehouseLoader`` is the public path; ``python -m baidu_ocr.warehouse``
 migrates a warehouse or writes the DDL files.
