@@ -1,7 +1,7 @@
 """Every Baidu OCR endpoint the official SDK knows, by name: URL path, kind, accepted inputs, SDK methods.
 
 Hand-written on purpose (no ``aip`` import): the hook, the local server and DAG authors look endpoints up
-without the SDK installed or imported. ``tests/unit/test_endpoints.py`` compares this table with
+without the SDK installed or imported. ``tests/unit/client/test_endpoints.py`` compares this table with
 ``aip.ocr.AipOcr`` 4.16.13 in both directions, so an SDK upgrade that adds a URL fails the test until the
 row is added here.
 

@@ -1,9 +1,9 @@
 """The batch runner behind ``BaiduOcrHook.ocr_many``: many images through one hook, one outcome each.
 
 A PDF or OFD item (told apart by its bytes) gives one outcome per page: it is checked and counted before
-any call (``documents.py``), its first wanted page is sent, and the other pages follow as calls of their own
-through the same window, QPS limit and retries (the answer's ``pdf_file_size`` is the authority on the
-page count). A failed page is that page's outcome; pages listed in ``done_pages`` are never sent again.
+any call (``inputs/documents.py``), its first wanted page is sent, and the other pages follow as calls of
+their own through the same window, QPS limit and retries (the answer's ``pdf_file_size`` is the authority
+on the page count). A failed page is that page's outcome; pages listed in ``done_pages`` are never sent again.
 
 Items are read lazily through a bounded window (a generator of S3 keys is never loaded whole), calls run
 concurrently within the hook's QPS limit, and an error that concerns one image becomes that image's
