@@ -5,15 +5,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+from baidu_ocr.lazy_exports import lazy_exports
 
 __all__ = ["BaiduOcrHook", "reset_process_caches"]
-
-
-def __getattr__(name: str) -> Any:
-    # Lazy: importing ``baidu_ocr.hooks.batch`` must not import the hook (and requests, tenacity) first.
-    if name in __all__:
-        from baidu_ocr.hooks import ocr
-
-        return getattr(ocr, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+# Lazy: importing ``baidu_ocr.hooks.batch`` must not import the hook (and requests, tenacity) first.
+__getattr__ = lazy_exports(__name__, dict.fromkeys(__all__, "baidu_ocr.hooks.ocr"))

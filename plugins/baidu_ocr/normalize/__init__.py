@@ -9,8 +9,9 @@ ocr_table_cells, ocr_fields, ocr_parsed_documents) to a frame with the declared 
 
 from __future__ import annotations
 
-from typing import Any
+from baidu_ocr.lazy_exports import lazy_exports
 
+# Lazy: a DAG file importing ``baidu_ocr.normalize.review_gate`` must not load pandas on every parse.
 _EXPORTS = {
     "normalize_records": "baidu_ocr.normalize.batch",
     "DOC_KEY": "baidu_ocr.normalize.schema",
@@ -21,12 +22,4 @@ _EXPORTS = {
     "PiiPolicy": "baidu_ocr.pii.policy",
 }
 __all__ = sorted(_EXPORTS)
-
-
-def __getattr__(name: str) -> Any:
-    # Lazy: a DAG file importing ``baidu_ocr.normalize.review_gate`` must not load pandas on every parse.
-    if name in _EXPORTS:
-        import importlib
-
-        return getattr(importlib.import_module(_EXPORTS[name]), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy_exports(__name__, _EXPORTS)

@@ -12,8 +12,9 @@ migrates a warehouse or writes the DDL files.
 
 from __future__ import annotations
 
-from typing import Any
+from baidu_ocr.lazy_exports import lazy_exports
 
+# Lazy, so importing one warehouse module does not import pandas and pyarrow through all of them.
 _EXPORTS = {
     "WarehouseLoader": "baidu_ocr.warehouse.loader",
     "OutdatedSchema": "baidu_ocr.warehouse.schema",
@@ -27,12 +28,4 @@ _EXPORTS = {
     "write_ddl_files": "baidu_ocr.warehouse.ddl",
 }
 __all__ = sorted(_EXPORTS)
-
-
-def __getattr__(name: str) -> Any:
-    # Lazy, so importing one warehouse module does not import pandas and pyarrow through all of them.
-    if name in _EXPORTS:
-        import importlib
-
-        return getattr(importlib.import_module(_EXPORTS[name]), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy_exports(__name__, _EXPORTS)
