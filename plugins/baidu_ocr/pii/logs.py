@@ -52,7 +52,11 @@ _FILTER = IdNumberLogFilter()
 
 
 def install_id_number_log_filter() -> None:
-    """Put the filter on every logger of the S3 client's libraries (idempotent; cheap to call per task)."""
+    """Put the filter on every logger of the S3 client's libraries, and mask ``http.client``'s debug print
+    (``client.redact``: it masks ID-number runs too), before the first S3 request (idempotent; cheap)."""
+    from baidu_ocr.client.redact import install_url_redaction
+
+    install_url_redaction()
     for module in _LOGGING_MODULES:
         try:
             importlib.import_module(module)
