@@ -47,9 +47,10 @@ class BaiduOcrPiiHook(BaseHook):
             else f"HMAC key of {n_bytes} bytes (shorter than the {RECOMMENDED_HMAC_KEY_BYTES} recommended)"
         )
         if policy.encryption_key is None:
-            return True, f"{hmac_note}, no encryption key: ID numbers are stored masked and as HMAC only"
-        bits = len(policy.encryption_key) * 8
-        return (
-            True,
-            f"{hmac_note}, AES-{bits} encryption key: ID numbers are stored masked, as HMAC and encrypted",
-        )
+            kept = "no encryption key: ID numbers are stored masked and as HMAC only"
+        else:
+            bits = len(policy.encryption_key) * 8
+            kept = f"AES-{bits} encryption key: ID numbers are stored masked, as HMAC and encrypted"
+        if n_retired := len(policy.retired_hmac_keys):
+            kept += f"; {n_retired} retired key(s) still open what was staged under them"
+        return True, f"{hmac_note}, {kept}"

@@ -45,6 +45,14 @@ def test_no_encryption_key_passes_masked_and_hmac_only(monkeypatch, extra):
     assert message.endswith("no encryption key: ID numbers are stored masked and as HMAC only")
 
 
+def test_retired_keys_are_counted_never_shown(monkeypatch):
+    extra = json.dumps({"retired_hmac_keys": ["the old password", "an older one"]})
+    status, message = _tested(monkeypatch, password=HMAC_KEY, extra=extra)
+    assert status is True, message
+    assert message.endswith("; 2 retired key(s) still open what was staged under them")
+    assert "old" not in message
+
+
 def test_a_short_hmac_key_passes_with_a_warning(monkeypatch):
     status, message = _tested(monkeypatch, password="short-key")
     assert status is True
