@@ -1,9 +1,10 @@
 """BaiduOcrHook: call any Baidu OCR endpoint without thinking about tokens, QPS errors or image limits.
 
 One hook owns one pooled ``requests.Session`` built by the http provider's ``HttpHook`` with the connection's
-proxies, TLS verification, client certificate and headers (``client/transport.py``), a token from the shared cache
-(``auth.py``) or the connection's IAM API key (sent as a Bearer header, no token), the connection's QPS limiter (``ratelimit.py``) and a retry policy keyed on error classes
-(``errors.py``). Nothing happens in ``__init__``: the connection is read on first use.
+proxies, TLS verification, client certificate and headers (``client/transport.py``), a token from the shared
+cache (``client/auth.py``) or the connection's IAM API key (sent as a Bearer header, no token), the
+connection's QPS limiter (``client/ratelimit.py``) and a retry policy keyed on error classes
+(``client/errors.py``). Nothing happens in ``__init__``: the connection is read on first use.
 """
 
 from __future__ import annotations
@@ -66,7 +67,7 @@ class BaiduOcrHook(BaseHook):
     conn_type = "baidu_ocr"
     hook_name = "Baidu OCR"
     # Backoff between retries of rate-limited/transient calls; tests swap in tenacity.wait_none().
-    retry_wait = wait_exponential_jitter(initial=0.25, max=10.0, jitter=0.5)
+    retry_wait = wait_exponential_jitter(multiplier=0.25, max=10.0, jitter=0.5)
 
     def __init__(
         self, baidu_ocr_conn_id: str = default_conn_name, *, concurrency: int | None = None, **kwargs: Any
