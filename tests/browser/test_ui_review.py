@@ -18,8 +18,17 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser.test_ui import CHROMIUM, CHROMIUM_ARGS, README_IMAGES, Api, _require_chromium, sign_in
+from tests.browser.test_ui import (
+    ARTIFACTS,
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    README_IMAGES,
+    Api,
+    _require_chromium,
+    sign_in,
+)
 from tests.conftest import REPO_ROOT
+from tests.unit.operators.test_review_operator import shown_text
 
 pytestmark = [pytest.mark.slow, pytest.mark.integration, pytest.mark.timeout(600)]
 
@@ -27,9 +36,22 @@ DAG_ID = "baidu_ocr_s3_to_warehouse"
 FADED_LINE = "检查时间为10月2日上午9:00至11:30，届时电梯暂停使用。"  # doc_05's line 3, faded in faded_01
 LINE_FIELD = "line_3"
 README_SHOT = "review-task.png"
+# A key that, quoted raw in the review's Markdown, made the document's link point elsewhere.
+HOSTILE_PREFIX = "samples/hostile/"
+HOSTILE_KEY = HOSTILE_PREFIX + "x](https://evil.example/phish)[faded_01.jpg"
 
 
 class ReviewApi(Api):
+    def send(self, method: str, path: str, body: dict) -> dict:
+        request = urllib.request.Request(
+            f"{self.url}/api/v2/{path}",
+            data=json.dumps(body).encode(),
+            method=method,
+            headers={"Authorization": f"Bearer {self.token}", "Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=90) as response:
+            return json.load(response)
+
     def trigger(self, options: dict, **conf) -> str:
         conf = {"prefix": "samples/review/", "options": {"probability": "true", **options}, **conf}
         run = self.send("POST", f"dags/{DAG_ID}/dagRuns", {"logical_date": None, "conf": conf})
@@ -131,7 +153,8 @@ def rows_of_run(ui, run_id: str) -> tuple[dict, dict, dict]:
 def test_a_correction_through_the_rest_api_reaches_the_warehouse_and_a_rerun_keeps_it(ui, api):
     run_id = api.trigger({"language_type": "CHN_ENG"})
     detail = api.wait_for_review(run_id)
-    assert FADED_LINE in detail["body"] and "faded_01.jpg" in detail["body"]
+    shown = shown_text(detail["body"])  # as the UI renders it (the body escapes Markdown characters)
+    assert FADED_LINE in shown and "samples/review/faded_01.jpg" in shown
     assert detail["params"][LINE_FIELD]["value"] == FADED_LINE
     doc, _, _ = rows_of_run(ui, run_id)
     assert doc["review_status"] == "needs_review" and doc["conf_min"] == pytest.approx(0.86)
@@ -142,6 +165,7 @@ def test_a_correction_through_the_rest_api_reaches_the_warehouse_and_a_rerun_kee
     doc, line, queued = rows_of_run(ui, run_id)
     assert (line["text"], line["original_text"]) == ("检查时间为10月2日上午9:00至11:30", FADED_LINE)
     assert line["reviewed_by"] == ui.user and line["reviewed_at"]
+    assert line["reviewed_by_id"] == answer["responded_by"]["id"]  # the stable id, beside the name
     assert (doc["review_status"], doc["reviewed_by"]) == ("reviewed", ui.user)
     assert (queued["status"], queued["reviewed_by"]) == ("corrected", ui.user)
 
@@ -178,12 +202,27 @@ def test_an_unanswered_review_times_out_the_rows_stay_needs_review_and_the_run_s
     assert value["decision"] == "timed_out"
 
 
-def test_the_review_task_in_the_browser_shows_the_low_confidence_line(ui, api, tmp_path):
+def upload_hostile_key(api: ReviewApi, bucket: str) -> None:
+    """The faded scan again, under a key built to inject a link (the fixture engine knows it by content)."""
+    import boto3
+
+    extra = api.get("connections/aws_default")["extra"]
+    endpoint = (json.loads(extra) if isinstance(extra, str) else extra)["endpoint_url"]
+    s3 = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1")
+    data = (REPO_ROOT / "include" / "samples" / "review" / "faded_01.jpg").read_bytes()
+    s3.put_object(Bucket=bucket, Key=HOSTILE_KEY, Body=data)
+
+
+def test_the_review_shows_the_scan_of_each_low_line_and_no_link_a_key_could_inject(ui, api):
+    """Endpoint ``general`` (line positions): the page and the faded line's crop render in the UI, beside the
+    OCR's text and the form; the document's key, built to inject a link, shows as written and links nowhere;
+    once answered, the review's images are gone (the links Airflow keeps lead nowhere)."""
     _require_chromium()
     from playwright.sync_api import sync_playwright
 
-    run_id = api.trigger({"paragraph": "false"})
-    api.wait_for_review(run_id)
+    upload_hostile_key(api, ui.bucket)
+    run_id = api.trigger({"paragraph": "false"}, prefix=HOSTILE_PREFIX, endpoint="general")
+    detail = api.wait_for_review(run_id)
     quoted = urllib.parse.quote(run_id, safe="")
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
@@ -193,16 +232,40 @@ def test_the_review_task_in_the_browser_shows_the_low_confidence_line(ui, api, t
             sign_in(page, ui)
             page.goto(f"{ui.url}/dags/{DAG_ID}/runs/{quoted}/tasks/review/mapped/0/required_actions")
             page.get_by_text(FADED_LINE).first.wait_for()
-            path = tmp_path / README_SHOT
+            page.get_by_text(HOSTILE_KEY.rsplit("/", 1)[1], exact=False).first.wait_for()  # as written
+            shown = page.wait_for_function(
+                """() => {
+                    const loaded = [...document.images].filter(i => i.complete && i.naturalWidth > 0);
+                    const crop = loaded.find(i => i.src.includes('/line-0003.png'));
+                    const scan = loaded.find(i => i.src.includes('/page.jpg'));
+                    return crop && scan && {crop: [crop.naturalWidth, crop.naturalHeight, crop.width, crop.src],
+                                            page: [scan.naturalWidth, scan.src]};
+                }"""
+            ).json_value()
+            assert page.locator("a[href*='evil.example'], img[src*='evil.example']").count() == 0
+            path = ARTIFACTS / README_SHOT
+            path.parent.mkdir(exist_ok=True)
             page.screenshot(path=str(path), full_page=True)
             print(f"screenshot: {path}")
             if os.environ.get("BAIDU_OCR_UPDATE_README_IMAGES"):
                 save_readme_image(path)
         finally:
             browser.close()
+    crop_width, crop_height, drawn_width, crop_url = shown["crop"]
+    # The 833 x 31 px line, wrapped to Airflow's 300 px image width, is drawn at its own size: readable.
+    assert crop_width <= 300 and drawn_width == crop_width and crop_height > 3 * 31
+    assert shown["page"][0] == 1240  # the page as scanned, full size behind its link
+    with urllib.request.urlopen(crop_url, timeout=30) as response:
+        assert response.headers["Content-Type"] == "image/png"
+    assert crop_url in detail["body"]  # what Airflow keeps in its metadata database
+
     api.answer(run_id, "Accept as read", {LINE_FIELD: FADED_LINE})
     assert api.wait_for_state(run_id) == "success"
     assert rows_of_run(ui, run_id)[2]["status"] == "accepted"
+    for url in (crop_url, shown["page"][1]):  # the review closed: its stored links lead nowhere
+        with pytest.raises(urllib.error.HTTPError) as gone:
+            urllib.request.urlopen(url, timeout=30)
+        assert gone.value.code in (403, 404)  # S3 says 403 for a missing key to whoever may not list
 
 
 def save_readme_image(path: Path) -> None:
