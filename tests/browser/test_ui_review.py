@@ -42,16 +42,6 @@ HOSTILE_KEY = HOSTILE_PREFIX + "x](https://evil.example/phish)[faded_01.jpg"
 
 
 class ReviewApi(Api):
-    def send(self, method: str, path: str, body: dict) -> dict:
-        request = urllib.request.Request(
-            f"{self.url}/api/v2/{path}",
-            data=json.dumps(body).encode(),
-            method=method,
-            headers={"Authorization": f"Bearer {self.token}", "Content-Type": "application/json"},
-        )
-        with urllib.request.urlopen(request, timeout=90) as response:
-            return json.load(response)
-
     def trigger(self, options: dict, **conf) -> str:
         conf = {"prefix": "samples/review/", "options": {"probability": "true", **options}, **conf}
         run = self.send("POST", f"dags/{DAG_ID}/dagRuns", {"logical_date": None, "conf": conf})
