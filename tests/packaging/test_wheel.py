@@ -48,35 +48,39 @@ from tests.conftest import REPO_ROOT
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]
 
 PROJECT = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
-# The import packages of the distribution and where the checkout keeps them: the truth the wheel is held to.
-SOURCE_TREES = {
-    "baidu_ocr": REPO_ROOT / "plugins" / "baidu_ocr",
-    "baidu_ocr_server": REPO_ROOT / "include" / "baidu_ocr_server",
-}
+# The import packages of the distribution and where a checkout keeps them: the truth the wheel is held to.
+SOURCE_TREES = {"baidu_ocr": Path("plugins/baidu_ocr"), "baidu_ocr_server": Path("include/baidu_ocr_server")}
 # The extras that every module or the DAG run needs: openlineage (baidu_ocr.pipeline.lineage, imported only
 # when it is installed), server (the local OCR server and its console script), sqlite (the warehouse's
 # connection type); the DAG runs' lineage goes nowhere, as no transport is configured.
 EXTRAS = "openlineage,server,sqlite"
-EXAMPLE_DAGS = {path.stem for path in (REPO_ROOT / "dags").glob("*.py")}  # each file is named after its DAG
 
 
-def _source_files() -> dict[str, str]:
-    """Every file of the import packages in the checkout (tracked or new, not ignored), by its path in a
-    wheel (``baidu_ocr/hooks/ocr.py``), with its path in the checkout (``plugins/baidu_ocr/hooks/ocr.py``)."""
+def _snapshot(destination: Path) -> None:
+    """Copy the checkout's files (tracked or new, not ignored: what a clone plus the work in progress holds)."""
     listed = subprocess.run(
-        ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z", *SOURCE_TREES.values()],
+        ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"],
         cwd=REPO_ROOT,
         capture_output=True,
         text=True,
         check=True,
     ).stdout.split("\0")
-    files = {}
-    for name, root in SOURCE_TREES.items():
-        for relative in listed:
-            path = REPO_ROOT / relative
-            if relative and path.is_relative_to(root) and path.is_file():
-                files[f"{name}/{path.relative_to(root).as_posix()}"] = relative
-    return files
+    for relative in filter(None, listed):
+        source = REPO_ROOT / relative
+        if source.is_file():  # not a file deleted in the work tree
+            (destination / relative).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, destination / relative)
+
+
+def _source_files(checkout: Path) -> dict[str, str]:
+    """Every file of the import packages in ``checkout``, by its path in a wheel (``baidu_ocr/hooks/ocr.py``),
+    with its path in the checkout (``plugins/baidu_ocr/hooks/ocr.py``)."""
+    return {
+        f"{name}/{path.relative_to(checkout / tree).as_posix()}": path.relative_to(checkout).as_posix()
+        for name, tree in SOURCE_TREES.items()
+        for path in (checkout / tree).rglob("*")
+        if path.is_file()
+    }
 
 
 def _module_names(wheel_paths: set[str]) -> list[str]:
@@ -122,12 +126,14 @@ def _last_json(output: str):
 
 @dataclass(frozen=True)
 class Dists:
+    checkout: Path  # the snapshot they were built from
     sdist: Path
     wheel: Path
     build_log: str
-    sources: dict[
-        str, str
-    ]  # _source_files() as the build found them (others may edit the checkout meanwhile)
+
+    @property
+    def sources(self) -> dict[str, str]:
+        return _source_files(self.checkout)
 
 
 @dataclass(frozen=True)
@@ -162,28 +168,32 @@ class Installed:
 
 @dataclass(frozen=True)
 class AirflowHome:
-    """A migrated SQLite metadata database; the DAGs folder is the checkout's, the plugins folder empty."""
+    """A migrated SQLite metadata database; the DAGs folder is the snapshot's, the plugins folder empty (the
+    checkout's plugins/ would put the provider's sources on sys.path)."""
 
     home: Path
     plugins: Path
+    dags: Path
     installed: Installed
 
     def env(self, connections: dict[str, dict] | None = None) -> dict[str, str]:
         env = airflow_env(self.home, connections or {}, base=self.installed.env)
-        env["AIRFLOW__CORE__PLUGINS_FOLDER"] = str(
-            self.plugins
-        )  # the checkout's plugins/ is not the provider
+        env["AIRFLOW__CORE__DAGS_FOLDER"] = str(self.dags)
+        env["AIRFLOW__CORE__PLUGINS_FOLDER"] = str(self.plugins)
         return env
 
 
 @pytest.fixture(scope="module")
 def dists(tmp_path_factory) -> Dists:
-    """The sdist built from the checkout, and the wheel built from that sdist (``python -m build``'s
-    default, and what pip does with an sdist): the wheel holds only what the sdist carries."""
-    out = tmp_path_factory.mktemp("dist")
-    sources = _source_files()
+    """The sdist built from a snapshot of the checkout, and the wheel built from that sdist (``python -m
+    build``'s default, and what pip does with an sdist): the wheel holds only what the sdist carries.
+
+    The snapshot keeps the sources, the wheel and the DAGs of one moment while others edit the checkout, and
+    the build's egg-info out of it."""
+    checkout, out = tmp_path_factory.mktemp("checkout"), tmp_path_factory.mktemp("dist")
+    _snapshot(checkout)
     result = subprocess.run(
-        [sys.executable, "-m", "build", "--outdir", str(out), str(REPO_ROOT)],
+        [sys.executable, "-m", "build", "--outdir", str(out), str(checkout)],
         env=_clean_env(),
         cwd=out,
         capture_output=True,
@@ -193,7 +203,7 @@ def dists(tmp_path_factory) -> Dists:
     assert result.returncode == 0, (result.stdout + result.stderr)[-5000:]
     (sdist,) = out.glob("*.tar.gz")
     (wheel,) = out.glob("*.whl")
-    return Dists(sdist=sdist, wheel=wheel, build_log=result.stdout + result.stderr, sources=sources)
+    return Dists(checkout=checkout, sdist=sdist, wheel=wheel, build_log=result.stdout + result.stderr)
 
 
 @pytest.fixture(scope="module")
@@ -222,9 +232,11 @@ def installed(dists, tmp_path_factory) -> Iterator[Installed]:
 
 
 @pytest.fixture(scope="module")
-def airflow_home(installed, tmp_path_factory) -> AirflowHome:
+def airflow_home(dists, installed, tmp_path_factory) -> AirflowHome:
     root = tmp_path_factory.mktemp("wheel-airflow")
-    home = AirflowHome(home=root / "home", plugins=root / "plugins", installed=installed)
+    home = AirflowHome(
+        home=root / "home", plugins=root / "plugins", dags=dists.checkout / "dags", installed=installed
+    )
     home.home.mkdir()
     home.plugins.mkdir()
     installed.airflow(home.env(), "db", "migrate", log_path=root / "db-migrate.log")
@@ -319,8 +331,9 @@ def test_every_example_dag_parses_with_the_installed_provider(installed, airflow
     # The command exits 1 when a file fails to import, and the failure then shows its errors.
     assert _last_json(installed.airflow(env, "dags", "list-import-errors", "--local", "-o", "json")) == []
     dags = _last_json(installed.airflow(env, "dags", "list", "--local", "-o", "json"))
-    assert {dag["dag_id"] for dag in dags} == EXAMPLE_DAGS
-    assert len(EXAMPLE_DAGS) == 4
+    example_dags = {path.stem for path in airflow_home.dags.glob("*.py")}  # each file is named after its DAG
+    assert len(example_dags) == 4
+    assert {dag["dag_id"] for dag in dags} == example_dags
 
 
 def test_the_documents_dag_runs_end_to_end_on_the_installed_wheel(installed, airflow_home, tmp_path):
