@@ -29,6 +29,7 @@ from baidu_ocr.operators import (
     BaiduOcrRunSummaryOperator,
     BaiduOcrWarehouseLoadOperator,
 )
+from baidu_ocr.pipeline.step_errors import publish_error_on_failure
 
 WAREHOUSE_CONN_ID = "warehouse_default"
 PII_CONN_ID = "baidu_ocr_pii"
@@ -62,6 +63,7 @@ log = logging.getLogger("airflow.task")
 )
 def baidu_ocr_idcards_to_warehouse():
     @task(show_return_value_in_logs=False)  # the batches of keys: the log gets one line instead
+    @publish_error_on_failure  # a listing that fails tells the summary why
     def list_batches(params: dict) -> list[dict]:
         from baidu_ocr.pipeline.s3_batches import plan_s3_idcard_batches, stage_batch_keys
 
@@ -124,6 +126,7 @@ def baidu_ocr_idcards_to_warehouse():
         manifests=ocr.output,
         batches=specs,
         rows_loaded=load.output,
+        source="s3://{{ params.bucket }}/{{ params.prefix }}",  # named when nothing is listed
         warehouse_conn_id=WAREHOUSE_CONN_ID,  # the cost lines, from ocr_usage
     )
     purge_staging(load.output) >> summary

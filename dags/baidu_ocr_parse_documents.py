@@ -28,6 +28,7 @@ from baidu_ocr.operators import (
     BaiduOcrRunSummaryOperator,
     BaiduOcrWarehouseLoadOperator,
 )
+from baidu_ocr.pipeline.step_errors import publish_error_on_failure
 
 WAREHOUSE_CONN_ID = "warehouse_default"
 TABLES = ("ocr_documents", "ocr_parsed_documents")
@@ -64,6 +65,7 @@ TABLES = ("ocr_documents", "ocr_parsed_documents")
 )
 def baidu_ocr_parse_documents():
     @task(show_return_value_in_logs=False)  # the batches of keys: the log gets one line instead
+    @publish_error_on_failure  # a listing that fails tells the summary why
     def list_batches(params: dict) -> list[dict]:
         """One mapped task's arguments per batch of documents (per-run settings travel as data)."""
         from baidu_ocr.pipeline.s3_batches import batch_specs, plan_s3_batches, stage_batch_keys
@@ -99,7 +101,11 @@ def baidu_ocr_parse_documents():
     )
 
     BaiduOcrRunSummaryOperator(
-        task_id="summarize", manifests=parsed.output, batches=batches, rows_loaded=load.output
+        task_id="summarize",
+        manifests=parsed.output,
+        batches=batches,
+        rows_loaded=load.output,
+        source="s3://{{ params.bucket }}/{{ params.prefix }}",  # named when nothing is listed
     )
 
 

@@ -33,10 +33,13 @@
    uploads `faded_01.jpg` there: one faded line, read with a confidence under the default 0.9), then open
    the run's **review** task (tab Required Actions) or Browse -> Required Actions, and accept the lines or
    correct them.
-5. **summarize** logs the run: images seen / skipped / ok / failed by error class, billable calls (failed
-   calls apart: Baidu does not bill them), retries, p50/p95 latency, achieved QPS, and per endpoint the
+5. **summarize** logs the run: documents seen / skipped / ok / failed (a PDF cut into page ranges is one
+   document) and pages ok / failed by error class, billable calls (failed calls apart: Baidu does not bill
+   them), retries, p50/p95 latency per endpoint called, achieved QPS, and per endpoint the run called the
    month's calls so far, the share of the free allowance used and the estimated cost (`ocr_usage`, prices
-   from the connection's extra `pricing`); it fails the run if a batch failed.
+   from the connection's extra `pricing`). It fails the run if the listing, a batch or the load failed,
+   naming the step and its cause (a bucket that does not exist fails the listing at once, without
+   retries), and says so plainly when the prefix held nothing to OCR.
 
 `params.max_billable_calls` caps what one run spends: once reached, the batches stop sending, what finished
 is loaded, the rest is left for the next run, and the run fails saying so. Baidu's daily quota (error 17)
@@ -61,6 +64,7 @@ from baidu_ocr.operators import (
     BaiduOcrRunSummaryOperator,
     BaiduOcrWarehouseLoadOperator,
 )
+from baidu_ocr.pipeline.step_errors import publish_error_on_failure
 
 WAREHOUSE_CONN_ID = "warehouse_default"
 TABLES = ("ocr_documents", "ocr_lines", "ocr_chars", "ocr_fields", "ocr_review_queue")
@@ -118,6 +122,7 @@ MAX_REVIEWS = 512  # review tasks per run (max_map_length is 1024); the rest sta
 )
 def baidu_ocr_s3_to_warehouse():
     @task(show_return_value_in_logs=False)  # up to 512 batches of keys: the log gets one line instead
+    @publish_error_on_failure  # a listing that fails tells the summary why
     def list_batches(params: dict) -> list[dict]:
         """One mapped task's arguments per batch of keys (per-run settings travel as data, not templates)."""
         from baidu_ocr.pipeline.s3_batches import batch_specs, plan_s3_page_batches, stage_batch_keys
@@ -185,6 +190,7 @@ def baidu_ocr_s3_to_warehouse():
         manifests=ocr.output,
         batches=batches,
         rows_loaded=load.output,
+        source="s3://{{ params.bucket }}/{{ params.prefix }}",  # named when nothing is listed
         warehouse_conn_id=WAREHOUSE_CONN_ID,  # the cost lines, from ocr_usage
     )
 

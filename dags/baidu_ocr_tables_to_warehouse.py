@@ -32,6 +32,7 @@ from baidu_ocr.operators import (
     BaiduOcrTableOperator,
     BaiduOcrWarehouseLoadOperator,
 )
+from baidu_ocr.pipeline.step_errors import publish_error_on_failure
 
 WAREHOUSE_CONN_ID = "warehouse_default"
 TABLES = ("ocr_documents", "ocr_table_cells", "ocr_fields")
@@ -78,6 +79,7 @@ TABLES = ("ocr_documents", "ocr_table_cells", "ocr_fields")
 )
 def baidu_ocr_tables_to_warehouse():
     @task(show_return_value_in_logs=False)  # the batches of keys: the log gets one line instead
+    @publish_error_on_failure  # a listing that fails tells the summary why
     def list_batches(params: dict) -> list[dict]:
         """One mapped task's arguments per batch of keys (per-run settings travel as data, not templates)."""
         from baidu_ocr.inputs.sources import DOCUMENT_SUFFIXES
@@ -122,6 +124,7 @@ def baidu_ocr_tables_to_warehouse():
         manifests=tables.output,
         batches=batches,
         rows_loaded=load.output,
+        source="s3://{{ params.bucket }}/{{ params.prefix }}",  # named when nothing is listed
         warehouse_conn_id=WAREHOUSE_CONN_ID,  # the cost lines, from ocr_usage
     )
 

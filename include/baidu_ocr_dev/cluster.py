@@ -692,7 +692,7 @@ def report(title: str, result: dict[str, Any]) -> None:
             f"  billable calls          {summary.get('billable_calls')} (client), {result['server_billable']} (server)"
         )
         print(
-            f"  images ok / skipped     {summary.get('images_ok')} / {summary.get('images_skipped')}; "
+            f"  pages ok / skipped docs {summary.get('pages_ok')} / {summary.get('documents_skipped')}; "
             f"retries {summary.get('retries')}; rows loaded {summary.get('rows_loaded')}"
         )
         print(

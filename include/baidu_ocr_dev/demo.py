@@ -199,7 +199,9 @@ def airflow(
 
 
 def upload_samples(endpoint_url: str | None, bucket: str) -> int:
+    """Upload ``include/samples``; images and PDFs with their content type, so a review link shows them."""
     import boto3
+    from baidu_ocr.inputs.sources import content_type_of
 
     s3 = boto3.client("s3", endpoint_url=endpoint_url)
     try:
@@ -208,7 +210,13 @@ def upload_samples(endpoint_url: str | None, bucket: str) -> int:
         s3.create_bucket(Bucket=bucket)
     files = [p for p in SAMPLES.rglob("*") if p.is_file() and p.suffix != ".py"]
     for path in files:
-        s3.upload_file(str(path), bucket, SAMPLES_PREFIX + path.relative_to(SAMPLES).as_posix())
+        content_type = content_type_of(path.name)
+        s3.upload_file(
+            str(path),
+            bucket,
+            SAMPLES_PREFIX + path.relative_to(SAMPLES).as_posix(),
+            ExtraArgs={"ContentType": content_type} if content_type else None,
+        )
     return len(files)
 
 

@@ -9,6 +9,7 @@ processes), and no message ever contains a secret.
 from __future__ import annotations
 
 from airflow.exceptions import AirflowException
+from airflow.sdk.exceptions import AirflowFailException
 
 # Raised by the pure PII layer (no Airflow imports there), so it is defined there and named here.
 from baidu_ocr.pii.sealing import SealedIdNumbersError
@@ -154,6 +155,11 @@ class TableJobsTimedOut(AirflowException):
     """Baidu had not finished every table job by the operator's ``timeout``."""
 
 
+class S3SourceUnavailable(AirflowFailException):
+    """The S3 prefix to OCR cannot be listed: its bucket does not exist, or access is denied. A retry would
+    fail the same way, so the task fails at once (``AirflowFailException``: no retry) with the cause."""
+
+
 class BatchFailureRatioExceeded(AirflowException):
     """Too many images of a batch failed: something is wrong beyond a few bad scans."""
 
@@ -195,6 +201,7 @@ __all__ = [
     "RunFailed",
     "RunHadFailedBatches",
     "RunStoppedEarly",
+    "S3SourceUnavailable",
     "SealedIdNumbersError",
     "SubmitStopped",
     "TableJobsTimedOut",

@@ -342,7 +342,7 @@ def test_sign_in_configure_trigger_and_read_the_results(ui, page):
     by_table = {event["name"]: event["extra"] for event in events}
     assert set(by_table) == {"ocr_documents", "ocr_lines"}  # no char granularity asked: no ocr_chars event
     assert by_table["ocr_documents"]["rows"] == n_images
-    assert by_table["ocr_lines"]["images_ok"] == n_images
+    assert by_table["ocr_lines"]["pages_ok"] == n_images
     assert by_table["ocr_lines"]["billable_calls"] == n_images
     # The load task's page, tab "Asset Events": the events it created, the first one's extra unfolded.
     page.goto(f"{ui.url}/dags/{DAG_ID}/runs/{quoted}/tasks/normalize_and_load")

@@ -75,7 +75,7 @@ def test_dags_on_a_celery_cluster_share_one_budget_and_one_token(tmp_path):
         assert seen["rate_limited"] < 0.005 * seen["calls"]
         assert seen["throughput_ratio"] >= 0.9
         summary = first["summary"]
-        assert summary["images_ok"] == IMAGES and summary["images_failed"] == 0  # every 18/111 retried
+        assert summary["pages_ok"] == IMAGES and summary["pages_failed"] == 0  # every 18/111 retried
         # Refreshed once per expiry (every 9 s: 10 % early), plus once for the token the server
         # stopped accepting when its lifetime changed; not once per worker or per task.
         span = seen["last_second"] - seen["first_second"] + 1
@@ -90,7 +90,7 @@ def test_dags_on_a_celery_cluster_share_one_budget_and_one_token(tmp_path):
         assert rerun["state"] == "success"
         assert rerun["server"]["calls"] == 0 and rerun["summary"]["billable_calls"] == 0
         assert rerun["warehouse_rows"] == IMAGES
-        assert rerun["summary"]["images_skipped"] == IMAGES
+        assert rerun["summary"]["documents_skipped"] == IMAGES
 
         # 4. max_billable_calls is a cap for the whole run, whatever runs in parallel: 200 new images in 20
         # batches, every worker slot busy, cap 40. Each call is reserved in the run's warehouse row first.

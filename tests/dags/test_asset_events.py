@@ -89,7 +89,7 @@ def test_only_tables_that_got_rows_get_an_event_and_a_rerun_emits_none(
     lines = events["ocr_lines"]
     assert lines["table"] == "ocr_lines" and lines["rows"] == rows["ocr_lines"] > 0
     assert lines["rows_loaded"] == {table: n for table, n in rows.items() if n}
-    assert (lines["images_ok"], lines["images_failed"], lines["billable_calls"]) == (
+    assert (lines["documents_ok"], lines["pages_failed"], lines["billable_calls"]) == (
         len(images),
         0,
         len(images),

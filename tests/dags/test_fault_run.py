@@ -80,7 +80,7 @@ def test_everything_goes_wrong_at_once_and_nothing_is_lost_or_doubled(
     # Failed calls are not billed: the client's billable calls are the server's successes.
     assert summary["billable_calls"] == stats["endpoints"]["general_basic"]["ok"] == len(good)
     assert summary["billable_calls"] + summary["failed_calls"] == calls
-    assert summary["images_ok"] == len(good) and summary["failed_by_class"] == {"bad_image": len(bad)}
+    assert summary["pages_ok"] == len(good) and summary["pages_failed_by_class"] == {"bad_image": len(bad)}
 
     figures = {
         "images": N_IMAGES,

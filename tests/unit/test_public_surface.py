@@ -40,6 +40,7 @@ EXCEPTIONS = {
     "RunFailed",
     "RunHadFailedBatches",
     "RunStoppedEarly",
+    "S3SourceUnavailable",
     "SealedIdNumbersError",
     "SubmitStopped",
     "TableJobsTimedOut",

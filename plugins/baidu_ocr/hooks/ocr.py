@@ -258,7 +258,7 @@ class BaiduOcrHook(BaseHook):
                 f"Request failed: {type(exc).__name__}", endpoint=ep.name, conn_id=conn_id
             ) from None
         finally:
-            self.stats.record_latency(time.monotonic() - started)
+            self.stats.record_latency(time.monotonic() - started, ep.name)
         try:
             body = response.json()
         except ValueError:

@@ -1,4 +1,5 @@
-"""Where input images come from: listing image (and PDF/OFD) keys under an S3 prefix, reading them for a batch.
+"""Where input images come from: listing image (and PDF/OFD) keys under an S3 prefix, reading them for a
+batch, and the content type an input is served with.
 
 Everything goes through the Amazon provider's ``S3Hook``, so the ``aws_default`` connection (credentials,
 region, ``endpoint_url`` for moto or MinIO) decides where S3 is.
@@ -13,6 +14,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from baidu_ocr.exceptions import S3SourceUnavailable
+
 if TYPE_CHECKING:
     from airflow.providers.amazon.aws.hooks.s3 import S3Hook
 
@@ -22,6 +25,33 @@ IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".g
 # Multi-page documents, OCRed page by page (``documents.py``).
 DOCUMENT_SUFFIXES = (".pdf", ".ofd")
 INPUT_SUFFIXES = IMAGE_SUFFIXES + DOCUMENT_SUFFIXES
+# What an input is served as: S3 stores an object uploaded without a type as binary/octet-stream, which a
+# browser downloads instead of showing. A table, not ``mimetypes``: its answer depends on the machine's
+# /etc/mime.types (and Python 3.11's own table has no .webp).
+CONTENT_TYPES = {
+    ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
+    ".png": "image/png",
+    ".bmp": "image/bmp",
+    ".tif": "image/tiff",
+    ".tiff": "image/tiff",
+    ".webp": "image/webp",
+    ".gif": "image/gif",
+    ".pdf": "application/pdf",
+    ".ofd": "application/ofd",
+}
+# S3 errors that a retry cannot cure: the listing fails at once, saying which.
+MISSING_BUCKET_CODES = frozenset({"NoSuchBucket", "404"})
+ACCESS_DENIED_CODES = frozenset(
+    {
+        "AccessDenied",
+        "AllAccessDisabled",
+        "InvalidAccessKeyId",
+        "SignatureDoesNotMatch",
+        "AccountProblem",
+        "403",
+    }
+)
 # Bytes of images a batch keeps between hashing and OCR; the rest are read from S3 a second time (an S3 GET
 # costs far less than the memory: a batch task must fit a worker slot whatever its size).
 DEFAULT_MEMORY_BUDGET = 8 * 1024 * 1024
@@ -43,16 +73,44 @@ def is_document_key(key: str) -> bool:
     return key.lower().endswith(DOCUMENT_SUFFIXES)
 
 
+def content_type_of(key: str) -> str | None:
+    """The content type of an image (or PDF/OFD) from its key's suffix (``None`` for anything else): what to
+    store it with (``ContentType``) and to presign a GET of it with (``ResponseContentType``), so a browser
+    shows it instead of downloading it."""
+    _, dot, suffix = key.rpartition(".")
+    return CONTENT_TYPES.get(f".{suffix.lower()}") if dot and "/" not in suffix else None
+
+
 def list_image_objects(
     s3: S3Hook, bucket: str, prefix: str, suffixes: Sequence[str] = IMAGE_SUFFIXES
 ) -> list[ImageObject]:
     """Every object under ``prefix`` whose key ends with one of ``suffixes`` (paginated; no content read).
-    Empty files are listed too: they become "empty image" failures in the warehouse rather than vanishing."""
-    return [
-        ImageObject(key=obj["Key"], etag=str(obj.get("ETag", "")).strip('"'), size=int(obj.get("Size", 0)))
-        for obj in s3.iter_file_metadata(prefix=prefix, bucket_name=bucket)
-        if is_image_key(obj["Key"], suffixes)
-    ]
+    Empty files are listed too: they become "empty image" failures in the warehouse rather than vanishing.
+
+    :raises S3SourceUnavailable: the bucket does not exist or access is denied (no retry can help); other
+        errors (throttling, a dropped connection) are raised as they are, for Airflow to retry.
+    """
+    from botocore.exceptions import ClientError, NoCredentialsError
+
+    try:
+        return [
+            ImageObject(
+                key=obj["Key"], etag=str(obj.get("ETag", "")).strip('"'), size=int(obj.get("Size", 0))
+            )
+            for obj in s3.iter_file_metadata(prefix=prefix, bucket_name=bucket)
+            if is_image_key(obj["Key"], suffixes)
+        ]
+    except NoCredentialsError:
+        raise S3SourceUnavailable(f"s3://{bucket}/{prefix} cannot be listed: no AWS credentials") from None
+    except ClientError as exc:
+        code = str(exc.response.get("Error", {}).get("Code", ""))
+        if code in MISSING_BUCKET_CODES:
+            why = f"the bucket {bucket} does not exist"
+        elif code in ACCESS_DENIED_CODES:
+            why = "access denied"
+        else:
+            raise
+        raise S3SourceUnavailable(f"s3://{bucket}/{prefix} cannot be listed: {why} ({code})") from None
 
 
 def count_document_pages(

@@ -12,9 +12,11 @@ from baidu_ocr.pii.connection import DEFAULT_PII_CONN_ID, opening_keys, pii_poli
 from baidu_ocr.pipeline.manifests import manifest_list
 from baidu_ocr.pipeline.params import unset
 from baidu_ocr.pipeline.staging import DEFAULT_STAGING_PREFIX, run_folder, s3_uri
+from baidu_ocr.pipeline.step_errors import publish_error
 
 if TYPE_CHECKING:
     import pandas as pd
+    from airflow.providers.amazon.aws.hooks.s3 import S3Hook
     from airflow.sdk import Context
 
     from baidu_ocr.pii.policy import PiiPolicy
@@ -38,8 +40,9 @@ class BaiduOcrWarehouseLoadOperator(WarehouseOperatorMixin, BaseOperator):
         as ``review_status='needs_review'`` and queued in ``ocr_review_queue``. ``None``: no gate.
     :param tables: the warehouse tables this load writes. Each becomes an outlet (an ``AssetAlias``, see
         ``baidu_ocr.pipeline.assets``), and a table that received rows gets an asset event for
-        ``warehouse_asset(table)`` whose extra holds the rows per table and the run's key figures (images
-        ok / failed / skipped, billable calls, status checks). A table with no rows gets no event.
+        ``warehouse_asset(table)`` whose extra holds the rows per table and the run's key figures
+        (documents seen / skipped / ok / failed, pages ok / failed, billable calls, status checks). A table
+        with no rows gets no event.
 
     A failed load publishes ``{"error": ...}`` as its output before failing, so the run summary fails the
     run with the reason; nothing staged is deleted.
@@ -94,24 +97,41 @@ class BaiduOcrWarehouseLoadOperator(WarehouseOperatorMixin, BaseOperator):
         try:
             return self._load(context)
         except Exception as exc:
-            context["ti"].xcom_push(key="return_value", value={"error": f"{type(exc).__name__}: {exc}"})
+            publish_error(context["ti"], exc)
             raise
 
-    def _staged_uris(self, context: Context) -> list[str | None]:
-        uris = [m.get("uri") for m in manifest_list(self.manifests)]
+    def _staged_files(self, context: Context, s3: S3Hook) -> list[str]:
+        """The staged files the manifests point to, and every part staged for this run
+        (``staging_bucket``)."""
+        from botocore.exceptions import ClientError
+
+        from baidu_ocr.inputs.sources import MISSING_BUCKET_CODES
+        from baidu_ocr.pipeline.staging import staged_files
+
+        files = staged_files(s3, [m.get("uri") for m in manifest_list(self.manifests)])
         if self.staging_bucket:
             ti = context["ti"]
-            uris.append(s3_uri(self.staging_bucket, run_folder(self.staging_prefix, ti.dag_id, ti.run_id)))
-        return uris
+            run = s3_uri(self.staging_bucket, run_folder(self.staging_prefix, ti.dag_id, ti.run_id))
+            try:
+                files += staged_files(s3, [run])
+            except ClientError as exc:
+                # A bucket that does not exist holds nothing staged (the run's listing failed on it): the
+                # listing's failure is the run's, not the load's.
+                if exc.response.get("Error", {}).get("Code") not in MISSING_BUCKET_CODES:
+                    raise
+                self.log.info(
+                    "Staging bucket %s does not exist: nothing was staged there", self.staging_bucket
+                )
+        return list(dict.fromkeys(files))
 
     def _load(self, context: Context) -> dict[str, int]:
         from airflow.providers.amazon.aws.hooks.s3 import S3Hook
 
         from baidu_ocr.normalize import normalize_records
-        from baidu_ocr.pipeline.staging import read_records, staged_files
+        from baidu_ocr.pipeline.staging import read_records
 
         s3 = S3Hook(aws_conn_id=self.aws_conn_id)
-        files = staged_files(s3, self._staged_uris(context))
+        files = self._staged_files(context, s3)
         self._lineage_files = [str(f) for f in files][:MAX_LINEAGE_INPUTS]
         records = self._unsealed(read_records(s3, files))
         gate = None if unset(self.min_confidence) else float(self.min_confidence)

@@ -141,6 +141,8 @@ class BaiduOcrBatchOperator(S3ImageBatchOperator):
             started_at=started_at,
             stopped_by=getattr(stopped, "error_class", None) if stopped else None,
             n_left=n_left,
+            pages=self.pages,  # a page range of a long document: the summary counts the document once
+            content_hashes=fetched.sha256,
         )
         self._lineage_manifest = manifest
         self.log.info(

@@ -2,24 +2,31 @@
 
 A batch task returns a :class:`BatchManifest` through XCom (counts and a pointer to its staged records,
 never OCR payloads); the load reads the staged files it points to, and the run's last task sums the
-manifests into a summary and fails the run when a batch failed.
+manifests into a summary and fails the run when a step failed, naming that step and its cause.
+
+The summary counts in two units and says which: **documents** are the files listed (an image, a PDF, an
+OFD; a long document split into page ranges over several batches is one document), **pages** are what Baidu
+bills and the warehouse stores a row for (an image is one page; a file that cannot be read or opened at
+all counts as one failed page).
 """
 
 from __future__ import annotations
 
 import time
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any, NotRequired, TypedDict
 
 from baidu_ocr.exceptions import (
     BatchFailureRatioExceeded,
+    RunFailed,
     RunHadFailedBatches,
     RunStoppedEarly,
     WarehouseLoadFailed,
 )
-from baidu_ocr.pipeline.staging import delete_staged_files, read_records
-from baidu_ocr.pipeline.stats import percentile
+from baidu_ocr.pipeline.staging import delete_staged_files
+from baidu_ocr.pipeline.stats import add_latencies, latency_figures
+from baidu_ocr.pipeline.step_errors import load_error
 
 if TYPE_CHECKING:
     from logging import Logger
@@ -30,7 +37,11 @@ if TYPE_CHECKING:
 
 
 class BatchManifest(TypedDict):
-    """What an OCR batch task returns through XCom: a pointer to its staged records and its counts."""
+    """What an OCR batch task returns through XCom: a pointer to its staged records and its counts.
+
+    ``n_seen``, ``n_skipped`` and ``n_left`` count documents (keys); ``n_ok``, ``n_failed`` and
+    ``failed_by_class`` count outcomes: pages, or whole documents for the document parser.
+    """
 
     uri: str | None  # None when nothing had to be staged (every image skipped)
     n_seen: int
@@ -43,8 +54,13 @@ class BatchManifest(TypedDict):
     finished_at: float
     error: NotRequired[str]  # set when the batch task failed after staging (quota, failure ratio, timeout)
     stopped_by: NotRequired[str | None]  # "quota" (Baidu's 17/19) or "budget" (max_billable_calls)
-    n_left: NotRequired[int]  # images a stop left unsent: the next run OCRs them (not failures)
+    n_left: NotRequired[int]  # documents a stop left unsent: the next run OCRs them (not failures)
     n_pages_ok: NotRequired[int]  # pages recognized (a parsed document counts all its pages)
+    n_documents_ok: NotRequired[int]  # documents with a page recognized and none failed
+    n_documents_failed: NotRequired[int]  # documents with a failed page, unreadable keys included
+    # A page range of one long document (planned by pages over several batches): its documents are counted
+    # once per content hash over the run, not once per batch.
+    document_sha256: NotRequired[str]
 
 
 def build_manifest(
@@ -58,19 +74,32 @@ def build_manifest(
     started_at: float,
     stopped_by: str | None = None,
     n_left: int = 0,
+    pages: str | Mapping[str, str] | None = None,
+    content_hashes: Mapping[str, str] | None = None,
 ) -> BatchManifest:
-    """A batch's manifest from its outcomes: ok and failed counts, failures by class (unreadable keys too)."""
+    """A batch's manifest from its outcomes: ok and failed counts, failures by class (unreadable keys too),
+    and the documents they belong to.
+
+    ``pages`` per key (the planner gives them to the page ranges of a long document) and the batch's
+    ``content_hashes`` (key -> SHA-256) mark a batch holding a range of one document, so the summary counts
+    that document once however many batches its pages span.
+    """
     failed_by_class: dict[str, int] = defaultdict(int)
     n_ok = n_pages_ok = 0
+    documents_ok: set[str] = set()
+    documents_failed: set[str] = set()
     for outcome in outcomes:
+        document = outcome.content_sha256 or outcome.key  # earlier tries' outcomes name their source_uri
         if outcome.ok:
             n_ok += 1
             n_pages_ok += outcome.pages_recognized
+            documents_ok.add(document)
         else:
             failed_by_class[outcome.error_class or "error"] += 1
+            documents_failed.add(document)
     if n_unreadable:
         failed_by_class["unreadable"] = n_unreadable
-    return BatchManifest(
+    manifest = BatchManifest(
         uri=uri,
         n_seen=n_seen,
         n_ok=n_ok,
@@ -83,7 +112,14 @@ def build_manifest(
         stopped_by=stopped_by,
         n_left=n_left,
         n_pages_ok=n_pages_ok,
+        n_documents_ok=len(documents_ok - documents_failed),
+        n_documents_failed=len(documents_failed) + n_unreadable,
     )
+    if isinstance(pages, Mapping) and pages:
+        hashes = {(content_hashes or {}).get(key) for key in pages} - {None}
+        if len(hashes) == 1:
+            manifest["document_sha256"] = str(hashes.pop())
+    return manifest
 
 
 def failure_ratio(n_ok: int, n_failed: int) -> float:
@@ -127,44 +163,74 @@ def manifest_list(manifests: Any) -> list[BatchManifest]:
 
 
 def summarize_run(
-    manifests: Iterable[BatchManifest | None],
-    *,
-    n_batches: int | None = None,
-    latencies_ms: Iterable[float] | None = None,
+    manifests: Iterable[BatchManifest | None], *, n_batches: int | None = None
 ) -> dict[str, Any]:
-    """One run's numbers from its batch manifests: images seen/skipped/ok/failed by class, billable calls,
-    retries, p50/p95 latency (per image, from the staged records) and the achieved QPS over the wall clock
-    from the first batch's start to the last one's end (batches may run in parallel)."""
+    """One run's numbers from its batch manifests: documents seen / skipped / ok / failed / left for the
+    next run, pages ok and failed (by error class), billable calls, retries, p50/p95 latency per endpoint
+    called (every HTTP call, retries included) and the achieved QPS over the wall clock from the first
+    batch's start to the last one's end (batches may run in parallel)."""
     done = [m for m in manifests if m]
     failed_by_class: dict[str, int] = defaultdict(int)
+    latencies: dict[str, dict[str, int]] = {}
     for manifest in done:
         for name, count in (manifest.get("failed_by_class") or {}).items():
             failed_by_class[name] += count
+        add_latencies(latencies, (manifest.get("stats") or {}).get("latency_ms_by_endpoint") or {})
     calls = sum(int(m["stats"].get("billable_calls", 0)) for m in done)
-    latencies = [float(v) for v in (latencies_ms or []) if v is not None and v == v]  # v == v drops NaN
     starts = [m["started_at"] for m in done if m.get("started_at")]
     ends = [m["finished_at"] for m in done if m.get("finished_at")]
     wall = (max(ends) - min(starts)) if starts and ends else 0.0
+    documents = document_counts(done)
     return {
         "batches": len(done) if n_batches is None else n_batches,
         "batches_without_manifest": 0 if n_batches is None else max(0, n_batches - len(done)),
         "batches_failed_after_staging": sum(1 for m in done if m.get("error")),
-        "images_seen": sum(m["n_seen"] for m in done),
-        "images_skipped": sum(m["n_skipped"] for m in done),
-        "images_ok": sum(m["n_ok"] for m in done),
-        "images_failed": sum(m["n_failed"] for m in done),
-        "failed_by_class": dict(sorted(failed_by_class.items())),
+        "documents_seen": documents["seen"],
+        "documents_skipped": documents["skipped"],
+        "documents_ok": documents["ok"],
+        "documents_failed": documents["failed"],
+        "documents_left_for_next_run": documents["left"],
+        "pages_ok": sum(int(m.get("n_pages_ok", m["n_ok"])) for m in done),
+        "pages_failed": sum(m["n_failed"] for m in done),
+        "pages_failed_by_class": dict(sorted(failed_by_class.items())),
         "billable_calls": calls,
         "failed_calls": sum(int(m["stats"].get("failed_calls", 0)) for m in done),
         "status_checks": sum(int(m["stats"].get("status_checks", 0)) for m in done),
         "retries": sum(int(m["stats"].get("retries", 0)) for m in done),
-        "latency_p50_ms": percentile(latencies, 50),
-        "latency_p95_ms": percentile(latencies, 95),
+        "latency_ms": latency_figures({"latency_ms_by_endpoint": latencies}),
         "wall_clock_s": round(wall, 3),
         "achieved_qps": round(calls / wall, 3) if wall > 0 else 0.0,
         "stopped_by": next((m["stopped_by"] for m in done if m.get("stopped_by")), None),
-        "images_left_for_next_run": sum(int(m.get("n_left", 0)) for m in done),
     }
+
+
+def document_counts(manifests: Iterable[BatchManifest]) -> dict[str, int]:
+    """Documents seen, skipped, ok, failed and left for the next run. The page ranges of one document
+    (manifests with the same ``document_sha256``) count it once: failed if a range failed, else left if a
+    range was left unsent, else ok."""
+    totals = dict.fromkeys(("seen", "skipped", "ok", "failed", "left"), 0)
+    ranges: dict[str, list[dict[str, int]]] = defaultdict(list)
+    for manifest in manifests:
+        counts = {
+            "seen": int(manifest["n_seen"]),
+            "skipped": int(manifest["n_skipped"]),
+            # Manifests of 0.2.0's first builds have no document counts: their outcomes stand in.
+            "ok": int(manifest.get("n_documents_ok", manifest["n_ok"])),
+            "failed": int(manifest.get("n_documents_failed", manifest["n_failed"])),
+            "left": int(manifest.get("n_left", 0)),
+        }
+        if manifest.get("document_sha256"):
+            ranges[str(manifest["document_sha256"])].append(counts)
+        else:
+            for name, n in counts.items():
+                totals[name] += n
+    for parts in ranges.values():
+        most = {name: max(part[name] for part in parts) for name in totals}
+        most["left"] = 0 if most["failed"] else most["left"]
+        most["ok"] = 0 if most["failed"] or most["left"] else most["ok"]
+        for name, n in most.items():
+            totals[name] += n
+    return totals
 
 
 def cost_figures(manifests: Iterable[BatchManifest | None]) -> dict[str, Any]:
@@ -196,18 +262,34 @@ def cost_figures(manifests: Iterable[BatchManifest | None]) -> dict[str, Any]:
 
 
 def asset_event_extra(manifests: Iterable[BatchManifest | None], rows: dict[str, int]) -> dict[str, Any]:
-    """What a warehouse asset event carries: rows per table, the run's image counts and its cost figures
-    (:func:`cost_figures`, the same as its OpenLineage cost facet); JSON-safe and small."""
+    """What a warehouse asset event carries: rows per table, the run's document and page counts and its
+    cost figures (:func:`cost_figures`, the same as its OpenLineage cost facet); JSON-safe and small."""
     manifests = list(manifests)
     summary = summarize_run(manifests)
-    keys = ("images_ok", "images_failed", "images_skipped")
+    keys = (
+        "documents_seen",
+        "documents_skipped",
+        "documents_ok",
+        "documents_failed",
+        "pages_ok",
+        "pages_failed",
+    )
     return {"rows_loaded": dict(rows), **{key: summary[key] for key in keys}, **cost_figures(manifests)}
 
 
 def format_summary(summary: dict[str, Any]) -> str:
-    """The run summary as a few aligned log lines; the cost as one line per endpoint."""
-    width = max(len(k) for k in summary)
-    lines = [f"  {key:<{width}}  {value}" for key, value in summary.items() if key != "cost"]
+    """The run summary as a few aligned log lines; latency and cost as one line per endpoint."""
+    per_endpoint = {"latency_ms": "latency", "cost": "cost"}
+    labels = [key for key in summary if key not in per_endpoint] + [
+        f"{label} {endpoint}" for key, label in per_endpoint.items() for endpoint in summary.get(key) or {}
+    ]
+    width = max(len(label) for label in labels)
+    lines = [f"  {key:<{width}}  {value}" for key, value in summary.items() if key not in per_endpoint]
+    for endpoint, figures in (summary.get("latency_ms") or {}).items():
+        lines.append(
+            f"  {'latency ' + endpoint:<{width}}  p50 {figures['p50']} ms, p95 {figures['p95']} ms "
+            f"over {figures['calls']} call(s)"
+        )
     for endpoint, cost in (summary.get("cost") or {}).items():
         lines.append(f"  {'cost ' + endpoint:<{width}}  {format_cost(cost)}")
     return "\n".join(lines)
@@ -230,45 +312,68 @@ def format_cost(cost: dict[str, Any]) -> str:
     )
 
 
-def load_error(rows_loaded: Any) -> str | None:
-    """Why the load failed, from what it published (``None``: it published nothing, so it did not finish),
-    or ``None`` when it succeeded."""
-    if rows_loaded is None:
-        return "the load task did not finish (see its log)"
-    if isinstance(rows_loaded, dict) and rows_loaded.get("error"):
-        return str(rows_loaded["error"])
-    return None
+def empty_listing_note(source: str | None) -> str:
+    """What the summary says of a run whose listing found nothing: it is not a healthy run that did work."""
+    where = f" under {source}" if source else ""
+    return (
+        f"Nothing was listed{where}: no document to OCR, nothing loaded. "
+        "Check the bucket, the prefix and the suffixes."
+    )
+
+
+def step_name(step: str, task_id: str | None) -> str:
+    """``listing (list_batches)``: a step of the run, and its task when known."""
+    return f"{step} ({task_id})" if task_id else step
 
 
 def finish_run(
-    s3: S3Hook,
     manifests: Iterable[BatchManifest | None],
     *,
     n_batches: int | None = None,
+    listing_error: str | None = None,
     rows_loaded: dict[str, Any] | None = None,
     load_expected: bool = False,
     cost: dict[str, dict[str, Any]] | None = None,
     review: dict[str, int] | None = None,
+    note: str | None = None,
+    task_ids: Mapping[str, str | None] | None = None,
     log: Logger,
 ) -> dict[str, Any]:
-    """The last task of an OCR DAG: log the run summary, return it, and fail when a batch or the load failed.
+    """The last task of an OCR DAG: log the run summary, return it, and fail when the listing, a batch or
+    the load failed, naming the step that failed first and its cause.
 
-    A batch that failed after staging published its manifest with an ``error``; one that failed earlier
-    published none, so ``n_batches`` minus the manifests counts those. A load that failed published an
-    ``error``, or nothing at all. The summary is logged first so a failed run still says what it did.
+    ``listing_error`` is why the listing failed (then nothing was planned, and whatever followed had nothing
+    to do). A batch that failed after staging published its manifest with an ``error``; one that failed
+    earlier published none, so ``n_batches`` minus the manifests counts those. A load that failed published
+    an ``error``, or nothing at all. ``note`` is a plain word on a run that did nothing (an empty listing).
+    ``task_ids`` name the steps' tasks (``listing``, ``load``) in the messages. The summary is logged first
+    so a failed run still says what it did.
     """
     manifests = manifest_list(manifests)
-    latencies = read_records(s3, [m.get("uri") for m in manifests], columns=["latency_ms"])["latency_ms"]
-    summary = summarize_run(manifests, n_batches=n_batches, latencies_ms=latencies.dropna().tolist())
+    summary = summarize_run(manifests, n_batches=n_batches)
     load_failure = load_error(rows_loaded) if load_expected else None
     summary["rows_loaded"] = {} if load_failure else {k: v for k, v in (rows_loaded or {}).items()}
+    if listing_error:
+        summary["listing_error"] = listing_error
     if load_failure:
         summary["load_error"] = load_failure
     if review is not None:  # documents loaded as needs_review and queued, by reason (the confidence gate)
         summary["queued_for_review"] = review
     if cost:
         summary["cost"] = cost
+    if note:
+        summary["note"] = note
     log.info("Baidu OCR run summary:\n%s", format_summary(summary))
+    if note:
+        log.warning("%s", note)
+    names = task_ids or {}
+    loading = step_name("load", names.get("load"))
+    if listing_error:
+        also = f" The {loading} failed too: {load_failure}." if load_failure else ""
+        raise RunFailed(
+            f"The {step_name('listing', names.get('listing'))} failed: {listing_error}. No batch was "
+            f"planned, so nothing was OCRed or loaded: run again once that is fixed.{also}"
+        )
     failed = summary["batches_without_manifest"] + summary["batches_failed_after_staging"]
     batches = ""
     if failed:
@@ -276,16 +381,16 @@ def finish_run(
         batches = f"{failed} of {summary['batches']} OCR batch(es) failed ({'; '.join(errors) or 'see their logs'}). "
     if load_failure:
         raise WarehouseLoadFailed(
-            f"{batches}The warehouse load failed: {load_failure}. Staged results are kept; rerun the load "
-            "(or the run: already-staged images are not paid for again) once the warehouse is fixed."
+            f"{batches}The {loading} failed: {load_failure}. Staged results are kept; rerun the load (or the "
+            "run: already-staged pages are not paid for again) once that is fixed."
         )
     if summary["stopped_by"]:
         reason = (
             "max_billable_calls reached" if summary["stopped_by"] == "budget" else "Baidu's quota is used up"
         )
         raise RunStoppedEarly(
-            f"Run stopped early ({reason}): {summary['images_left_for_next_run']} image(s) left for the next "
-            f"run, which pays only for them. {batches}Everything that finished was loaded."
+            f"Run stopped early ({reason}): {summary['documents_left_for_next_run']} document(s) left for "
+            f"the next run, which pays only for them. {batches}Everything that finished was loaded."
         )
     if failed:
         raise RunHadFailedBatches(

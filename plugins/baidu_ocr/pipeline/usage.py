@@ -120,10 +120,11 @@ def cost_lines(
     month_cost: Mapping[str, float | None],
     prices: Mapping[str, EndpointPrice],
 ) -> dict[str, dict[str, Any]]:
-    """Per endpoint: this run's billable calls, the month's so far, the share of the free allowance used
-    and the estimated cost (this run's and the month's; ``None`` without a configured price)."""
+    """Per endpoint this run called (``run_calls``' keys, failed calls only included): this run's billable
+    calls, the month's so far, the share of the free allowance used and the estimated cost (this run's and
+    the month's; ``None`` without a configured price). The month's other endpoints are not this run's."""
     lines = {}
-    for endpoint in sorted(set(run_calls) | set(month_calls)):
+    for endpoint in sorted(run_calls):
         price = prices.get(endpoint)
         month = int(month_calls.get(endpoint, 0))
         free = price.free_per_month if price else 0

@@ -59,9 +59,9 @@ def test_days_and_months_are_beijing_time():
 
 def test_cost_lines_show_the_run_the_month_and_the_share_of_the_allowance():
     lines = cost_lines(
-        {"general_basic": 12},
+        {"general_basic": 12, "idcard": 0},  # idcard: called, every call failed (not billed)
         {"general_basic": 250, "idcard": 4},
-        {"general_basic": 0.0},
+        {"general_basic": 0.0, "idcard": None},
         {"general_basic": 0.0, "idcard": None},
         {"general_basic": EndpointPrice(1000, 3.0)},
     )
@@ -79,3 +79,15 @@ def test_cost_lines_show_the_run_the_month_and_the_share_of_the_allowance():
         "est. cost 0.00 this run, 0.00 this month"
     )
     assert "no price configured" in format_cost(lines["idcard"])
+
+
+def test_cost_lines_list_only_the_endpoints_the_run_called():
+    """Every run listed a cost line for each endpoint the month had used, called by this run or not."""
+    lines = cost_lines(
+        {"idcard": 10},
+        {"idcard": 10, "general_basic": 250, "form_ocr_request": 6},
+        {"idcard": 0.0},
+        {"idcard": 0.0, "general_basic": 0.0, "form_ocr_request": 0.0},
+        {},
+    )
+    assert list(lines) == ["idcard"]
