@@ -10,11 +10,12 @@ that began under a release without this ledger).
 from __future__ import annotations
 
 import threading
+from contextlib import closing
 from datetime import UTC, datetime
 from typing import Any
 
 from baidu_ocr.warehouse.connection import WarehouseConnection
-from baidu_ocr.warehouse.sql import GENERIC
+from baidu_ocr.warehouse.sql import GENERIC, SQLITE
 
 
 class WarehouseBudgetLedger:
@@ -85,9 +86,17 @@ class WarehouseBudgetLedger:
                 return self._attempt(work)
 
     def _attempt(self, work: Any) -> Any:
+        if self.wh.dialect == SQLITE:
+            # A SQLite connection belongs to the thread that opened it, and the hook's worker threads all
+            # reserve: one connection per transaction (a file open, cheap).
+            with closing(self.wh.connect()) as conn:
+                return self._run(conn, work)
         if self._conn is None:
             self._conn = self.wh.connect()
-        with self.wh.transaction_on(self._conn) as cur:
+        return self._run(self._conn, work)
+
+    def _run(self, conn: Any, work: Any) -> Any:
+        with self.wh.transaction_on(conn) as cur:
             if not self._row_exists:
                 self._insert_row(cur)
             result = work(cur)

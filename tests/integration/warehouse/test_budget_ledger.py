@@ -97,3 +97,15 @@ def test_a_run_that_began_before_the_ledger_starts_from_its_recorded_usage(make_
         budget.take()
     assert budget.ledger.spent() == 10 and budget.spent == 3
     budget.close()
+
+
+def test_the_worker_threads_of_one_task_share_its_ledger(make_loader):
+    """The hook's worker threads reserve through one ledger (a SQLite connection must not cross threads)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    loader = make_loader()
+    ledger = loader.budget_ledger("dag", "threads")
+    with ThreadPoolExecutor(8) as pool:
+        granted = sum(pool.map(lambda _: ledger.reserve(1, CAP), range(CAP + 20)))
+    assert granted == CAP == ledger.spent()
+    ledger.close()
