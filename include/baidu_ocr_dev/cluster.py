@@ -660,7 +660,8 @@ def run_capped_dag(cluster: Cluster, dag_id: str, conf: dict[str, Any], run_id: 
         "run_id": run_id,
         "state": state,
         "max_billable_calls": conf.get("max_billable_calls"),
-        "billed": stats["billable"] + stats["table_jobs"] + stats["parser_tasks"],
+        "billed": stats["billable"],  # OCR calls, table jobs and parser tasks the server accepted
+        "jobs_submitted": stats["table_jobs"] + stats["parser_tasks"],
         "reserved_in_ledger": int(reserved),
         "tasks": len(cluster.task_states(dag_id, run_id, task_id)),
         "max_deferred_at_once": watch.max_deferred,

@@ -112,7 +112,12 @@ def test_dags_on_a_celery_cluster_share_one_budget_and_one_token(tmp_path):
             "test_cap_tables",
         )
         assert capped_tables["state"] == "failed" and capped_tables["tasks"] >= 6
-        assert capped_tables["billed"] == capped_tables["reserved_in_ledger"] == 2
+        assert (
+            capped_tables["billed"]
+            == capped_tables["jobs_submitted"]
+            == capped_tables["reserved_in_ledger"]
+            == 2
+        )
 
         # 6. The document parser likewise (its tasks defer too).
         parser_conf = {"prefix": "capped-tables/", "batch_size": 1, "deferrable": True, "poll_interval": 1.0}
@@ -120,7 +125,12 @@ def test_dags_on_a_celery_cluster_share_one_budget_and_one_token(tmp_path):
             cluster, PARSER_DAG, {**parser_conf, "max_billable_calls": 2}, "test_cap_parser"
         )
         assert capped_parser["state"] == "failed" and capped_parser["tasks"] >= 6
-        assert capped_parser["billed"] == capped_parser["reserved_in_ledger"] == 2
+        assert (
+            capped_parser["billed"]
+            == capped_parser["jobs_submitted"]
+            == capped_parser["reserved_in_ledger"]
+            == 2
+        )
         report = {"s3": capped, "form_ocr": capped_tables, "parser": capped_parser}
         (tmp_path / "budget.json").write_text(json.dumps(report, indent=2, default=str))
         print(
