@@ -135,3 +135,15 @@ def test_an_expired_key_list_says_to_plan_again(s3, scripted_hook):
     op = BaiduOcrBatchOperator(task_id="ocr_batch", bucket=BUCKET, keys_uri=f"s3://{BUCKET}/gone.json")
     with pytest.raises(ValueError, match="rerun the planning task"):
         op.execute(context())
+
+
+def test_purging_a_run_deletes_its_key_lists_with_its_staged_records(s3):
+    from baidu_ocr.pipeline.staging import DEFAULT_STAGING_PREFIX, delete_run_staging, write_records
+
+    (spec,) = _specs(s3, _upload(s3))
+    part = (
+        f"{DEFAULT_STAGING_PREFIX}/unit_dag/manual__2026-01-02T03_04_05_00_00/ocr_batch/batch-00000/p.parquet"
+    )
+    write_records(s3, [], BUCKET, part)
+    assert delete_run_staging(s3, BUCKET, DEFAULT_STAGING_PREFIX, **RUN) == 2
+    assert s3.list_keys(BUCKET, prefix=DEFAULT_STAGING_PREFIX) == []

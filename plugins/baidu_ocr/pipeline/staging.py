@@ -191,8 +191,12 @@ def delete_staged_files(s3: S3Hook, uris: Iterable[str | None]) -> int:
 
 
 def delete_run_staging(s3: S3Hook, bucket: str, staging_prefix: str, dag_id: str, run_id: str) -> int:
-    """Delete everything one DAG run staged (parts of failed batches too); return how many files."""
-    return delete_staged_files(s3, [s3_uri(bucket, run_folder(staging_prefix, dag_id, run_id))])
+    """Delete everything one DAG run staged (parts of failed batches too, and the batches' key lists, see
+    ``s3_batches.stage_batch_keys``); return how many files."""
+    keys = s3.list_keys(bucket_name=bucket, prefix=run_folder(staging_prefix, dag_id, run_id))
+    if keys:
+        s3.delete_objects(bucket=bucket, keys=keys)
+    return len(keys)
 
 
 class ChunkedStager:
