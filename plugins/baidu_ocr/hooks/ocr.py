@@ -5,6 +5,9 @@ proxies, TLS verification, client certificate and headers (``client/transport.py
 cache (``client/auth.py``) or the connection's IAM API key (sent as a Bearer header, no token), the
 connection's QPS limiter (``client/ratelimit.py``) and a retry policy keyed on error classes
 (``client/errors.py``). Nothing happens in ``__init__``: the connection is read on first use.
+
+This module is the synchronous call path (prepare, post, ``ocr``, ``ocr_many``); the async-job calls are
+mixed in from ``hooks/jobs.py``, and ``get_conn``/``test_connection`` from ``hooks/airflow_interface.py``.
 """
 
 from __future__ import annotations
@@ -26,23 +29,20 @@ from baidu_ocr.client.endpoints import Endpoint, resolve_endpoint
 from baidu_ocr.client.errors import body_or_error
 from baidu_ocr.client.forms import encode_form
 from baidu_ocr.client.redact import install_url_redaction, mask_secret
-from baidu_ocr.client.table_jobs import RESULT_ENDPOINT, table_job_request, table_job_result
 from baidu_ocr.exceptions import (
-    AuthenticationFailed,
-    BadImage,
     BaiduOcrError,
     ConfigError,
     TokenError,
     TransientError,
 )
+from baidu_ocr.hooks.airflow_interface import AirflowInterfaceMixin
 from baidu_ocr.hooks.batch import BatchRunner
+from baidu_ocr.hooks.jobs import AsyncJobMethods
 from baidu_ocr.pipeline.budget import RunBudget
 from baidu_ocr.pipeline.records import OcrOutcome
 from baidu_ocr.pipeline.stats import CallStats
 
 if TYPE_CHECKING:
-    from aip import AipOcr
-
     from baidu_ocr.inputs.images import PreparedImage
 
 
@@ -50,7 +50,7 @@ def _retryable(exc: BaseException) -> bool:
     return isinstance(exc, BaiduOcrError) and exc.retryable
 
 
-class BaiduOcrHook(BaseHook):
+class BaiduOcrHook(AsyncJobMethods, AirflowInterfaceMixin, BaseHook):
     """Interact with Baidu AI Cloud OCR (文字识别).
 
     :param baidu_ocr_conn_id: connection of type ``baidu_ocr``: login = API Key, password = Secret Key
@@ -421,120 +421,6 @@ class BaiduOcrHook(BaseHook):
         """
         if "session" in self.__dict__:
             self.session.close()
-
-    # -- async table recognition -------------------------------------------------------------------
-
-    def submit_table_job(self, image: Any, **options: Any) -> str:
-        """Submit an image to ``form_ocr/request`` (async table recognition); return its request id."""
-        body = self.ocr(image, endpoint="form_ocr_request", **options)
-        try:
-            return str(body["result"][0]["request_id"])
-        except (KeyError, IndexError, TypeError):
-            raise TransientError(
-                "form_ocr/request answered without a request_id",
-                endpoint="form_ocr_request",
-                conn_id=self.baidu_ocr_conn_id,
-            ) from None
-
-    def get_table_job_result(self, request_id: str, *, result_type: str = "json") -> dict:
-        """Poll ``form_ocr/get_request_result``; return its ``result`` (``ret_code`` 3 means done)."""
-        body = self.post(RESULT_ENDPOINT, table_job_request(request_id, result_type))
-        return table_job_result(body, self.baidu_ocr_conn_id)
-
-    # -- async document parser ---------------------------------------------------------------------
-
-    def submit_parser_task(self, document: bytes, *, file_name: str, **options: Any) -> str:
-        """Submit a document (bytes) to the async parser (``parser/task``); return its task id.
-
-        ``file_name``'s suffix tells Baidu the format (``scan.pdf``); options such as ``recognize_formula``
-        or ``return_doc_chunks`` (a dict) go as Baidu documents them.
-        """
-        from baidu_ocr.client.parser_tasks import SUBMIT_ENDPOINT, parser_submit_form, parser_task_id
-
-        body = self.post(SUBMIT_ENDPOINT, parser_submit_form(document, file_name, options))
-        return parser_task_id(body, self.baidu_ocr_conn_id)
-
-    def get_parser_task(self, task_id: str) -> dict:
-        """Query ``parser/task/query``; return its ``result`` (``status``, ``markdown_url``, ...)."""
-        from baidu_ocr.client.parser_tasks import QUERY_ENDPOINT, parser_task_result
-
-        body = self.post(QUERY_ENDPOINT, {"task_id": task_id})
-        return parser_task_result(body, self.baidu_ocr_conn_id)
-
-    def download(self, url: str) -> bytes:
-        """Fetch a result file (a table job's Excel, a parser task's Markdown) with the hook's session and TLS.
-
-        Only from the connection's host or Baidu's, no redirect, at most 50 MB (``downloads.py``).
-        """
-        from baidu_ocr.client.downloads import fetch_result_file
-
-        return fetch_result_file(
-            self.session,
-            url,
-            base_url=self.settings.base_url,
-            timeout=self.settings.timeouts,
-            conn_id=self.baidu_ocr_conn_id,
-        )
-
-    # -- Airflow integration -----------------------------------------------------------------------
-
-    def get_conn(self) -> AipOcr:
-        """The official SDK's ``AipOcr``, configured from the connection and sent to its host.
-
-        Unlike the stock SDK it verifies TLS (the connection's ``verify``: on, or a CA bundle), sends through
-        the connection's transport (proxies, client certificate, headers) and its request logs are redacted
-        (``sdk.py``). The hook's own calls do not use it: the SDK only refreshes
-        its token on 110 and has no QPS limit or retries.
-        """
-        from baidu_ocr.client.sdk import make_sdk_client
-
-        s = self.settings
-        if not (s.api_key and s.secret_key):
-            raise ConfigError(
-                "The official SDK needs the API Key (login) and Secret Key (password); this connection has "
-                "only an IAM API key, which the SDK cannot send",
-                conn_id=self.baidu_ocr_conn_id,
-            )
-        from baidu_ocr.client.transport import http_session
-
-        return make_sdk_client(
-            s.app_id,
-            s.api_key,
-            s.secret_key,
-            host=s.base_url,
-            timeout_s=s.timeout,
-            verify=s.verify,
-            session=http_session(s),
-        )
-
-    def test_connection(self) -> tuple[bool, str]:
-        """Fetch a fresh token: proves the host is reachable and the keys are right, at no OCR cost.
-
-        With an IAM API key there is no token: one OCR call without an image is sent instead. Baidu checks
-        the key first and then refuses the call for its missing image, which is not billed.
-        """
-        if self.settings.uses_iam_key:
-            return self._test_iam_key()
-        try:
-            token = self._tokens.fetch()
-        except BaiduOcrError as exc:
-            return False, str(exc)
-        days = token.lifetime / 86400
-        return (
-            True,
-            f"Connected to Baidu OCR at {self.settings.base_url}: access token valid for {days:.1f} days",
-        )
-
-    def _test_iam_key(self) -> tuple[bool, str]:
-        try:
-            self._post_once(self._endpoint("general_basic"), {}, [])
-        except AuthenticationFailed as exc:
-            return False, str(exc)
-        except BadImage:
-            pass  # the key passed; the call was refused for its (missing) image, as intended
-        except BaiduOcrError as exc:
-            return False, str(exc)
-        return True, f"Connected to Baidu OCR at {self.settings.base_url} with the IAM API key"
 
 
 def _check_page_spec(spec: str | None, endpoint: str, conn_id: str) -> None:
