@@ -263,7 +263,8 @@ def test_form_ocr_workbooks_are_named_by_content_not_by_source_key(s3, scripted_
     staged = read_records(s3, [manifest["uri"]])
     uris = {json.loads(r)["excel_uri"] for r in staged["result_json"]}
     assert uris == {f"s3://{BUCKET}/{k}" for k in workbooks}
-    assert len({s3.read_key(k, BUCKET) for k in workbooks}) == 3
+    bodies = {s3.get_conn().get_object(Bucket=BUCKET, Key=k)["Body"].read() for k in workbooks}
+    assert len(bodies) == 3  # binary .xlsx workbooks, one per job
 
 
 # -- pdf_file is checked like an image ----------------------------------------------------------
