@@ -18,6 +18,8 @@ import re
 import threading
 from collections.abc import Iterable
 
+from baidu_ocr.pii.policy import mask_digit_runs
+
 _SECRET_QUERY = re.compile(r"((?:access_token|client_secret|client_id)=)[^&\s\"'<>]+")
 # A Baidu Cloud IAM API key (``bce-v3/ALTAK-<id>/<secret>``) wherever it appears, e.g. an echoed
 # ``Authorization: Bearer`` header: the prefix stays, so a reader still sees which kind of key it was.
@@ -77,16 +79,10 @@ class UrlSecretFilter(logging.Filter):
 _FILTER = UrlSecretFilter()
 
 
-# In debug prints of request bodies (a staged Parquet on its way to S3, a form with a card's fields), any
-# run of 17 digits + digit/X is masked as an ID number would be, wherever it sits: over-masking a debug
-# line costs nothing, and bytes' repr glues escapes like \x12 to the digits.
-_ID_RUN = re.compile(r"(\d{6})\d{8}(\d{3}[\dXx])")
-
-
 def _redacting_print(*args, **kwargs) -> None:
     # http.client looks ``print`` up in its module globals first: this stands in for its debug output.
     texts = (redact(a if isinstance(a, str) else str(a)) for a in args)
-    builtins.print(*(_ID_RUN.sub(r"\1********\2", t) for t in texts), **kwargs)
+    builtins.print(*(mask_digit_runs(t) for t in texts), **kwargs)  # request bodies: a card's fields
 
 
 def install_url_redaction(*logger_names: str) -> None:

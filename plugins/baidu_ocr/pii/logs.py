@@ -12,9 +12,8 @@ from __future__ import annotations
 
 import importlib
 import logging
-import re
 
-from baidu_ocr.pii.policy import mask_id_numbers_in_text
+from baidu_ocr.pii.policy import mask_digit_runs, mask_id_numbers_in_text
 
 # The libraries whose loggers carry S3 keys, and the modules that create them (imported first, so their
 # loggers exist when the filter is installed).
@@ -29,9 +28,6 @@ _LOGGING_MODULES = (
     "botocore.utils",
     "urllib3.connectionpool",
 )
-# In a debug line, a run of 17 digits + digit/X is masked wherever it sits: bytes' repr glues escapes such as
-# ``\x12`` to the digits, and over-masking a debug line costs nothing.
-_ANY_RUN = re.compile(r"(\d{6})\d{8}(\d{3}[\dXx])")
 
 
 class IdNumberLogFilter(logging.Filter):
@@ -42,7 +38,7 @@ class IdNumberLogFilter(logging.Filter):
             message = record.getMessage()
         except Exception:  # noqa: BLE001 - a record that cannot be formatted is left to the handler
             return True
-        masked = _ANY_RUN.sub(r"\1********\2", mask_id_numbers_in_text(message) or message)
+        masked = mask_digit_runs(mask_id_numbers_in_text(message) or message)
         if masked != message:
             record.msg, record.args = masked, None
         return True

@@ -115,6 +115,17 @@ def mask_id_numbers_in_text(text: str | None) -> str | None:
     )
 
 
+# In debug output (a log record, http.client's prints of request bodies), a run of 17 digits + digit/X is
+# masked wherever it sits: bytes' repr glues escapes such as ``\x12`` to the digits, and over-masking a
+# debug line costs nothing.
+_DIGIT_RUN = re.compile(r"(\d{6})\d{8}(\d{3}[\dXx])")
+
+
+def mask_digit_runs(text: str) -> str:
+    """Every ID-number-length run of digits masked, even glued to other characters (debug output only)."""
+    return _DIGIT_RUN.sub(r"\1********\2", text)
+
+
 def mask_id_numbers_in_json(value: Any) -> Any:
     """A JSON-like value (dicts, lists, strings) with ID numbers masked in every string, keys included."""
     return map_json_strings(value, mask_id_numbers_in_text)
