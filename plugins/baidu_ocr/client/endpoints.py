@@ -12,7 +12,7 @@ What the SDK holds: 79 class attributes ending in ``Url`` plus 5 URL attributes 
 Names: the path after ``ocr/v1/`` or ``solution/v1/``, ``/`` -> ``_``, lower case. Inputs come from what
 each SDK method puts in the form (``image``, ``url``, ``pdf_file``), plus ``ofd_file`` where Baidu's pages
 (2024) document it. Image limits are not kept here: every endpoint accepts the conservative defaults of
-:class:`~baidu_ocr.inputs.images.ImageLimits` (4 MB, 4096 px); newer pages allow more for some endpoints
+:class:`~baidu_ocr.inputs.image_limits.ImageLimits` (4 MB, 4096 px); newer pages allow more for some endpoints
 (``general_basic`` 8 MB; ``accurate``/``accurate_basic`` 10 MB and 8192 px), which a connection opts into
 with ``extra["image_limits"]`` (see :meth:`ImageLimits.from_extra`). ``iocr_recognise*`` also need one of
 ``templateSign`` / ``classifierId``: an either-or that ``required_options`` cannot express.

@@ -215,7 +215,8 @@ class BatchRunner:
 
     def _item(self, key: str, image: Any) -> Work:
         """An image (one outcome), or a PDF/OFD: its first wanted page now, the others queued."""
-        from baidu_ocr.inputs.images import PreparedImage, read_image_source
+        from baidu_ocr.inputs.images import PreparedImage
+        from baidu_ocr.inputs.sources import read_image_source
 
         # The budget is taken before the read: an image read is an image held.
         with self.in_flight.hold(_size_of(image)):

@@ -154,7 +154,7 @@ class BaiduOcrHook(AsyncJobMethods, AirflowInterfaceMixin, BaseHook):
         return prepare_image(image, limits=self._limits(ep), endpoint=ep.name, **image_options)
 
     def _limits(self, ep: Endpoint):
-        from baidu_ocr.inputs.images import ImageLimits
+        from baidu_ocr.inputs.image_limits import ImageLimits
 
         limits = ImageLimits()
         if self.settings.image_limits:
@@ -303,7 +303,7 @@ class BaiduOcrHook(AsyncJobMethods, AirflowInterfaceMixin, BaseHook):
         data: dict[str, Any] = dict(options)
         if image is not None:
             from baidu_ocr.inputs.documents import FIELDS, document_kind, inspect_document
-            from baidu_ocr.inputs.images import read_image_source
+            from baidu_ocr.inputs.sources import read_image_source
 
             raw = image if isinstance(image, bytes | bytearray) else None
             if raw is None and not hasattr(image, "content_sha256"):

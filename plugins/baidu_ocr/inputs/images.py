@@ -7,39 +7,34 @@ fixed (EXIF orientation, oversize, unsupported formats and modes) and raises
 :class:`~baidu_ocr.client.errors.BadImage` with Baidu's own code (216200 empty, 216201 not an image / corrupt,
 216202 size) for what cannot. An image that already fits is sent as its original bytes, untouched.
 
-Limits default to the strictest figures Baidu documents for its OCR family (base64 + url-encoding
-<= 4 MB, shortest side >= 15 px, longest side <= 4096 px, JPEG/PNG/BMP): newer pages allow more for some
-endpoints (``accurate``: 10 MB, 8192 px), so a connection raises them explicitly (:meth:`ImageLimits.from_extra`).
+The limits are ``image_limits.ImageLimits`` (a connection raises them), sources are read by
+``sources.read_image_source`` and ``binarize=True`` thresholds with ``binarize.binarize_otsu``.
 """
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import io
 import math
 import os
 import threading
-from collections.abc import Mapping
-from dataclasses import dataclass, field, fields, replace
-from pathlib import Path
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 from PIL import ExifTags, Image, ImageOps, UnidentifiedImageError
 
 from baidu_ocr.client.errors import EMPTY_IMAGE, IMAGE_SIZE_ERROR, NOT_AN_IMAGE
-from baidu_ocr.exceptions import BadImage, ConfigError
+from baidu_ocr.exceptions import BadImage
+from baidu_ocr.inputs.binarize import binarize_otsu
+from baidu_ocr.inputs.image_limits import FORMAT_ALIASES, ImageLimits, encoded_size
+from baidu_ocr.inputs.sources import read_image_source
 
-MB = 1024 * 1024
 # Images decoded at once in this process, whatever the number of OCR threads: decoding is CPU-bound (Pillow
 # releases the GIL), so more than one per core buys no speed, only memory (a 67 MP image is ~200 MB decoded).
 DECODE_SLOTS = max(2, os.cpu_count() or 2)
 _decode_slots = threading.BoundedSemaphore(DECODE_SLOTS)
 
-# Pillow names some files after a container of a format Baidu reads: phone cameras write MPO (a JPEG
-# with extra pictures appended); every JPEG decoder reads its first picture.
-_FORMAT_ALIASES = {"JPG": "JPEG", "MPO": "JPEG", "TIF": "TIFF"}
 # Modes that decode the same everywhere. CMYK JPEGs, 16-bit PNGs and float TIFFs do not.
 _PORTABLE_MODES = {
     "JPEG": {"L", "RGB"},
@@ -49,79 +44,6 @@ _PORTABLE_MODES = {
 # Re-encoding ladder when an image is over the size limit: JPEG qualities, then smaller scales.
 _JPEG_QUALITIES = (90, 80, 70, 60, 50)
 _MAX_DOWNSCALE_STEPS = 8
-
-
-@dataclass(frozen=True)
-class ImageLimits:
-    """What Baidu accepts for one endpoint. Defaults: the strictest figures Baidu documents for any endpoint."""
-
-    min_side: int = 15
-    max_side: int = 4096
-    # Measured like Baidu: the length of the base64 text after url-encoding (see encoded_size()).
-    max_encoded_bytes: int = 4 * MB
-    # Pixels one image may decode to (None: 4 x max_side², i.e. a 67 MP photo at 4096 px, which holds
-    # every phone camera). A small file past it (a decompression bomb: 258 KB of PNG decoding to 550 MB)
-    # is refused from its header, before a byte is decoded. JPEGs count after draft() scaling.
-    max_decode_pixels: int | None = None
-    # Formats sent as they are; anything else Pillow can read (TIFF, WEBP, GIF, ...) is converted.
-    formats: frozenset[str] = field(default_factory=lambda: frozenset({"JPEG", "PNG", "BMP"}))
-
-    @property
-    def decode_pixel_cap(self) -> int:
-        return self.max_decode_pixels or 4 * self.max_side**2
-
-    def __post_init__(self) -> None:
-        if not 1 <= self.min_side <= self.max_side:
-            raise ValueError(f"need 1 <= min_side <= max_side, got {self.min_side} and {self.max_side}")
-        if self.max_encoded_bytes < 1024:
-            raise ValueError(f"max_encoded_bytes must be at least 1024, got {self.max_encoded_bytes}")
-        normalized = frozenset(_FORMAT_ALIASES.get(f.upper(), f.upper()) for f in self.formats)
-        if not normalized & {"JPEG", "PNG"}:
-            raise ValueError("formats must include JPEG or PNG: converted images are sent as one of them")
-        object.__setattr__(self, "formats", normalized)
-
-    @classmethod
-    def from_extra(
-        cls, extra: Mapping[str, Any] | None, *, base: ImageLimits | None = None, endpoint: str | None = None
-    ) -> ImageLimits:
-        """Limits from a connection's ``extra["image_limits"]``, on top of ``base`` (an endpoint's defaults).
-
-        Keys: ``min_side``, ``max_side``, ``max_encoded_bytes`` (or ``max_encoded_mb``), ``formats`` (list);
-        ``endpoints`` maps an endpoint name to the same keys for that endpoint only (applied when
-        ``endpoint`` is given), e.g. ``{"endpoints": {"accurate": {"max_side": 8192, "max_encoded_mb": 10}}}``.
-
-        :raises ConfigError: an unknown key or an impossible value, named.
-        """
-        limits = base or cls()
-        extra = dict(extra or {})
-        per_endpoint = extra.pop("endpoints", None) or {}
-        if not isinstance(per_endpoint, Mapping):
-            raise ConfigError("image_limits.endpoints must map endpoint names to limits")
-        limits = limits._with(extra, where="image_limits")
-        if endpoint and endpoint in per_endpoint:
-            limits = limits._with(
-                dict(per_endpoint[endpoint] or {}), where=f"image_limits.endpoints.{endpoint}"
-            )
-        return limits
-
-    def _with(self, overrides: dict[str, Any], *, where: str) -> ImageLimits:
-        known = {f.name for f in fields(self)}
-        if "max_encoded_mb" in overrides:
-            overrides["max_encoded_bytes"] = int(float(overrides.pop("max_encoded_mb")) * MB)
-        unknown = sorted(set(overrides) - known)
-        if unknown:
-            raise ConfigError(
-                f"Unknown key(s) {unknown} in {where}; known: {sorted(known | {'max_encoded_mb'})}"
-            )
-        try:
-            if "formats" in overrides:
-                overrides["formats"] = frozenset(str(f) for f in overrides["formats"])
-            for key in ("min_side", "max_side", "max_encoded_bytes", "max_decode_pixels"):
-                if key in overrides:
-                    overrides[key] = int(overrides[key])
-            return replace(self, **overrides)
-        except (TypeError, ValueError) as exc:
-            raise ConfigError(f"Invalid {where}: {exc}") from None
 
 
 @dataclass(frozen=True)
@@ -141,60 +63,6 @@ class PreparedImage:
     @property
     def untouched(self) -> bool:
         return not self.transformed
-
-
-def encoded_size(data: bytes) -> int:
-    """Length of ``urlencode(base64(data))``: the figure Baidu compares with its size limit.
-
-    Base64 output is 4/3 of the input; url-encoding then turns each ``+``, ``/`` and ``=`` into three
-    characters, which adds about 6% on random data — enough to push a "3.9 MB" image over 4 MB.
-    """
-    encoded = base64.b64encode(data)
-    escaped = len(encoded) - len(encoded.translate(None, b"+/="))  # one pass instead of three count()s
-    return len(encoded) + 2 * escaped
-
-
-def read_image_source(source: Any) -> bytes:
-    """The bytes of an image given as bytes, a local path, or an S3 object already at hand.
-
-    S3 objects: a boto3 ``s3.Object`` (``.get()["Body"]``), a ``get_object`` response (``{"Body": ...}``)
-    or any file-like object with ``.read()``. URL strings are refused rather than fetched: downloads belong
-    to hooks with connections (S3Hook), not to an image helper.
-    """
-    if isinstance(source, bytes | bytearray | memoryview):
-        return bytes(source)
-    if isinstance(source, str | os.PathLike):
-        text = os.fspath(source)
-        if isinstance(text, str) and "://" in text:
-            raise ValueError(
-                "Image sources are bytes, local paths or S3 objects; read remote URLs with their hook "
-                "(e.g. S3Hook.get_key) or pass url= to the OCR call"
-            )
-        return Path(text).read_bytes()
-    if isinstance(source, Mapping):
-        if "Body" not in source:
-            raise TypeError("A mapping image source must be a get_object response with a 'Body'")
-        return _read_body(source["Body"])
-    if callable(getattr(source, "read", None)):
-        data = source.read()  # the caller's file: theirs to close
-        if isinstance(data, str):
-            raise TypeError("The image stream returned text; open it in binary mode")
-        return bytes(data)
-    if callable(getattr(source, "get", None)):  # boto3 s3.Object
-        response = source.get()
-        if isinstance(response, Mapping) and "Body" in response:
-            return _read_body(response["Body"])
-    raise TypeError(f"Unsupported image source type: {type(source).__name__}")
-
-
-def _read_body(body: Any) -> bytes:
-    """Read an S3 response body and close it: an unclosed StreamingBody holds a pooled connection."""
-    try:
-        return bytes(body.read())
-    finally:
-        close = getattr(body, "close", None)
-        if callable(close):
-            close()
 
 
 def prepare_image(
@@ -252,7 +120,7 @@ class _ImagePreparation:
 
     def run(self) -> PreparedImage:
         img = self.open_verified()
-        source_format = _FORMAT_ALIASES.get(img.format or "", img.format or "UNKNOWN")
+        source_format = FORMAT_ALIASES.get(img.format or "", img.format or "UNKNOWN")
         width, height = self.original_size = img.size
 
         # An MPO's extra pictures ride along harmlessly (it is a JPEG); other formats' frames would not.
@@ -346,7 +214,7 @@ class _ImagePreparation:
                 IMAGE_SIZE_ERROR,
             )
         decoded = decoded_pixels(
-            width, height, _FORMAT_ALIASES.get(image_format or "", image_format), self.limits
+            width, height, FORMAT_ALIASES.get(image_format or "", image_format), self.limits
         )
         if decoded > self.limits.decode_pixel_cap:
             raise self.bad(
@@ -495,36 +363,6 @@ def _high_bit_depth_to_l(img: Image.Image) -> Image.Image:
     else:
         scaled = pixels
     return Image.fromarray(scaled.astype(np.uint8))
-
-
-def otsu_threshold(histogram: list[int] | np.ndarray) -> int:
-    """Grey level that best separates a 256-bin histogram into two classes (Otsu, 1979)."""
-    hist = np.asarray(histogram, dtype=np.float64)
-    if np.count_nonzero(hist) < 2:
-        return 127  # a blank page: nothing to separate; keep white white and black black
-    prob = hist / hist.sum()
-    levels = np.arange(hist.size)
-    weight_dark = np.cumsum(prob)
-    mean_dark = np.cumsum(prob * levels)
-    mean_total = mean_dark[-1]
-    weight_light = 1.0 - weight_dark
-    with np.errstate(divide="ignore", invalid="ignore"):
-        between = (mean_total * weight_dark - mean_dark) ** 2 / (weight_dark * weight_light)
-    between[~np.isfinite(between)] = -1.0
-    return int(np.argmax(between))
-
-
-def binarize_otsu(img: Image.Image) -> Image.Image:
-    """Black-and-white (mode "1") image thresholded at Otsu's level.
-
-    The old integration recipe did this with ``cv2.threshold(..., THRESH_OTSU)``. The provider must not
-    depend on OpenCV (a 60 MB wheel on every Airflow worker for one threshold), and Otsu on a 256-bin
-    histogram is a few lines of numpy, which pandas already brings.
-    """
-    grey = img if img.mode == "L" else img.convert("L")
-    threshold = otsu_threshold(grey.histogram())
-    lut = [255 if level > threshold else 0 for level in range(256)]
-    return grey.point(lut, "1")
 
 
 def _encode(img: Image.Image, fmt: str, *, quality: int = 90) -> bytes:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from baidu_ocr.client.errors import IMAGE_SIZE_ERROR, NOT_AN_IMAGE
 from baidu_ocr.exceptions import BadImage
-from baidu_ocr.inputs.images import encoded_size
+from baidu_ocr.inputs.image_limits import encoded_size
 
 PDF_MAGIC = b"%PDF-"
 

@@ -1,5 +1,5 @@
 """Where input images come from: listing image (and PDF/OFD) keys under an S3 prefix, reading them for a
-batch, and the content type an input is served with.
+batch, the bytes of one source (bytes, a local path, an S3 object), and the content type an input is served with.
 
 Everything goes through the Amazon provider's ``S3Hook``, so the ``aws_default`` connection (credentials,
 region, ``endpoint_url`` for moto or MinIO) decides where S3 is.
@@ -8,10 +8,12 @@ region, ``endpoint_url`` for moto or MinIO) decides where S3 is.
 from __future__ import annotations
 
 import hashlib
+import os
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from baidu_ocr.exceptions import S3SourceUnavailable
@@ -174,7 +176,7 @@ class FetchedImages:
 
 
 class S3ImageSource:
-    """A lazily read S3 object: ``images.read_image_source`` calls :meth:`get` in an OCR worker thread."""
+    """A lazily read S3 object: :func:`read_image_source` calls :meth:`get` in an OCR worker thread."""
 
     def __init__(self, s3: S3Hook, bucket: str, key: str, size: int | None = None) -> None:
         self.s3, self.bucket, self.key = s3, bucket, key
@@ -230,3 +232,46 @@ def fetch_images(
             if data is not None:
                 fetched.cached[key] = data
     return fetched
+
+
+def read_image_source(source: Any) -> bytes:
+    """The bytes of an image given as bytes, a local path, or an S3 object already at hand.
+
+    S3 objects: a boto3 ``s3.Object`` (``.get()["Body"]``), a ``get_object`` response (``{"Body": ...}``)
+    or any file-like object with ``.read()``. URL strings are refused rather than fetched: downloads belong
+    to hooks with connections (S3Hook), not to an image helper.
+    """
+    if isinstance(source, bytes | bytearray | memoryview):
+        return bytes(source)
+    if isinstance(source, str | os.PathLike):
+        text = os.fspath(source)
+        if isinstance(text, str) and "://" in text:
+            raise ValueError(
+                "Image sources are bytes, local paths or S3 objects; read remote URLs with their hook "
+                "(e.g. S3Hook.get_key) or pass url= to the OCR call"
+            )
+        return Path(text).read_bytes()
+    if isinstance(source, Mapping):
+        if "Body" not in source:
+            raise TypeError("A mapping image source must be a get_object response with a 'Body'")
+        return _read_body(source["Body"])
+    if callable(getattr(source, "read", None)):
+        data = source.read()  # the caller's file: theirs to close
+        if isinstance(data, str):
+            raise TypeError("The image stream returned text; open it in binary mode")
+        return bytes(data)
+    if callable(getattr(source, "get", None)):  # boto3 s3.Object
+        response = source.get()
+        if isinstance(response, Mapping) and "Body" in response:
+            return _read_body(response["Body"])
+    raise TypeError(f"Unsupported image source type: {type(source).__name__}")
+
+
+def _read_body(body: Any) -> bytes:
+    """Read an S3 response body and close it: an unclosed StreamingBody holds a pooled connection."""
+    try:
+        return bytes(body.read())
+    finally:
+        close = getattr(body, "close", None)
+        if callable(close):
+            close()

@@ -65,7 +65,7 @@ class BaiduOcrParserOperator(AsyncJobsOperator):
         return self._submit_and_wait(context)
 
     def _submit(self, fetched: FetchedImages, key: str, job: dict[str, Any]) -> None:
-        from baidu_ocr.inputs.images import read_image_source
+        from baidu_ocr.inputs.sources import read_image_source
 
         source = self._image_source(fetched, key)
         data = read_image_source(source if isinstance(source, bytes) else source.get())

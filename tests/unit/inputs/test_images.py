@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import io
 import pickle
@@ -10,22 +9,13 @@ import subprocess
 import sys
 import threading
 import time
-import urllib.parse
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
-from baidu_ocr.exceptions import BadImage, ConfigError
-from baidu_ocr.inputs.images import (
-    ImageLimits,
-    PreparedImage,
-    binarize_otsu,
-    decoded_pixels,
-    encoded_size,
-    otsu_threshold,
-    prepare_image,
-    read_image_source,
-)
+from baidu_ocr.exceptions import BadImage
+from baidu_ocr.inputs.image_limits import ImageLimits, encoded_size
+from baidu_ocr.inputs.images import PreparedImage, decoded_pixels, prepare_image
 from PIL import Image
 
 RNG = np.random.default_rng(20240601)
@@ -182,17 +172,6 @@ def test_binarize_sends_black_and_white_only():
     assert out.getpixel((120, 14)) == 0 and out.getpixel((120, 24)) == 255
 
 
-def test_otsu_threshold_separates_two_peaks():
-    hist = np.zeros(256)
-    hist[40:60] = 100  # ink
-    hist[180:220] = 300  # paper
-    threshold = otsu_threshold(hist)
-    assert 59 <= threshold < 180
-    # A blank page stays a blank page.
-    blank = binarize_otsu(Image.new("L", (20, 20), 250))
-    assert set(np.unique(np.asarray(blank.convert("L")))) == {255}
-
-
 # -- refusals -----------------------------------------------------------------------------------------
 
 
@@ -248,35 +227,7 @@ def test_bad_image_pickles_and_names_endpoint_and_code():
     assert "general_basic" in str(clone) and "216202" in str(clone)
 
 
-# -- sources and hashing ------------------------------------------------------------------------------
-
-
-class FakeS3Object:
-    """What boto3's ``s3.Object`` looks like to us: ``get()`` returns ``{"Body": stream}``."""
-
-    def __init__(self, data: bytes) -> None:
-        self.data = data
-
-    def get(self):
-        return {"Body": io.BytesIO(self.data), "ContentLength": len(self.data)}
-
-
-def test_sources_bytes_path_and_s3_shapes_read_the_same(tmp_path):
-    raw = encode(document(), "PNG")
-    path = tmp_path / "page.png"
-    path.write_bytes(raw)
-    sources = [
-        raw,
-        bytearray(raw),
-        memoryview(raw),
-        path,
-        str(path),
-        {"Body": io.BytesIO(raw)},
-        FakeS3Object(raw),
-        io.BytesIO(raw),
-    ]
-    for source in sources:
-        assert read_image_source(source) == raw, type(source).__name__
+# -- S3 shapes and hashing ------------------------------------------------------------------------------
 
 
 def test_boto3_s3_object_with_moto():
@@ -294,13 +245,6 @@ def test_boto3_s3_object_with_moto():
     assert from_object.data == from_response.data == raw
 
 
-def test_urls_and_unknown_objects_are_refused():
-    with pytest.raises(ValueError, match="S3Hook"):
-        read_image_source("s3://bucket/key.png")
-    with pytest.raises(TypeError):
-        read_image_source(12345)
-
-
 def test_content_hash_is_of_the_original_bytes_whatever_was_sent(tmp_path):
     raw = encode(document(5000, 300), "PNG")
     path = tmp_path / "wide.png"
@@ -310,36 +254,7 @@ def test_content_hash_is_of_the_original_bytes_whatever_was_sent(tmp_path):
     assert from_bytes.data != raw  # it was shrunk, yet hashes as the file it came from
 
 
-# -- limits -------------------------------------------------------------------------------------------
-
-
-def test_encoded_size_is_the_url_encoded_base64_length():
-    for data in (b"", b"\xfb\xff\xfe" * 100, RNG.bytes(3001)):
-        expected = len(urllib.parse.quote_plus(base64.b64encode(data).decode()))
-        assert encoded_size(data) == expected
-
-
-def test_limits_from_connection_extra():
-    base = ImageLimits()
-    raised = ImageLimits.from_extra(
-        {"max_side": 8192, "max_encoded_mb": 10, "formats": ["jpg", "png"]}, base=base
-    )
-    assert raised.max_side == 8192
-    assert raised.max_encoded_bytes == 10 * 1024 * 1024
-    assert raised.formats == {"JPEG", "PNG"}
-    per_endpoint = {"endpoints": {"accurate": {"max_side": 8192}}}
-    assert ImageLimits.from_extra(per_endpoint, endpoint="accurate").max_side == 8192
-    assert ImageLimits.from_extra(per_endpoint, endpoint="general_basic").max_side == 4096
-    assert ImageLimits.from_extra(None) == base
-
-
-@pytest.mark.parametrize(
-    ("extra", "fragment"),
-    [({"max_sid": 8192}, "max_sid"), ({"min_side": 5000}, "min_side"), ({"max_side": "big"}, "image_limits")],
-)
-def test_bad_limits_are_config_errors_naming_the_key(extra, fragment):
-    with pytest.raises(ConfigError, match=fragment):
-        ImageLimits.from_extra(extra)
+# -- formats Pillow names differently ---------------------------------------------------------------
 
 
 def test_animated_gif_sends_its_first_frame():

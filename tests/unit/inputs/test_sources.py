@@ -1,12 +1,14 @@
 """Listing S3 for a run: a source that cannot be listed fails at once, with its cause; images are served as
-images (their content type from the key's suffix)."""
+images (their content type from the key's suffix); one source (bytes, a path, an S3 object) reads as its bytes."""
 
 from __future__ import annotations
+
+import io
 
 import pytest
 from airflow.sdk.exceptions import AirflowFailException
 from baidu_ocr.exceptions import S3SourceUnavailable
-from baidu_ocr.inputs.sources import content_type_of, list_image_objects
+from baidu_ocr.inputs.sources import content_type_of, list_image_objects, read_image_source
 from botocore.exceptions import ClientError, EndpointConnectionError
 
 from tests.unit.conftest import BUCKET
@@ -81,3 +83,41 @@ def test_an_empty_prefix_lists_nothing(s3):
 )
 def test_content_type_of_an_input_from_its_key_suffix(key, content_type):
     assert content_type_of(key) == content_type
+
+
+# -- reading one source --------------------------------------------------------------------------------
+
+
+class FakeS3Object:
+    """What boto3's ``s3.Object`` looks like to us: ``get()`` returns ``{"Body": stream}``."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+
+    def get(self):
+        return {"Body": io.BytesIO(self.data), "ContentLength": len(self.data)}
+
+
+def test_sources_bytes_path_and_s3_shapes_read_the_same(tmp_path):
+    raw = b"\x89PNG\r\n\x1a\n" + bytes(range(256))  # any bytes: reading does not decode
+    path = tmp_path / "page.png"
+    path.write_bytes(raw)
+    sources = [
+        raw,
+        bytearray(raw),
+        memoryview(raw),
+        path,
+        str(path),
+        {"Body": io.BytesIO(raw)},
+        FakeS3Object(raw),
+        io.BytesIO(raw),
+    ]
+    for source in sources:
+        assert read_image_source(source) == raw, type(source).__name__
+
+
+def test_urls_and_unknown_objects_are_refused():
+    with pytest.raises(ValueError, match="S3Hook"):
+        read_image_source("s3://bucket/key.png")
+    with pytest.raises(TypeError):
+        read_image_source(12345)
