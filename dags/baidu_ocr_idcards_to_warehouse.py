@@ -107,6 +107,7 @@ def baidu_ocr_idcards_to_warehouse():
         """Delete the raw responses (sealed ID numbers, names, addresses) once, and only once, the masked tables are loaded."""
         from airflow.providers.amazon.aws.hooks.s3 import S3Hook
         from airflow.sdk.exceptions import AirflowSkipException
+        from baidu_ocr.operators.load import UNOPENED_RECORDS_XCOM
         from baidu_ocr.pipeline.manifests import load_error
         from baidu_ocr.pipeline.staging import DEFAULT_STAGING_PREFIX, delete_run_staging
 
@@ -115,6 +116,12 @@ def baidu_ocr_idcards_to_warehouse():
             raise AirflowSkipException(
                 f"Not purging: the load failed ({failure}). The staged responses are what was paid for; "
                 "they stay for a rerun and expire by the staging prefix's lifecycle rule."
+            )
+        if unopened := ti.xcom_pull(task_ids="normalize_and_load", key=UNOPENED_RECORDS_XCOM):
+            raise AirflowSkipException(
+                f"Not purging: {unopened} staged record(s) could not be opened with the PII connection "
+                "(sealed_pii). Fix its password or retired_hmac_keys and clear normalize_and_load: it loads "
+                "them from staging without paying again."
             )
         s3 = S3Hook(aws_conn_id="aws_default")
         deleted = delete_run_staging(s3, params["bucket"], DEFAULT_STAGING_PREFIX, ti.dag_id, ti.run_id)

@@ -267,15 +267,20 @@ def _clean_record() -> dict:
 
 
 def _load_documents(uri: str, tmp_path: Path) -> tuple[dict[str, tuple], str]:
-    """Load ``uri``; return ocr_documents (content hash -> status, error_class, error_msg) and ocr_lines."""
+    """Load ``uri``; return ocr_documents (content hash -> status, error_class, error_msg) and ocr_lines.
+    The records the load could not open are what it tells a purge to keep (its XCom)."""
     from baidu_ocr.operators import BaiduOcrWarehouseLoadOperator
+    from baidu_ocr.operators.load import UNOPENED_RECORDS_XCOM
 
     op = BaiduOcrWarehouseLoadOperator(task_id="load", manifests=[{"uri": uri}], mask_id_numbers=False)
-    op.execute(context(task_id="load"))
+    ctx = context(task_id="load")
+    op.execute(ctx)
     with sqlite3.connect(tmp_path / "warehouse.db") as db:
         rows = db.execute("SELECT content_sha256, status, error_class, error_msg FROM ocr_documents")
         documents = {sha: (status, error_class, msg) for sha, status, error_class, msg in rows}
         lines = "\n".join(repr(row) for row in db.execute("SELECT * FROM ocr_lines"))
+    unopened = sum(1 for _, error_class, _ in documents.values() if error_class == "sealed_pii")
+    assert ctx["ti"].pushed.get(UNOPENED_RECORDS_XCOM, 0) == unopened
     return documents, lines
 
 

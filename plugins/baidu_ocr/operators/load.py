@@ -21,6 +21,9 @@ if TYPE_CHECKING:
 
     from baidu_ocr.pii.policy import PiiPolicy
 
+# XCom key of the load: how many staged records it could not open (their sealed ID numbers), kept in staging.
+UNOPENED_RECORDS_XCOM = "unopened_sealed_records"
+
 
 class BaiduOcrWarehouseLoadOperator(WarehouseOperatorMixin, BaseOperator):
     """Read staged raw records, normalize them into tables and upsert them into the warehouse.
@@ -140,6 +143,9 @@ class BaiduOcrWarehouseLoadOperator(WarehouseOperatorMixin, BaseOperator):
         )
         loaded = dict(self.warehouse.load(frames))
         self._lineage_rows = loaded
+        if unopened := getattr(self, "_unopened", 0):
+            # Whoever would delete the staged responses after the load must keep these: they were paid for.
+            context["ti"].xcom_push(key=UNOPENED_RECORDS_XCOM, value=unopened)
         from baidu_ocr.pipeline.manifests import cost_figures
 
         self._lineage_cost = cost_figures(manifest_list(self.manifests))
@@ -208,7 +214,9 @@ class BaiduOcrWarehouseLoadOperator(WarehouseOperatorMixin, BaseOperator):
         columns = [c for c in SEALED_COLUMNS if c in records]
         marked = pd.Series(False, index=records.index)
         for column in columns:  # column by column: an empty frame's apply() keeps the string dtype
-            marked |= records[column].astype("string").str.contains(MARK, regex=False).fillna(False).astype(bool)
+            marked |= (
+                records[column].astype("string").str.contains(MARK, regex=False).fillna(False).astype(bool)
+            )
         if not marked.any():
             return records  # nothing sealed or escaped: no PII connection to read
         conn_id = self.pii_conn_id or DEFAULT_PII_CONN_ID
@@ -244,6 +252,7 @@ class BaiduOcrWarehouseLoadOperator(WarehouseOperatorMixin, BaseOperator):
                 reason,
                 conn_id,
             )
+        self._unopened = sum(failed.values())
         return records
 
 
