@@ -124,10 +124,13 @@ def ui_env(home: Path, port: int) -> dict[str, str]:
         PATH=f"{BIN}{os.pathsep}{env.get('PATH', '')}",  # standalone starts "airflow <component>" by name
         AIRFLOW__CORE__PLUGINS_FOLDER=str(REPO / "plugins"),
         AIRFLOW__CORE__TEST_CONNECTION="Enabled",  # the "Test" button of the connection list
-        # The PII connection's AES key sits in its extra under a name Airflow does not mask by default: without
-        # this the UI and the REST API would show it in clear.
+        # The PII connection's AES key and retired HMAC keys sit in its extra under names Airflow does not mask by
+        # default: without this the UI and the REST API would show them in clear.
         AIRFLOW__CORE__SENSITIVE_VAR_CONN_NAMES=",".join(
-            filter(None, [env.get("AIRFLOW__CORE__SENSITIVE_VAR_CONN_NAMES"), "encryption_key"])
+            filter(
+                None,
+                [env.get("AIRFLOW__CORE__SENSITIVE_VAR_CONN_NAMES"), "encryption_key", "retired_hmac_keys"],
+            )
         ),
         AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS=f"{ADMIN}:admin",
         AIRFLOW__API__HOST="127.0.0.1",
