@@ -1,4 +1,8 @@
-"""What the S3-batch operators share: the hooks, reading and selecting a batch's keys, staging, publishing."""
+"""What the S3-batch operators share: the hooks, reading and selecting a batch's keys, staging, publishing.
+
+The run's cost (budget and usage rows) is mixed in from ``operators/cost.py``, OpenLineage from
+``operators/lineage.py``.
+"""
 
 from __future__ import annotations
 
@@ -10,13 +14,13 @@ from typing import TYPE_CHECKING, Any
 from airflow.sdk import BaseOperator
 
 from baidu_ocr.client.errors import PLANNED_STOPS
-from baidu_ocr.exceptions import BudgetExhausted
 from baidu_ocr.inputs.sources import DEFAULT_MEMORY_BUDGET, FetchedImages, S3ImageSource, fetch_images
+from baidu_ocr.operators.cost import RunCostMixin, count_earlier_calls
+from baidu_ocr.operators.lineage import MAX_LINEAGE_INPUTS, OpenLineageMixin
 from baidu_ocr.pii.connection import DEFAULT_PII_CONN_ID, sealing_key
 from baidu_ocr.pii.policy import mask_id_numbers_in_text
 from baidu_ocr.pipeline.budget import RunBudget
 from baidu_ocr.pipeline.manifests import BatchManifest, build_manifest, check_failure_ratio, staged_where
-from baidu_ocr.pipeline.params import unset
 from baidu_ocr.pipeline.planning import ImageSelection, select_images_to_ocr
 from baidu_ocr.pipeline.records import OcrOutcome, options_hash, seal_record
 from baidu_ocr.pipeline.staging import (
@@ -37,10 +41,6 @@ if TYPE_CHECKING:
     from baidu_ocr.warehouse import WarehouseLoader
 
 
-# At most this many S3 objects in a task's lineage event: 10 000 keys must not make a 1 MB event.
-MAX_LINEAGE_INPUTS = 1000
-
-
 class WarehouseOperatorMixin:
     """A cached ``warehouse``, as operators have a cached hook: one loader per task, built on first use
     (in ``execute``, never in ``__init__``), so the schema check, which takes a lock on PostgreSQL, runs
@@ -55,7 +55,7 @@ class WarehouseOperatorMixin:
         return WarehouseLoader(self.warehouse_conn_id)
 
 
-class S3ImageBatchOperator(WarehouseOperatorMixin, BaseOperator):
+class S3ImageBatchOperator(RunCostMixin, OpenLineageMixin, WarehouseOperatorMixin, BaseOperator):
     """Base of the operators that OCR a batch of S3 keys and stage the raw records (not used directly).
 
     :param bucket: S3 bucket of the images.
@@ -352,88 +352,6 @@ class S3ImageBatchOperator(WarehouseOperatorMixin, BaseOperator):
         self.hook.close_idle_connections()
         return manifest
 
-    # ---- cost: the run's budget and the usage rows -------------------------------------------------------
-
-    def _run_budget(self, context: Context) -> RunBudget:
-        """The run's ``max_billable_calls``, reserved call by call in the ledger every task of the run shares:
-        the warehouse's ``ocr_run_budget`` row, else a Redis counter (the connection's ``redis_url``), else
-        (no shared place) this try's own counter."""
-        ledger = None
-        if not unset(self.max_billable_calls):
-            ti = context["ti"]
-            if self.warehouse_conn_id:
-                ledger = self.warehouse.budget_ledger(ti.dag_id, ti.run_id)
-            elif redis_url := self.hook.settings.redis_url:
-                from baidu_ocr.pipeline.budget import RedisLedger
-
-                ledger = RedisLedger(redis_url, ti.dag_id, ti.run_id)
-            else:
-                self.log.warning(
-                    "max_billable_calls=%s holds for this task try alone: without a warehouse_conn_id or the "
-                    "connection's redis_url, the run's tasks have no shared place to count their calls",
-                    self.max_billable_calls,
-                )
-        self._budget = RunBudget(self.max_billable_calls, ledger=ledger, endpoint=self.billing_endpoint)
-        return self._budget
-
-    def _stopped_reason(self, error: BaseException | None, n_left: int) -> BaseException | None:
-        """A budget stop said with the run's figures and what is left (the runner only knows this try's share)."""
-        if isinstance(error, BudgetExhausted) and self._budget is not None:
-            return self._budget.exhausted(n_left)
-        return error
-
-    def _record_usage(self, context: Context, stats: dict[str, Any], pages: int) -> list[dict[str, Any]]:
-        """This try's ``ocr_usage`` rows (nothing without a warehouse or without calls)."""
-        if not self.warehouse_conn_id or not (stats.get("calls_by_endpoint") or pages):
-            return []
-        from baidu_ocr.pipeline.usage import beijing_day, usage_rows
-
-        ti = context["ti"]
-        rows = usage_rows(
-            dag_id=ti.dag_id,
-            run_id=ti.run_id,
-            task_id=ti.task_id,
-            map_index=ti.map_index if ti.map_index is not None else -1,
-            try_number=getattr(ti, "try_number", None) or 1,
-            stats=stats,
-            pages_by_endpoint={self.billing_endpoint: pages} if pages else {},
-            day=beijing_day(),
-        )
-        try:
-            written = self.warehouse.record_usage(rows, self.hook.settings.pricing)
-        except Exception as exc:  # noqa: BLE001 - bookkeeping: the batch's results must still be published
-            self.log.warning(
-                "Could not record the usage of this try in ocr_usage: %s: %s", type(exc).__name__, exc
-            )
-            return []
-        self._lineage_usage = written
-        return written
-
-    # ---- OpenLineage -------------------------------------------------------------------------------------
-
-    def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
-        """Inputs: the S3 objects read; outputs: the staged records and ``ocr_usage``; run facet: the cost."""
-        from airflow.providers.openlineage.extractors import OperatorLineage
-
-        from baidu_ocr.pipeline.lineage import cost_facet, s3_inputs, s3_output, warehouse_datasets
-        from baidu_ocr.pipeline.manifests import cost_figures
-
-        manifest = self._lineage_manifest
-        outputs = [s3_output(manifest["uri"])] if manifest and manifest.get("uri") else []
-        if self._lineage_usage and self.warehouse_conn_id:
-            rows = {"ocr_usage": len(self._lineage_usage)}
-            outputs += warehouse_datasets(self.warehouse_conn_id, ["ocr_usage"], rows=rows)
-        costs = [r["estimated_cost"] for r in self._lineage_usage if r.get("estimated_cost") is not None]
-        cost = sum(costs) if costs else None
-        facets = {"baidu_ocr_cost": cost_facet(cost_figures([manifest]), cost)} if manifest else {}
-        return OperatorLineage(
-            inputs=s3_inputs(self.bucket, self._lineage_read), outputs=outputs, run_facets=facets
-        )
-
-    def get_openlineage_facets_on_failure(self, task_instance: Any) -> Any:
-        """A stopped batch (budget, quota) fails after staging: what it read, wrote and paid is the same."""
-        return self.get_openlineage_facets_on_complete(task_instance)
-
     def _publish_then_check(
         self, context: Context, manifest: BatchManifest, error: BaseException | None = None
     ) -> BatchManifest:
@@ -453,18 +371,6 @@ class S3ImageBatchOperator(WarehouseOperatorMixin, BaseOperator):
             )
             raise
         return manifest
-
-
-def count_earlier_calls(stats: dict[str, Any], earlier: Sequence[OcrOutcome], endpoint: str) -> None:
-    """Add the calls earlier tries of this task paid for (in this run) to this try's ``stats``: one billable
-    call per result, every other attempt a failed (unbilled) one."""
-    if not earlier:
-        return
-    attempts = sum(max(o.attempts, 1 if o.ok else 0) for o in earlier)
-    billable = sum(1 for o in earlier if o.ok)
-    counts = {"billable_calls": billable, "failed_calls": attempts - billable}
-    stats["calls_of_earlier_tries"] = attempts
-    add_call_counts(stats, {**counts, "calls_by_endpoint": {endpoint: counts}})
 
 
 def shown_uri(bucket: str, key: str) -> str:

@@ -11,7 +11,8 @@ from airflow.sdk import BaseOperator
 
 from baidu_ocr.exceptions import BaiduOcrError
 from baidu_ocr.inputs.sources import S3ImageSource
-from baidu_ocr.operators.base import S3ImageBatchOperator, count_earlier_calls
+from baidu_ocr.operators.base import S3ImageBatchOperator
+from baidu_ocr.operators.cost import count_earlier_calls
 from baidu_ocr.pipeline.manifests import BatchManifest, build_manifest, staged_where
 from baidu_ocr.pipeline.records import OcrOutcome
 
