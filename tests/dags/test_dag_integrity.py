@@ -106,5 +106,7 @@ def test_airflow_executes_none_of_the_providers_modules_as_plugin_files(syntax):
 
     plugins = DAGS_DIR.parent / "plugins"
     assert (plugins / "baidu_ocr" / "warehouse" / "__main__.py").is_file()
-    loaded = [p for p in find_path_from_directory(str(plugins), ".airflowignore", syntax) if p.endswith(".py")]
+    loaded = [
+        p for p in find_path_from_directory(str(plugins), ".airflowignore", syntax) if p.endswith(".py")
+    ]
     assert loaded == []

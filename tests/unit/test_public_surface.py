@@ -63,7 +63,7 @@ def test_the_hook_operators_and_triggers_import_from_their_public_packages():
     from baidu_ocr.triggers.jobs import BaiduOcrParserTaskTrigger, BaiduOcrTableJobTrigger
 
     assert hooks.BaiduOcrHook is BaiduOcrHook
-    assert OPERATORS <= set(operators.__all__)
+    assert set(operators.__all__) >= OPERATORS
     for name in OPERATORS:
         assert getattr(operators, name).__module__.startswith("baidu_ocr.operators.")
     assert (triggers.BaiduOcrTableJobTrigger, triggers.BaiduOcrParserTaskTrigger) == (
