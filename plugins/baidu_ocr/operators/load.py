@@ -131,6 +131,7 @@ class BaiduOcrWarehouseLoadOperator(WarehouseOperatorMixin, BaseOperator):
         from airflow.providers.amazon.aws.hooks.s3 import S3Hook
 
         from baidu_ocr.normalize import normalize_records
+        from baidu_ocr.pipeline.records import SEALED_PII_ERROR
         from baidu_ocr.pipeline.staging import read_records
 
         s3 = S3Hook(aws_conn_id=self.aws_conn_id)
@@ -143,7 +144,7 @@ class BaiduOcrWarehouseLoadOperator(WarehouseOperatorMixin, BaseOperator):
         )
         loaded = dict(self.warehouse.load(frames))
         self._lineage_rows = loaded
-        if unopened := getattr(self, "_unopened", 0):
+        if unopened := int((records["error_class"] == SEALED_PII_ERROR).sum()):
             # Whoever would delete the staged responses after the load must keep these: they were paid for.
             context["ti"].xcom_push(key=UNOPENED_RECORDS_XCOM, value=unopened)
         from baidu_ocr.pipeline.manifests import cost_figures
@@ -252,7 +253,6 @@ class BaiduOcrWarehouseLoadOperator(WarehouseOperatorMixin, BaseOperator):
                 reason,
                 conn_id,
             )
-        self._unopened = sum(failed.values())
         return records
 
 
