@@ -68,7 +68,6 @@ from baidu_ocr.pipeline.step_errors import publish_error_on_failure
 
 WAREHOUSE_CONN_ID = "warehouse_default"
 TABLES = ("ocr_documents", "ocr_lines", "ocr_chars", "ocr_fields", "ocr_review_queue")
-MAX_REVIEWS = 512  # review tasks per run (max_map_length is 1024); the rest stay queued as needs_review
 
 
 @dag(
@@ -162,17 +161,15 @@ def baidu_ocr_s3_to_warehouse():
     @task(show_return_value_in_logs=False)  # up to 512 documents' low-confidence lines: not for the log
     def review_queue(params: dict, ti=None, dag_run=None) -> list[dict]:
         """The documents this run queued for review (none when reviews are not opened in the UI)."""
-        import logging
+        from baidu_ocr.pipeline.review_tasks import reviews_to_open
 
-        from baidu_ocr.warehouse import WarehouseLoader
-
-        if not params["review_in_ui"]:
-            return []
-        if dag_run.triggering_user_name == "dag_test":  # the marker dag.test() gives its runs
-            # `airflow dags test` waits for every human answer and never applies a review timeout.
-            logging.getLogger(__name__).warning("airflow dags test: documents stay queued, no review task")
-            return []
-        return WarehouseLoader(WAREHOUSE_CONN_ID).review_queue(ti.dag_id, ti.run_id, limit=MAX_REVIEWS)
+        return reviews_to_open(
+            WAREHOUSE_CONN_ID,
+            review_in_ui=params["review_in_ui"],
+            dag_id=ti.dag_id,
+            run_id=ti.run_id,
+            triggering_user_name=dag_run.triggering_user_name,
+        )
 
     queued = review_queue()
     load >> queued
