@@ -163,13 +163,7 @@ def baidu_ocr_s3_to_warehouse():
         """The documents this run queued for review (none when reviews are not opened in the UI)."""
         from baidu_ocr.pipeline.review_tasks import reviews_to_open
 
-        return reviews_to_open(
-            WAREHOUSE_CONN_ID,
-            review_in_ui=params["review_in_ui"],
-            dag_id=ti.dag_id,
-            run_id=ti.run_id,
-            triggering_user_name=dag_run.triggering_user_name,
-        )
+        return reviews_to_open(WAREHOUSE_CONN_ID, review_in_ui=params["review_in_ui"], ti=ti, dag_run=dag_run)
 
     queued = review_queue()
     load >> queued

@@ -228,7 +228,7 @@ _TABLE: tuple[Endpoint, ...] = (
         "road_transport_certificate road_transport_certificateUrl road_transport_certificatePdf",
     ),
     # Invoices, tickets and receipts
-    _ep("vat_invoice", "ocr/v1/vat_invoice", "IUP", "vatInvoice vatInvoiceUrl vatInvoicePdf"),
+    _ep("vat_invoice", "ocr/v1/vat_invoice", "IUPO", "vatInvoice vatInvoiceUrl vatInvoicePdf"),
     # Verification takes the invoice's fields, not an image (the SDK's image line is commented out).
     _ep(
         "vat_invoice_verification",

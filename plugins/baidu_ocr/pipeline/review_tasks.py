@@ -12,7 +12,7 @@ MAX_REVIEWS = 512
 
 
 def reviews_to_open(
-    warehouse_conn_id: str, *, review_in_ui: bool, dag_id: str, run_id: str, triggering_user_name: str | None
+    warehouse_conn_id: str, *, review_in_ui: bool, ti: Any, dag_run: Any
 ) -> list[dict[str, Any]]:
     """The documents this run queued in ``ocr_review_queue``, to map the review task over.
 
@@ -23,7 +23,7 @@ def reviews_to_open(
 
     if not review_in_ui:
         return []
-    if triggering_user_name == "dag_test":  # the marker dag.test() gives its runs
+    if dag_run.triggering_user_name == "dag_test":  # the marker dag.test() gives its runs
         log.warning("airflow dags test: documents stay queued, no review task")
         return []
-    return WarehouseLoader(warehouse_conn_id).review_queue(dag_id, run_id, limit=MAX_REVIEWS)
+    return WarehouseLoader(warehouse_conn_id).review_queue(ti.dag_id, ti.run_id, limit=MAX_REVIEWS)
