@@ -38,6 +38,7 @@ ERROR_MESSAGES: dict[int, str] = {
     282003: "missing parameters",
     282005: "batch processing error",
     282006: "batch task limit reached",
+    282103: "target recognize error",
     282110: "urls not exit",
     282111: "url format illegal",
     282112: "url download timeout",

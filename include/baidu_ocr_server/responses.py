@@ -29,6 +29,7 @@ from baidu_ocr_server.shapes import (
     async_json_result,
     form_payload,
     idcard_payload,
+    invoice_payload,
     lines_payload,
     table_v2_payload,
 )
@@ -37,7 +38,8 @@ from baidu_ocr_server.wire import SMALL_BODY_BYTES, Request, Response
 log = logging.getLogger(__name__)
 
 RET_MSG = {1: "未开始", 2: "进行中", 3: "已完成"}
-RECOGNIZE_ERROR_BY_FAMILY = {"idcard": 216633, "table_request": 282810}
+RECOGNIZE_ERROR_BY_FAMILY = {"idcard": 216633, "invoice": 282103, "table_request": 282810}
+INVOICE_KINDS = ("normal", "roll")  # vat_invoice's ``type``: VAT invoices and e-invoices, or 卷票
 XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 FILES_PREFIX = "/_files/"
 # An nginx-style page: a real 5xx from Baidu's front end is not JSON either.
@@ -182,6 +184,11 @@ class BaiduOcrResponses:
             image = self._image(form, spec, extra)
             result = engine.recognize_idcard(image, side=side)
             return idcard_payload(result, detect_direction=_flag(form, "detect_direction"))
+        if spec.family == "invoice":
+            kind = form.get("type") or "normal"
+            if kind not in INVOICE_KINDS:
+                raise BaiduError(216100)
+            return invoice_payload(engine.recognize_invoice(self._image(form, spec, extra), kind=kind))
         image = self._image(form, spec, extra)
         if spec.family == "lines":
             options = LineOptions(

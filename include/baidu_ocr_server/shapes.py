@@ -20,7 +20,16 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
-from baidu_ocr_server.engines.base import Box, IdCardResult, Line, LinesResult, Table
+from baidu_ocr_server.engines.base import (
+    INVOICE_ITEMS,
+    INVOICE_SCALARS,
+    Box,
+    IdCardResult,
+    InvoiceResult,
+    Line,
+    LinesResult,
+    Table,
+)
 from baidu_ocr_server.engines.idcard_values import gb11643_check_digit
 
 FRONT_FIELDS = ("住址", "公民身份号码", "出生", "姓名", "性别", "民族")
@@ -136,6 +145,19 @@ def idcard_payload(result: IdCardResult, *, detect_direction: bool) -> dict:
     payload["image_status"] = result.image_status
     payload["risk_type"] = "normal"
     return payload
+
+
+def invoice_payload(result: InvoiceResult) -> dict:
+    """``vat_invoice``: every scalar as a string (``""`` when not read), every item field as a list of
+    ``{"row": "1", "word": ...}`` with rows only for the cells read; ``words_result_num`` counts the keys."""
+    words_result: dict = {name: str(result.fields.get(name, "")) for name in INVOICE_SCALARS}
+    for name in INVOICE_ITEMS:
+        words_result[name] = [
+            {"row": str(row), "word": item[name]}
+            for row, item in enumerate(result.items, start=1)
+            if item.get(name)
+        ]
+    return {"words_result_num": len(words_result), "words_result": words_result}
 
 
 def _header_lines(lines: list[Line], key: str) -> list[dict]:

@@ -734,13 +734,24 @@ def main() -> None:
         action="store_true",
         help="only (re)assemble documents_pdf/ and review/ from documents/",
     )
+    parser.add_argument(
+        "--invoices-only", action="store_true", help="only (re)draw invoices/ and validation/invoices/"
+    )
     args = parser.parse_args()
+    # The VAT invoices have their own module and fonts (issue 22); imported here, as it imports this one.
+    from invoice_samples import make_invoices, make_validation_invoices
+
+    if args.invoices_only:
+        make_invoices(args.out)
+        make_validation_invoices(args.out)
+        return
     if args.pdfs_only:
         make_pdfs(args.out)
         make_faded(args.out)
         return
     if args.validation:
         make_validation_set(args.out / "validation", find_font(args.font, VALIDATION_FONTS))
+        make_validation_invoices(args.out)
         return
     font = find_font(args.font)
     rng = random.Random(SEED)
@@ -753,6 +764,7 @@ def main() -> None:
     make_broken(args.out, rng)
     make_pdfs(args.out)
     make_faded(args.out)
+    make_invoices(args.out)
 
 
 if __name__ == "__main__":

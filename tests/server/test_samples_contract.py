@@ -3,6 +3,7 @@ answered as written, and every broken sample gets the Baidu code it expects."""
 
 from __future__ import annotations
 
+import base64
 import json
 from pathlib import Path
 
@@ -32,6 +33,27 @@ def samples_server():
         yield server, get_token(server)
 
 
+def assert_invoice_answer(got: dict, truth: dict) -> None:
+    """Every truth field answered as written (item fields row by row); every other field empty."""
+    assert set(truth) <= set(got)
+    for name, value in got.items():
+        assert value == truth.get(name, [] if isinstance(value, list) else ""), name
+
+
+INVOICE_PDFS = sorted(DEFAULT_SAMPLES_DIR.rglob("invoices/*.pdf"))
+
+
+@pytest.mark.parametrize("pdf_path", INVOICE_PDFS, ids=[p.stem for p in INVOICE_PDFS])
+def test_invoice_pdf_pages_are_answered_from_their_ground_truth(samples_server, pdf_path):
+    server, token = samples_server
+    truth = json.loads(pdf_path.with_suffix(".json").read_text(encoding="utf-8"))
+    document = base64.b64encode(pdf_path.read_bytes()).decode()
+    for page_no, page in enumerate(truth["pages"], start=1):
+        body = call(server, "vat_invoice", token, pdf_file=document, pdf_file_num=str(page_no)).json()
+        assert body["pdf_file_size"] == str(truth["page_count"])
+        assert_invoice_answer(body["words_result"], page["words_result"])
+
+
 @pytest.mark.parametrize(("truth_path", "image_path"), SAMPLES, ids=[p.stem for p, _ in SAMPLES])
 def test_sample_is_answered_from_its_ground_truth(samples_server, truth_path, image_path):
     server, token = samples_server
@@ -51,6 +73,9 @@ def test_sample_is_answered_from_its_ground_truth(samples_server, truth_path, im
             number = card["fields"].get("公民身份号码", {}).get("text", "")
             birth = card["fields"].get("出生", {}).get("text", "")
             assert body["idcard_number_type"] == idcard_number_type(number, birth)
+    elif kind == "invoice":
+        body = call(server, "vat_invoice", token, image=image).json()
+        assert_invoice_answer(body["words_result"], truth["words_result"])
     elif kind == "table":
         body = call(server, "table", token, image=image).json()
         assert body["table_num"] == len(truth["tables"])

@@ -52,6 +52,31 @@ class IdCardResult:
     direction: int = 0
 
 
+#: ``vat_invoice`` scalar fields, as Baidu names (and spells) them; each is answered, ``""`` when not read.
+INVOICE_SCALARS = (
+    "InvoiceType", "InvoiceTypeOrg", "InvoiceCode", "InvoiceNum", "InvoiceDate", "CheckCode", "MachineCode",
+    "Password", "SheetNum", "Province", "City", "ServiceType", "Agent",
+    "PurchaserName", "PurchaserRegisterNum", "PurchaserAddress", "PurchaserBank",
+    "SellerName", "SellerRegisterNum", "SellerAddress", "SellerBank",
+    "TotalAmount", "TotalTax", "AmountInFiguers", "AmountInWords", "Payee", "Checker", "NoteDrawer", "Remarks",
+)  # fmt: skip
+#: Item-line fields: arrays of ``{"row", "word"}``, a row only where the cell was read.
+INVOICE_ITEMS = (
+    "CommodityName", "CommodityType", "CommodityUnit", "CommodityNum", "CommodityPrice", "CommodityAmount",
+    "CommodityTaxRate", "CommodityTax",
+)  # fmt: skip
+
+
+@dataclass
+class InvoiceResult:
+    """A VAT invoice as read: ``fields`` keyed by :data:`INVOICE_SCALARS` (only those read), ``items`` one
+    dict per printed item line keyed by :data:`INVOICE_ITEMS` (only the cells read)."""
+
+    fields: dict[str, str]
+    items: list[dict[str, str]] = field(default_factory=list)
+    layout: str = "classic"  # classic | digital (数电票)
+
+
 @dataclass
 class TableCell:
     row_start: int  # 0-based, *_end exclusive (Baidu table v2 convention)
@@ -93,3 +118,6 @@ class Engine(Protocol):
     def recognize_idcard(self, image: bytes, *, side: str) -> IdCardResult: ...
 
     def recognize_tables(self, image: bytes) -> list[Table]: ...
+
+    def recognize_invoice(self, image: bytes, *, kind: str = "normal") -> InvoiceResult:
+        """A VAT invoice's fields; :class:`EngineCannotRecognize` (282103) when the image is none."""

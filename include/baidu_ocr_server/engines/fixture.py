@@ -1,9 +1,10 @@
 """The ``fixture`` engine: answers from the ground-truth JSON beside each sample image (fast, exact).
 
 Ground truth (the contract with the samples generator): ``<name>.json`` next to ``<name>.png|jpg`` with
-``kind`` (document | idcard | table | broken), ``lines`` [{text, box: [l, t, w, h]}], ``idcard``
+``kind`` (document | idcard | table | invoice | broken), ``lines`` [{text, box: [l, t, w, h]}], ``idcard``
 {side, fields: {label: {text, box}}}, ``tables`` [{box, cells: [{row_start, row_end, col_start, col_end,
-box, text}]}] and, for broken samples, ``expect_error`` (the Baidu code to answer). Samples are indexed by
+box, text}]}], for invoices ``layout`` (classic | digital) and ``words_result`` (Baidu's ``vat_invoice``
+answer for what is printed; fields left out are answered ``""``) and, for broken samples, ``expect_error`` (the Baidu code to answer). Samples are indexed by
 the sha256 of the image file's bytes, so an image is recognized wherever it comes from (S3, a URL, a
 rename). An image with no ground truth gets one deterministic line ``img-<12 hex of sha256>`` covering the
 whole image, so throughput tests can use thousands of generated images.
@@ -28,6 +29,7 @@ from baidu_ocr_server.engines.base import (
     Char,
     EngineCannotRecognize,
     IdCardResult,
+    InvoiceResult,
     Line,
     LinesResult,
     Table,
@@ -155,6 +157,21 @@ class FixtureEngine:
         if card.get("side") != side:
             return IdCardResult(fields={}, side=side, image_status="reversed_side")
         return IdCardResult(fields=fields, side=side, image_status=card.get("image_status", "normal"))
+
+    def recognize_invoice(self, image: bytes, *, kind: str = "normal") -> InvoiceResult:
+        """An invoice sample's truth verbatim; anything else (a document, an unknown image) is 282103."""
+        truth = self.truth_for(image)
+        if not truth or truth.get("kind") != "invoice":
+            raise EngineCannotRecognize("not an invoice", code=282103)
+        fields, rows = {}, {}
+        for name, value in truth["words_result"].items():
+            if isinstance(value, list):
+                for cell in value:
+                    rows.setdefault(int(cell["row"]), {})[name] = str(cell["word"])
+            else:
+                fields[name] = str(value)
+        items = [rows.get(row, {}) for row in range(1, max(rows, default=0) + 1)]
+        return InvoiceResult(fields=fields, items=items, layout=truth.get("layout", "classic"))
 
     def recognize_tables(self, image: bytes) -> list[Table]:
         """Ground-truth tables; an image without any answers one 1x1 table holding its placeholder line."""
