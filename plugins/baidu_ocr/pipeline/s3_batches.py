@@ -84,7 +84,6 @@ def stage_batch_keys(
 
     :param dag_id: and ``run_id``: the run's folder (default: the running task's, from its context).
     """
-    from baidu_ocr.pii.connection import sealing_key
     from baidu_ocr.pipeline.staging import ensure_staging_expiry, staging_key, write_output_file
 
     if dag_id is None or run_id is None:
@@ -95,14 +94,13 @@ def stage_batch_keys(
     s3 = s3_hook(aws_conn_id)
     if expiry_days and specs:
         ensure_staging_expiry(s3, bucket, staging_prefix, expiry_days)
-    seal = _key_sealer(sealing_key(pii_conn_id))
+    seal = key_list_sealer(pii_conn_id)
     staged = []
     for n, spec in enumerate(specs):
-        listed: dict[str, Any] = {"sealed": seal is not None, "keys": [str(k) for k in spec["keys"]]}
+        listed: dict[str, Any] = {"keys": [str(k) for k in spec["keys"]]}
         if spec.get("pages"):
             listed["pages"] = dict(spec["pages"])
-        if seal is not None:
-            listed = map_json_strings(listed, seal)
+        listed = seal(listed)
         key = staging_key(staging_prefix, dag_id, run_id, f"batches/batch-{n:05d}.json")
         body = json.dumps(listed, ensure_ascii=False).encode()
         uri = write_output_file(s3, body, bucket, key, content_type="application/json", sse=sse)
@@ -140,13 +138,39 @@ def read_batch_keys(
     listed = json.loads(body)
     if not isinstance(listed, dict) or not isinstance(listed.get("keys"), list):
         raise ValueError(f"The batch's key list {uri} holds no list of keys")
-    if listed.get("sealed"):
-        from baidu_ocr.pii.connection import opening_keys
-        from baidu_ocr.pii.sealing import unseal_id_numbers
-
-        keys = opening_keys(pii_conn_id or DEFAULT_PII_CONN_ID)
-        listed = map_json_strings(listed, lambda text: unseal_id_numbers(text, keys))
+    listed = open_key_list(listed, pii_conn_id)
     return [str(k) for k in listed["keys"]], listed.get("pages")
+
+
+def key_list_sealer(
+    pii_conn_id: str | None = DEFAULT_PII_CONN_ID,
+) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    """What makes a key list (JSON of S3 keys) fit to write to S3: its ID numbers sealed by the PII
+    connection's key and the list marked ``sealed``, or kept as they are (marked unsealed) without that
+    connection. The connection is read once, here."""
+    from baidu_ocr.pii.connection import sealing_key
+
+    seal = _key_sealer(sealing_key(pii_conn_id))
+
+    def sealed(listed: dict[str, Any]) -> dict[str, Any]:
+        listed = {**listed, "sealed": seal is not None}
+        return listed if seal is None else map_json_strings(listed, seal)
+
+    return sealed
+
+
+def open_key_list(listed: dict[str, Any], pii_conn_id: str | None = DEFAULT_PII_CONN_ID) -> dict[str, Any]:
+    """A key list sealed by :func:`key_list_sealer`, its ID numbers opened (kept in memory only).
+
+    :raises SealedIdNumbersError: sealed with a key the PII connection neither holds nor lists as retired.
+    """
+    if not listed.get("sealed"):
+        return listed
+    from baidu_ocr.pii.connection import opening_keys
+    from baidu_ocr.pii.sealing import unseal_id_numbers
+
+    keys = opening_keys(pii_conn_id or DEFAULT_PII_CONN_ID)
+    return map_json_strings(listed, lambda text: unseal_id_numbers(text, keys))
 
 
 def batch_specs(

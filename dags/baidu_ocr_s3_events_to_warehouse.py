@@ -1,0 +1,279 @@
+"""
+### baidu_ocr_s3_events_to_warehouse: a document uploaded to S3 is in the warehouse seconds later, once
+
+S3 sends an `s3:ObjectCreated:*` notification per created object to an SQS queue; an `AssetWatcher` with the
+common-messaging `MessageQueueTrigger` (scheme `sqs`, the Amazon provider's SQS trigger, run by the
+triggerer) turns what it receives into events of the asset `baidu_ocr_s3_object_created`, and the scheduler
+starts a run of this DAG per batch of events. **Set the Airflow Variable `baidu_ocr_events_queue_url`**
+(or the environment variable `AIRFLOW_VAR_BAIDU_OCR_EVENTS_QUEUE_URL`) to the queue's URL; without it the
+DAG runs only its timed catch-up. The README says how to wire a bucket and a queue.
+
+1. **collect_objects** reads the S3 keys from the run's triggering events (the messages' `Records`, keys
+   URL-decoded; the test event, other event types, other buckets, keys outside `params.prefix` or
+   `params.suffixes` are left out and counted), records them in the DAG's **inbox**
+   (`s3://<bucket>/baidu-ocr-inbox/<dag_id>/<run_id>.json`), adds what runs that failed left in the inbox,
+   and cuts them into batches exactly as **baidu_ocr_s3_to_warehouse** does (key lists staged in S3: XCom
+   names no key).
+2. **ocr_batch**, **normalize_and_load**, **review**, **summarize**: the same operators as
+   **baidu_ocr_s3_to_warehouse**. Content the warehouse already holds is not OCRed again (content hash), so
+   a duplicate notification or a re-upload of the same bytes costs an S3 GET, not a call.
+3. **clear_inbox** deletes the inbox entries the run loaded, once every batch succeeded and the load went
+   through.
+
+**Exactly once in effect, at least once in delivery.** The trigger deletes the messages as it receives them
+(SQS cannot hold them until a run ends), so the inbox holds them instead: a run that fails (warehouse down,
+`max_billable_calls` reached, a lost worker) leaves its entry, and the next run, at the latest the catch-up
+run every `baidu_ocr_events_catchup_cron` (Variable; default every 15 minutes), OCRs what is missing and
+loads it, without another upload. Nothing is paid twice: with the warehouse down, the OCR task fails at its
+dedupe query before any billable call; what a failed run paid for is in the warehouse or in its staging,
+and the content-hash dedupe skips it. `max_active_runs=1`: two runs never OCR the same new content at once,
+and events that arrive during a run are taken by the next one (a burst of 1,000 uploads is a few runs).
+Open reviews hold the next run, so `params.review_in_ui` is off by default here (gated documents are
+loaded as `needs_review` and queued in `ocr_review_queue`; review them from **baidu_ocr_s3_to_warehouse**
+or turn it on with a short `review_timeout_minutes`).
+
+**Latency and SQS cost.** The trigger long-polls (`wait_time_seconds=20`, SQS's maximum: an empty poll
+waits on the queue and returns as soon as a message arrives) and polls again one second after an empty
+answer (`waiter_delay=1`). An idle queue therefore costs about 3 requests a minute (about 130,000 a
+month, within SQS's free million); an upload is seen within a second of its notification. A shorter
+`wait_time_seconds` or a longer `waiter_delay` trades latency for nothing (requests are billed per call, and
+long polling already makes an idle call last 20 s). One poll takes up to 10 messages (`max_messages`, SQS's
+limit) and one event carries one poll (`num_batches=1`: each further batch would long-poll 20 s on an empty
+queue before the event fires); events queued while a run is busy go to the next run together.
+
+Connections: `aws_default` (S3 and SQS; `endpoint_url` in extra for moto), `baidu_ocr_default`,
+`warehouse_default`. Pool: `baidu_ocr`.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from airflow.sdk import (
+    Asset,
+    AssetOrTimeSchedule,
+    AssetWatcher,
+    CronTriggerTimetable,
+    Param,
+    Variable,
+    dag,
+    task,
+)
+from baidu_ocr.inputs.sources import INPUT_SUFFIXES
+from baidu_ocr.normalize.review_gate import DEFAULT_MIN_CONFIDENCE
+from baidu_ocr.operators import (
+    BaiduOcrApplyReviewsOperator,
+    BaiduOcrBatchOperator,
+    BaiduOcrReviewOperator,
+    BaiduOcrRunSummaryOperator,
+    BaiduOcrWarehouseLoadOperator,
+)
+from baidu_ocr.pipeline.step_errors import publish_error_on_failure
+
+DAG_ID = "baidu_ocr_s3_events_to_warehouse"
+WAREHOUSE_CONN_ID = "warehouse_default"
+AWS_CONN_ID = "aws_default"
+TABLES = ("ocr_documents", "ocr_lines", "ocr_chars", "ocr_fields", "ocr_review_queue")
+QUEUE_URL_VARIABLE = "baidu_ocr_events_queue_url"
+CATCHUP_CRON_VARIABLE = "baidu_ocr_events_catchup_cron"
+DEFAULT_CATCHUP_CRON = "*/15 * * * *"
+INBOX_XCOM = "inbox_entries"  # the inbox entries (keys named after run ids) the run takes on
+# The SQS trigger's polling (see the doc above): long polls of 20 s, 1 s apart when empty, 10 messages each.
+POLL = {"wait_time_seconds": 20, "waiter_delay": 1, "max_messages": 10, "num_batches": 1}
+log = logging.getLogger(__name__)
+
+
+def events_asset() -> Asset:
+    """The asset S3's notifications update: watched on the queue when ``baidu_ocr_events_queue_url`` is set."""
+    from airflow.providers.common.messaging.triggers.msg_queue import MessageQueueTrigger
+
+    queue_url = Variable.get(QUEUE_URL_VARIABLE, default=None)
+    watchers = []
+    if queue_url:
+        trigger = MessageQueueTrigger(scheme="sqs", sqs_queue=queue_url, aws_conn_id=AWS_CONN_ID, **POLL)
+        watchers.append(AssetWatcher(name="baidu_ocr_s3_object_created_sqs", trigger=trigger))
+    else:
+        log.warning(
+            "%s: no SQS queue to watch; set the Airflow Variable %s (or AIRFLOW_VAR_%s) to the URL of the queue "
+            "that receives the bucket's s3:ObjectCreated:* notifications. Until then only the catch-up runs.",
+            DAG_ID,
+            QUEUE_URL_VARIABLE,
+            QUEUE_URL_VARIABLE.upper(),
+        )
+    return Asset(name="baidu_ocr_s3_object_created", watchers=watchers)
+
+
+@dag(
+    dag_id=DAG_ID,
+    schedule=AssetOrTimeSchedule(
+        timetable=CronTriggerTimetable(
+            Variable.get(CATCHUP_CRON_VARIABLE, default=DEFAULT_CATCHUP_CRON), timezone="UTC"
+        ),
+        assets=events_asset(),
+    ),
+    start_date=datetime(2025, 1, 1),
+    catchup=False,
+    max_active_runs=1,  # one run at a time: no two runs OCR the same new content; bursts become few runs
+    doc_md=__doc__,
+    tags=["baidu-ocr", "example", "events"],
+    render_template_as_native_obj=True,
+    params={
+        "bucket": Param("baidu-ocr-demo", type="string", description="the bucket whose notifications count"),
+        "prefix": Param("incoming/", type="string", description="only keys under this prefix are OCRed"),
+        "suffixes": Param(list(INPUT_SUFFIXES), type="array", description="key suffixes to OCR"),
+        "endpoint": Param("general_basic", type="string", description="Baidu OCR endpoint"),
+        "options": Param({"probability": "true"}, type="object", description="endpoint options"),
+        "batch_size": Param(100, type="integer", minimum=1, description="pages per mapped OCR task"),
+        "max_failure_ratio": Param(0.2, type="number", minimum=0, maximum=1),
+        "max_billable_calls": Param(
+            None,
+            type=["null", "integer"],
+            minimum=0,
+            description="billable calls one run may spend (empty: no cap); the rest waits in the inbox",
+        ),
+        "min_confidence": Param(
+            DEFAULT_MIN_CONFIDENCE,
+            type=["number", "null"],
+            minimum=0,
+            maximum=1,
+            description="documents with a line under this confidence (or no text) go to review; null: no gate",
+        ),
+        "review_in_ui": Param(
+            False, type="boolean", description="open review tasks (an open review holds the next run)"
+        ),
+        "review_timeout_minutes": Param(60, type="number", exclusiveMinimum=0),
+    },
+)
+def baidu_ocr_s3_events_to_warehouse():
+    @task(show_return_value_in_logs=False)
+    @publish_error_on_failure  # the summary says why the run failed
+    def collect_objects(params: dict, triggering_asset_events=None, ti=None) -> list[dict]:
+        """The batches of this run's new objects and of what failed runs left in the inbox."""
+        from baidu_ocr.pipeline.event_inbox import (
+            DEFAULT_INBOX_PREFIX,
+            adopt_leftovers,
+            entry_key,
+            list_entries,
+            merge_objects,
+            write_entry,
+        )
+        from baidu_ocr.pipeline.s3_batches import s3_hook, stage_batch_keys
+        from baidu_ocr.pipeline.s3_events import messages_of_asset_events, select_created_objects
+
+        bucket = params["bucket"]
+        events = [e for asset_events in (triggering_asset_events or {}).values() for e in asset_events]
+        selection = select_created_objects(
+            messages_of_asset_events(events), bucket, params["prefix"], params["suffixes"]
+        )
+        log.info("%d asset event(s): %s", len(events), selection.describe() or "no message")
+        s3 = s3_hook(AWS_CONN_ID)
+        own = entry_key(DEFAULT_INBOX_PREFIX, ti.dag_id, ti.run_id)
+        inbox = []
+        if selection.objects:  # first of all: from here on a failure loses nothing
+            inbox.append(write_entry(s3, bucket, own, ti.run_id, selection.objects))
+        adopted, leftovers = adopt_leftovers(
+            s3, bucket, list_entries(s3, bucket, DEFAULT_INBOX_PREFIX, ti.dag_id), own, _run_state(ti.dag_id)
+        )
+        if adopted:
+            log.info("Taking on %d inbox entr(ies) of earlier runs: %s", len(adopted), adopted)
+        ti.xcom_push(key=INBOX_XCOM, value=inbox + adopted)
+        return stage_batch_keys(_batch_specs(s3, merge_objects(leftovers, selection.objects), params), bucket)
+
+    batches = collect_objects()
+
+    ocr = BaiduOcrBatchOperator.partial(
+        task_id="ocr_batch",
+        pool="baidu_ocr",
+        bucket="{{ params.bucket }}",
+        endpoint="{{ params.endpoint }}",
+        options="{{ params.options }}",
+        warehouse_conn_id=WAREHOUSE_CONN_ID,
+        max_billable_calls="{{ params.max_billable_calls }}",
+        map_index_template="{{ task.batch_label }}",
+    ).expand_kwargs(batches)
+
+    load = BaiduOcrWarehouseLoadOperator(
+        task_id="normalize_and_load",
+        manifests=ocr.output,
+        warehouse_conn_id=WAREHOUSE_CONN_ID,
+        staging_bucket="{{ params.bucket }}",
+        trigger_rule="all_done",  # load what the successful batches staged even if one batch failed
+        tables=TABLES,
+        min_confidence="{{ params.min_confidence }}",
+    )
+
+    @task
+    def clear_inbox(rows_loaded, params: dict, ti=None) -> int:
+        """Delete the inbox entries this run loaded (upstream all succeeded: every batch and the load)."""
+        from airflow.sdk.exceptions import AirflowSkipException
+        from baidu_ocr.operators.load import UNOPENED_RECORDS_XCOM
+        from baidu_ocr.pipeline.event_inbox import delete_entries
+        from baidu_ocr.pipeline.s3_batches import s3_hook
+        from baidu_ocr.pipeline.step_errors import load_error
+
+        if failure := load_error(rows_loaded):
+            raise AirflowSkipException(f"Inbox kept: the load failed ({failure}); the next run retries it")
+        if ti.xcom_pull(task_ids="normalize_and_load", key=UNOPENED_RECORDS_XCOM):
+            raise AirflowSkipException("Inbox kept: staged records could not be opened (sealed_pii)")
+        entries = ti.xcom_pull(task_ids="collect_objects", key=INBOX_XCOM) or []
+        return delete_entries(s3_hook(AWS_CONN_ID), params["bucket"], entries)
+
+    cleared = clear_inbox(load.output)
+    ocr >> cleared
+
+    @task(show_return_value_in_logs=False)
+    def review_queue(params: dict, ti=None, dag_run=None) -> list[dict]:
+        """The documents this run queued for review (none unless reviews are opened in the UI)."""
+        from baidu_ocr.pipeline.review_tasks import reviews_to_open
+
+        return reviews_to_open(WAREHOUSE_CONN_ID, review_in_ui=params["review_in_ui"], ti=ti, dag_run=dag_run)
+
+    queued = review_queue()
+    load >> queued
+    review = BaiduOcrReviewOperator.partial(
+        task_id="review",
+        timeout_minutes="{{ params.review_timeout_minutes }}",
+        map_index_template="{{ task.document['source_uri'] }}",
+    ).expand(document=queued)
+    BaiduOcrApplyReviewsOperator(
+        task_id="apply_reviews", responses=review.output, warehouse_conn_id=WAREHOUSE_CONN_ID
+    )
+
+    BaiduOcrRunSummaryOperator(
+        task_id="summarize",
+        manifests=ocr.output,
+        batches=batches,
+        rows_loaded=load.output,
+        source="s3://{{ params.bucket }}/{{ params.prefix }} (events)",
+        warehouse_conn_id=WAREHOUSE_CONN_ID,
+    )
+
+
+def _run_state(dag_id: str):
+    """The state of one of this DAG's runs (``None``: no such run any more), through the task SDK."""
+
+    def state(run_id: str) -> str | None:
+        from airflow.sdk.execution_time.task_runner import RuntimeTaskInstance
+
+        try:
+            found = RuntimeTaskInstance.get_dagrun_state(dag_id, run_id)
+        except Exception:  # a run deleted from the metadata database: its entry is a leftover
+            return None
+        return str(getattr(found, "value", found))  # an enum: its str() is "DagRunState.FAILED"
+
+    return state
+
+
+def _batch_specs(s3, objects, params: dict) -> list[dict]:
+    """Batches weighed in pages (a PDF is read once to count its pages), as the listing DAG cuts them."""
+    from baidu_ocr.inputs.sources import count_document_pages, is_document_key
+    from baidu_ocr.pipeline.planning import plan_page_batches
+    from baidu_ocr.pipeline.s3_batches import batch_specs
+
+    pages = count_document_pages(s3, params["bucket"], [o.key for o in objects if is_document_key(o.key)])
+    batches = plan_page_batches(objects, pages, params["batch_size"])
+    return batch_specs(batches, max_failure_ratio=params["max_failure_ratio"])
+
+
+dag = baidu_ocr_s3_events_to_warehouse()

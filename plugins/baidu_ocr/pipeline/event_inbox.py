@@ -1,0 +1,138 @@
+"""The inbox of an event-driven DAG: what its runs were told to OCR, kept in S3 until it is loaded.
+
+The SQS trigger deletes a message as soon as it receives it, so a run that fails (warehouse down, budget
+reached, a worker lost) would lose its objects. Its first task therefore writes them to
+``s3://<bucket>/<inbox_prefix>/<dag_id>/<run_id>.json`` and the run deletes that entry only once every batch
+succeeded and the load went through. Every run (and the DAG's timed catch-up run) also takes the entries
+that finished runs left behind; what of them the warehouse already holds costs an S3 GET and no OCR call
+(content-hash dedupe). At least once in delivery, exactly once in effect.
+
+The inbox is not under the staging prefix: staged files expire after a few days, an entry must wait for as
+long as the warehouse is down. Keys are sealed like the batches' key lists (a key may be named after an ID
+number); run ids are not personal and may go to XCom and logs.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Iterable, Sequence
+from typing import TYPE_CHECKING
+
+from baidu_ocr.inputs.sources import ImageObject
+from baidu_ocr.pii.connection import DEFAULT_PII_CONN_ID
+from baidu_ocr.pipeline.staging import staging_key
+
+if TYPE_CHECKING:
+    from airflow.providers.amazon.aws.hooks.s3 import S3Hook
+
+DEFAULT_INBOX_PREFIX = "baidu-ocr-inbox"
+ENTRY_SUFFIX = ".json"
+# Dag run states of a run still at work on its entry: another run leaves the entry to it.
+ACTIVE_RUN_STATES = frozenset({"queued", "running"})
+log = logging.getLogger(__name__)
+
+
+def entry_key(inbox_prefix: str, dag_id: str, run_id: str) -> str:
+    """``<inbox_prefix>/<dag_id>/<run_id>.json`` (run-id punctuation made key-safe)."""
+    return staging_key(inbox_prefix, dag_id, run_id, "").rstrip("/") + ENTRY_SUFFIX
+
+
+def write_entry(
+    s3: S3Hook,
+    bucket: str,
+    key: str,
+    run_id: str,
+    objects: Sequence[ImageObject],
+    *,
+    pii_conn_id: str | None = DEFAULT_PII_CONN_ID,
+    sse: str | None = "AES256",
+) -> str:
+    """Record ``objects`` as ``run_id``'s to load; return the entry's key."""
+    from baidu_ocr.pipeline.s3_batches import key_list_sealer
+    from baidu_ocr.pipeline.staging import write_output_file
+
+    listed = key_list_sealer(pii_conn_id)(
+        {
+            "keys": [o.key for o in objects],
+            "etags": [o.etag for o in objects],
+            "sizes": [o.size for o in objects],
+        }
+    )
+    body = json.dumps({"run_id": run_id, **listed}, ensure_ascii=False).encode()
+    write_output_file(s3, body, bucket, key, content_type="application/json", sse=sse)
+    return key
+
+
+def read_entry(
+    s3: S3Hook, bucket: str, key: str, *, pii_conn_id: str | None = DEFAULT_PII_CONN_ID
+) -> tuple[str, list[ImageObject]] | None:
+    """The run id and objects of an entry, or ``None`` when another run deleted it meanwhile."""
+    from botocore.exceptions import ClientError
+
+    from baidu_ocr.pipeline.s3_batches import open_key_list
+
+    try:
+        body = s3.get_conn().get_object(Bucket=bucket, Key=key)["Body"].read()
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
+            return None
+        raise
+    listed = open_key_list(json.loads(body), pii_conn_id)
+    objects = [
+        ImageObject(key=str(k), etag=str(e), size=int(n))
+        for k, e, n in zip(listed["keys"], listed["etags"], listed["sizes"], strict=True)
+    ]
+    return str(listed["run_id"]), objects
+
+
+def list_entries(s3: S3Hook, bucket: str, inbox_prefix: str, dag_id: str) -> list[str]:
+    """The keys of the DAG's inbox entries."""
+    prefix = entry_key(inbox_prefix, dag_id, "any").rsplit("/", 1)[0] + "/"
+    return [k for k in s3.list_keys(bucket_name=bucket, prefix=prefix) or [] if k.endswith(ENTRY_SUFFIX)]
+
+
+def adopt_leftovers(
+    s3: S3Hook,
+    bucket: str,
+    entries: Iterable[str],
+    own_entry: str,
+    run_state: Callable[[str], str | None],
+    *,
+    pii_conn_id: str | None = DEFAULT_PII_CONN_ID,
+) -> tuple[list[str], list[ImageObject]]:
+    """The entries (and their objects) left by runs that are no longer at work: a run that failed, or one
+    deleted from the metadata database (``run_state`` answers ``None``). An entry of a queued or running
+    run stays with it (its own clear would otherwise race ours)."""
+    adopted: list[str] = []
+    objects: list[ImageObject] = []
+    for key in entries:
+        if key == own_entry:
+            continue
+        entry = read_entry(s3, bucket, key, pii_conn_id=pii_conn_id)
+        if entry is None:
+            continue
+        run_id, entry_objects = entry
+        if run_state(run_id) in ACTIVE_RUN_STATES:
+            continue
+        adopted.append(key)
+        objects.extend(entry_objects)
+    return adopted, objects
+
+
+def merge_objects(*groups: Iterable[ImageObject]) -> list[ImageObject]:
+    """One object per key, the latest mention winning (the object as it is now)."""
+    merged: dict[str, ImageObject] = {}
+    for group in groups:
+        for obj in group:
+            merged.pop(obj.key, None)
+            merged[obj.key] = obj
+    return list(merged.values())
+
+
+def delete_entries(s3: S3Hook, bucket: str, keys: Sequence[str]) -> int:
+    """Delete loaded entries (a missing one is not an error: S3 deletes are idempotent)."""
+    if keys:
+        s3.delete_objects(bucket=bucket, keys=list(keys))
+    log.info("Cleared %d inbox entr%s", len(keys), "y" if len(keys) == 1 else "ies")
+    return len(keys)
