@@ -137,3 +137,57 @@ def start_ocr_server(
     if not first.startswith("listening on "):
         raise RuntimeError(f"baidu-ocr-server did not start (see {logs / 'ocr-server.log'}): {first!r}")
     return first.removeprefix("listening on ")
+
+
+EVENTS_QUEUE = "baidu-ocr-events"
+EVENTS_PREFIX = "incoming/"
+
+
+def wire_s3_events(
+    endpoint_url: str,
+    bucket: str,
+    *,
+    queue: str = EVENTS_QUEUE,
+    prefix: str = EVENTS_PREFIX,
+    region: str = "us-east-1",
+    timeout_s: float = 10.0,
+) -> str:
+    """Create an SQS queue and send ``bucket``'s ``s3:ObjectCreated:*`` notifications under ``prefix`` to it,
+    as a real bucket is wired (the README's "Event-driven ingestion"); return the queue URL.
+
+    On the moto server (server mode: the SQS trigger's aiobotocore is not intercepted by ``mock_aws``). The
+    test event S3 sends when the configuration is set is received here, proving the wiring, and deleted.
+    Credentials from the environment (moto accepts any).
+    """
+    import json
+
+    import boto3
+
+    clients = {"endpoint_url": endpoint_url, "region_name": region}
+    sqs, s3 = boto3.client("sqs", **clients), boto3.client("s3", **clients)
+    url = sqs.create_queue(QueueName=queue)["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    with suppress(s3.exceptions.BucketAlreadyOwnedByYou, s3.exceptions.BucketAlreadyExists):
+        s3.create_bucket(Bucket=bucket)
+    s3.put_bucket_notification_configuration(
+        Bucket=bucket,
+        NotificationConfiguration={
+            "QueueConfigurations": [
+                {
+                    "Id": "baidu-ocr-events",
+                    "QueueArn": arn,
+                    "Events": ["s3:ObjectCreated:*"],
+                    "Filter": {"Key": {"FilterRules": [{"Name": "prefix", "Value": prefix}]}},
+                }
+            ]
+        },
+    )
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        for msg in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1).get(
+            "Messages", []
+        ):
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=msg["ReceiptHandle"])
+            if json.loads(msg["Body"]).get("Event") == "s3:TestEvent":
+                return url
+    raise RuntimeError(f"S3 sent no test event to {url} within {timeout_s:.0f}s: notifications not delivered")
