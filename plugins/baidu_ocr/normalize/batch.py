@@ -12,6 +12,7 @@ from baidu_ocr.client.endpoints import canonical_name
 from baidu_ocr.client.redact import redact
 from baidu_ocr.normalize.fields import field_rows
 from baidu_ocr.normalize.idcards import idcard_row, is_idcard_result
+from baidu_ocr.normalize.invoices import INVALID, invoice_rows, is_invoice_result
 from baidu_ocr.normalize.lines import is_line_result, line_rows
 from baidu_ocr.normalize.masking import mask_frames, mask_line_chars
 from baidu_ocr.normalize.parsed import is_parser_record, parsed_document_row
@@ -61,6 +62,10 @@ def normalize_records(
     Endpoint names are stored canonically (``IDCARD`` and ``ocr/v1/idcard`` are ``idcard``). With
     ``mask_id_numbers`` (the default) every ID-number-shaped text in every table is masked
     (``normalize.masking``), wherever it was found.
+
+    VAT invoices (``vat_invoice``) become ``ocr_invoices`` and ``ocr_invoice_items`` rows (besides their
+    ``ocr_fields``), checked (``normalize.invoice_checks``); one that fails a check is ``needs_review`` with an
+    ``ocr_review_queue`` row whose reason lists the failed checks. Duplicates are found by the load.
 
     Line results get their confidence figures (``conf_mean``, ``conf_min``). With ``min_confidence``, the
     confidence gate (``baidu_ocr.normalize.review_gate``) marks a line result under it, or without any line,
@@ -122,6 +127,14 @@ def _normalize_result(
     if is_idcard_result(endpoint, result):
         side = _options(record).get("id_card_side")
         rows["ocr_idcards"].append(idcard_row(key, result, side, pii))
+    elif is_invoice_result(endpoint, result):
+        invoice, items = invoice_rows(key, document.get("source_uri"), result, pii)
+        if invoice["validation_status"] == INVALID:
+            invoice["review_status"] = document["review_status"] = NEEDS_REVIEW
+            rows["ocr_review_queue"].append(queue_row(document, invoice["checks_failed"], [], None))
+        rows["ocr_invoices"].append(invoice)
+        rows["ocr_invoice_items"].extend(items)
+        rows["ocr_fields"].extend(field_rows(key, result))  # every field as read, as for other endpoints
     elif tables is not None:
         cells, header_fields = table_rows(key, *tables)
         rows["ocr_table_cells"].extend(cells)

@@ -5,7 +5,8 @@ line items), name -> plain string, a list of such mappings, or nested lists; ban
 ``result`` object of plain values. One rule covers them all: ``field`` is the path to a text leaf below
 ``words_result``/``result`` (dots for keys, ``[i]`` for inner lists) and ``item_no`` is the index in the
 outermost list on that path (0 when there is none). Other ``*_result`` keys (``codes_result``...) keep
-their own name as the path's root. A value that is a valid resident ID number is stored masked.
+their own name as the path's root. A value that is a valid resident ID number is stored masked; an
+invoice's tax-id fields follow ``pii.tax_ids`` (a company's code in clear, an ID number masked).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any
 
 from baidu_ocr.normalize.geometry import NO_BOX, location_of
 from baidu_ocr.pii.policy import looks_like_id_number, mask_id_number
+from baidu_ocr.pii.tax_ids import is_tax_id_field, protect_tax_id
 
 # Top-level keys that describe the answer rather than carry recognized text.
 _META_KEYS = frozenset({"log_id", "words_result_num", "direction", "error_code", "error_msg"})
@@ -58,6 +60,8 @@ def _is_leaf(node: dict) -> bool:
 
 def _emit(value: Any, box: dict, path: str, item_no: int | None, key: dict, rows: list[dict]) -> None:
     text = None if value is None else str(value)
-    if text is not None and looks_like_id_number(text.strip()):
+    if text is not None and is_tax_id_field(path):
+        text, _ = protect_tax_id(text, None)
+    elif text is not None and looks_like_id_number(text.strip()):
         text = mask_id_number(text)
     rows.append({**key, "field": path or "words", "item_no": item_no or 0, "value": text, **box})

@@ -4,7 +4,10 @@ The ID-card normalizer handles the number it knows about (masked, HMAC, cipherte
 rest: an ID card sent to ``general_basic``, a driving licence (its number IS the holder's ID number), a
 table cell, a file name in ``source_uri``, a server message. Anything shaped like an 18-character ID
 number is masked whether or not its checksum holds (a misread number is still personal data), and so is a
-driving licence's 12-digit file number (档案编号) when it arrives as a labelled field.
+driving licence's 12-digit file number (档案编号) when it arrives as a labelled field. The one exception
+is an invoice's company tax id (a public unified social credit code, often 18 digits): the invoice
+normalizer protects its tax-id columns itself, and a company's code in a tax-id field of ``ocr_fields``
+stays in clear (``pii.tax_ids``: decided by field and checksum, not by shape).
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import pandas as pd
 
 from baidu_ocr.normalize.schema import DOC_KEY
 from baidu_ocr.pii.policy import find_id_numbers, mask_id_numbers_in_text
+from baidu_ocr.pii.tax_ids import keeps_in_clear
 
 # Identifiers and the ID-card table's own protected columns: nothing to mask there, and a log_id may be
 # 18 digits long.
@@ -33,6 +37,10 @@ _NOT_TEXT = frozenset(
         "id_number_masked",
         "id_number_hmac",
         "id_number_encrypted",
+        # ocr_invoices: protected by the invoice normalizer (pii.tax_ids.protect_tax_id)
+        "buyer_tax_id",
+        "buyer_tax_id_hmac",
+        "seller_tax_id",
         "image_status",
         "risk_type",
         "task_id",
@@ -82,10 +90,16 @@ def mask_frames(frames: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
             out[name] = frame
             continue
         frame = frame.copy()
+        masked = pd.Series(True, index=frame.index)
+        if name == "ocr_fields":
+            clear = [keeps_in_clear(f, v) for f, v in zip(frame["field"], frame["value"], strict=True)]
+            masked = ~pd.Series(clear, index=frame.index, dtype=bool)
         for column in frame.columns:
             if column in _NOT_TEXT or str(frame[column].dtype) != "string":
                 continue
-            frame[column] = frame[column].map(mask_id_numbers_in_text, na_action="ignore").astype("string")
+            frame.loc[masked, column] = (
+                frame.loc[masked, column].map(mask_id_numbers_in_text, na_action="ignore").astype("string")
+            )
         if name == "ocr_fields":
             labelled = frame["field"].fillna("").str.endswith(FILE_NUMBER_LABELS)
             frame.loc[labelled, "value"] = frame.loc[labelled, "value"].map(

@@ -21,6 +21,9 @@ from baidu_ocr.pipeline.records import clean_text
 
 LOW_CONFIDENCE = "low_confidence"
 NO_TEXT = "no_text"
+# An invoice already in the warehouse under another document (warehouse.invoice_identity); an invoice's
+# other reasons are the names of the checks it failed (normalize.invoice_checks), comma-separated.
+DUPLICATE_INVOICE = "duplicate_invoice"
 NEEDS_REVIEW = "needs_review"
 REVIEWED = "reviewed"
 # Measured on the samples with the local server's real engine (rapidocr): the clean documents' least
@@ -82,9 +85,10 @@ def queue_row(
     document: dict[str, Any],
     reason: str,
     low_lines: list[dict],
-    min_confidence: float,
+    min_confidence: float | None,
 ) -> dict[str, Any]:
-    """The ``ocr_review_queue`` row of a gated document (its ``ocr_documents`` row as built by normalize)."""
+    """The ``ocr_review_queue`` row of a gated document (its ``ocr_documents`` row as built by normalize);
+    an invoice's has no lines and no threshold."""
     return {
         **{col: document.get(col) for col in ("content_sha256", "endpoint", "options_hash", "page_no")},
         "source_uri": document.get("source_uri"),

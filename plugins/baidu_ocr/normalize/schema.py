@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
 from typing import Any
 
 import pandas as pd
@@ -19,6 +21,13 @@ from baidu_ocr.pipeline.records import RAW_RECORD_COLUMNS
 # A calendar date without time or zone (birth dates, validity dates): pandas has no native date dtype.
 DATE = pd.ArrowDtype(pa.date32())
 TIMESTAMP_UTC = "datetime64[us, UTC]"
+# Exact decimals (never floats): money to the cent, quantities and unit prices as invoices print them (up
+# to 8 decimals), tax rates as fractions (0.13, 0.015). NUMERIC(p, s) on PostgreSQL; canonical decimal
+# text on SQLite, which has no exact decimal type (see warehouse.sql).
+MONEY = pd.ArrowDtype(pa.decimal128(18, 2))
+QUANTITY = pd.ArrowDtype(pa.decimal128(24, 8))
+RATE = pd.ArrowDtype(pa.decimal128(7, 4))
+DECIMALS = (MONEY, QUANTITY, RATE)
 
 # A document is one image, or one page of a PDF/OFD: page_no 0 for images, 1..N for pages.
 DOC_KEY: tuple[str, ...] = ("content_sha256", "endpoint", "options_hash", "page_no")
@@ -68,12 +77,40 @@ def _as_dtype(series: pd.Series, dtype: Any) -> pd.Series:
     if str(series.dtype) == str(dtype):
         return series
     if dtype == DATE:
-        return pd.Series(pd.array(series.astype(object).where(series.notna(), None), dtype=DATE))
+        values = [_as_date(v) for v in series.astype(object).tolist()]
+        return pd.Series(pd.array(values, dtype=DATE), index=series.index)
+    if dtype in DECIMALS:
+        values = [_as_decimal(v) for v in series.astype(object).tolist()]
+        return pd.Series(pd.array(values, dtype=dtype), index=series.index)
     if dtype == TIMESTAMP_UTC:
         return pd.to_datetime(series, utc=True).astype(TIMESTAMP_UTC)
     if dtype in ("Int64", "Float64") and series.dtype == object:
         series = pd.to_numeric(series.where(series.notna(), None), errors="coerce")
     return series.astype(dtype)
+
+
+def _missing(value: Any) -> bool:
+    try:
+        return value is None or bool(pd.isna(value))
+    except (TypeError, ValueError):
+        return False
+
+
+def _as_date(value: Any) -> Any:
+    """A date, from a date or (SQLite stores dates as text) its ISO text."""
+    if _missing(value):
+        return None
+    return date.fromisoformat(value[:10]) if isinstance(value, str) else value
+
+
+def _as_decimal(value: Any) -> Decimal | None:
+    """A Decimal, from a Decimal, an int, or (SQLite stores decimals as text) its canonical text. A float
+    is refused: it would carry its binary error into an exact column."""
+    if _missing(value):
+        return None
+    if isinstance(value, float):
+        raise TypeError("a float cannot fill an exact decimal column; parse the text as Decimal")
+    return Decimal(str(value))
 
 
 def _document_columns() -> dict[str, Any]:
@@ -215,16 +252,75 @@ TABLES: dict[str, TableSchema] = {
             document_rows=False,
         ),
         TableSchema(
+            # One row per VAT invoice (vat_invoice): normalize.invoices, checked by normalize.invoice_checks.
+            "ocr_invoices",
+            {
+                **_DOC_KEY_COLUMNS,
+                "source_uri": "string",
+                "invoice_type": "string",  # as Baidu names it: 专用发票, 普通发票, 电子普通发票...
+                "invoice_code": "string",  # NULL on a 数电票 (fully digital invoice)
+                "invoice_num": "string",  # 8 digits, or 20 on a 数电票 (text: leading zeros)
+                "invoice_date": DATE,
+                "check_code": "string",
+                "buyer_name": "string",
+                "buyer_tax_id": "string",  # a company's code in clear; a private buyer's ID number masked
+                "buyer_tax_id_hmac": "string",  # HMAC of a private buyer's ID number (PII policy), else NULL
+                "seller_name": "string",
+                "seller_tax_id": "string",
+                "amount_excl_tax": MONEY,  # 合计金额
+                "tax_amount": MONEY,  # 合计税额
+                "amount_incl_tax": MONEY,  # 价税合计 (小写)
+                "amount_in_words": "string",  # 价税合计 (大写), as printed
+                "checks_failed": "string",  # failed check names, comma-separated; "" when all passed
+                "validation_status": "string",  # "valid" | "invalid" (a failed check, or a duplicate)
+                "duplicate_of": "string",  # source_uri of the earlier copy of this invoice, else NULL
+                # NULL (nothing to review) | "needs_review" | "reviewed" (accepted: book it) | "rejected"
+                "review_status": "string",
+                **_REVIEW_COLUMNS,
+            },
+            DOC_KEY,
+        ),
+        TableSchema(
+            "ocr_invoice_items",
+            {
+                **_DOC_KEY_COLUMNS,
+                "item_no": "Int64",  # Baidu's row, 1-based
+                "name": "string",
+                "spec": "string",  # 规格型号
+                "unit": "string",
+                "quantity": QUANTITY,
+                "unit_price": QUANTITY,
+                "amount": MONEY,
+                "tax_rate": RATE,  # a fraction: 13 % -> 0.13; 免税/不征税 -> 0
+                "tax": MONEY,
+            },
+            (*DOC_KEY, "item_no"),
+        ),
+        TableSchema(
+            # Who holds each invoice identity first (warehouse.invoice_identity): later copies are duplicates.
+            "ocr_invoice_identities",
+            {
+                "identity": "string",  # code-number, or the 20-digit number of a 数电票
+                **_DOC_KEY_COLUMNS,
+                "source_uri": "string",
+                "registered_at": TIMESTAMP_UTC,
+            },
+            ("identity",),
+            document_rows=False,
+        ),
+        TableSchema(
             "ocr_review_queue",
             {
                 **_DOC_KEY_COLUMNS,
                 "source_uri": "string",
-                "reason": "string",  # "low_confidence" | "no_text" (baidu_ocr.normalize.review_gate)
+                # "low_confidence" | "no_text" | invoices: failed check names and/or "duplicate_invoice", comma-separated
+                # (baidu_ocr.normalize.review_gate)
+                "reason": "string",
                 "min_confidence": "Float64",  # the threshold the document was gated with
                 "conf_mean": "Float64",
                 "conf_min": "Float64",
                 "low_lines": "string",  # JSON: [{"line_no", "text", "confidence"}] under the threshold
-                "status": "string",  # "open" | "accepted" | "corrected"
+                "status": "string",  # "open" | "accepted" | "corrected" | "rejected" (invoices)
                 "dag_id": "string",
                 "run_id": "string",
                 "queued_at": TIMESTAMP_UTC,

@@ -20,6 +20,7 @@ from baidu_ocr.client.forms import form_value
 from baidu_ocr.client.redact import redact
 from baidu_ocr.pii.policy import find_id_numbers, map_json_strings, mask_id_numbers_in_text
 from baidu_ocr.pii.sealing import MARK, map_runs, seal_id_numbers, seal_id_numbers_across
+from baidu_ocr.pii.tax_ids import company_tax_ids_in
 
 # Column -> pandas dtype of a staged raw record, in order. log_id and error_code are strings on purpose:
 # log_id can exceed 2**53 and error codes include the SDK's own "SDK108".
@@ -82,12 +83,15 @@ def seal_record(record: dict[str, Any], key: bytes | None) -> dict[str, Any]:
     """The record as it is staged: every ID number in its response and message sealed with ``key`` (the
     load opens them, ``pii.sealing.unseal_id_numbers``), or masked when there is no key; numbers spelled
     across a line's ``chars`` are sealed as a run, and a literal ``{pii:`` is escaped. Strings only: an
-    18-digit JSON number (a ``log_id``) stays a number."""
+    18-digit JSON number (a ``log_id``) stays a number. An invoice's company tax ids (public credit codes,
+    often 18 digits) stay in clear: ``pii.tax_ids`` decides by field and checksum."""
     text = record.get("result_json")
     if text and (find_id_numbers(text) or MARK in text or _CHAR_RUN in text):
+        parsed = json.loads(text)
+        clear = company_tax_ids_in(parsed)
         result = map_runs(
-            json.loads(text),
-            lambda t: seal_id_numbers(t, key),
+            parsed,
+            lambda t: t if t in clear else seal_id_numbers(t, key),
             lambda parts: seal_id_numbers_across(parts, key),
         )
         record["result_json"] = json.dumps(result, ensure_ascii=False)

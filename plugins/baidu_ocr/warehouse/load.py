@@ -4,7 +4,8 @@ Reruns never duplicate a row: documents are upserted on (content_sha256, endpoin
 (page_no: 0 for an image, 1..N for the pages of a PDF/OFD), and a
 reloaded document's child rows (lines, chars, cells, fields, ID card) are replaced, so a document
 reprocessed with fewer lines keeps no stale line, even when two loads of it run at once. One call of
-:func:`load_frames` is one transaction: a failure leaves no half-loaded document.
+:func:`load_frames` is one transaction: a failure leaves no half-loaded document. Its first step marks the
+batch's duplicate invoices against what the warehouse holds (``invoice_identity``), in the same transaction.
 
 Three paths, chosen by the hook's dialect:
 
@@ -35,6 +36,7 @@ from pyarrow import csv as pa_csv
 from baidu_ocr.normalize.review_gate import REVIEWED
 from baidu_ocr.normalize.schema import DOC_KEY, DOCUMENT_TABLES, TABLES
 from baidu_ocr.warehouse.connection import WarehouseConnection
+from baidu_ocr.warehouse.invoice_identity import mark_duplicates
 from baidu_ocr.warehouse.sql import POSTGRES, SQLITE, python_rows, quote, sql_type
 
 log = logging.getLogger(__name__)
@@ -49,6 +51,7 @@ def load_frames(wh: WarehouseConnection, frames: Mapping[str, pd.DataFrame]) -> 
     if len(_document_keys(batch)) > len(batch["ocr_documents"]):
         raise ValueError("child rows without their ocr_documents row in the same batch")
     with wh.transaction() as cur:
+        batch = mark_duplicates(wh, cur, batch)  # before any row is locked: see invoice_identity
         if wh.dialect == POSTGRES:
             counts = _load_postgres(wh, cur, batch)
         else:

@@ -11,7 +11,7 @@ from typing import Any
 
 import pandas as pd
 
-from baidu_ocr.normalize.schema import DATE, TIMESTAMP_UTC
+from baidu_ocr.normalize.schema import DATE, DECIMALS, TIMESTAMP_UTC
 
 POSTGRES = "postgresql"
 SQLITE = "sqlite"
@@ -44,6 +44,15 @@ _SQL_TYPES: dict[str, dict[str, str]] = {
         TIMESTAMP_UTC: "TIMESTAMP",
     },
 }
+# Exact decimals: NUMERIC(p, s) where the database has it. SQLite has none (a NUMERIC column would turn
+# "1234.56" into a REAL): there the value is TEXT holding the canonical decimal at the column's scale
+# ("1234.56", "0.1300"), which the loader reads back as Decimal (normalize.schema conforms it).
+for _dtype in DECIMALS:
+    _numeric = f"NUMERIC({_dtype.pyarrow_dtype.precision},{_dtype.pyarrow_dtype.scale})"
+    _SQL_TYPES[POSTGRES][str(_dtype)] = _numeric
+    _SQL_TYPES[GENERIC][str(_dtype)] = _numeric
+    _SQL_TYPES[SQLITE][str(_dtype)] = "TEXT"
+_DECIMAL_NAMES = frozenset(str(d) for d in DECIMALS)
 IN_CHUNK = 500  # values per IN (...) query: well below SQLite's parameter limit
 
 
@@ -84,7 +93,8 @@ def date_parameters(dialect: str, *days: Any) -> list[Any]:
 
 
 def python_rows(frame: pd.DataFrame, dialect: str) -> list[tuple]:
-    """Rows of plain Python values for ``executemany``: NA -> None, dates/timestamps per dialect."""
+    """Rows of plain Python values for ``executemany``: NA -> None, dates/timestamps and decimals per dialect
+    (``Decimal`` where the driver takes it, canonical text on SQLite)."""
     columns = []
     for col in frame.columns:
         series = frame[col]
@@ -93,6 +103,8 @@ def python_rows(frame: pd.DataFrame, dialect: str) -> list[tuple]:
         values = [None if pd.isna(v) else v for v in series.astype(object).tolist()]
         if dtype in (str(DATE), TIMESTAMP_UTC) and dialect == SQLITE:
             values = [v.isoformat() if v is not None else None for v in values]
+        elif dtype in _DECIMAL_NAMES and dialect == SQLITE:
+            values = [format(v, "f") if v is not None else None for v in values]
         elif dtype == TIMESTAMP_UTC:
             values = [v.to_pydatetime() if v is not None else None for v in values]
         columns.append(values)

@@ -166,6 +166,64 @@ CREATE TABLE IF NOT EXISTS "ocr_run_budget" (
     PRIMARY KEY ("dag_id", "run_id")
 );
 
+CREATE TABLE IF NOT EXISTS "ocr_invoices" (
+    "content_sha256" TEXT NOT NULL,
+    "endpoint" TEXT NOT NULL,
+    "options_hash" TEXT NOT NULL,
+    "page_no" INTEGER NOT NULL,
+    "source_uri" TEXT,
+    "invoice_type" TEXT,
+    "invoice_code" TEXT,
+    "invoice_num" TEXT,
+    "invoice_date" TEXT,
+    "check_code" TEXT,
+    "buyer_name" TEXT,
+    "buyer_tax_id" TEXT,
+    "buyer_tax_id_hmac" TEXT,
+    "seller_name" TEXT,
+    "seller_tax_id" TEXT,
+    "amount_excl_tax" TEXT,
+    "tax_amount" TEXT,
+    "amount_incl_tax" TEXT,
+    "amount_in_words" TEXT,
+    "checks_failed" TEXT,
+    "validation_status" TEXT,
+    "duplicate_of" TEXT,
+    "review_status" TEXT,
+    "reviewed_by" TEXT,
+    "reviewed_by_id" TEXT,
+    "reviewed_at" TEXT,
+    PRIMARY KEY ("content_sha256", "endpoint", "options_hash", "page_no")
+);
+
+CREATE TABLE IF NOT EXISTS "ocr_invoice_items" (
+    "content_sha256" TEXT NOT NULL,
+    "endpoint" TEXT NOT NULL,
+    "options_hash" TEXT NOT NULL,
+    "page_no" INTEGER NOT NULL,
+    "item_no" INTEGER NOT NULL,
+    "name" TEXT,
+    "spec" TEXT,
+    "unit" TEXT,
+    "quantity" TEXT,
+    "unit_price" TEXT,
+    "amount" TEXT,
+    "tax_rate" TEXT,
+    "tax" TEXT,
+    PRIMARY KEY ("content_sha256", "endpoint", "options_hash", "page_no", "item_no")
+);
+
+CREATE TABLE IF NOT EXISTS "ocr_invoice_identities" (
+    "identity" TEXT NOT NULL,
+    "content_sha256" TEXT,
+    "endpoint" TEXT,
+    "options_hash" TEXT,
+    "page_no" INTEGER,
+    "source_uri" TEXT,
+    "registered_at" TEXT,
+    PRIMARY KEY ("identity")
+);
+
 CREATE TABLE IF NOT EXISTS "ocr_review_queue" (
     "content_sha256" TEXT NOT NULL,
     "endpoint" TEXT NOT NULL,
