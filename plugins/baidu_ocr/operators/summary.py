@@ -35,7 +35,9 @@ class BaiduOcrRunSummaryOperator(WarehouseOperatorMixin, BaseOperator):
     :param warehouse_conn_id: the warehouse holding ``ocr_usage``: with it, the summary shows per endpoint
         this run's billable calls, the month's so far, the share of the free allowance used and the
         estimated cost (prices from the ``baidu_ocr`` connection's extra ``pricing``).
-        With it, the summary also counts the documents this run queued for review, by reason.
+        With it, the summary also counts the documents this run queued for review, by reason, and, when the
+        load wrote ``ocr_invoices``, the run's invoices: read, valid, invalid by check, duplicates and the
+        total including tax per seller.
     :param baidu_ocr_conn_id: the ``baidu_ocr`` connection whose prices apply.
 
     A run whose batch stopped early (``max_billable_calls`` reached, Baidu's daily quota) fails with
@@ -92,6 +94,7 @@ class BaiduOcrRunSummaryOperator(WarehouseOperatorMixin, BaseOperator):
             load_expected=self.load_expected,
             cost=self._cost(context),
             review=self._review(context),
+            invoices=self._invoices(context),
             note=empty_listing_note(self.source) if self.batches_expected and self.batches == [] else None,
             task_ids=self.step_task_ids,
             log=self.log,
@@ -123,6 +126,13 @@ class BaiduOcrRunSummaryOperator(WarehouseOperatorMixin, BaseOperator):
         ti = context["ti"]
         queued = self.warehouse.review_queue(ti.dag_id, ti.run_id)
         return dict(Counter(item["reason"] for item in queued))
+
+    def _invoices(self, context: Context) -> dict[str, Any] | None:
+        """What this run's invoices add up to, when the run loaded ``ocr_invoices`` rows."""
+        if not self.warehouse_conn_id or not (self.rows_loaded or {}).get("ocr_invoices"):
+            return None
+        ti = context["ti"]
+        return self.warehouse.invoice_summary(ti.dag_id, ti.run_id)
 
     def _prices(self) -> dict[str, Any]:
         from baidu_ocr.client.connection import BaiduOcrSettings

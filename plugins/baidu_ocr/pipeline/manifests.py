@@ -280,11 +280,19 @@ def asset_event_extra(manifests: Iterable[BatchManifest | None], rows: dict[str,
 def format_summary(summary: dict[str, Any]) -> str:
     """The run summary as a few aligned log lines; latency and cost as one line per endpoint."""
     per_endpoint = {"latency_ms": "latency", "cost": "cost"}
+    invoices = summary.get("invoices")
+    sellers = (invoices or {}).get("amount_incl_tax_by_seller") or {}
     labels = [key for key in summary if key not in per_endpoint] + [
         f"{label} {endpoint}" for key, label in per_endpoint.items() for endpoint in summary.get(key) or {}
     ]
-    width = max(len(label) for label in labels)
-    lines = [f"  {key:<{width}}  {value}" for key, value in summary.items() if key not in per_endpoint]
+    width = max(len(label) for label in [*labels, *(f"total {seller}" for seller in sellers)])
+    lines = [
+        f"  {key:<{width}}  {format_invoices(value) if key == 'invoices' else value}"
+        for key, value in summary.items()
+        if key not in per_endpoint
+    ]
+    for seller, total in sellers.items():
+        lines.append(f"  {'total ' + seller:<{width}}  {total} including tax")
     for endpoint, figures in (summary.get("latency_ms") or {}).items():
         lines.append(
             f"  {'latency ' + endpoint:<{width}}  p50 {figures['p50']} ms, p95 {figures['p95']} ms "
@@ -293,6 +301,15 @@ def format_summary(summary: dict[str, Any]) -> str:
     for endpoint, cost in (summary.get("cost") or {}).items():
         lines.append(f"  {'cost ' + endpoint:<{width}}  {format_cost(cost)}")
     return "\n".join(lines)
+
+
+def format_invoices(invoices: dict[str, Any]) -> str:
+    """``9 read: 7 valid, 2 invalid (amount_in_words 1, totals_add_up 1), 1 duplicate``."""
+    checks = ", ".join(f"{check} {n}" for check, n in invoices["invalid_by_check"].items())
+    return (
+        f"{invoices['read']} read: {invoices['valid']} valid, {invoices['invalid']} invalid"
+        f"{f' ({checks})' if checks else ''}, {invoices['duplicates']} duplicate(s)"
+    )
 
 
 def format_cost(cost: dict[str, Any]) -> str:
@@ -335,6 +352,7 @@ def finish_run(
     load_expected: bool = False,
     cost: dict[str, dict[str, Any]] | None = None,
     review: dict[str, int] | None = None,
+    invoices: dict[str, Any] | None = None,
     note: str | None = None,
     task_ids: Mapping[str, str | None] | None = None,
     log: Logger,
@@ -359,6 +377,8 @@ def finish_run(
         summary["load_error"] = load_failure
     if review is not None:  # documents loaded as needs_review and queued, by reason (the confidence gate)
         summary["queued_for_review"] = review
+    if invoices is not None:  # what the run's invoices add up to (warehouse.invoice_summary)
+        summary["invoices"] = invoices
     if cost:
         summary["cost"] = cost
     if note:

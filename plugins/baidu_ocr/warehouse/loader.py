@@ -17,6 +17,7 @@ import pandas as pd
 from baidu_ocr.warehouse.budget import WarehouseBudgetLedger
 from baidu_ocr.warehouse.connection import WarehouseConnection
 from baidu_ocr.warehouse.dedupe import PagesDone, processed_pages
+from baidu_ocr.warehouse.invoice_summary import invoice_summary
 from baidu_ocr.warehouse.ledger import UsageSums, record_usage, usage_sums
 from baidu_ocr.warehouse.load import load_frames, row_counts
 from baidu_ocr.warehouse.review import apply_review, review_queue
@@ -131,6 +132,11 @@ class WarehouseLoader(WarehouseConnection):
     def apply_review(
         self,
         document: Mapping[str, Any],
+    def invoice_summary(self, dag_id: str, run_id: str) -> dict[str, Any]:
+        """The invoices a DAG run loaded, checked and de-duplicated (``invoice_summary.invoice_summary``)."""
+        self.ensure_schema()
+        return invoice_summary(self, dag_id, run_id)
+
         *,
         corrections: Mapping[int, str],
         reviewed_by: str,
