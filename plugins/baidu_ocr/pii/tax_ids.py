@@ -3,7 +3,7 @@
 A company's tax id is its unified social credit code (GB 32100), printed on every invoice and public; many
 are 18 digits, shaped exactly like an ID number, so shape cannot tell them apart. The field and the checksums
 can: in an invoice's tax-id fields (:data:`TAX_ID_FIELDS`), a value that is a valid ID number (GB 11643:
-checksum, birth date and region, ``stdnum.cn.ric``) is personal data and protected like every ID number; one
+checksum and a real birth date) is personal data and protected like every ID number; one
 that is a valid credit code (``stdnum.cn.uscc``) and not an ID number stays in clear. Anything else (a
 misread) is masked if it is ID-shaped, as every text is. A value valid as both is treated as an ID number:
 protecting a company's public code costs little, printing a person's ID number would not be undone.
@@ -12,8 +12,15 @@ protecting a company's public code costs little, printing a person's ID number w
 from __future__ import annotations
 
 from stdnum.cn import ric, uscc
+from stdnum.exceptions import ValidationError
 
-from baidu_ocr.pii.policy import PiiPolicy, mask_id_number, mask_id_numbers_in_text, normalize_id_number
+from baidu_ocr.pii.policy import (
+    PiiPolicy,
+    is_valid_id_number,
+    mask_id_number,
+    mask_id_numbers_in_text,
+    normalize_id_number,
+)
 
 # Baidu's vat_invoice fields that hold a party's tax id (纳税人识别号 / 统一社会信用代码).
 BUYER_TAX_ID_FIELD = "PurchaserRegisterNum"
@@ -46,9 +53,21 @@ def company_tax_ids_in(result: object) -> frozenset[str]:
 
 
 def is_id_number(value: str | None) -> bool:
-    """A valid resident ID number (checksum, birth date and region: ``stdnum.cn.ric``)."""
+    """A valid resident ID number: the GB 11643 checksum (``policy.is_valid_id_number``, the rule ID cards
+    use) and a real birth date, which most all-digit credit codes, whose checksum may match by chance, lack.
+
+    Not ``stdnum.cn.ric.is_valid``: it also asks that the region code existed in the birth year, and people
+    registered after their district was created carry its code whatever their birth year (510107, 武侯区, from
+    1990, on a number of someone born in 1961): it would leave a real ID number unprotected.
+    """
     number = normalize_id_number(value)
-    return bool(number) and ric.is_valid(number)
+    if not is_valid_id_number(number):
+        return False
+    try:
+        ric.get_birth_date(number)
+    except ValidationError:
+        return False
+    return True
 
 
 def is_credit_code(value: str | None) -> bool:
