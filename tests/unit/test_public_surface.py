@@ -19,6 +19,7 @@ OPERATORS = {
     "BaiduOcrApplyReviewsOperator",
     "BaiduOcrBatchOperator",
     "BaiduOcrImageOperator",
+    "BaiduOcrInvoiceReviewOperator",
     "BaiduOcrParserOperator",
     "BaiduOcrReviewOperator",
     "BaiduOcrRunSummaryOperator",

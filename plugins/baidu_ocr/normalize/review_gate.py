@@ -26,6 +26,8 @@ NO_TEXT = "no_text"
 DUPLICATE_INVOICE = "duplicate_invoice"
 NEEDS_REVIEW = "needs_review"
 REVIEWED = "reviewed"
+# An invoice a reviewer refused (not to be booked); "reviewed" on an invoice means accepted: book it.
+REJECTED = "rejected"
 # Measured on the samples with the local server's real engine (rapidocr): the clean documents' least
 # confident line reads 0.92, the faded line of review/faded_01 0.86. See the README, "Confidence gate".
 DEFAULT_MIN_CONFIDENCE = 0.9

@@ -6,6 +6,10 @@ as scanned beside the OCR's text, and a form field per line holding that text; t
 lines or save corrected text. :class:`BaiduOcrApplyReviewsOperator` then writes the answers to the
 warehouse, each on its own. A review not answered within ``timeout_minutes`` ends without an answer: the
 rows stay ``needs_review`` and the run still succeeds.
+
+:class:`BaiduOcrInvoiceReviewOperator` is its sibling for invoices queued by their checks or as duplicates:
+the reviewer sees the invoice's fields, its failed checks and (a duplicate) the earlier copy, and books it
+after all or rejects it.
 """
 
 from __future__ import annotations
@@ -22,16 +26,34 @@ from baidu_ocr.exceptions import ReviewsNotStored
 from baidu_ocr.normalize.review_gate import MAX_CORRECTION_CHARS, corrections_from, line_field
 from baidu_ocr.operators.base import WarehouseOperatorMixin
 from baidu_ocr.pipeline.params import unset
-from baidu_ocr.pipeline.review_body import ACCEPT, CORRECT, ReviewLinks, review_body
+from baidu_ocr.pipeline.review_body import (
+    ACCEPT,
+    BOOK,
+    CORRECT,
+    REJECT,
+    ReviewLinks,
+    invoice_review_body,
+    review_body,
+)
 from baidu_ocr.pipeline.staging import DEFAULT_STAGING_PREFIX, staging_key
 
 if TYPE_CHECKING:
     from airflow.providers.amazon.aws.hooks.s3 import S3Hook
     from airflow.sdk import Context
 
-__all__ = ["ACCEPT", "CORRECT", "TIMED_OUT", "BaiduOcrApplyReviewsOperator", "BaiduOcrReviewOperator"]
+__all__ = [
+    "ACCEPT",
+    "BOOK",
+    "CORRECT",
+    "REJECT",
+    "TIMED_OUT",
+    "BaiduOcrApplyReviewsOperator",
+    "BaiduOcrInvoiceReviewOperator",
+    "BaiduOcrReviewOperator",
+]
 
 TIMED_OUT = "timed_out"
+INVOICE_REVIEW = "invoice"  # the ``kind`` of an invoice review's answer
 S3_LONGEST_SIGNATURE_S = 7 * 24 * 3600  # SigV4 presigned URLs live at most 7 days
 DEFAULT_REVIEW_TIMEOUT_MINUTES = 24 * 60.0
 _NO_POSITIONS = (
@@ -68,6 +90,7 @@ class BaiduOcrReviewOperator(HITLOperator):
     # Not ``document``: it holds OCR text, which must never be rendered as a Jinja template.
     template_fields: Sequence[str] = ("timeout_minutes", "staging_bucket", "staging_prefix")
     ui_color = "#fde8e8"
+    review_options: tuple[str, ...] = (ACCEPT, CORRECT)
 
     def __init__(
         self,
@@ -81,7 +104,7 @@ class BaiduOcrReviewOperator(HITLOperator):
         **kwargs: Any,
     ) -> None:
         kwargs.setdefault("subject", "Review OCR")
-        super().__init__(options=[ACCEPT, CORRECT], **kwargs)
+        super().__init__(options=list(self.review_options), **kwargs)
         self.document = document
         self.timeout_minutes = timeout_minutes
         self.aws_conn_id = aws_conn_id
@@ -225,6 +248,58 @@ class BaiduOcrReviewOperator(HITLOperator):
         return prepare_image(data, endpoint=self.document["endpoint"]).data
 
 
+class BaiduOcrInvoiceReviewOperator(BaiduOcrReviewOperator):
+    """Ask a person, in Airflow's UI, whether to book one queued invoice: it failed a check, or it is a
+    duplicate of an invoice already in the warehouse.
+
+    Takes the parameters of :class:`BaiduOcrReviewOperator`; ``document`` is one invoice item of
+    ``WarehouseLoader.review_queue`` (with its ``invoice`` fields). The body shows the invoice's fields, the
+    failed checks with what each means, the earlier copy of a duplicate, and the page as scanned.
+
+    Returns ``{"document": {...key...}, "kind": "invoice", "decision": "accepted" | "rejected" | "timed_out",
+    "reviewed_by", "reviewed_by_id", "reviewed_at"}`` for :class:`BaiduOcrApplyReviewsOperator`.
+    """
+
+    review_options = (BOOK, REJECT)
+
+    def execute(self, context: Context) -> Any:
+        doc = self.document
+        invoice = doc.get("invoice") or {}
+        number = invoice.get("invoice_num") or "number not read"
+        self.subject = f"Review invoice {number}: {doc['source_uri']}"
+        self.body = invoice_review_body(doc, self._stage_images(context))
+        self.params = ParamsDict({})  # a decision, no form
+        if not unset(self.timeout_minutes):
+            self.response_timeout = timedelta(minutes=float(self.timeout_minutes))
+        return HITLOperator.execute(self, context)
+
+    def execute_complete(self, context: Context, event: dict[str, Any]) -> dict[str, Any]:
+        self._delete_images(context)
+        key = {k: self.document[k] for k in ("content_sha256", "endpoint", "options_hash", "page_no")}
+        result = {"document": {**key, "source_uri": self.document.get("source_uri")}, "kind": INVOICE_REVIEW}
+        if event.get("error_type") == "timeout":
+            self.log.info(
+                "No answer within %s minute(s): the invoice stays needs_review", self.timeout_minutes
+            )
+            return {
+                **result,
+                "decision": TIMED_OUT,
+                "reviewed_by": None,
+                "reviewed_by_id": None,
+                "reviewed_at": None,
+            }
+        answer = HITLOperator.execute_complete(self, context, event)
+        user = answer.get("responded_by_user") or {}
+        responded_at = answer.get("responded_at")
+        return {
+            **result,
+            "decision": "accepted" if BOOK in answer["chosen_options"] else "rejected",
+            "reviewed_by": _user_field(user, "name"),
+            "reviewed_by_id": _user_field(user, "id"),
+            "reviewed_at": responded_at.isoformat() if isinstance(responded_at, datetime) else responded_at,
+        }
+
+
 def _user_field(user: Any, name: str) -> str | None:
     value = user.get(name) if isinstance(user, dict) else getattr(user, name, None)
     return None if value is None else str(value)
@@ -247,7 +322,8 @@ def _line_params(low_lines: Sequence[dict[str, Any]]) -> dict[str, Param]:
 class BaiduOcrApplyReviewsOperator(WarehouseOperatorMixin, BaseOperator):
     """Write the reviewers' answers to the warehouse: corrections beside the OCR text, who and when.
 
-    :param responses: the review tasks' outputs (a mapped :class:`BaiduOcrReviewOperator`'s ``.output``).
+    :param responses: the review tasks' outputs (a mapped :class:`BaiduOcrReviewOperator`'s or
+        :class:`BaiduOcrInvoiceReviewOperator`'s ``.output``); an invoice's answer is accepted or rejected.
     :param warehouse_conn_id: the warehouse the documents were loaded into.
 
     Each answer is stored on its own (its own transaction): one the warehouse refuses is logged with its
@@ -264,7 +340,7 @@ class BaiduOcrApplyReviewsOperator(WarehouseOperatorMixin, BaseOperator):
         self.warehouse_conn_id = warehouse_conn_id
 
     def execute(self, context: Context) -> dict[str, int]:
-        counts = {"accepted": 0, "corrected": 0, TIMED_OUT: 0}
+        counts = {"accepted": 0, "corrected": 0, TIMED_OUT: 0}  # and "rejected" once an invoice is rejected
         not_stored = []
         for response in [r for r in (self.responses or []) if r]:
             decision = response["decision"]
@@ -287,6 +363,15 @@ class BaiduOcrApplyReviewsOperator(WarehouseOperatorMixin, BaseOperator):
 
     def _store(self, response: dict[str, Any]) -> None:
         reviewed_at = response.get("reviewed_at")
+        if response.get("kind") == INVOICE_REVIEW:
+            self.warehouse.apply_invoice_review(
+                response["document"],
+                accepted=response["decision"] == "accepted",
+                reviewed_by=response.get("reviewed_by") or "unknown",
+                reviewed_by_id=response.get("reviewed_by_id"),
+                reviewed_at=datetime.fromisoformat(reviewed_at) if reviewed_at else datetime.now(UTC),
+            )
+            return
         self.warehouse.apply_review(
             response["document"],
             corrections={int(n): text for n, text in (response.get("corrections") or {}).items()},

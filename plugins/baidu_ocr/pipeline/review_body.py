@@ -17,6 +17,9 @@ from typing import Any
 
 ACCEPT = "Accept as read"
 CORRECT = "Save corrections"
+# An invoice's review: book it after all, or refuse it.
+BOOK = "Book the invoice"
+REJECT = "Reject"
 
 _ASCII_PUNCTUATION = re.compile(r"([!-/:-@\[-`{-~])")
 # Control characters, line breaks included (U+2028/9 too): the quoted text stays on its line (or table cell).
@@ -78,6 +81,49 @@ def review_body(document: Mapping[str, Any], links: ReviewLinks | None = None) -
             f"Compare each line with the scan, correct its field below (same line number) and choose "
             f"**{CORRECT}**, or choose **{ACCEPT}**.",
         ]
+    return "\n".join(body)
+
+
+def invoice_review_body(document: Mapping[str, Any], links: ReviewLinks | None = None) -> str:
+    """The review's Markdown for a queued invoice (``review_queue`` item with its ``invoice``): where it is,
+    which checks failed and what each means, the earlier copy of a duplicate, and the fields as read."""
+    from baidu_ocr.normalize.invoice_checks import CHECKS
+
+    links = links or ReviewLinks()
+    invoice = document.get("invoice") or {}
+    page = f" · page {int(document['page_no'])}" if document.get("page_no") else ""
+    where = f"**Invoice:** {code_span(document['source_uri'])}{page}"
+    page_url = _destination(links.page)
+    if page_url:
+        where += f" · [open the page as scanned]({page_url})"
+    body = [where, ""]
+    if invoice.get("duplicate_of"):
+        body += [
+            "**Duplicate:** the same invoice (code and number) is already in the warehouse as "
+            f"{code_span(invoice['duplicate_of'])}: booking it again would pay it twice.",
+            "",
+        ]
+    meaning = {check.__name__: (check.__doc__ or "").strip().splitlines()[0] for check in CHECKS}
+    failed = invoice.get("checks_failed") or []
+    if failed:
+        body += ["**Failed checks:**", ""]
+        body += [f"- {code_span(name)}: {markdown_text(meaning.get(name, ''))}" for name in failed]
+        body += [""]
+    body += ["| field | as read |", "|---|---|"]
+    body += [
+        f"| {name} | {markdown_text(value) if value else '(not read)'} |"
+        for name, value in invoice.items()
+        if name not in ("checks_failed", "duplicate_of")
+    ]
+    if page_url:
+        body += ["", f"[![The invoice as scanned]({page_url})]({page_url})"]
+    if links.note:
+        body += ["", f"*{markdown_text(links.note)}*"]
+    body += [
+        "",
+        f"Compare the fields with the scan. Choose **{BOOK}** to book it after all (the paper is right), or "
+        f"**{REJECT}**.",
+    ]
     return "\n".join(body)
 
 

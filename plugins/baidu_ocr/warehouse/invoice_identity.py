@@ -133,11 +133,9 @@ def _marked(
         checks = earlier_reasons.get(_key(document))
         reason = DUPLICATE_INVOICE + (f",{checks}" if checks else "")
         new_rows.append(queue_row(_plain(document), reason, [], None))
-    kept = queue[~_key_mask(queue, dup_keys)]
-    queue_schema = TABLES["ocr_review_queue"]
-    batch["ocr_review_queue"] = queue_schema.conform(
-        pd.concat([kept, queue_schema.conform(new_rows)], ignore_index=True)
-    )
+    # Built once from plain rows (not concatenated frames): one conformed frame, as the normalizer makes.
+    kept = [_plain(row) for _, row in queue[~_key_mask(queue, dup_keys)].iterrows()]
+    batch["ocr_review_queue"] = TABLES["ocr_review_queue"].conform([*kept, *new_rows])
     return batch
 
 

@@ -20,7 +20,8 @@ from baidu_ocr.warehouse.dedupe import PagesDone, processed_pages
 from baidu_ocr.warehouse.invoice_summary import invoice_summary
 from baidu_ocr.warehouse.ledger import UsageSums, record_usage, usage_sums
 from baidu_ocr.warehouse.load import load_frames, row_counts
-from baidu_ocr.warehouse.review import apply_review, review_queue
+from baidu_ocr.warehouse.reads import read_rows
+from baidu_ocr.warehouse.review import apply_invoice_review, apply_review, review_queue
 from baidu_ocr.warehouse.schema import ensure_tables
 
 
@@ -125,18 +126,20 @@ class WarehouseLoader(WarehouseConnection):
         return usage_sums(self, dag_id=dag_id, run_id=run_id, month_of_day=month_of_day)
 
     def review_queue(self, dag_id: str, run_id: str, *, limit: int | None = None) -> list[dict[str, Any]]:
-        """The open ``ocr_review_queue`` rows a DAG run queued, least confident first (JSON-ready dicts)."""
+        """The open ``ocr_review_queue`` rows a DAG run queued, least confident first (JSON-ready dicts). An
+        invoice's row (failed checks, duplicates) also holds ``invoice``: its key fields, ``checks_failed`` as
+        a list and ``duplicate_of``."""
         self.ensure_schema()
         return review_queue(self, dag_id, run_id, limit=limit)
 
-    def apply_review(
-        self,
-        document: Mapping[str, Any],
     def invoice_summary(self, dag_id: str, run_id: str) -> dict[str, Any]:
         """The invoices a DAG run loaded, checked and de-duplicated (``invoice_summary.invoice_summary``)."""
         self.ensure_schema()
         return invoice_summary(self, dag_id, run_id)
 
+    def apply_review(
+        self,
+        document: Mapping[str, Any],
         *,
         corrections: Mapping[int, str],
         reviewed_by: str,
@@ -160,6 +163,35 @@ class WarehouseLoader(WarehouseConnection):
             reviewed_by_id=reviewed_by_id,
             reviewed_at=reviewed_at,
         )
+
+    def apply_invoice_review(
+        self,
+        document: Mapping[str, Any],
+        *,
+        accepted: bool,
+        reviewed_by: str,
+        reviewed_at: datetime,
+        reviewed_by_id: str | None = None,
+    ) -> None:
+        """Store a reviewer's answer on one queued invoice, in one transaction: accepted (its
+        ``review_status`` becomes ``reviewed``: book it after all) or rejected (``rejected``), with who and
+        when; its document becomes ``reviewed`` (never overwritten by a later load), its queue row
+        ``accepted`` or ``rejected``."""
+        self.ensure_schema()
+        apply_invoice_review(
+            self,
+            document,
+            accepted=accepted,
+            reviewed_by=reviewed_by,
+            reviewed_by_id=reviewed_by_id,
+            reviewed_at=reviewed_at,
+        )
+
+    def read_rows(self, table: str, *, dag_id: str | None = None, run_id: str | None = None) -> pd.DataFrame:
+        """The rows of ``table`` (all, or those of the documents one DAG run loaded) with the declared dtypes:
+        exact amounts as ``Decimal`` (SQLite stores them as text), dates as dates."""
+        self.ensure_schema()
+        return read_rows(self, table, dag_id=dag_id, run_id=run_id)
 
     def row_counts(self) -> dict[str, int]:
         """Rows per document table (monitoring and tests; ``ocr_usage`` is read with :meth:`usage`)."""
