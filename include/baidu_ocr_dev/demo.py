@@ -69,6 +69,9 @@ DAG_RUNS = [
     ),
     ("baidu_ocr_idcards_to_warehouse", {"prefix": f"{SAMPLES_PREFIX}idcards/"}),
     ("baidu_ocr_tables_to_warehouse", {"prefix": f"{SAMPLES_PREFIX}tables/", "poll_interval": 0.5}),
+    # VAT invoices (photos, scans, PDF e-invoices): typed, checked, de-duplicated rows; the invalid ones and
+    # the duplicates go to the review queue.
+    ("baidu_ocr_invoices_to_warehouse", {"prefix": f"{SAMPLES_PREFIX}invoices/", "review_in_ui": False}),
     # The same PDFs as whole documents through the async document parser: Markdown per document.
     ("baidu_ocr_parse_documents", {"prefix": f"{SAMPLES_PREFIX}documents_pdf/", "poll_interval": 1.0}),
 ]
@@ -77,6 +80,7 @@ DEMO_PRICING = {
     "general_basic": {"free_per_month": 1000, "price_per_1000": 1.5},
     "idcard": {"free_per_month": 1000, "price_per_1000": 2.0},
     "form_ocr_request": {"free_per_month": 100, "price_per_1000": 20.0},
+    "vat_invoice": {"free_per_month": 500, "price_per_1000": 30.0},
 }
 PREVIEW_ORDER = {"ocr_idcards": "side DESC, name", "ocr_lines": "content_sha256, line_no"}
 PREVIEW_COLUMNS = {
@@ -253,16 +257,36 @@ def show_warehouse(path: Path) -> None:
             print()
         show_pdf_pages(db)
         show_parsed_documents(db)
+        show_invoices(db)
         show_review_queue(db)
 
 
+def show_invoices(db: sqlite3.Connection, limit: int = 8) -> None:
+    """A few invoices as finance would read them, each with its check results and duplicate mark."""
+    rows = db.execute(
+        "SELECT source_uri, page_no, invoice_code, invoice_num, invoice_date, seller_name, buyer_tax_id, "
+        "amount_incl_tax, validation_status, checks_failed, duplicate_of FROM ocr_invoices "
+        f"ORDER BY source_uri, page_no LIMIT {int(limit)}"
+    ).fetchall()
+    total = db.execute("SELECT COUNT(*) FROM ocr_invoices").fetchone()[0]
+    print(f"== Invoices: {total}, checked and de-duplicated (showing {len(rows)})")
+    for uri, page_no, code, num, day, seller, buyer_id, amount, status, failed, duplicate_of in rows:
+        page = f" page {page_no}" if page_no else ""
+        number = f"{code or '-'} / {num or '?'}"
+        print(f"  {uri.rsplit('/', 1)[-1]}{page}: {number}, {day}, {seller}, {amount} incl. tax [{status}]")
+        print(f"      buyer tax id {buyer_id}; failed checks: {failed or 'none'}")
+        if duplicate_of:
+            print(f"      duplicate of {duplicate_of}")
+    print()
+
+
 def show_review_queue(db: sqlite3.Connection) -> None:
-    """The documents under the confidence gate: loaded as needs_review, waiting for a person."""
+    """The documents waiting for a person: under the confidence gate, invoices with a failed check, duplicates."""
     rows = db.execute(
         "SELECT source_uri, page_no, reason, conf_min, min_confidence, low_lines, status FROM ocr_review_queue "
         "ORDER BY source_uri, page_no"
     ).fetchall()
-    print(f"== Review queue: {len(rows)} document(s) under the confidence gate (loaded as needs_review)")
+    print(f"== Review queue: {len(rows)} document(s) waiting for a person (loaded as needs_review)")
     for uri, page_no, reason, conf_min, threshold, low_lines, status in rows:
         page = f" page {page_no}" if page_no else ""
         score = f", lowest line {conf_min:.3f} < {threshold:.2f}" if conf_min is not None else ""
