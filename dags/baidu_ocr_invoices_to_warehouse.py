@@ -40,7 +40,7 @@ from airflow.sdk import Param, dag, task
 from baidu_ocr.operators import (
     BaiduOcrApplyReviewsOperator,
     BaiduOcrBatchOperator,
-    BaiduOcrReviewOperator,
+    BaiduOcrInvoiceReviewOperator,
     BaiduOcrRunSummaryOperator,
     BaiduOcrWarehouseLoadOperator,
 )
@@ -133,7 +133,7 @@ def baidu_ocr_invoices_to_warehouse():
 
     queued = review_queue()
     load >> queued
-    review = BaiduOcrReviewOperator.partial(
+    review = BaiduOcrInvoiceReviewOperator.partial(
         task_id="review",
         timeout_minutes="{{ params.review_timeout_minutes }}",
         map_index_template="{{ task.document['source_uri'] }}",
