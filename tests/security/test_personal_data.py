@@ -350,3 +350,49 @@ def test_text_that_looks_like_a_sealed_number_loads_as_it_was_read(
         texts = [t for (t,) in db.execute("SELECT text FROM ocr_lines WHERE content_sha256 = ?", ("4" * 64,))]
     masked = VALID if with_key else f"{VALID[:6]}********{VALID[-4:]}"
     assert texts == [*hostile, f"id {masked}"]
+
+
+# -- invoices: a private buyer's ID number protected, company tax ids in clear -----------------------
+
+
+def test_an_invoice_keeps_company_codes_clear_and_no_id_number_from_staging_to_the_warehouse(
+    s3, sqlite_warehouse, tmp_path, monkeypatch
+):
+    """Issue 22: an 18-digit company code (even one passing the ID checksum) is public and stays clear in the
+    staged record and every table; the private buyer's ID number is sealed in staging, then stored masked
+    with its HMAC, and a misread number elsewhere is masked as everywhere."""
+    from baidu_ocr.operators import BaiduOcrWarehouseLoadOperator
+    from baidu_ocr.pii.policy import PiiPolicy, hmac_id_number
+    from baidu_ocr.pipeline.records import seal_record
+    from baidu_ocr.pipeline.staging import read_records, write_records
+
+    from tests.unit.normalize.invoice_answers import (
+        all_digit_credit_code,
+        id_number,
+        invoice_record,
+        vat_invoice_answer,
+    )
+
+    buyer, seller = id_number(), all_digit_credit_code(passes_id_checksum=True)
+    answer = vat_invoice_answer(buyer_tax_id=buyer, seller_tax_id=seller, Remarks=f"经办人 {MISREAD}")
+    password = "the pii password"
+    record = seal_record(invoice_record(answer, sha="5" * 64), PiiPolicy(password).sealing_key())
+    uri = write_records(s3, [record], BUCKET, "staging/invoice.parquet")
+    staged = read_records(s3, [uri]).astype(str).to_csv()
+    assert set(_clear_in(staged)) == {seller}
+
+    _pii_conn(monkeypatch, password)
+    op = BaiduOcrWarehouseLoadOperator(task_id="load", manifests=[{"uri": uri}], pii_conn_id="baidu_ocr_pii")
+    op.execute(context(task_id="load"))
+    with sqlite3.connect(tmp_path / "warehouse.db") as db:
+        tables = [name for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+        text = "\n".join(repr(row) for table in tables for row in db.execute(f'SELECT * FROM "{table}"'))
+        [(buyer_tax_id, buyer_hmac, seller_tax_id, checks)] = db.execute(
+            "SELECT buyer_tax_id, buyer_tax_id_hmac, seller_tax_id, checks_failed FROM ocr_invoices"
+        )
+        fields = dict(db.execute("SELECT field, value FROM ocr_fields WHERE field LIKE '%RegisterNum'"))
+    assert set(_clear_in(text)) == {seller} and buyer not in text
+    assert buyer_tax_id == f"{buyer[:6]}********{buyer[-4:]}" and checks == ""
+    assert buyer_hmac == hmac_id_number(buyer, password.encode())
+    assert seller_tax_id == seller == fields["SellerRegisterNum"]
+    assert fields["PurchaserRegisterNum"] == buyer_tax_id

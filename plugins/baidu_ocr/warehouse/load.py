@@ -255,7 +255,9 @@ def _csv(frame: pd.DataFrame) -> pa.Buffer:
     Strings are always quoted and NULL is an unquoted empty field, so ``""`` and NULL stay apart; quotes,
     tabs, newlines and backslashes need no escaping beyond CSV's own.
     """
-    table = pa.Table.from_pandas(frame, preserve_index=False)
+    # One chunk per column: pyarrow's CSV writer turns a column whose first chunk is empty (a frame
+    # concatenated onto an empty one) into NUL bytes, which COPY refuses.
+    table = pa.Table.from_pandas(frame, preserve_index=False).combine_chunks()
     sink = pa.BufferOutputStream()
     pa_csv.write_csv(table, sink, pa_csv.WriteOptions(include_header=False, quoting_style="needed"))
     return sink.getvalue()

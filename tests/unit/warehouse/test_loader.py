@@ -51,3 +51,17 @@ def test_an_outdated_schema_is_checked_again_until_migrated(warehouse_path, chec
     loader.ensure_schema(migrate=True)
     assert loader.usage(dag_id="d", run_id="r") == {}
     assert len(checks) == 3
+
+
+def test_copy_csv_of_a_frame_concatenated_onto_an_empty_one_is_plain_csv():
+    """pyarrow's CSV writer wrote NUL bytes for a column whose first chunk is empty; COPY refused them."""
+    import pandas as pd
+    from baidu_ocr.normalize.schema import TABLES
+    from baidu_ocr.warehouse.load import _csv
+
+    queue = TABLES["ocr_review_queue"]
+    row = queue.conform(
+        [{"content_sha256": "a", "endpoint": "e", "options_hash": "h", "page_no": 0, "reason": "r"}]
+    )
+    data = _csv(pd.concat([queue.empty(), row], ignore_index=True)).to_pybytes()
+    assert b"\x00" not in data and data == _csv(row).to_pybytes()
