@@ -24,6 +24,7 @@ from baidu_ocr_dev.cluster import (
     run_tables_dag,
     running_cluster,
 )
+from baidu_ocr_dev.cluster_invoices import run_concurrent_duplicates
 from baidu_ocr_dev.local_services import port_is_free
 
 from tests.services import require_postgres, require_redis
@@ -151,6 +152,18 @@ def test_dags_on_a_celery_cluster_share_one_budget_and_one_token(tmp_path):
                 }
             ),
         )
+
+        # 7. The same invoice (a photo and its PDF) in two runs triggered at once: one original, one
+        # duplicate naming it and queued, whichever worker loads first.
+        invoices = run_concurrent_duplicates(cluster)
+        print("invoices loaded at once:", json.dumps(invoices, default=str))
+        assert invoices["states"] == {"a": "success", "b": "success"}
+        assert len(invoices["invoices"]) == 2
+        originals = [uri for uri, duplicate_of in invoices["invoices"].items() if duplicate_of is None]
+        assert len(originals) == 1
+        [copy] = set(invoices["invoices"]) - set(originals)
+        assert invoices["invoices"][copy] == originals[0]
+        assert "duplicate_invoice" in invoices["queued"][copy] and originals[0] not in invoices["queued"]
     # Stopped: nothing the cluster started is left, and no port stays bound.
     left = [pid for pid in started if psutil.pid_exists(pid) and psutil.Process(pid).status() != "zombie"]
     assert started and not left, f"processes left running: {left}"

@@ -10,46 +10,17 @@ from __future__ import annotations
 
 import json
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 from baidu_ocr.pii.policy import mask_id_number
 from baidu_ocr.pii.tax_ids import is_id_number
+from baidu_ocr_dev.invoice_truth import INVOICE_SAMPLES, invoice_answers, same_invoice_twice
 
-from tests.dags.conftest import SAMPLES_DIR, run_dag
+from tests.dags.conftest import run_dag
 
 pytestmark = pytest.mark.integration
 
-INVOICES = SAMPLES_DIR / "invoices"
 DAG_ID = "baidu_ocr_invoices_to_warehouse"
-
-
-def _pages(path: Path) -> list[dict]:
-    """The Baidu answers (``words_result``) a sample's truth gives, one per page."""
-    truth = json.loads(path.with_suffix(".json").read_text(encoding="utf-8"))
-    return [page["words_result"] for page in truth["pages"]] if "pages" in truth else [truth["words_result"]]
-
-
-def _identity(answer: dict) -> str:
-    return f"{answer.get('InvoiceCode') or ''}/{answer['InvoiceNum']}"
-
-
-def _samples() -> dict[tuple[str, int], dict]:
-    """Each invoice of the samples by (file name, page_no): page 0 for an image, 1..N for a PDF's pages."""
-    invoices = {}
-    for path in sorted(p for p in INVOICES.iterdir() if p.suffix != ".json"):
-        answers = _pages(path)
-        first = 0 if path.suffix in (".jpg", ".jpeg", ".png") else 1
-        invoices |= {(path.name, first + n): answer for n, answer in enumerate(answers)}
-    return invoices
-
-
-def _same_invoice_twice(samples: dict[tuple[str, int], dict]) -> list[list[tuple[str, int]]]:
-    """The groups of samples that are one invoice (a photo and its PDF), each sorted by name."""
-    by_identity: dict[str, list[tuple[str, int]]] = {}
-    for name, answer in samples.items():
-        by_identity.setdefault(_identity(answer), []).append(name)
-    return [sorted(names) for names in by_identity.values() if len(names) > 1]
 
 
 def _billable(server) -> int:
@@ -81,7 +52,7 @@ def _invoices(warehouse) -> dict[tuple[str, int], dict]:
 def test_invoices_are_typed_checked_deduplicated_and_a_rerun_is_free(
     airflow_db, s3_env, baidu_ocr_server, warehouse
 ):
-    samples = _samples()
+    samples = invoice_answers()
     s3_env.upload_samples("invoices")
     conf = {"bucket": s3_env.bucket, "prefix": "samples/invoices/", "batch_size": 4, "review_in_ui": False}
 
@@ -105,7 +76,7 @@ def test_invoices_are_typed_checked_deduplicated_and_a_rerun_is_free(
         assert row["seller_tax_id"] == answer["SellerRegisterNum"]  # a company's code is public: in clear
 
     # The same invoice twice (a photo and its PDF): the later copy names the earlier one and is queued.
-    pairs = _same_invoice_twice(samples)
+    pairs = same_invoice_twice(samples)
     assert pairs, "the samples hold the same invoice twice"
     queue = dict(warehouse.records("SELECT source_uri, reason FROM ocr_review_queue"))
     for names in pairs:
@@ -145,9 +116,9 @@ def test_invoices_are_typed_checked_deduplicated_and_a_rerun_is_free(
 def test_a_duplicate_arriving_in_a_later_run_is_caught(
     airflow_db, s3_env, baidu_ocr_server, sqlite_warehouse
 ):
-    (first, _), (second, _) = _same_invoice_twice(_samples())[0][:2]
-    s3_env.upload({f"january/{first}": (INVOICES / first).read_bytes()})
-    s3_env.upload({f"february/{second}": (INVOICES / second).read_bytes()})
+    (first, _), (second, _) = same_invoice_twice(invoice_answers())[0][:2]
+    s3_env.upload({f"january/{first}": (INVOICE_SAMPLES / first).read_bytes()})
+    s3_env.upload({f"february/{second}": (INVOICE_SAMPLES / second).read_bytes()})
 
     for month in ("january", "february"):
         conf = {"bucket": s3_env.bucket, "prefix": f"{month}/", "review_in_ui": False}
