@@ -3,8 +3,9 @@
     from baidu_ocr.normalize import normalize_records, TABLES, empty_frame, PiiPolicy
     frames = normalize_records(records, pii=PiiPolicy(hmac_key=b"..."))
 
-``frames`` maps every table in ``TABLES`` (ocr_documents, ocr_lines, ocr_chars, ocr_idcards,
-ocr_table_cells, ocr_fields, ocr_parsed_documents) to a frame with the declared columns and nullable dtypes.
+``frames`` maps every document table in ``TABLES`` (ocr_documents, ocr_lines, ocr_chars, ocr_idcards,
+ocr_table_cells, ocr_fields, ocr_parsed_documents, ocr_invoices, ocr_invoice_items, ocr_review_queue) to a
+frame with the declared columns and nullable dtypes (exact decimals as Arrow decimals).
 """
 
 from __future__ import annotations
