@@ -44,9 +44,12 @@ from baidu_ocr_dev.local_services import (
     start_moto,
     start_ocr_server,
     wait_for_port,
+    wire_s3_events,
 )
 
 S3_DAG = "baidu_ocr_s3_to_warehouse"
+EVENTS_DAG = "baidu_ocr_s3_events_to_warehouse"
+EVENTS_BUCKET = "baidu-ocr-demo"  # the events DAG's default bucket: its asset-triggered runs take no conf
 TABLES_DAG = "baidu_ocr_tables_to_warehouse"
 QUEUE = "baidu_ocr"
 BUCKET = "baidu-ocr-cluster"
@@ -81,6 +84,10 @@ class ClusterConfig:
     redis: str = "redis://127.0.0.1:6379"
     broker_db: int = 5
     limiter_db: int = 6
+    # S3 events: the bucket EVENTS_BUCKET notifies an SQS queue on the moto server, which the events DAG
+    # watches; its timed catch-up runs on this cron (None: the DAG's default).
+    events: bool = False
+    events_catchup_cron: str | None = None
     api_key: str = "cluster-api-key"
     secret_key: str = field(default_factory=lambda: secrets.token_urlsafe(16))
 
@@ -157,7 +164,7 @@ class Cluster:
         self.processes: dict[str, subprocess.Popen] = {}
         self.ports: dict[str, int] = {}
         self.env: dict[str, str] = {}
-        self.s3_url = self.ocr_url = ""
+        self.s3_url = self.ocr_url = self.events_queue_url = ""
         self.s3 = None
 
     # -- start-up ----------------------------------------------------------------------------------------
@@ -177,6 +184,9 @@ class Cluster:
             self.stack, self.logs, c.api_key, c.secret_key, *server_flags, engine="fixture"
         )
         say(f"moto S3 at {self.s3_url}; OCR server at {self.ocr_url} (limit {c.qps:g} QPS)")
+        if c.events:
+            self.events_queue_url = wire_s3_events(self.s3_url, EVENTS_BUCKET, credentials=MOTO_CREDENTIALS)
+            say(f"S3 events of s3://{EVENTS_BUCKET} -> SQS {self.events_queue_url}")
         self.env = self._airflow_env()
         self._prepare_metadata_db()
         self.airflow("pools", "set", "baidu_ocr", str(c.pool_slots), "Baidu OCR QPS budget", log="pool")
@@ -238,6 +248,10 @@ class Cluster:
         }
         for conn_id, conn in connections.items():
             env[f"AIRFLOW_CONN_{conn_id.upper()}"] = json.dumps(conn)
+        if self.events_queue_url:
+            env["AIRFLOW_VAR_BAIDU_OCR_EVENTS_QUEUE_URL"] = self.events_queue_url
+        if c.events_catchup_cron:
+            env["AIRFLOW_VAR_BAIDU_OCR_EVENTS_CATCHUP_CRON"] = c.events_catchup_cron
         return env
 
     def _prepare_metadata_db(self) -> None:
@@ -336,8 +350,9 @@ class Cluster:
         )
 
     def _dags_parsed(self) -> bool:
-        rows = self.query("SELECT dag_id FROM serialized_dag WHERE dag_id IN (%s, %s)", (S3_DAG, TABLES_DAG))
-        return len({r[0] for r in rows}) == 2
+        wanted = (S3_DAG, TABLES_DAG, *((EVENTS_DAG,) if self.config.events else ()))
+        rows = self.query("SELECT dag_id FROM serialized_dag WHERE dag_id = ANY(%s)", (list(wanted),))
+        return len({r[0] for r in rows}) == len(wanted)
 
     # -- asking the cluster ------------------------------------------------------------------------------
 

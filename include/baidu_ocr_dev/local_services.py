@@ -151,19 +151,26 @@ def wire_s3_events(
     prefix: str = EVENTS_PREFIX,
     region: str = "us-east-1",
     timeout_s: float = 10.0,
+    credentials: dict[str, str] | None = None,
 ) -> str:
     """Create an SQS queue and send ``bucket``'s ``s3:ObjectCreated:*`` notifications under ``prefix`` to it,
     as a real bucket is wired (the README's "Event-driven ingestion"); return the queue URL.
 
     On the moto server (server mode: the SQS trigger's aiobotocore is not intercepted by ``mock_aws``). The
     test event S3 sends when the configuration is set is received here, proving the wiring, and deleted.
-    Credentials from the environment (moto accepts any).
+    ``credentials``: ``AWS_ACCESS_KEY_ID``/``AWS_SECRET_ACCESS_KEY`` (default: the environment's; moto
+    accepts any).
     """
     import json
 
     import boto3
 
     clients = {"endpoint_url": endpoint_url, "region_name": region}
+    if credentials:
+        clients.update(
+            aws_access_key_id=credentials["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=credentials["AWS_SECRET_ACCESS_KEY"],
+        )
     sqs, s3 = boto3.client("sqs", **clients), boto3.client("s3", **clients)
     url = sqs.create_queue(QueueName=queue)["QueueUrl"]
     arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
