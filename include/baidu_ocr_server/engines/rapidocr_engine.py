@@ -27,10 +27,22 @@ from typing import Any
 import cv2
 import numpy as np
 
-from .base import Box, Char, EngineCannotRecognize, IdCardResult, Line, LinesResult, Table, TableCell
+from .base import (
+    Box,
+    Char,
+    EngineCannotRecognize,
+    IdCardResult,
+    InvoiceResult,
+    Line,
+    LinesResult,
+    Table,
+    TableCell,
+)
 from .idcards import extract_idcard
 from .ink import text_rows
-from .tables import TableGrid, erase_rules, find_tables_in_scan, text_ink
+from .invoices import extract_invoice
+from .seals import seal_ink
+from .tables import MIN_SKEW, TableGrid, erase_rules, find_tables_in_scan, skew_angle, straighten, text_ink
 
 _INSTANCE: Any = None
 _LOAD_LOCK = threading.Lock()
@@ -127,8 +139,8 @@ class RapidOcrEngine:
             result = ocr.recognize_txt(crops)
         return list(zip(result.txts, result.scores, strict=True))
 
-    def _lines(self, pixels: np.ndarray) -> list[Line]:
-        result = self._run(pixels)
+    def _lines(self, pixels: np.ndarray, *, cls: bool = True) -> list[Line]:
+        result = self._run(pixels, cls=cls)
         if result.txts is None or result.boxes is None or len(result.txts) == 0:
             return []
         words = (
@@ -202,6 +214,22 @@ class RapidOcrEngine:
         if not result.lines:
             raise EngineCannotRecognize("no text found on the image")
         return extract_idcard(result.lines, side)
+
+    def recognize_invoice(self, image: bytes, *, kind: str = "normal") -> InvoiceResult:
+        """Read the invoice on a page without its seal and colours, levelled: the seal's red ink is dropped
+        (``seals``), so its text neither hides nor joins the seller's; each pixel's brightest channel pales
+        the brown/green print while black print stays black; a level page keeps each printed row on one
+        line."""
+        pixels = decode_image(image)
+        brightest = pixels.max(axis=2)
+        paper = int(np.percentile(brightest, 90))
+        brightest[seal_ink(pixels)] = paper
+        angle = skew_angle(brightest)
+        if abs(angle) >= MIN_SKEW:
+            brightest = straighten(brightest, angle, paper=paper).pixels
+        # Upright once levelled: the 0/180° classifier would only turn short cells over ("9%" -> "%6").
+        lines = self._lines(cv2.cvtColor(brightest, cv2.COLOR_GRAY2BGR), cls=False)
+        return extract_invoice(lines)
 
     def recognize_tables(self, image: bytes) -> list[Table]:
         """Level the page, find ruled grids, erase the rules, read each cell; boxes are mapped back."""
