@@ -163,3 +163,13 @@ def test_invoice_rows_judge_the_date_against_the_given_day():
     assert row["checks_failed"] == "date_valid"
     row, _ = invoice_rows(KEY, "s3://b/k.jpg", answer, PII, today=date(2025, 5, 15))
     assert row["checks_failed"] == ""
+
+
+def test_a_misread_id_number_in_the_buyer_field_is_masked_and_fails_its_check():
+    number = id_number()
+    misread = number[:-1] + ("1" if number[-1] != "1" else "2")
+    frames = normalized(vat_invoice_answer(buyer_tax_id=misread))
+    [row] = frames["ocr_invoices"].to_dict("records")
+    assert row["buyer_tax_id"] == misread[:6] + "********" + misread[-4:]
+    assert row["checks_failed"] == "buyer_tax_id" and pd.isna(row["buyer_tax_id_hmac"])
+    assert frames["ocr_fields"].set_index("field")["value"]["PurchaserRegisterNum"] == row["buyer_tax_id"]
