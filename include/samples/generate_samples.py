@@ -532,6 +532,46 @@ VALIDATION_TABLE_STYLES = [
     TableStyle(line_width=3, line_color=(0, 0, 0), row_h=38, size=20, title=False, kinds=("blur", "jpeg")),
     TableStyle(line_width=2, double=True, kinds=("skew", "noise")),
 ]
+# Faint and coloured rules (issue 22): light grey, and the brown, green, red-brown and light blue of invoice
+# grids, thin and thick. Drawn after the tables above from a seed of their own, so those stay byte-identical.
+FAINT_SEED_OFFSET = 22
+BROWN, GREEN, RED_BROWN, LIGHT_BLUE = (139, 69, 19), (34, 120, 60), (165, 42, 42), (173, 216, 230)
+#: (spec index in table_specs + extra_table_specs, style); the first is the plain 4 x 4 table with a title
+#: that came back as one merged cell.
+VALIDATION_FAINT_TABLES = [
+    (2, TableStyle(line_width=1, line_color=(210, 210, 210))),
+    (0, TableStyle(line_width=1, line_color=(220, 220, 220), kinds=("jpeg",))),
+    (1, TableStyle(line_width=1, line_color=(200, 200, 200), title=False, kinds=("blur",))),
+    (6, TableStyle(line_width=1, line_color=BROWN, kinds=("jpeg",))),
+    (3, TableStyle(line_width=3, line_color=BROWN, kinds=("skew",))),
+    (5, TableStyle(line_width=1, line_color=GREEN, kinds=("blur", "jpeg"))),
+    (7, TableStyle(line_width=2, line_color=(0, 128, 0), double=True, kinds=("noise",))),
+    (2, TableStyle(line_width=1, line_color=RED_BROWN, kinds=("skew", "jpeg"))),
+    (4, TableStyle(line_width=1, line_color=LIGHT_BLUE)),
+    (0, TableStyle(line_width=3, line_color=(135, 206, 235), row_h=48, kinds=("jpeg",))),
+    (1, TableStyle(line_width=1, line_color=LIGHT_BLUE, kinds=("blur", "jpeg"))),
+    (4, TableStyle(line_width=1, line_color=(210, 180, 140), kinds=("jpeg",))),
+    (6, TableStyle(line_width=1, line_color=(144, 200, 144), kinds=("noise",))),
+    (3, TableStyle(line_width=1, line_color=(220, 220, 220), kinds=("skew", "jpeg"))),
+]
+#: The tuned set's faint and coloured tables (other specs, shades and widths than the validation set's).
+TUNED_FAINT_TABLES = [
+    (0, TableStyle(line_width=1, line_color=(215, 215, 215))),
+    (2, TableStyle(line_width=2, line_color=(160, 82, 45))),
+    (3, TableStyle(line_width=1, line_color=(46, 139, 87))),
+    (5, TableStyle(line_width=2, line_color=(178, 34, 34))),
+    (1, TableStyle(line_width=1, line_color=(150, 190, 230))),
+    (2, TableStyle(line_width=1, line_color=(226, 226, 226))),  # the engine tests' light grey 4 x 4 + title
+    (3, TableStyle(line_width=1, line_color=(225, 185, 150), kinds=("blur",))),  # ... and pale brown grid
+]
+
+
+def make_faint_tables(out: Path, font: str, seed: int, styles: list, first_index: int) -> None:
+    """``styles`` drawn as ``table_<first_index + 1>``..., with their own rng (``seed``)."""
+    rng = random.Random(seed + FAINT_SEED_OFFSET)
+    specs = table_specs(rng) + extra_table_specs(rng)
+    for i, (spec_index, style) in enumerate(styles):
+        make_table(out, font, rng, first_index + i, specs[spec_index], style)
 
 
 def make_table(
@@ -638,7 +678,8 @@ CARD_FAULTS = [("jpeg",), ("skew",), ("blur", "jpeg"), ("noise", "skew")]
 
 
 def make_validation_set(out: Path, font: str) -> None:
-    """6 documents, 4 ID card pairs and 8 tables with scan faults, from their own seed and font."""
+    """6 documents, 4 ID card pairs and 8 tables with scan faults, from their own seed and font; then the
+    faint and coloured tables (:data:`VALIDATION_FAINT_TABLES`)."""
     rng = random.Random(VALIDATION_SEED)
     for i, kinds in enumerate(DOC_FAULTS):
         make_document(out, font, rng, i, kinds)
@@ -650,6 +691,7 @@ def make_validation_set(out: Path, font: str) -> None:
     order = [0, 1, 6, 3, 4, 5, 7, 2]  # which spec each validation style draws
     for i, style in enumerate(VALIDATION_TABLE_STYLES):
         make_table(out, font, rng, i, specs[order[i]], style)
+    make_faint_tables(out, font, VALIDATION_SEED, VALIDATION_FAINT_TABLES, len(VALIDATION_TABLE_STYLES))
 
 
 # Multi-page PDFs assembled from the document samples: (stem, pages), a page being a document stem or None
@@ -761,6 +803,7 @@ def main() -> None:
         make_idcard_pair(args.out, font, rng, i, valid_number=i != 3)
     for i, spec in enumerate(table_specs(rng)):
         make_table(args.out, font, rng, i, spec)
+    make_faint_tables(args.out, font, SEED, TUNED_FAINT_TABLES, i + 1)
     make_broken(args.out, rng)
     make_pdfs(args.out)
     make_faded(args.out)

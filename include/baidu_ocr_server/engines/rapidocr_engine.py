@@ -234,8 +234,7 @@ class RapidOcrEngine:
     def recognize_tables(self, image: bytes) -> list[Table]:
         """Level the page, find ruled grids, erase the rules, read each cell; boxes are mapped back."""
         pixels = decode_image(image)
-        gray = cv2.cvtColor(pixels, cv2.COLOR_BGR2GRAY)
-        page, grids = find_tables_in_scan(gray)
+        page, grids = find_tables_in_scan(pixels)  # in colour: brown, green and light blue rules are found
         if not grids:
             return []
         texts = self._cell_texts(erase_rules(page.pixels, grids), grids)

@@ -6,6 +6,9 @@ explicitly: the page is levelled first (skew <= 3°), padded so rules on the ima
 or double rule is one band (runs closer than ``RULE_MERGE_GAP``), and a band counts as a rule only if it
 crosses a whole cell (bold or blurred text leaves short runs). Tables ruled with horizontal lines only
 (every row, or a 三线表) are found by ``open_tables``; tables with no ruling at all are not detected.
+Faint and coloured rules (a #dcdcdc hairline, an invoice's brown, green or light blue grid) are found by
+their contrast with the paper around them, in the luminance and in the darkest colour channel
+(:func:`rule_ink`), not by one fixed grey threshold.
 
 Why not ``img2table``: it requires ``opencv-contrib-python`` (it calls ``cv2.ximgproc``), which cannot live
 beside the ``opencv-python-headless`` that rapidocr uses (both install the ``cv2`` package), and in a trial
@@ -34,6 +37,19 @@ EDGE_PAD = 12
 MAX_SKEW, SKEW_STEP = 3.0, 0.1
 #: Below this skew (degrees) the page is used as sent: turning costs a resampling blur for no gain.
 MIN_SKEW = 0.2
+#: A faint rule is at least this many grey levels darker than the paper around it (on a clean page).
+MIN_RULE_CONTRAST = 6
+#: ... and darker than the paper by this many times the paper's noise (robust spread) on a noisy page.
+NOISE_FACTOR = 4.0
+#: Side (px) of the window the paper level is taken from: wider than the thickest rule.
+PAPER_WINDOW = 15
+#: Faint ink within this many px of ink ``FRINGE_RATIO`` times darker is its blurred fringe, not a stroke.
+FRINGE_PX, FRINGE_RATIO = 2, 3
+#: Faint ink within this many px of ink ``RING_RATIO`` times darker, in a colour page's darkest channel, is
+#: JPEG's ringing beside a coloured rule.
+RING_PX, RING_RATIO = 10, 6
+#: A faint stroke is thin: this many px across it, on both sides, the page is at most half as dark.
+THIN_PX = 3
 
 
 @dataclass(frozen=True)
@@ -61,14 +77,89 @@ def ink_mask(gray: np.ndarray) -> np.ndarray:
     return cv2.adaptiveThreshold(smooth, 255, cv2.ADAPTIVE_THRESH_MEAN_C, cv2.THRESH_BINARY_INV, 31, 12)
 
 
-def ruled_line_masks(gray: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Binary masks of the horizontal and vertical ruled lines (255 = line)."""
-    ink = ink_mask(gray)
-    height, width = gray.shape
+def luminance(pixels: np.ndarray) -> np.ndarray:
+    """The grey page of a grey or BGR page (text is read from it)."""
+    return pixels if pixels.ndim == 2 else cv2.cvtColor(pixels, cv2.COLOR_BGR2GRAY)
+
+
+def ink_gray(pixels: np.ndarray) -> np.ndarray:
+    """A grey page on which coloured ink is as dark as its darkest channel.
+
+    A brown, green or light blue rule can be close to the paper in luminance while one of its channels is
+    far darker (light blue #add8e6: luminance 205, red 173); black text and grey rules read the same.
+    """
+    return pixels if pixels.ndim == 2 else pixels.min(axis=2)
+
+
+def _percentile(values: np.ndarray, q: float) -> int:
+    """``q``-th percentile of 8-bit values, from their histogram (a sort of the page costs ~10x more)."""
+    cumulative = np.cumsum(np.bincount(values.ravel(), minlength=256))
+    return int(np.searchsorted(cumulative, q / 100 * (cumulative[-1] - 1), side="right"))
+
+
+def paper_level(pixels: np.ndarray) -> int | tuple[int, ...]:
+    """The paper's grey level (or BGR colour): most of a page is paper."""
+    if pixels.ndim == 2:
+        return _percentile(pixels, 90)
+    return tuple(_percentile(pixels[:, :, c], 90) for c in range(pixels.shape[2]))
+
+
+def faint_ink(gray: np.ndarray, ring_px: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Thin strokes darker than the paper around them by more than the page's noise, however light: the
+    ink of faint horizontal rules and that of faint vertical rules (255).
+
+    The paper level is a morphological closing (thin dark strokes removed), not a window mean: beside a
+    title or a cell's text the mean is darker than a faint rule, which was lost. The threshold is
+    :data:`MIN_RULE_CONTRAST` on a clean page and rises with the noise measured on the paper. Blurred text
+    is faint at its fringe and would give rule-long runs along a word, so a faint pixel counts only when
+    nothing within :data:`FRINGE_PX` is :data:`FRINGE_RATIO` times darker (the fringe of dark ink), and only
+    as a thin stroke: at :data:`THIN_PX` across it, on both sides, the page is at most half as dark.
+    ``ring_px``: also drop what is :data:`RING_RATIO` times lighter than ink that close (JPEG ringing).
+    """
+    smooth = cv2.GaussianBlur(gray, (3, 3), 0)
+    kernel = cv2.getStructuringElement(cv2.MORPH_RECT, (PAPER_WINDOW, PAPER_WINDOW))
+    darkness = cv2.subtract(cv2.morphologyEx(smooth, cv2.MORPH_CLOSE, kernel), smooth)
+    median = _percentile(darkness, 50)
+    spread = 1.4826 * _percentile(cv2.absdiff(darkness, median), 50)
+    threshold = max(MIN_RULE_CONTRAST, median + NOISE_FACTOR * spread)
+    faint = cv2.compare(darkness, threshold, cv2.CMP_GT)
+    nearby = cv2.dilate(darkness, np.ones((2 * FRINGE_PX + 1, 2 * FRINGE_PX + 1), np.uint8))
+    faint &= cv2.compare(cv2.multiply(darkness, FRINGE_RATIO), nearby, cv2.CMP_GE)  # saturating: still right
+    if ring_px:
+        around = cv2.dilate(darkness, np.ones((2 * ring_px + 1, 2 * ring_px + 1), np.uint8))
+        faint &= cv2.compare(cv2.multiply(darkness, RING_RATIO), around, cv2.CMP_GE)
+    sides = np.zeros((2 * THIN_PX + 1, 1), np.uint8)
+    sides[0] = sides[-1] = 1
+    above_below = cv2.dilate(darkness, sides)  # the darker of the pixels THIN_PX above and below
+    left_right = cv2.dilate(darkness, sides.T)
+    horizontal = faint & cv2.compare(darkness, cv2.multiply(above_below, 2), cv2.CMP_GE)
+    vertical = faint & cv2.compare(darkness, cv2.multiply(left_right, 2), cv2.CMP_GE)
+    return horizontal, vertical
+
+
+def rule_ink(pixels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Ink the rule finder looks at for horizontal and for vertical rules (255): dark ink in the darkest
+    channel (:func:`ink_gray`: coloured rules), and faint thin strokes (:func:`faint_ink`) in the luminance
+    and, on a colour page, in the darkest channel (pale coloured rules) away from JPEG's colour ringing:
+    JPEG keeps colour at half resolution and coarsely, so a ghost rings a few px beside a coloured rule."""
+    dark = ink_mask(ink_gray(pixels))
+    horizontal, vertical = faint_ink(luminance(pixels))
+    if pixels.ndim == 3:
+        colour_h, colour_v = faint_ink(ink_gray(pixels), ring_px=RING_PX)
+        horizontal, vertical = horizontal | colour_h, vertical | colour_v
+    return dark | horizontal, dark | vertical
+
+
+def ruled_line_masks(pixels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Binary masks of the horizontal and vertical ruled lines (255 = line) of a grey or BGR page."""
+    ink_h, ink_v = rule_ink(pixels)
+    height, width = pixels.shape[:2]
     h_len = max(MIN_LINE_PX, width // 30)
     v_len = max(MIN_LINE_PX, height // 30)
-    horizontal = cv2.morphologyEx(ink, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (h_len, 1)))
-    vertical = cv2.morphologyEx(ink, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (1, v_len)))
+    horizontal = cv2.morphologyEx(
+        ink_h, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (h_len, 1))
+    )
+    vertical = cv2.morphologyEx(ink_v, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (1, v_len)))
     return horizontal, vertical
 
 
@@ -226,29 +317,32 @@ def build_grid(horizontal: np.ndarray, vertical: np.ndarray, region: Box) -> Tab
     return TableGrid(box, xs, ys, cells, x_bands, y_bands)
 
 
-def padded_line_masks(gray: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def padded_line_masks(pixels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """:func:`ruled_line_masks` computed with a paper margin, so rules on the image edge are found too."""
-    paper = int(np.percentile(gray, 90))
     pad = EDGE_PAD
-    padded = cv2.copyMakeBorder(gray, pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=paper)
+    padded = cv2.copyMakeBorder(pixels, pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=paper_level(pixels))
     horizontal, vertical = ruled_line_masks(padded)
     return horizontal[pad:-pad, pad:-pad], vertical[pad:-pad, pad:-pad]
 
 
-def find_tables_in_scan(gray: np.ndarray) -> tuple[Straightened, list[TableGrid]]:
-    """Level a scanned page and find its tables; grid boxes are on the levelled page (``to_sent`` maps back)."""
-    angle = skew_angle(gray)
-    page = straighten(gray, angle if abs(angle) >= MIN_SKEW else 0.0, paper=int(np.percentile(gray, 90)))
+def find_tables_in_scan(pixels: np.ndarray) -> tuple[Straightened, list[TableGrid]]:
+    """Level a scanned page and find its tables; grid boxes are on the levelled page (``to_sent`` maps back).
+
+    ``pixels`` is grey or BGR (BGR finds coloured rules better: see :func:`rule_ink`); the levelled page
+    keeps its channels.
+    """
+    angle = skew_angle(luminance(pixels))
+    page = straighten(pixels, angle if abs(angle) >= MIN_SKEW else 0.0, paper=paper_level(pixels))
     return page, find_tables(page.pixels)
 
 
-def find_tables(gray: np.ndarray) -> list[TableGrid]:
-    """Every ruled table in a (level) grayscale page, top to bottom: grids, then open tables (rows ruled,
+def find_tables(pixels: np.ndarray) -> list[TableGrid]:
+    """Every ruled table in a (level) grey or BGR page, top to bottom: grids, then open tables (rows ruled,
     no vertical rules; see ``open_tables``)."""
-    horizontal, vertical = padded_line_masks(gray)
+    horizontal, vertical = padded_line_masks(pixels)
     grids = grids_from_masks(horizontal, vertical)
     rules = cv2.dilate(cv2.bitwise_or(horizontal, vertical), np.ones((5, 5), np.uint8))
-    text = cv2.bitwise_and(text_ink(gray), cv2.bitwise_not(rules))
+    text = cv2.bitwise_and(text_ink(luminance(pixels)), cv2.bitwise_not(rules))
     taken = [(g.box.left, g.box.top, g.box.left + g.box.width, g.box.top + g.box.height) for g in grids]
     grids += [open_grid(t) for t in find_open_tables(horizontal, vertical, text, RULE_MERGE_GAP, taken)]
     return sorted(grids, key=lambda g: (g.box.top, g.box.left))
@@ -281,25 +375,48 @@ def grids_from_masks(horizontal: np.ndarray, vertical: np.ndarray) -> list[Table
     return sorted(grids, key=lambda g: (g.box.top, g.box.left))
 
 
-def erase_rules(gray: np.ndarray, grids: list[TableGrid]) -> np.ndarray:
-    """A copy of ``gray`` with the grids' ruled lines painted as paper, so cell crops hold only text.
+def erase_rules(pixels: np.ndarray, grids: list[TableGrid]) -> np.ndarray:
+    """A grey copy of the (grey or BGR) page with the grids' ruled lines painted as paper, so cell crops
+    hold only text.
 
-    Only line pixels inside each rule's band are erased: a long stroke of a character elsewhere stays.
+    Only line pixels on a drawn border are erased: a long stroke of a character elsewhere stays, also in a
+    merged cell whose text sits where the border it spans over would run (blurred text gives such runs).
     """
-    horizontal, vertical = padded_line_masks(gray)
+    horizontal, vertical = padded_line_masks(pixels)
+    gray = luminance(pixels)
     lines = cv2.dilate(cv2.bitwise_or(horizontal, vertical), np.ones((5, 5), np.uint8))
     bands = np.zeros_like(lines)
     for grid in grids:
-        b = grid.box
-        left, right = b.left - 8, b.left + b.width + 9
-        top, bottom = b.top - 8, b.top + b.height + 9
-        for lo, hi in grid.y_bands:
-            bands[max(0, lo - 4) : hi + 5, max(0, left) : right] = 255
-        for lo, hi in grid.x_bands:
-            bands[max(0, top) : bottom, max(0, lo - 4) : hi + 5] = 255
+        for top, bottom, left, right in _drawn_borders(grid):
+            bands[max(0, top) : bottom, max(0, left) : right] = 255
     clean = gray.copy()
-    clean[(lines > 0) & (bands > 0)] = int(np.percentile(gray, 90))
+    clean[(lines > 0) & (bands > 0)] = paper_level(gray)
     return clean
+
+
+def _drawn_borders(grid: TableGrid) -> list[tuple[int, int, int, int]]:
+    """(top, bottom, left, right), ends exclusive, of the grid's outer rules (with a margin for a double
+    rule outside them) and of every inner border segment between two different cells."""
+    b = grid.box
+    left, right = b.left - 8, b.left + b.width + 9
+    top, bottom = b.top - 8, b.top + b.height + 9
+    xb, yb = grid.x_bands, grid.y_bands
+    spans = [(yb[0], left, right), (yb[-1], left, right)]
+    walls = [(xb[0], top, bottom), (xb[-1], top, bottom)]
+    owner = np.full((len(yb) - 1, len(xb) - 1), -1)
+    for i, cell in enumerate(grid.cells):
+        owner[cell.row_start : cell.row_end, cell.col_start : cell.col_end] = i
+    for r in range(1, len(yb) - 1):
+        for c in range(len(xb) - 1):
+            if owner[r - 1, c] != owner[r, c] or owner[r, c] < 0:
+                spans.append((yb[r], xb[c][0] - 4, xb[c + 1][1] + 5))
+    for c in range(1, len(xb) - 1):
+        for r in range(len(yb) - 1):
+            if owner[r, c - 1] != owner[r, c] or owner[r, c] < 0:
+                walls.append((xb[c], yb[r][0] - 4, yb[r + 1][1] + 5))
+    return [(lo - 4, hi + 5, x0, x1) for (lo, hi), x0, x1 in spans] + [
+        (y0, y1, lo - 4, hi + 5) for (lo, hi), y0, y1 in walls
+    ]
 
 
 def text_ink(gray: np.ndarray, min_area: int = 5) -> np.ndarray:

@@ -10,10 +10,8 @@ from collections import Counter, defaultdict
 from decimal import Decimal
 from typing import Any
 
-from baidu_ocr.normalize.schema import DOC_KEY
 from baidu_ocr.warehouse.connection import WarehouseConnection
-
-_COLUMNS = ("validation_status", "checks_failed", "duplicate_of", "seller_name", "amount_incl_tax")
+from baidu_ocr.warehouse.reads import read_rows
 
 
 def invoice_summary(wh: WarehouseConnection, dag_id: str, run_id: str) -> dict[str, Any]:
@@ -23,26 +21,21 @@ def invoice_summary(wh: WarehouseConnection, dag_id: str, run_id: str) -> dict[s
     Amounts are exact decimal strings (``"1234.56"``), so the summary stays JSON for XCom.
     """
     from baidu_ocr.normalize.invoice_checks import failed_check_names
+    from baidu_ocr.normalize.invoices import VALID
 
-    ph = wh.placeholder
-    join = " AND ".join(f"i.{wh.column(c)} = d.{wh.column(c)}" for c in DOC_KEY)
-    sql = (
-        f"SELECT {', '.join('i.' + wh.column(c) for c in _COLUMNS)} "
-        f"FROM {wh.table('ocr_invoices')} i JOIN {wh.table('ocr_documents')} d ON {join} "
-        f"WHERE d.dag_id = {ph} AND d.run_id = {ph}"
-    )
-    rows = [dict(zip(_COLUMNS, row, strict=True)) for row in wh.query(sql, [dag_id, run_id])]
+    invoices = read_rows(wh, "ocr_invoices", dag_id=dag_id, run_id=run_id)
     by_check: Counter[str] = Counter()
     totals: defaultdict[str, Decimal] = defaultdict(Decimal)
-    for row in rows:
+    for row in invoices.astype(object).where(invoices.notna(), None).to_dict("records"):
         by_check.update(failed_check_names(row["checks_failed"]))
         if row["duplicate_of"] is None and row["amount_incl_tax"] is not None:
-            totals[row["seller_name"] or "(seller not read)"] += Decimal(str(row["amount_incl_tax"]))
+            totals[row["seller_name"] or "(seller not read)"] += row["amount_incl_tax"]
+    valid = int((invoices["validation_status"] == VALID).sum())
     return {
-        "read": len(rows),
-        "valid": sum(row["validation_status"] == "valid" for row in rows),
-        "invalid": sum(row["validation_status"] != "valid" for row in rows),
+        "read": len(invoices),
+        "valid": valid,
+        "invalid": len(invoices) - valid,
         "invalid_by_check": dict(sorted(by_check.items())),
-        "duplicates": sum(row["duplicate_of"] is not None for row in rows),
+        "duplicates": int(invoices["duplicate_of"].notna().sum()),
         "amount_incl_tax_by_seller": {seller: f"{total:.2f}" for seller, total in sorted(totals.items())},
     }
