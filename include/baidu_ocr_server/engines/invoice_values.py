@@ -2,8 +2,8 @@
 
 Each function takes the text read after a label and answers the value in Baidu's form, or ``""`` when the
 text does not have the value's shape (the field is then answered empty, as Baidu does). OCR's usual
-confusions are undone only where the result is then proven: a tax id is re-read with O->0 etc. only when
-the re-read passes the GB 32100 (or GB 11643) checksum.
+confusions are undone only where the character read cannot be right: a tax id's O is read 0 where the
+code has no letters, never by trying characters until its checksum holds.
 """
 
 from __future__ import annotations
@@ -21,8 +21,9 @@ _TAX_ID = re.compile(r"[0-9A-Z]{15,20}")
 _RATE = re.compile(r"\d{1,2}(?:\.\d+)?%|免税|不征税")
 #: The characters of an amount written in capitals (价税合计 大写).
 WORDS_ALPHABET = set("零壹贰叁肆伍陆柒捌玖拾佰仟万亿元圆角分整正")
-#: Tax-id characters OCR confuses, tried one at a time when the id as read fails its checksum.
-_ID_CONFUSIONS = {"O": "0", "Q": "0", "I": "1", "Z": "2", "S": "5", "B": "8", "D": "0", "0": "D", "8": "B"}
+#: Letters OCR reads for digits, and the letters a unified social credit code never holds.
+_ID_LOOKALIKES = {"O": "0", "Q": "0", "D": "0", "I": "1", "L": "1", "Z": "2", "S": "5", "G": "6", "B": "8"}
+_NOT_IN_USCC = set("IOZSV")
 
 
 def compact(text: str) -> str:
@@ -39,6 +40,15 @@ def after_colon(text: str) -> str:
 def chinese(text: str) -> str:
     """A Chinese value as printed: ASCII brackets back to full-width ones (NFKC turned them)."""
     return text.replace("(", "（").replace(")", "）")
+
+
+def without_echo(name: str, gram: int = 4) -> str:
+    """A party's name without a repeat of itself run on after it: a seller's seal prints the seller's name
+    again, and what of it the seal removal left joins the name's line ("…有限公司风商贸股份有限公")."""
+    for cut in range(2 * gram, len(name) - gram + 1):
+        if name[cut : cut + gram] in name[:cut]:
+            return name[:cut]
+    return name
 
 
 def money(text: str) -> str:
@@ -68,25 +78,26 @@ def invoice_date(text: str) -> str:
     return f"{year:04d}年{month:02d}月{day:02d}日"
 
 
-def _valid_id(value: str) -> bool:
+def valid_tax_id(value: str) -> bool:
+    """A unified social credit code or an ID number whose check character holds."""
     return uscc.is_valid(value) or ric.is_valid(value)
 
 
 def tax_id(text: str) -> str:
-    """A unified social credit code or, for a private buyer, an ID number: the id as read when it passes
-    its checksum, or the one single-character re-read that does; an id failing both is answered as read."""
+    """A unified social credit code (or, for a private buyer, an ID number) as read, with a letter turned
+    into the digit it looks like only where no letter can stand: in the first 8 characters (registration
+    office, kind, division) and for I, O, Z, S, V, which the code's alphabet leaves out. Never corrected
+    by trying characters until the checksum holds: a wrong id must stay wrong for the provider's check."""
     found = _TAX_ID.findall(compact(text).upper())
     if not found:
         return ""
     value = max(found, key=len)
-    if len(value) != 18 or _valid_id(value):
+    if len(value) != 18:
         return value
-    for index, char in enumerate(value):
-        if char in _ID_CONFUSIONS:
-            candidate = value[:index] + _ID_CONFUSIONS[char] + value[index + 1 :]
-            if _valid_id(candidate):
-                return candidate
-    return value
+    return "".join(
+        _ID_LOOKALIKES.get(char, char) if index < 8 or char in _NOT_IN_USCC else char
+        for index, char in enumerate(value)
+    )
 
 
 def tax_rate(text: str) -> str:

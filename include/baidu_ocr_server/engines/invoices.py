@@ -27,6 +27,8 @@ from .invoice_values import (
     money,
     tax_id,
     tax_rate,
+    valid_tax_id,
+    without_echo,
 )
 
 NOT_AN_INVOICE = 282103
@@ -154,13 +156,17 @@ def _parties(pieces: list[Piece], digital: bool, split: float) -> dict[str, str]
         return "Seller" if where > split else "Purchaser"
 
     for label in _find(pieces, r"称:"):
-        value = chinese(after_colon(label.text))
+        value = without_echo(chinese(after_colon(label.text)))
         if value and "发票" not in value:
             fields.setdefault(f"{side(label)}Name", value)
     for label in _find(pieces, TAX_ID_LABEL):
         value = tax_id(_value_beside(label, pieces, TAX_ID_LABEL))
         if value:
             fields.setdefault(f"{side(label)}RegisterNum", value)
+    for piece in pieces:  # a label the seal or OCR spoilt: an id proven by its checksum, on its side
+        value = tax_id(piece.text)
+        if len(value) == 18 and valid_tax_id(value):
+            fields.setdefault(f"{side(piece)}RegisterNum", value)
     if not digital:
         for pattern, name in ((r"地址、?电话", "Address"), (r"开户行及账号", "Bank")):
             for label in _find(pieces, pattern):
@@ -171,11 +177,17 @@ def _parties(pieces: list[Piece], digital: bool, split: float) -> dict[str, str]
 
 
 def _columns(pieces: list[Piece]) -> dict[str, Piece]:
+    """The item table's header labels, each the one on the row of the topmost 金额 (a label's word can
+    recur elsewhere on the page)."""
+    amounts = _find(pieces, dict(COLUMNS)["CommodityAmount"])
+    if not amounts:
+        return {}
+    row = min(amounts, key=lambda p: p.box.top)
     header: dict[str, Piece] = {}
     for name, pattern in COLUMNS:
-        found = _find(pieces, pattern)
+        found = [p for p in _find(pieces, pattern) if _same_row(p, row)]
         if found:
-            header[name] = min(found, key=lambda p: p.box.top)
+            header[name] = min(found, key=lambda p: abs(p.cy - row.cy))
     return header
 
 
