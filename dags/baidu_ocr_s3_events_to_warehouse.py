@@ -8,7 +8,9 @@ starts a run of this DAG per batch of events. **Set the Airflow Variable `baidu_
 (or the environment variable `AIRFLOW_VAR_BAIDU_OCR_EVENTS_QUEUE_URL`) to the queue's URL; without it the
 DAG runs only its timed catch-up. The README says how to wire a bucket and a queue.
 
-1. **collect_objects** reads the S3 keys from the run's triggering events (the messages' `Records`, keys
+1. **collect_objects** reads the S3 keys from the run's triggering events and from the asset's events newer
+   than the DAG's watermark (events that reached Airflow while a run was being created are consumed by no
+   run until another event comes: Airflow queues one run per asset at a time), (the messages' `Records`, keys
    URL-decoded; the test event, other event types, other buckets, keys outside `params.prefix` or
    `params.suffixes` are left out and counted), records them in the DAG's **inbox**
    (`s3://<bucket>/baidu-ocr-inbox/<dag_id>/<run_id>.json`), adds what runs that failed left in the inbox,
@@ -104,13 +106,16 @@ def events_asset() -> Asset:
     return Asset(name="baidu_ocr_s3_object_created", watchers=watchers)
 
 
+EVENTS_ASSET = events_asset()
+
+
 @dag(
     dag_id=DAG_ID,
     schedule=AssetOrTimeSchedule(
         timetable=CronTriggerTimetable(
             Variable.get(CATCHUP_CRON_VARIABLE, default=DEFAULT_CATCHUP_CRON), timezone="UTC"
         ),
-        assets=events_asset(),
+        assets=EVENTS_ASSET,
     ),
     start_date=datetime(2025, 1, 1),
     catchup=False,
@@ -146,32 +151,55 @@ def events_asset() -> Asset:
     },
 )
 def baidu_ocr_s3_events_to_warehouse():
-    @task(show_return_value_in_logs=False)
+    @task(show_return_value_in_logs=False, inlets=[EVENTS_ASSET])
     @publish_error_on_failure  # the summary says why the run failed
-    def collect_objects(params: dict, triggering_asset_events=None, ti=None) -> list[dict]:
+    def collect_objects(
+        params: dict, triggering_asset_events=None, inlet_events=None, ti=None, dag_run=None
+    ) -> list[dict]:
         """The batches of this run's new objects and of what failed runs left in the inbox."""
+        from datetime import UTC, datetime
+
         from baidu_ocr.pipeline.event_inbox import (
             DEFAULT_INBOX_PREFIX,
+            MAX_EVENTS_PER_RUN,
             adopt_leftovers,
             entry_key,
             list_entries,
             merge_objects,
+            next_watermark,
+            read_watermark,
+            watermark_key,
             write_entry,
+            write_watermark,
         )
         from baidu_ocr.pipeline.s3_batches import s3_hook, stage_batch_keys
         from baidu_ocr.pipeline.s3_events import messages_of_asset_events, select_created_objects
 
         bucket = params["bucket"]
-        events = [e for asset_events in (triggering_asset_events or {}).values() for e in asset_events]
-        selection = select_created_objects(
-            messages_of_asset_events(events), bucket, params["prefix"], params["suffixes"]
-        )
-        log.info("%d asset event(s): %s", len(events), selection.describe() or "no message")
         s3 = s3_hook(AWS_CONN_ID)
+        mark = watermark_key(DEFAULT_INBOX_PREFIX, ti.dag_id)
+        floor = read_watermark(s3, bucket, mark) or dag_run.run_after
+        read_at = datetime.now(UTC)
+        # This run's events, and the asset's events since the watermark (those no run was queued for).
+        recent = list(inlet_events[EVENTS_ASSET].after(floor.isoformat()).limit(MAX_EVENTS_PER_RUN))
+        triggering = [e for asset_events in (triggering_asset_events or {}).values() for e in asset_events]
+        selection = select_created_objects(
+            messages_of_asset_events([*triggering, *recent]), bucket, params["prefix"], params["suffixes"]
+        )
+        log.info(
+            "%d triggering and %d recent asset event(s): %s",
+            len(triggering),
+            len(recent),
+            selection.describe() or "no message",
+        )
         own = entry_key(DEFAULT_INBOX_PREFIX, ti.dag_id, ti.run_id)
         inbox = []
         if selection.objects:  # first of all: from here on a failure loses nothing
             inbox.append(write_entry(s3, bucket, own, ti.run_id, selection.objects))
+        complete = len(recent) < MAX_EVENTS_PER_RUN
+        write_watermark(
+            s3, bucket, mark, next_watermark(floor, [e.timestamp for e in recent], read_at, complete=complete)
+        )
         adopted, leftovers = adopt_leftovers(
             s3, bucket, list_entries(s3, bucket, DEFAULT_INBOX_PREFIX, ti.dag_id), own, _run_state(ti.dag_id)
         )

@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from baidu_ocr.inputs.sources import ImageObject
@@ -136,3 +137,49 @@ def delete_entries(s3: S3Hook, bucket: str, keys: Sequence[str]) -> int:
         s3.delete_objects(bucket=bucket, keys=list(keys))
     log.info("Cleared %d inbox entr%s", len(keys), "y" if len(keys) == 1 else "ies")
     return len(keys)
+
+
+# -- the events watermark -----------------------------------------------------------------------------------
+# Airflow queues one asset-triggered run per asset at a time (asset_dag_run_queue, insert-or-ignore) and the
+# run consumes the events up to the moment that queue row was made: events that arrive after it but before
+# the scheduler creates the run are consumed by no run until another event comes. So each run also reads
+# the asset's events newer than the watermark (the task's inlet events), then moves the watermark on.
+WATERMARK_SUFFIX = ".watermark"
+# Events newer than read time minus this margin are read again by the next run (an event committed a moment
+# after its timestamp is never skipped); reading one twice costs nothing (dedupe).
+WATERMARK_MARGIN = timedelta(seconds=30)
+MAX_EVENTS_PER_RUN = 5000  # 50,000 messages at 10 a poll; a longer backlog goes to the next runs
+
+
+def watermark_key(inbox_prefix: str, dag_id: str) -> str:
+    """``<inbox_prefix>/<dag_id>.watermark`` (beside the entries' folder, not in it)."""
+    return entry_key(inbox_prefix, dag_id, "any").rsplit("/", 1)[0] + WATERMARK_SUFFIX
+
+
+def read_watermark(s3: S3Hook, bucket: str, key: str) -> datetime | None:
+    """The time up to which the asset's events were read, ``None`` before the first run wrote one."""
+    from botocore.exceptions import ClientError
+
+    try:
+        body = s3.get_conn().get_object(Bucket=bucket, Key=key)["Body"].read()
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
+            return None
+        raise
+    return datetime.fromisoformat(json.loads(body)["events_read_until"])
+
+
+def write_watermark(s3: S3Hook, bucket: str, key: str, when: datetime, *, sse: str | None = "AES256") -> None:
+    from baidu_ocr.pipeline.staging import write_output_file
+
+    body = json.dumps({"events_read_until": when.isoformat()}).encode()
+    write_output_file(s3, body, bucket, key, content_type="application/json", sse=sse)
+
+
+def next_watermark(
+    previous: datetime, read: Sequence[datetime], read_at: datetime, *, complete: bool = True
+) -> datetime:
+    """Where the next run starts reading: ``read_at`` minus the margin when every event was read, else the
+    last event read (a run that hit ``MAX_EVENTS_PER_RUN``); never backwards."""
+    until = read_at - WATERMARK_MARGIN if complete or not read else max(read)
+    return max(previous, until)
