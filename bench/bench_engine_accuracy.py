@@ -19,6 +19,8 @@ from __future__ import annotations
 import argparse
 import json
 import time
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 from baidu_ocr_server.engines.rapidocr_engine import RapidOcrEngine
@@ -119,18 +121,33 @@ def bench_tables(engine: RapidOcrEngine, folder: Path, verbose: bool) -> dict:
     }
 
 
-def invoice_pages(image: Path, truth: dict) -> list[tuple[str, bytes, dict]]:
-    """(name, image bytes, invoice truth) per page: a PDF's pages rendered as the server renders them."""
-    if image.suffix != ".pdf":
-        return [(image.name, image.read_bytes(), truth)]
+def invoice_pages(engine: RapidOcrEngine, path: Path, truth: dict) -> list[tuple[str, Callable, dict]]:
+    """(name, a call reading the page, invoice truth) per page: a PDF's pages rendered as the server
+    renders them, an OFD's pages read from their text layer."""
     from baidu_ocr_server.documents import render_pdf_page
     from baidu_ocr_server.images import DEFAULT_LIMITS
+    from baidu_ocr_server.ofd import read_ofd_page
 
-    data = image.read_bytes()
-    return [
-        (f"{image.name}#{n}", render_pdf_page(data, n, DEFAULT_LIMITS)[0], page)
-        for n, page in enumerate(truth["pages"], start=1)
-    ]
+    data = path.read_bytes()
+    if path.suffix == ".pdf":
+        return [
+            (
+                f"{path.name}#{n}",
+                partial(engine.recognize_invoice, render_pdf_page(data, n, DEFAULT_LIMITS)[0]),
+                page,
+            )
+            for n, page in enumerate(truth["pages"], start=1)
+        ]
+    if path.suffix == ".ofd":
+        return [
+            (
+                f"{path.name}#{n}",
+                partial(engine.recognize_invoice_text, read_ofd_page(data, n)[0], document=data, page_no=n),
+                page,
+            )
+            for n, page in enumerate(truth["pages"], start=1)
+        ]
+    return [(path.name, partial(engine.recognize_invoice, data), truth)]
 
 
 def bench_invoices(engine: RapidOcrEngine, folder: Path, verbose: bool) -> dict:
@@ -139,10 +156,10 @@ def bench_invoices(engine: RapidOcrEngine, folder: Path, verbose: bool) -> dict:
     key_ok = key_total = item_ok = item_total = pages = 0
     seconds = []
     for image, document in samples(folder):
-        for name, data, truth in invoice_pages(image, document):
+        for name, read, truth in invoice_pages(engine, image, document):
             want = truth["words_result"]
             start = time.perf_counter()
-            got = invoice_payload(engine.recognize_invoice(data))["words_result"]
+            got = invoice_payload(read())["words_result"]
             seconds.append(time.perf_counter() - start)
             pages += 1
             for field in INVOICE_KEY_FIELDS:

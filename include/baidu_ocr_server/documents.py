@@ -3,7 +3,8 @@
 pypdfium2 (PDFium in its own binary wheel) renders the page; the engines then see an ordinary PNG. The
 scale keeps the rendered page within the endpoint's side limit, so a large page is shrunk, not refused.
 OFD packages are not rendered here (no maintained offline renderer on PyPI): ``ofd_file`` is answered
-216201, as Baidu answers a file it cannot read.
+216201, as Baidu answers a file it cannot read, except by ``vat_invoice``, which reads an OFD e-invoice's
+text layer (``ofd``).
 """
 
 from __future__ import annotations

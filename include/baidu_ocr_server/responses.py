@@ -23,6 +23,7 @@ from baidu_ocr_server.excel import tables_to_xlsx
 from baidu_ocr_server.faults import DROP, HTTP_STATUS_KEYS
 from baidu_ocr_server.images import check_image, decode_base64_image, fetch_url_image
 from baidu_ocr_server.models import OcrBackend
+from baidu_ocr_server.ofd import read_ofd_page
 from baidu_ocr_server.parser import SUCCESS, check_file_name, layout_bytes
 from baidu_ocr_server.shapes import (
     LineOptions,
@@ -188,6 +189,8 @@ class BaiduOcrResponses:
             kind = form.get("type") or "normal"
             if kind not in INVOICE_KINDS:
                 raise BaiduError(216100)
+            if "ofd_file" in form and not {"image", "url", "pdf_file"} & set(form):
+                return invoice_payload(self._ofd_invoice(form, spec, extra, kind))
             return invoice_payload(engine.recognize_invoice(self._image(form, spec, extra), kind=kind))
         image = self._image(form, spec, extra)
         if spec.family == "lines":
@@ -219,6 +222,16 @@ class BaiduOcrResponses:
                 return self._job_result(request, request_id, form.get("request_type") or "excel")
             return {"result": [{"request_id": request_id}]}
         raise BaiduError(216102)  # pragma: no cover - every family is handled above
+
+    def _ofd_invoice(self, form: Any, spec: EndpointSpec, extra: dict[str, str], kind: str):
+        """``ofd_file`` page ``ofd_file_num`` (default 1) read from its text layer; ``ofd_file_size`` is the
+        page count. Other endpoints still answer 216201 for an OFD (``_image``)."""
+        document = decode_base64_image(form["ofd_file"], spec.limits)
+        page = page_number(form.get("ofd_file_num"))
+        lines, count = read_ofd_page(document, page)
+        self.backend.record_image(document)
+        extra["ofd_file_size"] = str(count)
+        return self.backend.engine.recognize_invoice_text(lines, document=document, page_no=page, kind=kind)
 
     def _image(self, form: Any, spec: EndpointSpec, extra: dict[str, str]) -> bytes:
         """Baidu's priority: ``image`` > ``url`` > ``pdf_file`` (page ``pdf_file_num`` rendered, the page

@@ -10,7 +10,8 @@ invoice at 72 dpi, so a page renders back to its image's size). Truth, beside ea
      "words_result": {<Baidu's vat_invoice words_result for what is printed>}, "demonstrates": "...",
      "degradations": [...]}
 
-and for a PDF ``{"kind": "pdf", "page_count": N, "pages": [<invoice truth>, ...]}``. Fields not printed
+and for a PDF ``{"kind": "pdf", "page_count": N, "pages": [<invoice truth>, ...]}`` (an OFD e-invoice:
+``"kind": "ofd"``, its text layer written by ``ofd_writer`` from the page's lines). Fields not printed
 (MachineCode, Password, ...) are absent from the truth; the server answers them ``""``.
 """
 
@@ -23,6 +24,7 @@ from pathlib import Path
 import numpy as np
 from generate_samples import PDF_DATE, Canvas, add_scan_noise, degrade, gb11643_check_digit, write_sample
 from invoice_data import Invoice, make_invoice, money
+from ofd_writer import write_ofd
 from PIL import Image, ImageChops
 
 TUNED_FONTS = ("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc", "/usr/share/fonts/truetype/arphic/uming.ttc")
@@ -248,7 +250,10 @@ TUNED = [
     ("inv_10_classic", "classic", "red-brown", "jpg", -1.8, "rotated photo"),
     ("inv_11_digital", "digital", "green", "jpg", -1.5, "rotated photo"),
     ("inv_12_digital_pdf", "digital", "red-brown", "pdf", 0.0, "two-page PDF (pdf_file_num)"),
+    ("inv_13_digital_ofd", "digital", "brown", "ofd", 0.0, "OFD e-invoice (ofd_file, its text layer)"),
 ]
+#: OFD pages are in mm: an invoice drawn 1400 px wide is a 240 mm page.
+PX_PER_MM = WIDTH / 240
 
 
 def make_invoice_set(out: Path, seed: int, fonts: tuple[str, ...], specs: list, kinds_cycle: list) -> None:
@@ -267,6 +272,11 @@ def make_invoice_set(out: Path, seed: int, fonts: tuple[str, ...], specs: list, 
         image, truth = render(invoice, font, rule, rng)
         if note:
             truth["demonstrates"] = note
+        if output == "ofd":
+            frame = [(50, 140, 1350, 140), (1350, 140, 1350, 660), (50, 660, 1350, 660), (50, 140, 50, 660)]
+            data = write_ofd([(truth["lines"], frame)], image.size, PX_PER_MM, doc_id=invoice.number)
+            write_sample(out, folder, stem, data, "ofd", {"kind": "ofd", "page_count": 1, "pages": [truth]})
+            continue
         if output == "pdf":
             pages = [truth]
             images = [image]
@@ -306,6 +316,7 @@ def validation_specs() -> list:
         specs.append((stem, layout, rules[i % 3], output, angle, ""))
     specs.append(("inv_v17_classic_pdf", "classic", "green", "pdf", 0.0, ""))
     specs.append(("inv_v18_digital_pdf", "digital", "brown", "pdf", 0.0, "two-page PDF"))
+    specs.append(("inv_v19_digital_ofd", "digital", "green", "ofd", 0.0, ""))
     return specs
 
 

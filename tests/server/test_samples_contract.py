@@ -40,17 +40,20 @@ def assert_invoice_answer(got: dict, truth: dict) -> None:
         assert value == truth.get(name, [] if isinstance(value, list) else ""), name
 
 
-INVOICE_PDFS = sorted(DEFAULT_SAMPLES_DIR.rglob("invoices/*.pdf"))
+INVOICE_DOCUMENTS = sorted(
+    [*DEFAULT_SAMPLES_DIR.rglob("invoices/*.pdf"), *DEFAULT_SAMPLES_DIR.rglob("invoices/*.ofd")]
+)
 
 
-@pytest.mark.parametrize("pdf_path", INVOICE_PDFS, ids=[p.stem for p in INVOICE_PDFS])
-def test_invoice_pdf_pages_are_answered_from_their_ground_truth(samples_server, pdf_path):
+@pytest.mark.parametrize("path", INVOICE_DOCUMENTS, ids=[p.stem for p in INVOICE_DOCUMENTS])
+def test_invoice_pdf_and_ofd_pages_are_answered_from_their_ground_truth(samples_server, path):
     server, token = samples_server
-    truth = json.loads(pdf_path.with_suffix(".json").read_text(encoding="utf-8"))
-    document = base64.b64encode(pdf_path.read_bytes()).decode()
+    truth = json.loads(path.with_suffix(".json").read_text(encoding="utf-8"))
+    field = path.suffix.lstrip(".") + "_file"  # pdf_file | ofd_file
+    document = base64.b64encode(path.read_bytes()).decode()
     for page_no, page in enumerate(truth["pages"], start=1):
-        body = call(server, "vat_invoice", token, pdf_file=document, pdf_file_num=str(page_no)).json()
-        assert body["pdf_file_size"] == str(truth["page_count"])
+        body = call(server, "vat_invoice", token, **{field: document, f"{field}_num": str(page_no)}).json()
+        assert body[f"{field}_size"] == str(truth["page_count"])
         assert_invoice_answer(body["words_result"], page["words_result"])
 
 

@@ -4,7 +4,9 @@ refusals, and the real engine reading committed invoice samples through HTTP."""
 from __future__ import annotations
 
 import base64
+import io
 import json
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -17,6 +19,8 @@ from .conftest import call, get_token
 
 SAMPLES = Path(__file__).resolve().parents[2] / "include" / "samples"
 INVOICES = SAMPLES / "invoices"
+KEY_FIELDS = ("InvoiceCode", "InvoiceNum", "InvoiceDate", "PurchaserName", "PurchaserRegisterNum",
+              "SellerName", "SellerRegisterNum", "TotalAmount", "TotalTax", "AmountInFiguers")  # fmt: skip
 
 
 def sample(stem: str) -> tuple[bytes, dict]:
@@ -113,6 +117,40 @@ def test_image_wins_over_pdf_file(invoice_server):
     assert "pdf_file_size" not in body
 
 
+def test_ofd_e_invoice_pages_by_ofd_file_num(invoice_server):
+    server, token = invoice_server
+    data, truth = sample("inv_13_digital_ofd")
+    form = {"ofd_file": base64.b64encode(data).decode()}
+
+    body = call(server, "vat_invoice", token, **form).json()
+    beyond = call(server, "vat_invoice", token, **form, ofd_file_num="2").json()
+    broken = call(
+        server, "vat_invoice", token, ofd_file=base64.b64encode(b"PK\x03\x04 not a zip").decode()
+    ).json()
+
+    assert body["ofd_file_size"] == "1"
+    assert assert_baidu_shape(body) == {**body["words_result"], **truth["pages"][0]["words_result"]}
+    assert beyond["error_code"] == broken["error_code"] == 216201
+
+
+def test_an_ofd_that_is_no_sample_is_read_from_its_text_layer(invoice_server):
+    """Another OFD (here the sample re-packed, so its bytes differ) is read from its exact text layer."""
+    server, token = invoice_server
+    data, truth = sample("inv_13_digital_ofd")
+    repacked = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as source, zipfile.ZipFile(repacked, "w") as target:
+        for info in source.infolist():
+            target.writestr(info.filename, source.read(info))
+
+    body = call(server, "vat_invoice", token, ofd_file=base64.b64encode(repacked.getvalue()).decode()).json()
+
+    want = truth["pages"][0]["words_result"]
+    assert {name: body["words_result"][name] for name in KEY_FIELDS} == {
+        name: want[name] for name in KEY_FIELDS
+    }
+    assert body["words_result"]["CommodityAmount"] == want["CommodityAmount"]
+
+
 def test_not_an_invoice_is_target_recognize_error(invoice_server):
     server, token = invoice_server
     document = (SAMPLES / "documents" / "doc_01.jpg").read_bytes()
@@ -159,10 +197,6 @@ def test_duplicate_pair_is_the_same_invoice_in_two_files(invoice_server):
 
     assert photo != pdf
     assert from_photo == from_pdf
-
-
-KEY_FIELDS = ("InvoiceCode", "InvoiceNum", "InvoiceDate", "PurchaserName", "PurchaserRegisterNum",
-              "SellerName", "SellerRegisterNum", "TotalAmount", "TotalTax", "AmountInFiguers")  # fmt: skip
 
 
 @pytest.mark.slow

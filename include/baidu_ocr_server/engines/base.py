@@ -121,3 +121,9 @@ class Engine(Protocol):
 
     def recognize_invoice(self, image: bytes, *, kind: str = "normal") -> InvoiceResult:
         """A VAT invoice's fields; :class:`EngineCannotRecognize` (282103) when the image is none."""
+
+    def recognize_invoice_text(
+        self, lines: list[Line], *, document: bytes, page_no: int, kind: str = "normal"
+    ) -> InvoiceResult:
+        """The same from a page's exact text layer (an OFD's ``lines``; ``document`` and ``page_no`` say
+        which page it is)."""

@@ -11,6 +11,7 @@ whole image, so throughput tests can use thousands of generated images.
 
 A ``<name>.pdf`` beside ``<name>.json`` (``{"kind": "pdf", "pages": [<page truth>, ...]}``) is indexed per
 page: each page is rendered as the server renders ``pdf_file`` pages, and its PNG's hash keys that page's truth.
+A ``<name>.ofd`` (``{"kind": "ofd", "pages": [...]}``) is indexed by the OFD's hash and the page number.
 """
 
 from __future__ import annotations
@@ -108,6 +109,11 @@ class FixtureEngine:
                 None,
             )
             pdf_path = truth_path.with_suffix(".pdf")
+            ofd_path = truth_path.with_suffix(".ofd")
+            if image_path is None and ofd_path.is_file():
+                pages = json.loads(truth_path.read_text(encoding="utf-8")).get("pages", [])
+                digest = hashlib.sha256(ofd_path.read_bytes()).hexdigest()
+                index.update({f"ofd:{digest}:{n}": page for n, page in enumerate(pages, start=1)})
             if image_path is None and pdf_path.is_file():
                 index.update(_pdf_page_index(pdf_path, json.loads(truth_path.read_text(encoding="utf-8"))))
             if image_path is None:
@@ -116,13 +122,17 @@ class FixtureEngine:
             index[hashlib.sha256(image_path.read_bytes()).hexdigest()] = truth
         return index
 
-    def truth_for(self, image: bytes) -> dict | None:
-        """Ground truth of this image, or ``None``; the index is built once, on first use."""
+    def _truth_index(self) -> dict[str, dict]:
+        """The index, built once, on first use."""
         if self._index is None:
             with self._lock:
                 if self._index is None:
                     self._index = self._build_index()
-        truth = self._index.get(hashlib.sha256(image).hexdigest())
+        return self._index
+
+    def truth_for(self, image: bytes) -> dict | None:
+        """Ground truth of this image, or ``None``."""
+        truth = self._truth_index().get(hashlib.sha256(image).hexdigest())
         if truth and truth.get("expect_error"):
             raise EngineCannotRecognize("fixture expects an error", code=int(truth["expect_error"]))
         return truth
@@ -158,9 +168,23 @@ class FixtureEngine:
             return IdCardResult(fields={}, side=side, image_status="reversed_side")
         return IdCardResult(fields=fields, side=side, image_status=card.get("image_status", "normal"))
 
+    def recognize_invoice_text(
+        self, lines: list[Line], *, document: bytes, page_no: int, kind: str = "normal"
+    ) -> InvoiceResult:
+        """An OFD sample page's truth verbatim; another OFD is read from its text layer (it is exact)."""
+        truth = self._truth_index().get(f"ofd:{hashlib.sha256(document).hexdigest()}:{page_no}")
+        if truth is None:
+            from baidu_ocr_server.engines.invoices import extract_invoice
+
+            return extract_invoice(lines)
+        return self._invoice_from_truth(truth)
+
     def recognize_invoice(self, image: bytes, *, kind: str = "normal") -> InvoiceResult:
         """An invoice sample's truth verbatim; anything else (a document, an unknown image) is 282103."""
-        truth = self.truth_for(image)
+        return self._invoice_from_truth(self.truth_for(image))
+
+    @staticmethod
+    def _invoice_from_truth(truth: dict | None) -> InvoiceResult:
         if not truth or truth.get("kind") != "invoice":
             raise EngineCannotRecognize("not an invoice", code=282103)
         fields, rows = {}, {}

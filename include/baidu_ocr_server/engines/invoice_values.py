@@ -31,12 +31,6 @@ def compact(text: str) -> str:
     return re.sub(r"\s+", "", unicodedata.normalize("NFKC", text))
 
 
-def after_colon(text: str) -> str:
-    """What follows the first colon of a compacted line (the value of ``名称:XX``), else ``""``."""
-    _, colon, value = text.partition(":")
-    return value if colon else ""
-
-
 def chinese(text: str) -> str:
     """A Chinese value as printed: ASCII brackets back to full-width ones (NFKC turned them)."""
     return text.replace("(", "（").replace(")", "）")

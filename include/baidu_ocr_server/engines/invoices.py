@@ -17,7 +17,6 @@ from statistics import median
 from .base import Box, EngineCannotRecognize, InvoiceResult, Line
 from .idcards import union_box
 from .invoice_values import (
-    after_colon,
     amount_words,
     chinese,
     compact,
@@ -156,7 +155,7 @@ def _parties(pieces: list[Piece], digital: bool, split: float) -> dict[str, str]
         return "Seller" if where > split else "Purchaser"
 
     for label in _find(pieces, r"称:"):
-        value = without_echo(chinese(after_colon(label.text)))
+        value = without_echo(chinese(_value_beside(label, pieces, r"称:")))
         if value and "发票" not in value:
             fields.setdefault(f"{side(label)}Name", value)
     for label in _find(pieces, TAX_ID_LABEL):

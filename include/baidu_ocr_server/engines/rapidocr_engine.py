@@ -231,6 +231,12 @@ class RapidOcrEngine:
         lines = self._lines(cv2.cvtColor(brightest, cv2.COLOR_GRAY2BGR), cls=False)
         return extract_invoice(lines)
 
+    def recognize_invoice_text(
+        self, lines: list[Line], *, document: bytes, page_no: int, kind: str = "normal"
+    ) -> InvoiceResult:
+        """An OFD page's text layer is exact: no model, the same label/value reading."""
+        return extract_invoice(lines)
+
     def recognize_tables(self, image: bytes) -> list[Table]:
         """Level the page, find ruled grids, erase the rules, read each cell; boxes are mapped back."""
         pixels = decode_image(image)
