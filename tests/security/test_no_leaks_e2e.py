@@ -301,3 +301,48 @@ def test_characters_spaced_numbers_table_workbooks_and_named_keys_leak_nothing(
     ]
     leaks += [where for where, text in sources.items() if middle in re.sub(r"\s", "", text)]
     assert leaks == []
+
+
+# -- invoices: a private buyer's ID number is protected, companies' codes stay public --------------------
+
+
+def test_invoices_dag_with_debug_logging_leaks_no_private_buyers_id_number(
+    airflow_db, s3_env, baidu_ocr_server, sqlite_warehouse, tmp_path, debug_everywhere, capfd, monkeypatch
+):
+    from baidu_ocr.pii.tax_ids import is_id_number
+    from baidu_ocr_dev.invoice_truth import invoice_answers
+
+    answers = invoice_answers()
+    numbers = {
+        a["PurchaserRegisterNum"] for a in answers.values() if is_id_number(a.get("PurchaserRegisterNum"))
+    }
+    assert numbers, "the samples hold a private buyer"
+    s3_env.upload_samples("invoices")  # the test's own set-up (ground truth included): not scanned
+    capfd.readouterr()
+    debug_everywhere.clear()
+    monkeypatch.setattr(http.client.HTTPConnection, "debuglevel", 1)
+    conf = {"bucket": s3_env.bucket, "prefix": "samples/invoices/", "review_in_ui": False}
+
+    run = run_dag("baidu_ocr_invoices_to_warehouse", conf)
+
+    assert run.state == "success"
+    secrets = {baidu_ocr_server.api_key, baidu_ocr_server.secret_key, *baidu_ocr_server.backend._tokens}
+    printed = capfd.readouterr()
+    sources = {
+        "captured logs": _product_logs(debug_everywhere),
+        "stdout/stderr (task logs, http.client debug)": _product_lines(printed.out + printed.err),
+        "xcom": "\n".join(_xcom_values(run.dag_id, run.run_id)),
+        "warehouse": _warehouse_text(tmp_path / "warehouse.db"),
+        **_bucket_objects(s3_env, exclude_prefix="samples/"),  # the staged responses among them, opened
+    }
+    assert any(key.endswith(".parquet") for key in sources["object keys"].splitlines())
+    leaks = [
+        f"{value[:12]}... in {where}: {_around(text, value)}"
+        for where, text in sources.items()
+        for value in secrets | numbers
+        if value in text
+    ]
+    assert leaks == []
+    # Public registration numbers are not personal data: the sellers' codes are stored as printed.
+    sellers = {a["SellerRegisterNum"] for a in answers.values()}
+    assert all(code in sources["warehouse"] for code in sellers)
