@@ -6,7 +6,7 @@ server's bucket notifies an SQS queue that ``baidu_ocr_s3_events_to_warehouse`` 
 
 1. **latency**: ``--uploads`` small scans uploaded one at a time, each once the previous one is loaded and
    the deployment is idle again: seconds from the upload's end to the end of the load that wrote its rows;
-2. **burst**: ``--burst`` uploads at once (16 threads): the runs they became, the OCR server's billable
+2. **burst**: ``--burst`` uploads at once (8 threads): the runs they became, the OCR server's billable
    calls and errors 18, and the wall time from the first upload to the last row loaded.
 
     python bench/bench_events.py                       # 20 sequential uploads, a burst of 1,000
@@ -56,7 +56,7 @@ def idle_latency(cluster, n: int) -> dict:
 def burst(cluster, n: int) -> dict:
     before, first = cluster.server("stats"), last_run_id(cluster)
     started = time.time()
-    uploads = upload(cluster, n, seed=600_000, threads=16)
+    uploads = upload(cluster, n, seed=600_000, threads=8)
     uploaded = time.time()
     wait_until(cluster, lambda: len(loaded(cluster, uploads.uris)) == n, "the burst's rows", 3600, poll_s=2)
     done = time.time()

@@ -175,9 +175,24 @@ def settled(cluster: Cluster, after_id: int, *, min_runs: int = 1) -> bool:
     return not waiting
 
 
-def wait_settled(cluster: Cluster, after_id: int, timeout_s: float, *, min_runs: int = 1) -> list[dict]:
-    wait_until(cluster, lambda: settled(cluster, after_id, min_runs=min_runs), "the event runs", timeout_s)
-    return runs_since(cluster, after_id)
+def wait_settled(
+    cluster: Cluster, after_id: int, timeout_s: float, *, min_runs: int = 1, quiet_s: float = 5.0
+) -> list[dict]:
+    """Wait until :func:`settled` holds twice ``quiet_s`` apart with no new run in between (a message the
+    trigger took off the queue may not be an asset event yet), then return the new runs."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        wait_until(
+            cluster, lambda: settled(cluster, after_id, min_runs=min_runs), "the event runs", timeout_s
+        )
+        runs = runs_since(cluster, after_id)
+        time.sleep(quiet_s)
+        if settled(cluster, after_id, min_runs=min_runs) and runs_since(cluster, after_id) == runs:
+            return runs
+        if time.monotonic() > deadline:
+            raise RuntimeError(
+                f"the event runs did not settle within {timeout_s:.0f}s (logs in {cluster.logs})"
+            )
 
 
 def latencies(cluster: Cluster, uploads: Uploads) -> list[float]:

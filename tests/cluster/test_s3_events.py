@@ -67,7 +67,7 @@ def document_rows(cluster) -> int:
 @pytest.mark.timeout(900)
 def test_uploads_become_rows_once_each_seconds_later(cluster):
     before, first = stats(cluster), last_run_id(cluster)
-    uploads = upload(cluster, STREAM, seed=100_000, spacing_s=0.3)
+    uploads = upload(cluster, STREAM, seed=100_000, spacing_s=0.1)
     wait_until(cluster, lambda: len(loaded(cluster, uploads.uris)) == STREAM, "the uploads' rows", 600)
     runs = wait_settled(cluster, first, 120)
 
@@ -79,7 +79,7 @@ def test_uploads_become_rows_once_each_seconds_later(cluster):
     figures = percentiles(latencies(cluster, uploads))
     assert figures["n"] == STREAM
     print(
-        f"\n{STREAM} uploads 0.3 s apart -> {len(event_runs)} runs; upload end -> rows loaded (s): {figures}"
+        f"\n{STREAM} uploads 0.1 s apart -> {len(event_runs)} runs; upload end -> rows loaded (s): {figures}"
     )
 
 
@@ -134,7 +134,7 @@ def test_a_run_that_fails_loses_nothing_and_its_documents_are_paid_once(cluster)
 @pytest.mark.timeout(900)
 def test_a_burst_becomes_a_few_runs_within_the_qps(cluster):
     before, first = stats(cluster), last_run_id(cluster)
-    uploads = upload(cluster, BURST, seed=300_000, threads=16)
+    uploads = upload(cluster, BURST, seed=300_000, threads=8)
     wait_until(cluster, lambda: len(loaded(cluster, uploads.uris)) == BURST, "the burst's rows", 600)
     runs = wait_settled(cluster, first, 300)
 
