@@ -21,7 +21,7 @@ BRAIN_PREFIX = "/rest/2.0/brain/online/v2/"  # the async document parser
 @dataclass(frozen=True)
 class EndpointSpec:
     name: str  # also the key of the per-endpoint counters and QPS window
-    family: str  # lines | idcard | invoice | table | form | table_request | table_result | parser_submit | parser_query
+    family: str  # lines | idcard | invoice | invoice_verification | table | form | table_request | table_result | parser_submit | parser_query
     location: bool = False  # lines carry ``location`` (and may carry ``chars``/``vertexes_location``)
     accepts_url: bool = True
     accepts_pdf: bool = False
@@ -51,6 +51,7 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         EndpointSpec("numbers", "lines", location=True),
         EndpointSpec("idcard", "idcard"),
         EndpointSpec("vat_invoice", "invoice", accepts_pdf=True),
+        EndpointSpec("vat_invoice_verification", "invoice_verification", accepts_url=False),
         EndpointSpec("table", "table", accepts_pdf=True),
         EndpointSpec("form", "form"),
         EndpointSpec("form_ocr/request", "table_request", accepts_url=False, prefix=SOLUTION_PREFIX),

@@ -12,16 +12,19 @@ from __future__ import annotations
 import base64
 import logging
 import secrets
+from pathlib import Path
 from typing import Any
 
 from baidu_ocr_server.bce import SignedRequest
 from baidu_ocr_server.documents import page_number, render_pdf_page
 from baidu_ocr_server.endpoints import ENDPOINTS_BY_PATH, EndpointSpec, endpoint_name
 from baidu_ocr_server.engines.base import EngineCannotRecognize
+from baidu_ocr_server.engines.fixture import DEFAULT_SAMPLES_DIR
 from baidu_ocr_server.errors import BaiduError, OAuthError
 from baidu_ocr_server.excel import tables_to_xlsx
 from baidu_ocr_server.faults import DROP, HTTP_STATUS_KEYS
 from baidu_ocr_server.images import check_image, decode_base64_image, fetch_url_image
+from baidu_ocr_server.invoice_registry import InvoiceRegistry
 from baidu_ocr_server.models import OcrBackend
 from baidu_ocr_server.ofd import read_ofd_page
 from baidu_ocr_server.parser import SUCCESS, check_file_name, layout_bytes
@@ -80,6 +83,7 @@ class BaiduOcrResponses:
 
     def __init__(self, backend: OcrBackend) -> None:
         self.backend = backend
+        self._registry: InvoiceRegistry | None = None  # vat_invoice_verification's, built on first use
 
     # -- /oauth/2.0/token -------------------------------------------------------------------------------
     def token(self, request: Request) -> Response:
@@ -185,6 +189,8 @@ class BaiduOcrResponses:
             image = self._image(form, spec, extra)
             result = engine.recognize_idcard(image, side=side)
             return idcard_payload(result, detect_direction=_flag(form, "detect_direction"))
+        if spec.family == "invoice_verification":
+            return self._invoice_registry().verify(form)
         if spec.family == "invoice":
             kind = form.get("type") or "normal"
             if kind not in INVOICE_KINDS:
@@ -222,6 +228,13 @@ class BaiduOcrResponses:
                 return self._job_result(request, request_id, form.get("request_type") or "excel")
             return {"result": [{"request_id": request_id}]}
         raise BaiduError(216102)  # pragma: no cover - every family is handled above
+
+    def _invoice_registry(self) -> InvoiceRegistry:
+        """The invoices the samples generator issued (the fixture engine's samples folder, or the default)."""
+        if self._registry is None:
+            samples = getattr(self.backend.engine, "samples_dir", None) or DEFAULT_SAMPLES_DIR
+            self._registry = InvoiceRegistry(Path(samples))
+        return self._registry
 
     def _ofd_invoice(self, form: Any, spec: EndpointSpec, extra: dict[str, str], kind: str):
         """``ofd_file`` page ``ofd_file_num`` (default 1) read from its text layer; ``ofd_file_size`` is the

@@ -219,3 +219,46 @@ def test_real_engine_reads_a_classic_photo_and_a_digital_pdf_page():
         assert {name: words[name] for name in KEY_FIELDS} == {name: want[name] for name in KEY_FIELDS}
         assert words["CommodityAmount"] == want["CommodityAmount"]
         assert words["MachineCode"] == ""  # not printed, not guessed
+
+
+def verification_form(words: dict, **overrides: str) -> dict:
+    date = "".join(char for char in words["InvoiceDate"] if char.isdigit())
+    form = {"invoice_code": words["InvoiceCode"], "invoice_num": words["InvoiceNum"], "invoice_date": date}
+    return {**form, **overrides}
+
+
+def test_verification_against_the_invoices_the_generator_issued(invoice_server):
+    server, token = invoice_server
+    classic = sample("inv_05_private_buyer")[1]["words_result"]  # an e-normal invoice: it has a check code
+    digital = sample("inv_03_digital")[1]["words_result"]
+
+    def verify(form: dict) -> dict:
+        return call(server, "vat_invoice_verification", token, **form).json()
+
+    by_check_code = verify(verification_form(classic, check_code=classic["CheckCode"][-6:]))
+    by_amount = verify(verification_form(digital, total_amount=digital["AmountInFiguers"]))
+    wrong_amount = verify(verification_form(digital, total_amount="1.00"))
+    wrong_date = verify(
+        verification_form(classic, invoice_date="20000101", check_code=classic["CheckCode"][-6:])
+    )
+    unknown = verify(verification_form(classic, invoice_num="99999999", check_code="123456"))
+    incomplete = verify(verification_form(classic))  # neither check code nor amount
+
+    assert (by_check_code["VerifyResult"], by_check_code["InvalidSign"]) == ("0001", "N")
+    assert by_check_code["words_result"]["SellerName"] == classic["SellerName"]
+    assert by_amount["VerifyResult"] == "0001"
+    assert wrong_amount["VerifyResult"] == wrong_date["VerifyResult"] == "0006"
+    assert wrong_amount["words_result"] == {}
+    assert unknown["VerifyResult"] == "0009"
+    assert incomplete["error_code"] == 216101
+
+
+def test_sdk_vat_invoice_verification_round_trip(invoice_server):
+    server, _ = invoice_server
+    client = make_sdk_client("10000000", server.api_key, server.secret_key, server.url, timeout_s=10)
+    words = sample("inv_01_classic")[1]["words_result"]
+
+    result = client.vat_invoice_verification(verification_form(words, total_amount=words["TotalAmount"]))
+
+    assert result["VerifyResult"] == "0001"
+    assert result["words_result"]["InvoiceNum"] == words["InvoiceNum"]
