@@ -19,17 +19,19 @@ pytestmark = pytest.mark.integration
 BUCKET = "events-test"
 
 
-@pytest.fixture
-def wired(tmp_path, monkeypatch):
-    """A moto server whose bucket notifies a queue of what is created under incoming/; the AWS connection."""
-    for name, value in {
+@pytest.fixture(scope="module")
+def wired(tmp_path_factory):
+    """A moto server whose bucket notifies a queue of what is created under incoming/; the AWS connection.
+    One for the module (each test leaves the queue empty)."""
+    credentials = {
         "AWS_ACCESS_KEY_ID": "test",
         "AWS_SECRET_ACCESS_KEY": "test",
         "AWS_DEFAULT_REGION": "us-east-1",
-    }.items():
-        monkeypatch.setenv(name, value)
-    with ExitStack() as stack:
-        url = start_moto(stack, tmp_path)
+    }
+    with ExitStack() as stack, pytest.MonkeyPatch.context() as monkeypatch:
+        for name, value in credentials.items():
+            monkeypatch.setenv(name, value)
+        url = start_moto(stack, tmp_path_factory.mktemp("moto"))
         queue_url = wire_s3_events(url, BUCKET)  # raises unless S3's test event reached the queue
         extra = {"endpoint_url": url, "region_name": "us-east-1"}
         monkeypatch.setenv("AIRFLOW_CONN_AWS_DEFAULT", json.dumps({"conn_type": "aws", "extra": extra}))
