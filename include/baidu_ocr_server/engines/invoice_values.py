@@ -12,12 +12,15 @@ import re
 import unicodedata
 from datetime import date
 
-from stdnum.cn import ric, uscc
+from stdnum.cn import uscc
+
+from .idcard_values import gb11643_check_digit
 
 _DIGIT_LOOKALIKES = str.maketrans({"O": "0", "o": "0", "D": "0", "I": "1", "l": "1", "|": "1"})
 _MONEY = re.compile(r"-?\d+\.\d{2}")
 _DATE = re.compile(r"(\d{4})年(\d{1,2})月(\d{1,2})日")
 _TAX_ID = re.compile(r"[0-9A-Z]{15,20}")
+_ID_NUMBER = re.compile(r"\d{17}[\dX]")
 _RATE = re.compile(r"\d{1,2}(?:\.\d+)?%|免税|不征税")
 #: The characters of an amount written in capitals (价税合计 大写).
 WORDS_ALPHABET = set("零壹贰叁肆伍陆柒捌玖拾佰仟万亿元圆角分整正")
@@ -73,8 +76,11 @@ def invoice_date(text: str) -> str:
 
 
 def valid_tax_id(value: str) -> bool:
-    """A unified social credit code or an ID number whose check character holds."""
-    return uscc.is_valid(value) or ric.is_valid(value)
+    """A unified social credit code or an ID number whose check character holds (GB 11643's, not
+    ``stdnum.cn.ric``, whose region list refuses many current birth places)."""
+    return uscc.is_valid(value) or (
+        bool(_ID_NUMBER.fullmatch(value)) and gb11643_check_digit(value[:17]) == value[17]
+    )
 
 
 def tax_id(text: str) -> str:
