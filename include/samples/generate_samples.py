@@ -26,6 +26,10 @@ sample (a line's truth may carry ``prob_average``/``prob_min``, which the fixtur
 seed, another font (WenQuanYi Zen Hei, Debian ``fonts-wqy-zenhei``; the tuned set uses Micro Hei), other
 table line widths/colours/layouts, and scan degradations (blur, noise, JPEG q60, skew <= 2°). Its truth
 says ``"degradations": [...]``; boxes of skewed images stay in the unskewed frame.
+
+``invoices/`` and ``validation/invoices/`` (VAT invoices: photos, PDF and OFD e-invoices, ``"kind":
+"invoice"`` with Baidu's ``words_result``) are drawn by ``invoice_samples.py``; ``--invoices-only`` redraws
+just them.
 """
 
 from __future__ import annotations
