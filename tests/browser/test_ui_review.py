@@ -42,13 +42,18 @@ HOSTILE_KEY = HOSTILE_PREFIX + "x](https://evil.example/phish)[faded_01.jpg"
 
 
 class ReviewApi(Api):
+    dag_id = DAG_ID
+
     def trigger(self, options: dict, **conf) -> str:
         conf = {"prefix": "samples/review/", "options": {"probability": "true", **options}, **conf}
-        run = self.send("POST", f"dags/{DAG_ID}/dagRuns", {"logical_date": None, "conf": conf})
+        return self.trigger_dag(self.dag_id, conf)
+
+    def trigger_dag(self, dag_id: str, conf: dict) -> str:
+        run = self.send("POST", f"dags/{dag_id}/dagRuns", {"logical_date": None, "conf": conf})
         return run["dag_run_id"]
 
     def run_path(self, run_id: str) -> str:
-        return f"dags/{DAG_ID}/dagRuns/{urllib.parse.quote(run_id, safe='')}"
+        return f"dags/{self.dag_id}/dagRuns/{urllib.parse.quote(run_id, safe='')}"
 
     def wait_for_state(self, run_id: str, timeout_s: float = 240.0) -> str:
         deadline = time.monotonic() + timeout_s
@@ -60,7 +65,7 @@ class ReviewApi(Api):
             time.sleep(2)
         raise AssertionError(f"run {run_id} still {state} after {timeout_s:.0f}s")
 
-    def wait_for_review(self, run_id: str, timeout_s: float = 240.0) -> dict:
+    def wait_for_review(self, run_id: str, timeout_s: float = 240.0, map_index: int = 0) -> dict:
         """The review task's HITL detail, once the task asks for input (404 until then) and the scheduler
         has handled the exit of the paused try.
 
@@ -72,8 +77,8 @@ class ReviewApi(Api):
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             try:
-                detail = self.get(f"{self.run_path(run_id)}/taskInstances/review/0/hitlDetails")
-                if self._paused_try_handled(run_id):
+                detail = self.get(f"{self.run_path(run_id)}/taskInstances/review/{map_index}/hitlDetails")
+                if self._paused_try_handled(run_id, map_index):
                     return detail
             except urllib.error.HTTPError as exc:
                 if exc.code != 404:
@@ -83,17 +88,17 @@ class ReviewApi(Api):
             time.sleep(2)
         raise AssertionError(f"no review task asked for input within {timeout_s:.0f}s")
 
-    def _paused_try_handled(self, run_id: str) -> bool:
-        finished = f"TaskInstance Finished: dag_id={DAG_ID}, task_id=review, run_id={run_id}, map_index=0"
+    def _paused_try_handled(self, run_id: str, map_index: int = 0) -> bool:
+        finished = f"TaskInstance Finished: dag_id={self.dag_id}, task_id=review, run_id={run_id}, map_index={map_index}"
         return any(
             finished in line and "state=awaiting_input" in line
             for line in self.scheduler_log.read_text(errors="replace").splitlines()
         )
 
-    def answer(self, run_id: str, option: str, params_input: dict) -> dict:
+    def answer(self, run_id: str, option: str, params_input: dict, map_index: int = 0) -> dict:
         return self.send(
             "PATCH",
-            f"{self.run_path(run_id)}/taskInstances/review/0/hitlDetails",
+            f"{self.run_path(run_id)}/taskInstances/review/{map_index}/hitlDetails",
             {"chosen_options": [option], "params_input": params_input},
         )
 
@@ -265,3 +270,66 @@ def save_readme_image(path: Path) -> None:
     docs = REPO_ROOT / "docs" / "images"
     with Image.open(path) as image:
         image.convert("RGB").quantize(colors=256).save(docs / README_SHOT, optimize=True)
+
+
+# -- invoices: a person books or rejects an invoice that failed a check or came twice ---------------------
+
+INVOICES_DAG = "baidu_ocr_invoices_to_warehouse"
+
+
+def test_an_invoice_with_a_failed_check_is_rejected_in_the_browser_and_the_others_booked(ui, api):
+    """The invoices DAG on the samples: one review task per queued invoice (the one whose amount in words
+    disagrees with its figures, the PDF copy of a photographed invoice); the first is shown in headless
+    Chromium with its failed check and rejected by clicking, the others booked through the API; the
+    warehouse then says who decided what, and the run succeeds."""
+    _require_chromium()
+    from baidu_ocr.pipeline.review_body import BOOK, REJECT
+    from playwright.sync_api import sync_playwright
+
+    invoices = ReviewApi(ui.url, ui.user, ui.password())
+    invoices.dag_id, invoices.scheduler_log = INVOICES_DAG, api.scheduler_log
+    run_id = invoices.trigger_dag(INVOICES_DAG, {"prefix": "samples/invoices/"})
+    first = invoices.wait_for_review(run_id)
+    tasks = invoices.get(f"{invoices.run_path(run_id)}/taskInstances/review/listMapped")["task_instances"]
+    details = [first] + [invoices.wait_for_review(run_id, map_index=i) for i in range(1, len(tasks))]
+    [tampered] = [i for i, d in enumerate(details) if "inv_09_tampered_words" in d["body"]]
+    assert "**Failed checks:**\n\n- `amount_in_words`" in details[tampered]["body"]
+    assert any("**Duplicate:**" in d["body"] for d in details)
+    quoted = urllib.parse.quote(run_id, safe="")
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 1000})
+            page.set_default_timeout(30_000)
+            sign_in(page, ui)
+            page.goto(
+                f"{ui.url}/dags/{INVOICES_DAG}/runs/{quoted}/tasks/review/mapped/{tampered}/required_actions"
+            )
+            page.get_by_text("Failed checks").first.wait_for()
+            page.get_by_text("inv_09_tampered_words.jpg", exact=False).first.wait_for()
+            page.screenshot(path=str(ARTIFACTS / "invoice-review.png"), full_page=True)
+            page.get_by_role("button", name=REJECT).click()
+            page.get_by_text(REJECT).first.wait_for()  # the answer, as the page shows it once given
+        finally:
+            browser.close()
+    for i in range(len(details)):
+        if i != tampered:
+            invoices.answer(run_id, BOOK, {}, map_index=i)
+    assert invoices.wait_for_state(run_id) == "success"
+    with sqlite3.connect(ui.warehouse) as db:
+        db.row_factory = sqlite3.Row
+        rows = {
+            r["source_uri"].rsplit("/", 1)[1]: dict(r)
+            for r in db.execute(
+                "SELECT i.source_uri, i.review_status, i.reviewed_by, q.status FROM ocr_invoices i "
+                "JOIN ocr_review_queue q ON q.content_sha256 = i.content_sha256 AND q.page_no = i.page_no"
+            )
+        }
+    rejected = rows["inv_09_tampered_words.jpg"]
+    assert (rejected["review_status"], rejected["reviewed_by"], rejected["status"]) == (
+        "rejected",
+        ui.user,
+        "rejected",
+    )
+    others = [r for name, r in rows.items() if name != "inv_09_tampered_words.jpg"]
+    assert others and all((r["review_status"], r["status"]) == ("reviewed", "accepted") for r in others)
