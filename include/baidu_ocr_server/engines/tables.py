@@ -88,12 +88,15 @@ def ink_gray(pixels: np.ndarray) -> np.ndarray:
     A brown, green or light blue rule can be close to the paper in luminance while one of its channels is
     far darker (light blue #add8e6: luminance 205, red 173); black text and grey rules read the same.
     """
-    return pixels if pixels.ndim == 2 else pixels.min(axis=2)
+    if pixels.ndim == 2:
+        return pixels
+    blue, green, red = cv2.split(pixels)
+    return cv2.min(cv2.min(blue, green), red)  # ~20x faster than pixels.min(axis=2)
 
 
-def _percentile(values: np.ndarray, q: float) -> int:
-    """``q``-th percentile of 8-bit values, from their histogram (a sort of the page costs ~10x more)."""
-    cumulative = np.cumsum(np.bincount(values.ravel(), minlength=256))
+def _percentile(values: np.ndarray, q: float, channel: int = 0) -> int:
+    """``q``-th percentile of 8-bit values (of one channel), from their histogram (sorting costs ~10x more)."""
+    cumulative = np.cumsum(cv2.calcHist([values], [channel], None, [256], [0, 256]).ravel())
     return int(np.searchsorted(cumulative, q / 100 * (cumulative[-1] - 1), side="right"))
 
 
@@ -101,7 +104,7 @@ def paper_level(pixels: np.ndarray) -> int | tuple[int, ...]:
     """The paper's grey level (or BGR colour): most of a page is paper."""
     if pixels.ndim == 2:
         return _percentile(pixels, 90)
-    return tuple(_percentile(pixels[:, :, c], 90) for c in range(pixels.shape[2]))
+    return tuple(_percentile(pixels, 90, c) for c in range(pixels.shape[2]))
 
 
 def faint_ink(gray: np.ndarray, ring_px: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -142,10 +145,11 @@ def rule_ink(pixels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     channel (:func:`ink_gray`: coloured rules), and faint thin strokes (:func:`faint_ink`) in the luminance
     and, on a colour page, in the darkest channel (pale coloured rules) away from JPEG's colour ringing:
     JPEG keeps colour at half resolution and coarsely, so a ghost rings a few px beside a coloured rule."""
-    dark = ink_mask(ink_gray(pixels))
+    darkest = ink_gray(pixels)
+    dark = ink_mask(darkest)
     horizontal, vertical = faint_ink(luminance(pixels))
     if pixels.ndim == 3:
-        colour_h, colour_v = faint_ink(ink_gray(pixels), ring_px=RING_PX)
+        colour_h, colour_v = faint_ink(darkest, ring_px=RING_PX)
         horizontal, vertical = horizontal | colour_h, vertical | colour_v
     return dark | horizontal, dark | vertical
 
