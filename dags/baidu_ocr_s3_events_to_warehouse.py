@@ -34,14 +34,15 @@ Open reviews hold the next run, so `params.review_in_ui` is off by default here 
 loaded as `needs_review` and queued in `ocr_review_queue`; review them from **baidu_ocr_s3_to_warehouse**
 or turn it on with a short `review_timeout_minutes`).
 
-**Latency and SQS cost.** The trigger long-polls (`wait_time_seconds=20`, SQS's maximum: an empty poll
-waits on the queue and returns as soon as a message arrives) and polls again one second after an empty
-answer (`waiter_delay=1`). An idle queue therefore costs about 3 requests a minute (about 130,000 a
-month, within SQS's free million); an upload is seen within a second of its notification. A shorter
-`wait_time_seconds` or a longer `waiter_delay` trades latency for nothing (requests are billed per call, and
-long polling already makes an idle call last 20 s). One poll takes up to 10 messages (`max_messages`, SQS's
-limit) and one event carries one poll (`num_batches=1`: each further batch would long-poll 20 s on an empty
-queue before the event fires); events queued while a run is busy go to the next run together.
+**Latency and SQS cost.** The trigger receives up to 10 messages at a time (`max_messages`, SQS's limit)
+three times in a row (`num_batches=3`), each a short long poll (`wait_time_seconds=2`: it returns as soon as
+a message is there), and polls again one second after an empty round (`waiter_delay=1`). An idle queue
+costs about 3 requests every 7 s (about 1.1 million a month, around SQS's free million); an upload is
+picked up within 0-5 s of its notification. One event then carries up to 30 messages: after each event the
+triggerer restarts the trigger (about 2 s), so one receive per event would drain a burst at 5 messages a
+second, slower than the OCR. Longer polls cost less and wait longer (`wait_time_seconds=20`, `num_batches=1`:
+about 130,000 requests a month, but a burst drains at 5 a second); the provider's defaults
+(`waiter_delay=60`) leave an upload waiting up to a minute.
 
 Connections: `aws_default` (S3 and SQS; `endpoint_url` in extra for moto), `baidu_ocr_default`,
 `warehouse_default`. Pool: `baidu_ocr`.
@@ -81,8 +82,9 @@ QUEUE_URL_VARIABLE = "baidu_ocr_events_queue_url"
 CATCHUP_CRON_VARIABLE = "baidu_ocr_events_catchup_cron"
 DEFAULT_CATCHUP_CRON = "*/15 * * * *"
 INBOX_XCOM = "inbox_entries"  # the inbox entries (keys named after run ids) the run takes on
-# The SQS trigger's polling (see the doc above): long polls of 20 s, 1 s apart when empty, 10 messages each.
-POLL = {"wait_time_seconds": 20, "waiter_delay": 1, "max_messages": 10, "num_batches": 1}
+# The SQS trigger's polling (see the doc above): 3 receives of up to 10 messages, each a 2 s long poll, per
+# event; 1 s between empty rounds.
+POLL = {"wait_time_seconds": 2, "waiter_delay": 1, "max_messages": 10, "num_batches": 3}
 log = logging.getLogger(__name__)
 
 
