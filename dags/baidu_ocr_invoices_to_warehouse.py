@@ -24,8 +24,9 @@ warehouse rows a finance analyst can trust.
 4. **review** (mapped over the invoices this run queued, when `params.review_in_ui`): a human-in-the-loop
    task per invoice shows its fields and failed checks in Airflow's UI (Browse -> Required Actions);
    **apply_reviews** writes the answers. Under `airflow dags test` the invoices are queued, no task opens.
-5. **summarize** logs the run: invoices read, valid, invalid by check, duplicates and the run's total
-   amount including tax per seller, besides the usual calls and cost; it fails the run when a step failed.
+5. **summarize** logs the run: invoices read, valid, invalid by check, duplicates and, per seller, the
+   total including tax of the run's valid invoices (what can be booked), besides the usual calls and cost;
+   it fails the run when a step failed.
 
 A rerun over the same prefix makes no call and writes no row.
 Connections: `aws_default`, `baidu_ocr_default`, `warehouse_default` (see `baidu_ocr_s3_to_warehouse`) and

@@ -36,8 +36,8 @@ class BaiduOcrRunSummaryOperator(WarehouseOperatorMixin, BaseOperator):
         this run's billable calls, the month's so far, the share of the free allowance used and the
         estimated cost (prices from the ``baidu_ocr`` connection's extra ``pricing``).
         With it, the summary also counts the documents this run queued for review, by reason, and, when the
-        load wrote ``ocr_invoices``, the run's invoices: read, valid, invalid by check, duplicates and the
-        total including tax per seller.
+        load wrote ``ocr_invoices``, the run's invoices: read, valid, invalid by check, duplicates and, per
+        seller, the total including tax of the valid ones.
     :param baidu_ocr_conn_id: the ``baidu_ocr`` connection whose prices apply.
 
     A run whose batch stopped early (``max_billable_calls`` reached, Baidu's daily quota) fails with

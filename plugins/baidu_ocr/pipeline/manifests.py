@@ -281,7 +281,7 @@ def format_summary(summary: dict[str, Any]) -> str:
     """The run summary as a few aligned log lines; latency and cost as one line per endpoint."""
     per_endpoint = {"latency_ms": "latency", "cost": "cost"}
     invoices = summary.get("invoices")
-    sellers = (invoices or {}).get("amount_incl_tax_by_seller") or {}
+    sellers = (invoices or {}).get("valid_amount_incl_tax_by_seller") or {}
     labels = [key for key in summary if key not in per_endpoint] + [
         f"{label} {endpoint}" for key, label in per_endpoint.items() for endpoint in summary.get(key) or {}
     ]
@@ -292,7 +292,7 @@ def format_summary(summary: dict[str, Any]) -> str:
         if key not in per_endpoint
     ]
     for seller, total in sellers.items():
-        lines.append(f"  {'total ' + seller:<{width}}  {total} including tax")
+        lines.append(f"  {'total ' + seller:<{width}}  {total} including tax, valid invoices")
     for endpoint, figures in (summary.get("latency_ms") or {}).items():
         lines.append(
             f"  {'latency ' + endpoint:<{width}}  p50 {figures['p50']} ms, p95 {figures['p95']} ms "

@@ -16,7 +16,8 @@ from baidu_ocr.warehouse.reads import read_rows
 
 def invoice_summary(wh: WarehouseConnection, dag_id: str, run_id: str) -> dict[str, Any]:
     """The invoices one DAG run loaded: read, valid, invalid by failed check, duplicates, and per seller the
-    total amount including tax (duplicates left out: the same invoice is not paid twice).
+    total amount including tax of the valid ones (what can be booked: an invoice that failed a check may
+    have been misread, and a duplicate is not paid twice).
 
     Amounts are exact decimal strings (``"1234.56"``), so the summary stays JSON for XCom.
     """
@@ -28,7 +29,7 @@ def invoice_summary(wh: WarehouseConnection, dag_id: str, run_id: str) -> dict[s
     totals: defaultdict[str, Decimal] = defaultdict(Decimal)
     for row in invoices.astype(object).where(invoices.notna(), None).to_dict("records"):
         by_check.update(failed_check_names(row["checks_failed"]))
-        if row["duplicate_of"] is None and row["amount_incl_tax"] is not None:
+        if row["validation_status"] == VALID:
             totals[row["seller_name"] or "(seller not read)"] += row["amount_incl_tax"]
     valid = int((invoices["validation_status"] == VALID).sum())
     return {
@@ -37,5 +38,7 @@ def invoice_summary(wh: WarehouseConnection, dag_id: str, run_id: str) -> dict[s
         "invalid": len(invoices) - valid,
         "invalid_by_check": dict(sorted(by_check.items())),
         "duplicates": int(invoices["duplicate_of"].notna().sum()),
-        "amount_incl_tax_by_seller": {seller: f"{total:.2f}" for seller, total in sorted(totals.items())},
+        "valid_amount_incl_tax_by_seller": {
+            seller: f"{total:.2f}" for seller, total in sorted(totals.items())
+        },
     }

@@ -259,10 +259,15 @@ def test_the_invoice_lines_say_what_the_run_read_checked_and_owes_per_seller(cap
         "invalid": 2,
         "invalid_by_check": {"amount_in_words": 1, "seller_tax_id": 1},
         "duplicates": 1,
-        "amount_incl_tax_by_seller": {"上海某某科技有限公司": "1130.00", "北京某某商贸有限公司": "226.50"},
+        "valid_amount_incl_tax_by_seller": {
+            "上海某某科技有限公司": "1130.00",
+            "北京某某商贸有限公司": "226.50",
+        },
     }
     with caplog.at_level(logging.INFO):
         summary = finish_run([], invoices=invoices, log=logging.getLogger("test"))
     assert summary["invoices"] == invoices
     assert "5 read: 3 valid, 2 invalid (amount_in_words 1, seller_tax_id 1), 1 duplicate(s)" in caplog.text
-    assert "total 上海某某科技有限公司" in caplog.text and "1130.00 including tax" in caplog.text
+    assert (
+        "total 上海某某科技有限公司" in caplog.text and "1130.00 including tax, valid invoices" in caplog.text
+    )
