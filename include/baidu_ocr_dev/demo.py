@@ -266,10 +266,11 @@ def show_invoices(db: sqlite3.Connection, limit: int = 8) -> None:
     rows = db.execute(
         "SELECT source_uri, page_no, invoice_code, invoice_num, invoice_date, seller_name, buyer_tax_id, "
         "amount_incl_tax, validation_status, checks_failed, duplicate_of FROM ocr_invoices "
-        f"ORDER BY source_uri, page_no LIMIT {int(limit)}"
+        # the ones a person must look at first
+        f"ORDER BY CASE WHEN validation_status = 'valid' THEN 1 ELSE 0 END, source_uri, page_no LIMIT {int(limit)}"
     ).fetchall()
     total = db.execute("SELECT COUNT(*) FROM ocr_invoices").fetchone()[0]
-    print(f"== Invoices: {total}, checked and de-duplicated (showing {len(rows)})")
+    print(f"== Invoices: {total}, checked and de-duplicated (showing {len(rows)}, invalid first)")
     for uri, page_no, code, num, day, seller, buyer_id, amount, status, failed, duplicate_of in rows:
         page = f" page {page_no}" if page_no else ""
         number = f"{code or '-'} / {num or '?'}"
