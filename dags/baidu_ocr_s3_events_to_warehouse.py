@@ -90,11 +90,12 @@ log = logging.getLogger(__name__)
 
 def events_asset() -> Asset:
     """The asset S3's notifications update: watched on the queue when ``baidu_ocr_events_queue_url`` is set."""
-    from airflow.providers.common.messaging.triggers.msg_queue import MessageQueueTrigger
-
     queue_url = Variable.get(QUEUE_URL_VARIABLE, default=None)
     watchers = []
     if queue_url:
+        # The `events` extra (common-messaging; the Amazon provider's SQS trigger with aiobotocore).
+        from airflow.providers.common.messaging.triggers.msg_queue import MessageQueueTrigger
+
         trigger = MessageQueueTrigger(scheme="sqs", sqs_queue=queue_url, aws_conn_id=AWS_CONN_ID, **POLL)
         watchers.append(AssetWatcher(name="baidu_ocr_s3_object_created_sqs", trigger=trigger))
     else:
