@@ -6,7 +6,9 @@ virtualenv's ``bin`` on its ``PATH`` (standalone starts its components as ``airf
 are created in the metadata database, so they show in Admin -> Connections, each field of their form filled,
 and their "Test" button works (``baidu_ocr_default`` carries the example prices of ``demo.DEMO_PRICING``: the
 run summary's cost lines show figures); the pool ``baidu_ocr`` exists. It prints the URL, the admin user and
-the file holding its password, then waits; Ctrl-C (or SIGTERM) stops everything it started, each in its own
+the file holding its password, then waits. The bucket notifies an SQS queue on the moto server of what is created
+under ``incoming/`` and ``AIRFLOW_VAR_BAIDU_OCR_EVENTS_QUEUE_URL`` names it: an upload there starts a run of
+``baidu_ocr_s3_events_to_warehouse``; Ctrl-C (or SIGTERM) stops everything it started, each in its own
 process group.
 
 The Airflow home is ``.demo/ui/airflow`` (``--home`` elsewhere); the SQLite warehouse ``.demo/ui/warehouse.db``.
