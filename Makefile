@@ -24,8 +24,22 @@ lint: install
 docs: install
 	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict
 
+# The suite in two phases: first every test not marked `exclusive` on PYTEST_WORKERS processes (pytest-xdist:
+# they mostly wait on servers and subprocesses), then the `exclusive` ones (a deployment of their own, a
+# throughput check) alone. PYTEST_ARGS goes to both; select by marker with PYTEST_MARK="slow", not with -m.
+# Both phases run even if the first fails; one that selects nothing (exit 5, e.g. PYTEST_ARGS=tests/unit) is
+# no failure unless both select nothing.
+PYTEST_WORKERS ?= 3
+PYTEST_MARK ?=
+PYTEST := $(PY) -m pytest --durations=15
+AND_MARK = $(if $(PYTEST_MARK),($(PYTEST_MARK)) and )
+PHASE_STATUS = || { rc=$$?; [ $$rc -eq 5 ] && empty=$$((empty + 1)) || status=$$rc; }
+
 test: install lint docs
-	$(PY) -m pytest $(PYTEST_ARGS)
+	status=0; empty=0; \
+	$(PYTEST) $(PYTEST_ARGS) -m "$(AND_MARK)not exclusive" -n $(PYTEST_WORKERS) $(PHASE_STATUS); \
+	$(PYTEST) $(PYTEST_ARGS) -m "$(AND_MARK)exclusive" $(PHASE_STATUS); \
+	[ $$empty -lt 2 ] || status=5; exit $$status
 
 demo: install
 	$(PY) -m baidu_ocr_dev.demo

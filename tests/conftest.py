@@ -1,17 +1,46 @@
-"""Test-wide set-up: an isolated Airflow home, and service look-ups that skip on a laptop but fail in CI."""
+"""Test-wide set-up: an isolated Airflow home per test process, service look-ups that skip on a laptop but fail
+in CI, and the ``exclusive`` mark on the tests that need the machine to themselves."""
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 from pathlib import Path
 
-# Airflow reads its configuration at import time: isolate it before anything imports airflow.
-_AIRFLOW_HOME = Path(tempfile.mkdtemp(prefix="baidu-ocr-tests-airflow-"))
-os.environ.setdefault("AIRFLOW_HOME", str(_AIRFLOW_HOME))
-os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
-os.environ.setdefault("AIRFLOW__CORE__UNIT_TEST_MODE", "True")
-os.environ.setdefault("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", f"sqlite:///{_AIRFLOW_HOME}/airflow.db")
-os.environ.setdefault("AIRFLOW__CORE__DAGS_FOLDER", str(Path(__file__).resolve().parents[1] / "dags"))
+import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+TESTS_DIR = REPO_ROOT / "tests"
+
+# Airflow reads its configuration at import time: isolate it before anything imports airflow. pytest-xdist's
+# workers inherit the environment of the process that started them, so what a parent test process set here is
+# undone first (when still unchanged): each worker gets an Airflow home, and a metadata SQLite, of its own.
+_SET_BY_TESTS = "BAIDU_OCR_TESTS_SET_ENV"
+for _name, _value in json.loads(os.environ.pop(_SET_BY_TESTS, "{}")).items():
+    if os.environ.get(_name) == _value:
+        del os.environ[_name]
+_AIRFLOW_HOME = Path(tempfile.mkdtemp(prefix="baidu-ocr-tests-airflow-"))
+_DEFAULTS = {
+    "AIRFLOW_HOME": str(_AIRFLOW_HOME),
+    "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+    "AIRFLOW__CORE__UNIT_TEST_MODE": "True",
+    "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{_AIRFLOW_HOME}/airflow.db",
+    "AIRFLOW__CORE__DAGS_FOLDER": str(REPO_ROOT / "dags"),
+}
+_set = {name: value for name, value in _DEFAULTS.items() if name not in os.environ}
+os.environ.update(_set)
+os.environ[_SET_BY_TESTS] = json.dumps(_set)
+
+# Whole folders whose tests start a deployment of their own (the Celery cluster with its scheduler and
+# triggerer, `airflow standalone` under a browser, a wheel installed into a fresh venv): they run alone, after
+# the rest (see the Makefile's `test`). Single tests elsewhere carry `@pytest.mark.exclusive` themselves.
+EXCLUSIVE_FOLDERS = ("browser", "cluster", "packaging")
+
+
+@pytest.hookimpl(tryfirst=True)  # before `-m` deselects by mark
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    folders = [TESTS_DIR / folder for folder in EXCLUSIVE_FOLDERS]
+    for item in items:
+        if any(folder in Path(item.path).resolve().parents for folder in folders):
+            item.add_marker(pytest.mark.exclusive)

@@ -8,7 +8,19 @@ import socket
 import pytest
 
 POSTGRES_URI = os.environ.get("BAIDU_OCR_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
-REDIS_URL = os.environ.get("BAIDU_OCR_TEST_REDIS", "redis://127.0.0.1:6379/0")
+
+
+def _redis_db() -> int:
+    """DB 0 in a single test process; under pytest-xdist, a DB per worker from 11 up (``gw0`` -> 11): a test
+    that clears the cached tokens must not clear another worker's. The cluster tests and ``make cluster-demo``
+    use DBs 5 to 10."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    if not worker.startswith("gw"):
+        return 0
+    db = 11 + int(worker.removeprefix("gw"))
+    if db > 15:
+        raise RuntimeError(f"Redis has DBs 0-15: at most 5 pytest-xdist workers may share it, not {worker}")
+    return db
 
 
 def _port_open(host: str, port: int) -> bool:
@@ -40,7 +52,7 @@ def require_postgres() -> str:
 
 def require_redis() -> str:
     require_service("Redis", "127.0.0.1", 6379)
-    return REDIS_URL
+    return os.environ.get("BAIDU_OCR_TEST_REDIS") or f"redis://127.0.0.1:6379/{_redis_db()}"
 
 
 def redis_without_tokens() -> str:

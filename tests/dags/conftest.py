@@ -3,12 +3,16 @@ and a helper that runs a DAG from ``dags/`` with ``dag.test()`` against them."""
 
 from __future__ import annotations
 
+import fcntl
 import importlib.util
 import json
+import os
 import socket
+import sqlite3
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -39,11 +43,36 @@ def load_dag(dag_id: str):
 
 
 @pytest.fixture(scope="session")
-def airflow_db() -> None:
-    """A migrated Airflow metadata DB (SQLite in the test AIRFLOW_HOME) for ``dag.test()``."""
+def airflow_db(tmp_path_factory, worker_id) -> None:
+    """A migrated Airflow metadata DB (SQLite in the test AIRFLOW_HOME) for ``dag.test()``.
+
+    Migrating takes half a minute: under pytest-xdist the first worker that needs it migrates its own and
+    keeps a copy beside the workers' temporary directories; the others copy that instead of migrating."""
+    from airflow import settings
     from airflow.utils import db
 
-    db.initdb()
+    own = Path(os.environ["AIRFLOW_HOME"]) / "airflow.db"
+    if worker_id == "master" or f"sqlite:///{own}" != settings.SQL_ALCHEMY_CONN:
+        db.initdb()
+        return
+    shared = tmp_path_factory.getbasetemp().parent  # the run's, above each worker's own
+    template = shared / "airflow-metadata-template.db"
+    with open(shared / "airflow-metadata-template.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        if not template.exists():
+            db.initdb()
+            _sqlite_copy(own, template)
+            return
+    settings.engine.dispose()  # no pooled connection to the file being replaced
+    _sqlite_copy(template, own)
+
+
+def _sqlite_copy(source: Path, target: Path) -> None:
+    """Copy a SQLite database through SQLite's backup API (a consistent copy), then move it into place."""
+    partial = target.with_name(f"{target.name}.partial")
+    with closing(sqlite3.connect(source)) as src, closing(sqlite3.connect(partial)) as dst:
+        src.backup(dst)
+    os.replace(partial, target)
 
 
 @pytest.fixture(scope="session")

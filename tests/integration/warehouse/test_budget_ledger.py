@@ -7,6 +7,7 @@ before the ledger existed starts from the calls ``ocr_usage`` already holds for 
 
 from __future__ import annotations
 
+import os
 import uuid
 from concurrent.futures import ProcessPoolExecutor
 from datetime import UTC, datetime
@@ -23,7 +24,8 @@ PROCESSES, ATTEMPTS, CAP = 4, 25, 40
 pytestmark = pytest.mark.slow  # each process starts its own interpreter
 
 
-def _reserve_in_warehouse(conn_id: str, schema: str | None, run_id: str) -> int:
+def _reserve_in_warehouse(conn_id: str, conn_uri: str, schema: str | None, run_id: str) -> int:
+    os.environ[f"AIRFLOW_CONN_{conn_id.upper()}"] = conn_uri  # this test's warehouse, not the process's first
     ledger = WarehouseLoader(conn_id, schema=schema).budget_ledger("dag", run_id)
     try:
         return sum(ledger.reserve(1, CAP) for _ in range(ATTEMPTS))
@@ -39,15 +41,25 @@ def _reserve_in_redis(url: str, run_id: str) -> int:
         ledger.close()
 
 
-def _in_processes(fn, *args) -> list[int]:
+@pytest.fixture(scope="module")
+def processes():
+    """The module's worker processes, started once: each test's ledgers and connections are made and closed
+    in the call, so a test gets nothing from the one before but interpreters with the imports done."""
     with ProcessPoolExecutor(PROCESSES, mp_context=get_context("spawn")) as pool:
-        return list(pool.map(fn, *[[a] * PROCESSES for a in args]))
+        yield pool
 
 
-def test_parallel_processes_reserve_exactly_the_cap_in_the_warehouse(make_loader):
+def _in_processes(pool: ProcessPoolExecutor, fn, *args) -> list[int]:
+    return list(pool.map(fn, *[[a] * PROCESSES for a in args]))
+
+
+def test_parallel_processes_reserve_exactly_the_cap_in_the_warehouse(make_loader, processes):
     loader = make_loader()
     loader.ensure_schema()
-    granted = _in_processes(_reserve_in_warehouse, loader.conn_id, loader.schema, "run-1")
+    conn_uri = os.environ[f"AIRFLOW_CONN_{loader.conn_id.upper()}"]
+    granted = _in_processes(
+        processes, _reserve_in_warehouse, loader.conn_id, conn_uri, loader.schema, "run-1"
+    )
     assert sum(granted) == CAP and len([g for g in granted if g]) >= 2  # every process got a share
     ledger = loader.budget_ledger("dag", "run-1")
     assert ledger.spent() == CAP and not ledger.reserve(1, CAP)
@@ -57,10 +69,10 @@ def test_parallel_processes_reserve_exactly_the_cap_in_the_warehouse(make_loader
     ledger.close()
 
 
-def test_parallel_processes_reserve_exactly_the_cap_in_redis():
+def test_parallel_processes_reserve_exactly_the_cap_in_redis(processes):
     url = require_redis()
     run_id = f"run-{uuid.uuid4().hex}"
-    granted = _in_processes(_reserve_in_redis, url, run_id)
+    granted = _in_processes(processes, _reserve_in_redis, url, run_id)
     assert sum(granted) == CAP
     ledger = RedisLedger(url, "dag", run_id)
     assert ledger.spent() == CAP and not ledger.reserve(1, CAP)
