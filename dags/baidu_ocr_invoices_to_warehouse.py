@@ -39,12 +39,12 @@ from datetime import datetime
 
 from airflow.sdk import Param, dag, task
 from baidu_ocr.operators import (
-    BaiduOcrApplyReviewsOperator,
     BaiduOcrBatchOperator,
     BaiduOcrInvoiceReviewOperator,
     BaiduOcrRunSummaryOperator,
     BaiduOcrWarehouseLoadOperator,
 )
+from baidu_ocr.pipeline.review_tasks import add_review_steps
 from baidu_ocr.pipeline.step_errors import publish_error_on_failure
 
 WAREHOUSE_CONN_ID = "warehouse_default"
@@ -125,23 +125,7 @@ def baidu_ocr_invoices_to_warehouse():
         tables=TABLES,
     )
 
-    @task(show_return_value_in_logs=False)
-    def review_queue(params: dict, ti=None, dag_run=None) -> list[dict]:
-        """The invoices this run queued for review (none when reviews are not opened in the UI)."""
-        from baidu_ocr.pipeline.review_tasks import reviews_to_open
-
-        return reviews_to_open(WAREHOUSE_CONN_ID, review_in_ui=params["review_in_ui"], ti=ti, dag_run=dag_run)
-
-    queued = review_queue()
-    load >> queued
-    review = BaiduOcrInvoiceReviewOperator.partial(
-        task_id="review",
-        timeout_minutes="{{ params.review_timeout_minutes }}",
-        map_index_template="{{ task.document['source_uri'] }}",
-    ).expand(document=queued)
-    BaiduOcrApplyReviewsOperator(
-        task_id="apply_reviews", responses=review.output, warehouse_conn_id=WAREHOUSE_CONN_ID
-    )
+    add_review_steps(load, warehouse_conn_id=WAREHOUSE_CONN_ID, review_operator=BaiduOcrInvoiceReviewOperator)
 
     BaiduOcrRunSummaryOperator(
         task_id="summarize",

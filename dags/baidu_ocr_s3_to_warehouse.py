@@ -58,12 +58,11 @@ from airflow.sdk import Param, dag, task
 from baidu_ocr.inputs.sources import INPUT_SUFFIXES
 from baidu_ocr.normalize.review_gate import DEFAULT_MIN_CONFIDENCE
 from baidu_ocr.operators import (
-    BaiduOcrApplyReviewsOperator,
     BaiduOcrBatchOperator,
-    BaiduOcrReviewOperator,
     BaiduOcrRunSummaryOperator,
     BaiduOcrWarehouseLoadOperator,
 )
+from baidu_ocr.pipeline.review_tasks import add_review_steps
 from baidu_ocr.pipeline.step_errors import publish_error_on_failure
 
 WAREHOUSE_CONN_ID = "warehouse_default"
@@ -158,23 +157,7 @@ def baidu_ocr_s3_to_warehouse():
         min_confidence="{{ params.min_confidence }}",
     )
 
-    @task(show_return_value_in_logs=False)  # up to 512 documents' low-confidence lines: not for the log
-    def review_queue(params: dict, ti=None, dag_run=None) -> list[dict]:
-        """The documents this run queued for review (none when reviews are not opened in the UI)."""
-        from baidu_ocr.pipeline.review_tasks import reviews_to_open
-
-        return reviews_to_open(WAREHOUSE_CONN_ID, review_in_ui=params["review_in_ui"], ti=ti, dag_run=dag_run)
-
-    queued = review_queue()
-    load >> queued
-    review = BaiduOcrReviewOperator.partial(
-        task_id="review",
-        timeout_minutes="{{ params.review_timeout_minutes }}",
-        map_index_template="{{ task.document['source_uri'] }}",
-    ).expand(document=queued)
-    BaiduOcrApplyReviewsOperator(
-        task_id="apply_reviews", responses=review.output, warehouse_conn_id=WAREHOUSE_CONN_ID
-    )
+    add_review_steps(load, warehouse_conn_id=WAREHOUSE_CONN_ID)
 
     BaiduOcrRunSummaryOperator(
         task_id="summarize",
