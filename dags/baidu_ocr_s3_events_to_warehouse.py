@@ -66,12 +66,11 @@ from airflow.sdk import (
 from baidu_ocr.inputs.sources import INPUT_SUFFIXES
 from baidu_ocr.normalize.review_gate import DEFAULT_MIN_CONFIDENCE
 from baidu_ocr.operators import (
-    BaiduOcrApplyReviewsOperator,
     BaiduOcrBatchOperator,
-    BaiduOcrReviewOperator,
     BaiduOcrRunSummaryOperator,
     BaiduOcrWarehouseLoadOperator,
 )
+from baidu_ocr.pipeline.review_tasks import add_review_steps
 from baidu_ocr.pipeline.step_errors import publish_error_on_failure
 
 DAG_ID = "baidu_ocr_s3_events_to_warehouse"
@@ -253,23 +252,7 @@ def baidu_ocr_s3_events_to_warehouse():
     cleared = clear_inbox(load.output)
     ocr >> cleared
 
-    @task(show_return_value_in_logs=False)
-    def review_queue(params: dict, ti=None, dag_run=None) -> list[dict]:
-        """The documents this run queued for review (none unless reviews are opened in the UI)."""
-        from baidu_ocr.pipeline.review_tasks import reviews_to_open
-
-        return reviews_to_open(WAREHOUSE_CONN_ID, review_in_ui=params["review_in_ui"], ti=ti, dag_run=dag_run)
-
-    queued = review_queue()
-    load >> queued
-    review = BaiduOcrReviewOperator.partial(
-        task_id="review",
-        timeout_minutes="{{ params.review_timeout_minutes }}",
-        map_index_template="{{ task.document['source_uri'] }}",
-    ).expand(document=queued)
-    BaiduOcrApplyReviewsOperator(
-        task_id="apply_reviews", responses=review.output, warehouse_conn_id=WAREHOUSE_CONN_ID
-    )
+    add_review_steps(load, warehouse_conn_id=WAREHOUSE_CONN_ID)
 
     BaiduOcrRunSummaryOperator(
         task_id="summarize",
