@@ -25,10 +25,10 @@ docs: install
 	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict
 
 # The suite in two phases: first every test not marked `exclusive` on PYTEST_WORKERS processes (pytest-xdist:
-# they mostly wait on servers and subprocesses), then the `exclusive` ones (a deployment of their own, a
-# throughput check) alone. PYTEST_ARGS goes to both; select by marker with PYTEST_MARK="slow", not with -m.
-# Both phases run even if the first fails; one that selects nothing (exit 5, e.g. PYTEST_ARGS=tests/unit) is
-# no failure unless both select nothing.
+# they mostly wait on servers and subprocesses; an idle worker takes tests queued for a busy one), then the
+# `exclusive` ones (a deployment of their own, a throughput check) alone. PYTEST_ARGS goes to both; select
+# by marker with PYTEST_MARK="slow", not with -m. Both phases run even if the first fails; one that selects
+# nothing (exit 5, e.g. PYTEST_ARGS=tests/unit) is no failure unless both select nothing.
 PYTEST_WORKERS ?= 3
 PYTEST_MARK ?=
 PYTEST := $(PY) -m pytest --durations=15
@@ -37,7 +37,7 @@ PHASE_STATUS = || { rc=$$?; [ $$rc -eq 5 ] && empty=$$((empty + 1)) || status=$$
 
 test: install lint docs
 	status=0; empty=0; \
-	$(PYTEST) $(PYTEST_ARGS) -m "$(AND_MARK)not exclusive" -n $(PYTEST_WORKERS) $(PHASE_STATUS); \
+	$(PYTEST) $(PYTEST_ARGS) -m "$(AND_MARK)not exclusive" -n $(PYTEST_WORKERS) --dist worksteal $(PHASE_STATUS); \
 	$(PYTEST) $(PYTEST_ARGS) -m "$(AND_MARK)exclusive" $(PHASE_STATUS); \
 	[ $$empty -lt 2 ] || status=5; exit $$status
 
