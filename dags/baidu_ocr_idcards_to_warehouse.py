@@ -29,6 +29,7 @@ from baidu_ocr.operators import (
     BaiduOcrRunSummaryOperator,
     BaiduOcrWarehouseLoadOperator,
 )
+from baidu_ocr.pipeline.dag_params import budget_params
 from baidu_ocr.pipeline.step_errors import publish_error_on_failure
 
 WAREHOUSE_CONN_ID = "warehouse_default"
@@ -52,13 +53,7 @@ log = logging.getLogger("airflow.task")
         "back_pattern": Param("*back*", type="string", description="base names of card backs"),
         "options": Param({"detect_risk": "true"}, type="object", description="idcard endpoint options"),
         "batch_size": Param(100, type="integer", minimum=1),
-        "max_failure_ratio": Param(0.2, type="number", minimum=0, maximum=1),
-        "max_billable_calls": Param(
-            None,
-            type=["null", "integer"],
-            minimum=0,
-            description="billable calls this run may spend (empty: no cap); the rest waits for the next run",
-        ),
+        **budget_params(),
     },
 )
 def baidu_ocr_idcards_to_warehouse():

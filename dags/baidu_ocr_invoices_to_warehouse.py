@@ -44,6 +44,7 @@ from baidu_ocr.operators import (
     BaiduOcrRunSummaryOperator,
     BaiduOcrWarehouseLoadOperator,
 )
+from baidu_ocr.pipeline.dag_params import budget_params, review_params
 from baidu_ocr.pipeline.review_tasks import add_review_steps
 from baidu_ocr.pipeline.step_errors import publish_error_on_failure
 
@@ -74,19 +75,8 @@ TABLES = ("ocr_documents", "ocr_invoices", "ocr_invoice_items", "ocr_review_queu
             description='vat_invoice options: {"type": "normal"} (VAT and e-invoices) or {"type": "roll"} (卷票)',
         ),
         "batch_size": Param(50, type="integer", minimum=1, description="pages per mapped OCR task"),
-        "max_failure_ratio": Param(0.2, type="number", minimum=0, maximum=1),
-        "max_billable_calls": Param(
-            None,
-            type=["null", "integer"],
-            minimum=0,
-            description="billable calls this run may spend (empty: no cap); the rest waits for the next run",
-        ),
-        "review_in_ui": Param(
-            True, type="boolean", description="open a review task in the UI per queued invoice"
-        ),
-        "review_timeout_minutes": Param(
-            24 * 60, type="number", exclusiveMinimum=0, description="how long a review stays open"
-        ),
+        **budget_params(),
+        **review_params(what="invoice"),
     },
 )
 def baidu_ocr_invoices_to_warehouse():

@@ -28,6 +28,7 @@ from baidu_ocr.operators import (
     BaiduOcrRunSummaryOperator,
     BaiduOcrWarehouseLoadOperator,
 )
+from baidu_ocr.pipeline.dag_params import budget_params
 from baidu_ocr.pipeline.step_errors import publish_error_on_failure
 
 WAREHOUSE_CONN_ID = "warehouse_default"
@@ -54,13 +55,7 @@ TABLES = ("ocr_documents", "ocr_parsed_documents")
             True, type="boolean", description="wait in the triggerer (else poll in the worker)"
         ),
         "poll_interval": Param(5.0, type="number", minimum=0, description="seconds between status polls"),
-        "max_failure_ratio": Param(0.2, type="number", minimum=0, maximum=1),
-        "max_billable_calls": Param(
-            None,
-            type=["null", "integer"],
-            minimum=0,
-            description="parser tasks this run may submit (empty: no cap); the rest waits for the next run",
-        ),
+        **budget_params("parser tasks this run may submit"),
     },
 )
 def baidu_ocr_parse_documents():

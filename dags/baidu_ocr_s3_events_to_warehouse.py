@@ -64,12 +64,12 @@ from airflow.sdk import (
     task,
 )
 from baidu_ocr.inputs.sources import INPUT_SUFFIXES
-from baidu_ocr.normalize.review_gate import DEFAULT_MIN_CONFIDENCE
 from baidu_ocr.operators import (
     BaiduOcrBatchOperator,
     BaiduOcrRunSummaryOperator,
     BaiduOcrWarehouseLoadOperator,
 )
+from baidu_ocr.pipeline.dag_params import budget_params, confidence_gate_param
 from baidu_ocr.pipeline.review_tasks import add_review_steps
 from baidu_ocr.pipeline.step_errors import publish_error_on_failure
 
@@ -132,20 +132,8 @@ EVENTS_ASSET = events_asset()
         "endpoint": Param("general_basic", type="string", description="Baidu OCR endpoint"),
         "options": Param({"probability": "true"}, type="object", description="endpoint options"),
         "batch_size": Param(100, type="integer", minimum=1, description="pages per mapped OCR task"),
-        "max_failure_ratio": Param(0.2, type="number", minimum=0, maximum=1),
-        "max_billable_calls": Param(
-            None,
-            type=["null", "integer"],
-            minimum=0,
-            description="billable calls one run may spend (empty: no cap); the rest waits in the inbox",
-        ),
-        "min_confidence": Param(
-            DEFAULT_MIN_CONFIDENCE,
-            type=["number", "null"],
-            minimum=0,
-            maximum=1,
-            description="documents with a line under this confidence (or no text) go to review; null: no gate",
-        ),
+        **budget_params("billable calls one run may spend", "the rest waits in the inbox"),
+        **confidence_gate_param(),
         "review_in_ui": Param(
             False, type="boolean", description="open review tasks (an open review holds the next run)"
         ),

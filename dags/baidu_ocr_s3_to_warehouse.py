@@ -56,12 +56,12 @@ from datetime import datetime
 
 from airflow.sdk import Param, dag, task
 from baidu_ocr.inputs.sources import INPUT_SUFFIXES
-from baidu_ocr.normalize.review_gate import DEFAULT_MIN_CONFIDENCE
 from baidu_ocr.operators import (
     BaiduOcrBatchOperator,
     BaiduOcrRunSummaryOperator,
     BaiduOcrWarehouseLoadOperator,
 )
+from baidu_ocr.pipeline.dag_params import budget_params, confidence_gate_param, review_params
 from baidu_ocr.pipeline.review_tasks import add_review_steps
 from baidu_ocr.pipeline.step_errors import publish_error_on_failure
 
@@ -96,26 +96,9 @@ TABLES = ("ocr_documents", "ocr_lines", "ocr_chars", "ocr_fields", "ocr_review_q
             type="array",
             description="key suffixes to OCR: images, and .pdf/.ofd documents (OCRed page by page)",
         ),
-        "max_failure_ratio": Param(0.2, type="number", minimum=0, maximum=1),
-        "max_billable_calls": Param(
-            None,
-            type=["null", "integer"],
-            minimum=0,
-            description="billable calls this run may spend (empty: no cap); the rest waits for the next run",
-        ),
-        "min_confidence": Param(
-            DEFAULT_MIN_CONFIDENCE,
-            type=["number", "null"],
-            minimum=0,
-            maximum=1,
-            description="documents with a line under this confidence (or no text) go to review; null: no gate",
-        ),
-        "review_in_ui": Param(
-            True, type="boolean", description="open a review task in the UI per queued document"
-        ),
-        "review_timeout_minutes": Param(
-            24 * 60, type="number", exclusiveMinimum=0, description="how long a review stays open"
-        ),
+        **budget_params(),
+        **confidence_gate_param(),
+        **review_params(),
     },
 )
 def baidu_ocr_s3_to_warehouse():

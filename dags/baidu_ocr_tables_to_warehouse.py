@@ -32,6 +32,7 @@ from baidu_ocr.operators import (
     BaiduOcrTableOperator,
     BaiduOcrWarehouseLoadOperator,
 )
+from baidu_ocr.pipeline.dag_params import budget_params
 from baidu_ocr.pipeline.step_errors import publish_error_on_failure
 
 WAREHOUSE_CONN_ID = "warehouse_default"
@@ -68,13 +69,7 @@ TABLES = ("ocr_documents", "ocr_table_cells", "ocr_fields")
             True, type="boolean", description="form_ocr: wait in the triggerer (else poll in the worker)"
         ),
         "poll_interval": Param(2.0, type="number", minimum=0, description="seconds between status polls"),
-        "max_failure_ratio": Param(0.2, type="number", minimum=0, maximum=1),
-        "max_billable_calls": Param(
-            None,
-            type=["null", "integer"],
-            minimum=0,
-            description="table jobs this run may submit (empty: no cap); the rest waits for the next run",
-        ),
+        **budget_params("table jobs this run may submit"),
     },
 )
 def baidu_ocr_tables_to_warehouse():
