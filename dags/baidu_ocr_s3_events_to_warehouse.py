@@ -158,8 +158,8 @@ def baidu_ocr_s3_events_to_warehouse():
             merge_objects,
             next_watermark,
             read_watermark,
+            record_objects,
             watermark_key,
-            write_entry,
             write_watermark,
         )
         from baidu_ocr.pipeline.s3_batches import s3_hook, stage_batch_keys
@@ -183,9 +183,9 @@ def baidu_ocr_s3_events_to_warehouse():
             selection.describe() or "no message",
         )
         own = entry_key(DEFAULT_INBOX_PREFIX, ti.dag_id, ti.run_id)
-        inbox = []
-        if selection.objects:  # first of all: from here on a failure loses nothing
-            inbox.append(write_entry(s3, bucket, own, ti.run_id, selection.objects))
+        # Recorded first of all: from here on a failure loses nothing (a retry adds to what it recorded).
+        objects = record_objects(s3, bucket, own, ti.run_id, selection.objects)
+        inbox = [own] if objects else []
         complete = len(recent) < MAX_EVENTS_PER_RUN
         write_watermark(
             s3, bucket, mark, next_watermark(floor, [e.timestamp for e in recent], read_at, complete=complete)
@@ -196,7 +196,7 @@ def baidu_ocr_s3_events_to_warehouse():
         if adopted:
             log.info("Taking on %d inbox entr(ies) of earlier runs: %s", len(adopted), adopted)
         ti.xcom_push(key=INBOX_XCOM, value=inbox + adopted)
-        return stage_batch_keys(_batch_specs(s3, merge_objects(leftovers, selection.objects), params), bucket)
+        return stage_batch_keys(_batch_specs(s3, merge_objects(leftovers, objects), params), bucket)
 
     batches = collect_objects()
 
@@ -226,7 +226,7 @@ def baidu_ocr_s3_events_to_warehouse():
         """Delete the inbox entries this run loaded (upstream all succeeded: every batch and the load)."""
         from airflow.sdk.exceptions import AirflowSkipException
         from baidu_ocr.operators.load import UNOPENED_RECORDS_XCOM
-        from baidu_ocr.pipeline.event_inbox import delete_entries
+        from baidu_ocr.pipeline.event_inbox import delete_entries, unfinished_documents
         from baidu_ocr.pipeline.s3_batches import s3_hook
         from baidu_ocr.pipeline.step_errors import load_error
 
@@ -234,6 +234,10 @@ def baidu_ocr_s3_events_to_warehouse():
             raise AirflowSkipException(f"Inbox kept: the load failed ({failure}); the next run retries it")
         if ti.xcom_pull(task_ids="normalize_and_load", key=UNOPENED_RECORDS_XCOM):
             raise AirflowSkipException("Inbox kept: staged records could not be opened (sealed_pii)")
+        if unfinished := unfinished_documents(ti.xcom_pull(task_ids="ocr_batch") or []):
+            raise AirflowSkipException(
+                f"Inbox kept: {unfinished} failed or unsent; the next run retries them"
+            )
         entries = ti.xcom_pull(task_ids="collect_objects", key=INBOX_XCOM) or []
         return delete_entries(s3_hook(AWS_CONN_ID), params["bucket"], entries)
 

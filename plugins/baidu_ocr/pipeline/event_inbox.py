@@ -16,9 +16,9 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from baidu_ocr.inputs.sources import ImageObject
 from baidu_ocr.pii.connection import DEFAULT_PII_CONN_ID
@@ -85,6 +85,32 @@ def read_entry(
         for k, e, n in zip(listed["keys"], listed["etags"], listed["sizes"], strict=True)
     ]
     return str(listed["run_id"]), objects
+
+
+def record_objects(
+    s3: S3Hook,
+    bucket: str,
+    key: str,
+    run_id: str,
+    objects: Sequence[ImageObject],
+    *,
+    pii_conn_id: str | None = DEFAULT_PII_CONN_ID,
+) -> list[ImageObject]:
+    """Record ``objects`` in ``run_id``'s entry, added to what an earlier try of the run recorded there (a
+    retry or a cleared run: the events that try read are behind the watermark now, its objects only in the
+    entry); return everything the entry holds. No entry is written for nothing."""
+    earlier = read_entry(s3, bucket, key, pii_conn_id=pii_conn_id)
+    merged = merge_objects(earlier[1] if earlier else [], objects)
+    if merged:
+        write_entry(s3, bucket, key, run_id, merged, pii_conn_id=pii_conn_id)
+    return merged
+
+
+def unfinished_documents(manifests: Iterable[Mapping[str, Any] | None]) -> int:
+    """Documents the run's OCR batches did not finish: pages that failed (a batch succeeds under its
+    ``max_failure_ratio``) and documents a stop left unsent. Their entries must stay for the next run, which
+    sends only those again (what is loaded, or refused as a bad image, is skipped for free)."""
+    return sum(int((m or {}).get("n_failed") or 0) + int((m or {}).get("n_left") or 0) for m in manifests)
 
 
 def list_entries(s3: S3Hook, bucket: str, inbox_prefix: str, dag_id: str) -> list[str]:

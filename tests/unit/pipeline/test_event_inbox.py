@@ -109,3 +109,23 @@ def test_the_watermark_moves_on_but_never_back(complete):
         == expected
     )
     assert next_watermark(read_at, [], previous + timedelta(seconds=1)) == read_at  # a clock behind: kept
+
+
+def test_a_retried_run_adds_to_its_entry_instead_of_replacing_it(s3):
+    from baidu_ocr.pipeline.event_inbox import record_objects
+
+    key = entry_key(PREFIX, DAG, "run_1")
+    # Try 1 read a.png from events now behind the watermark, then failed; try 2 reads only b.png.
+    assert record_objects(s3, BUCKET, key, "run_1", objects("a.png"), pii_conn_id=None) == objects("a.png")
+    held = record_objects(s3, BUCKET, key, "run_1", objects("b.png"), pii_conn_id=None)
+    assert sorted(o.key for o in held) == ["a.png", "b.png"]
+    assert sorted(o.key for o in read_entry(s3, BUCKET, key, pii_conn_id=None)[1]) == ["a.png", "b.png"]
+    assert record_objects(s3, BUCKET, entry_key(PREFIX, DAG, "run_2"), "run_2", [], pii_conn_id=None) == []
+    assert list_entries(s3, BUCKET, PREFIX, DAG) == [key]  # nothing recorded, no entry
+
+
+def test_pages_that_failed_or_were_left_unsent_keep_the_entries():
+    from baidu_ocr.pipeline.event_inbox import unfinished_documents
+
+    assert unfinished_documents([{"n_failed": 0}, {"n_failed": 0, "n_left": 0}, None]) == 0
+    assert unfinished_documents([{"n_failed": 2}, {"n_failed": 0, "n_left": 3}]) == 5
