@@ -20,7 +20,13 @@ from collections.abc import Callable, Iterable, Sequence
 
 from cryptography.exceptions import InvalidTag
 
-from baidu_ocr.pii.policy import decrypt_text, encrypt_text, find_id_numbers, mask_id_numbers_in_text
+from baidu_ocr.pii.policy import (
+    decrypt_text,
+    encrypt_text,
+    find_id_numbers,
+    mask_id_number,
+    mask_id_numbers_in_text,
+)
 
 MARK = "{pii:"
 ESCAPED_MARK = "{pii:}"  # a literal "{pii:" of the OCR text, as staged
@@ -66,6 +72,12 @@ def seal_id_numbers(text: str | None, key: bytes | None) -> str | None:
     for start, end in reversed(spans):
         text = text[:start] + _token(text[start:end], key) + text[end:]
     return text
+
+
+def seal_whole(text: str, key: bytes | None) -> str:
+    """All of ``text`` sealed as one token (a value that is personal data as a whole, such as an individual's
+    tax id built on an ID number), or masked for good when there is no key."""
+    return mask_id_number(text) if key is None else _token(text, key)
 
 
 def seal_id_numbers_across(parts: Sequence[str], key: bytes | None) -> list[str]:

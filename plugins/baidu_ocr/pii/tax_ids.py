@@ -11,6 +11,9 @@ protecting a company's public code costs little, printing a person's ID number w
 
 from __future__ import annotations
 
+import re
+from datetime import date
+
 from stdnum.cn import ric, uscc
 from stdnum.exceptions import ValidationError
 
@@ -21,6 +24,9 @@ from baidu_ocr.pii.policy import (
     mask_id_numbers_in_text,
     normalize_id_number,
 )
+
+EARLIEST_BIRTH_YEAR = 1900  # a "birth date" before it is a credit code's digits, not a person's
+_ID15 = re.compile(r"\d{15}")
 
 # Baidu's vat_invoice fields that hold a party's tax id (纳税人识别号 / 统一社会信用代码).
 BUYER_TAX_ID_FIELD = "PurchaserRegisterNum"
@@ -42,14 +48,22 @@ def keeps_in_clear(path: str | None, value: str | None) -> bool:
 def company_tax_ids_in(result: object) -> frozenset[str]:
     """The company tax ids an answer holds in its tax-id fields (``words_result``, as ``vat_invoice`` answers):
     the texts a staged record keeps in clear."""
+    return frozenset(value for value in _tax_ids_in(result) if is_company_tax_id(value))
+
+
+def personal_tax_ids_in(result: object) -> frozenset[str]:
+    """The tax ids of an answer that hold a person's ID number (:func:`holds_id_number`): the texts a staged
+    record seals whole, shape or not."""
+    return frozenset(
+        value for value in _tax_ids_in(result) if not is_company_tax_id(value) and holds_id_number(value)
+    )
+
+
+def _tax_ids_in(result: object) -> list[str]:
     words = result.get("words_result") if isinstance(result, dict) else None
     if not isinstance(words, dict):
-        return frozenset()
-    return frozenset(
-        value
-        for name in TAX_ID_FIELDS
-        if isinstance(value := words.get(name), str) and is_company_tax_id(value)
-    )
+        return []
+    return [value for name in TAX_ID_FIELDS if isinstance(value := words.get(name), str)]
 
 
 def is_id_number(value: str | None) -> bool:
@@ -64,10 +78,21 @@ def is_id_number(value: str | None) -> bool:
     if not is_valid_id_number(number):
         return False
     try:
-        ric.get_birth_date(number)
+        born = ric.get_birth_date(number)
     except ValidationError:
         return False
-    return True
+    return EARLIEST_BIRTH_YEAR <= born.year <= date.today().year
+
+
+def holds_id_number(value: str | None) -> bool:
+    """A tax id that is a person's ID number or is built on one: 18 characters, an individual business's
+    older 20-digit number (the holder's ID number + 2 digits: not matched by shape, which stops at longer
+    digit runs), or a first-generation 15-digit number (no check digit to tell it from other numbers: in a
+    tax-id field, that shape is enough)."""
+    number = normalize_id_number(value)
+    if not number:
+        return False
+    return bool(_ID15.fullmatch(number)) or (len(number) in (18, 20) and is_id_number(number[:18]))
 
 
 def is_credit_code(value: str | None) -> bool:
@@ -88,8 +113,9 @@ def protect_tax_id(value: str | None, pii: PiiPolicy | None) -> tuple[str | None
     number = normalize_id_number(value)
     if number is None:
         return None, None
-    if is_id_number(number):
-        return mask_id_number(number), pii.protect(number)["id_number_hmac"] if pii else None
     if is_company_tax_id(number):
         return number, None
+    if holds_id_number(number):
+        person = number[:18] if is_id_number(number[:18]) else None
+        return mask_id_number(number), pii.protect(person)["id_number_hmac"] if pii and person else None
     return mask_id_numbers_in_text(number), None

@@ -19,8 +19,8 @@ from baidu_ocr.client.endpoints import canonical_name
 from baidu_ocr.client.forms import form_value
 from baidu_ocr.client.redact import redact
 from baidu_ocr.pii.policy import find_id_numbers, map_json_strings, mask_id_numbers_in_text
-from baidu_ocr.pii.sealing import MARK, map_runs, seal_id_numbers, seal_id_numbers_across
-from baidu_ocr.pii.tax_ids import company_tax_ids_in
+from baidu_ocr.pii.sealing import MARK, map_runs, seal_id_numbers, seal_id_numbers_across, seal_whole
+from baidu_ocr.pii.tax_ids import TAX_ID_FIELDS, company_tax_ids_in, personal_tax_ids_in
 
 # Column -> pandas dtype of a staged raw record, in order. log_id and error_code are strings on purpose:
 # log_id can exceed 2**53 and error codes include the SDK's own "SDK108".
@@ -86,12 +86,13 @@ def seal_record(record: dict[str, Any], key: bytes | None) -> dict[str, Any]:
     18-digit JSON number (a ``log_id``) stays a number. An invoice's company tax ids (public credit codes,
     often 18 digits) stay in clear: ``pii.tax_ids`` decides by field and checksum."""
     text = record.get("result_json")
-    if text and (find_id_numbers(text) or MARK in text or _CHAR_RUN in text):
+    tax_ids = text and any(name in text for name in TAX_ID_FIELDS)
+    if text and (tax_ids or find_id_numbers(text) or MARK in text or _CHAR_RUN in text):
         parsed = json.loads(text)
-        clear = company_tax_ids_in(parsed)
+        clear, personal = company_tax_ids_in(parsed), personal_tax_ids_in(parsed)
         result = map_runs(
             parsed,
-            lambda t: t if t in clear else seal_id_numbers(t, key),
+            lambda t: t if t in clear else seal_whole(t, key) if t in personal else seal_id_numbers(t, key),
             lambda parts: seal_id_numbers_across(parts, key),
         )
         record["result_json"] = json.dumps(result, ensure_ascii=False)
