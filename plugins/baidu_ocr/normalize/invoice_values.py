@@ -22,7 +22,7 @@ RATE_PLACES = 4
 TAX_FREE_RATES = frozenset({"免税", "不征税", "免征", "零税率"})
 NO_TAX_MARKS = frozenset({"***", "**", "*", "—", "-", ""})
 
-_CURRENCY = re.compile(r"^(?:¥|RMB|CNY|人民币)")
+_CURRENCY = re.compile(r"^(-?)(?:¥|RMB|CNY|人民币)")  # a credit note (红字发票) prints "-¥1,130.00"
 _PLAIN = re.compile(r"^-?\d+(?:\.\d+)?$")
 _GROUPED = re.compile(r"^-?\d{1,3}(?:,\d{3})+(?:\.\d+)?$")
 _PERCENT = re.compile(r"^(\d+(?:\.\d+)?)%$")
@@ -51,7 +51,7 @@ def parse_decimal(value: object, places: int) -> Decimal | None:
     text = clean_value(value)
     if text is None:
         return None
-    text = _CURRENCY.sub("", text)
+    text = _CURRENCY.sub(r"\1", text)
     if _GROUPED.match(text):
         text = text.replace(",", "")
     elif not _PLAIN.match(text):
@@ -92,9 +92,16 @@ def is_tax_free(rate_text: object) -> bool:
     return clean_value(rate_text) in TAX_FREE_RATES
 
 
+def parse_total_tax(value: object, item_rates: list[Decimal | None]) -> Decimal | None:
+    """The invoice's tax (合计税额); the ``***`` of an invoice whose every item is tax-free means 0."""
+    if item_rates and all(rate == 0 for rate in item_rates) and (clean_value(value) or "") in NO_TAX_MARKS:
+        return Decimal(0).quantize(CENT)
+    return parse_amount(value)
+
+
 def parse_item_tax(value: object, rate_text: object) -> Decimal | None:
-    """An item's tax; the ``***`` a tax-free item prints means 0 there, and only there."""
-    if is_tax_free(rate_text) and (clean_value(value) or "") in NO_TAX_MARKS:
+    """An item's tax; the ``***`` a tax-free (or 0 %) item prints means 0 there, and only there."""
+    if parse_tax_rate(rate_text) == 0 and (clean_value(value) or "") in NO_TAX_MARKS:
         return Decimal(0).quantize(CENT)
     return parse_amount(value)
 
@@ -122,9 +129,11 @@ def digits_only(value: object) -> str | None:
 # 大写 amounts: "壹仟贰佰叁拾肆元伍角陆分", "壹仟壹佰叁拾圆整"; cn2an reads the numerals of each unit, this
 # glue only splits the text at 元/角/分. Printed prefixes: "人民币", the crossed circle "ⓧ" before the words.
 # (After NFKC, which makes "ⓧ" an "x".)
+# A credit note (红字发票) says "(负数)" before the words, or "负".
 _WORDS_PREFIX = re.compile(r"^(?:人民币|\(x\)|[xX⊗⨂×✕])+")
+_NEGATIVE_WORDS = re.compile(r"^(?:\(负数\)|负数)")
 _WORDS = re.compile(
-    r"^(?P<negative>负)?(?:(?P<yuan>[^元角分整]+)元)?零?(?:(?P<jiao>[^元角分整零])角)?零?"
+    r"^(?P<negative>负)?(?:(?P<yuan>[^元角分整]+)元)?(?:零角|零)?(?:(?P<jiao>[^元角分整零])角)?零?"
     r"(?:(?P<fen>[^元角分整零])分)?(?P<whole>整)?$"
 )
 
@@ -141,6 +150,8 @@ def parse_amount_in_words(value: object) -> Decimal | None:
     if text is None:
         return None
     text = _WORDS_PREFIX.sub("", text).replace("圆", "元").replace("正", "整")
+    text, credit_note = _NEGATIVE_WORDS.subn("", text)
+    text = _WORDS_PREFIX.sub("", text)
     match = _WORDS.match(text)
     if not match or not any(match.group(unit) for unit in ("yuan", "jiao", "fen")):
         return None
@@ -155,4 +166,4 @@ def parse_amount_in_words(value: object) -> Decimal | None:
     if not all(isinstance(n, int) for n in (yuan, jiao, fen)) or jiao > 9 or fen > 9:
         return None
     amount = (Decimal(yuan) + Decimal(jiao) / 10 + Decimal(fen) / 100).quantize(CENT)
-    return -amount if match.group("negative") else amount
+    return -amount if match.group("negative") or credit_note else amount

@@ -21,6 +21,7 @@ from baidu_ocr.normalize.invoice_values import (
     parse_item_tax,
     parse_quantity,
     parse_tax_rate,
+    parse_total_tax,
 )
 from baidu_ocr.pii.policy import PiiPolicy
 from baidu_ocr.pii.tax_ids import BUYER_TAX_ID_FIELD, SELLER_TAX_ID_FIELD, protect_tax_id
@@ -66,7 +67,7 @@ def invoice_rows(
         buyer_tax_id=clean_value(words.get(BUYER_TAX_ID_FIELD)),
         seller_tax_id=clean_value(words.get(SELLER_TAX_ID_FIELD)),
         amount_excl_tax=parse_amount(words.get("TotalAmount")),
-        tax_amount=parse_amount(words.get("TotalTax")),
+        tax_amount=parse_total_tax(words.get("TotalTax"), [row["tax_rate"] for row in items]),
         amount_incl_tax=parse_amount(words.get("AmountInFiguers")),  # sic: Baidu's spelling
         amount_in_words=parse_amount_in_words(words.get("AmountInWords")),
         items=tuple(

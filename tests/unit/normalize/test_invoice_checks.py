@@ -213,6 +213,7 @@ def test_tax_rates_are_fractions(text, rate):
 
 def test_a_tax_free_items_stars_are_zero_tax_but_only_there():
     assert parse_item_tax("***", "免税") == D("0.00")
+    assert parse_item_tax("***", "0%") == D("0.00")
     assert parse_item_tax("***", "13%") is None
     assert parse_item_tax("52.00", "13%") == D("52.00")
 
@@ -231,6 +232,9 @@ def test_a_tax_free_items_stars_are_zero_tax_but_only_there():
         ("壹元伍角陆分整", None),  # 整 after 分
         ("元整", None),
         ("一千元", D("1000.00")),
+        ("(负数)壹仟壹佰叁拾圆整", D("-1130.00")),  # a credit note (红字发票)
+        ("（负数）ⓧ壹仟壹佰叁拾圆整", D("-1130.00")),
+        ("壹佰元零角伍分", D("100.05")),  # some billing systems print the empty 角
         ("不是金额", None),
         ("", None),
     ],
@@ -258,3 +262,8 @@ def test_invoice_dates(text, day):
 
 def test_credit_code_helper_makes_valid_codes():
     assert credit_code("91110108551385082") == "91110108551385082Q"
+
+
+def test_a_credit_notes_amount_in_figures_is_negative():
+    assert parse_amount("-¥1,130.00") == D("-1130.00")
+    assert parse_amount("--1") is None

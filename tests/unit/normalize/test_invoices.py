@@ -173,3 +173,31 @@ def test_a_misread_id_number_in_the_buyer_field_is_masked_and_fails_its_check():
     assert row["buyer_tax_id"] == misread[:6] + "********" + misread[-4:]
     assert row["checks_failed"] == "buyer_tax_id" and pd.isna(row["buyer_tax_id_hmac"])
     assert frames["ocr_fields"].set_index("field")["value"]["PurchaserRegisterNum"] == row["buyer_tax_id"]
+
+
+def test_a_credit_note_is_negative_in_figures_and_words_and_passes_its_checks():
+    answer = vat_invoice_answer(
+        TotalAmount="-1000.00",
+        TotalTax="-130.00",
+        AmountInFiguers="-¥1,130.00",
+        AmountInWords="(负数)壹仟壹佰叁拾圆整",
+        CommodityAmount=words(["-600.00", "-400.00"]),
+        CommodityTax=words(["-78.00", "-52.00"]),
+    )
+    row, _ = invoice_rows(KEY, "s3://b/credit.pdf", answer, None, today=date(2025, 6, 1))
+    assert (row["amount_incl_tax"], row["checks_failed"]) == (Decimal("-1130.00"), "")
+
+
+def test_an_invoice_whose_every_item_is_tax_free_may_print_stars_for_its_tax():
+    answer = vat_invoice_answer(
+        TotalTax="***",
+        AmountInFiguers="¥1,000.00",
+        AmountInWords="壹仟圆整",
+        CommodityTaxRate=words(["免税", "0%"]),
+        CommodityTax=words(["***", "***"]),
+    )
+    row, _ = invoice_rows(KEY, "s3://b/exempt.jpg", answer, None, today=date(2025, 6, 1))
+    assert (row["tax_amount"], row["checks_failed"]) == (Decimal("0.00"), "")
+    answer = vat_invoice_answer(TotalTax="***")  # taxed items: the stars are no amount
+    row, _ = invoice_rows(KEY, "s3://b/taxed.jpg", answer, None, today=date(2025, 6, 1))
+    assert row["tax_amount"] is None and "totals_add_up" in row["checks_failed"]
