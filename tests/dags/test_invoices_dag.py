@@ -109,7 +109,7 @@ def test_invoices_are_typed_checked_deduplicated_and_a_rerun_is_free(
     totals: dict[str, Decimal] = {}
     for name, answer in samples.items():
         if invoices[name]["validation_status"] == "valid":  # what can be booked: no failed check, no copy
-            seller = answer["SellerName"]
+            seller = f"{answer['SellerName']} {answer['SellerRegisterNum']}"
             totals[seller] = totals.get(seller, Decimal(0)) + Decimal(answer["AmountInFiguers"].lstrip("¥￥"))
     assert summary["invoices"]["valid_amount_incl_tax_by_seller"] == {
         k: f"{v:.2f}" for k, v in sorted(totals.items())

@@ -17,7 +17,8 @@ from baidu_ocr.warehouse.reads import read_rows
 def invoice_summary(wh: WarehouseConnection, dag_id: str, run_id: str) -> dict[str, Any]:
     """The invoices one DAG run loaded: read, valid, invalid by failed check, duplicates, and per seller the
     total amount including tax of the valid ones (what can be booked: an invoice that failed a check may
-    have been misread, and a duplicate is not paid twice).
+    have been misread, and a duplicate is not paid twice). A seller is its tax id, named as first read: the
+    same company read under two spellings is one total.
 
     Amounts are exact decimal strings (``"1234.56"``), so the summary stays JSON for XCom.
     """
@@ -27,10 +28,12 @@ def invoice_summary(wh: WarehouseConnection, dag_id: str, run_id: str) -> dict[s
     invoices = read_rows(wh, "ocr_invoices", dag_id=dag_id, run_id=run_id)
     by_check: Counter[str] = Counter()
     totals: defaultdict[str, Decimal] = defaultdict(Decimal)
+    names: dict[str, str] = {}  # a seller is its tax id (valid: checked); its name as first read
     for row in invoices.astype(object).where(invoices.notna(), None).to_dict("records"):
         by_check.update(failed_check_names(row["checks_failed"]))
         if row["validation_status"] == VALID:
-            totals[row["seller_name"] or "(seller not read)"] += row["amount_incl_tax"]
+            totals[row["seller_tax_id"]] += row["amount_incl_tax"]
+            names.setdefault(row["seller_tax_id"], row["seller_name"] or "(name not read)")
     valid = int((invoices["validation_status"] == VALID).sum())
     return {
         "read": len(invoices),
@@ -39,6 +42,6 @@ def invoice_summary(wh: WarehouseConnection, dag_id: str, run_id: str) -> dict[s
         "invalid_by_check": dict(sorted(by_check.items())),
         "duplicates": int(invoices["duplicate_of"].notna().sum()),
         "valid_amount_incl_tax_by_seller": {
-            seller: f"{total:.2f}" for seller, total in sorted(totals.items())
+            f"{names[tax_id]} {tax_id}": f"{total:.2f}" for tax_id, total in sorted(totals.items())
         },
     }
