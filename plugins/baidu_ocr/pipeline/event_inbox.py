@@ -136,7 +136,13 @@ def adopt_leftovers(
     for key in entries:
         if key == own_entry:
             continue
-        entry = read_entry(s3, bucket, key, pii_conn_id=pii_conn_id)
+        try:
+            entry = read_entry(s3, bucket, key, pii_conn_id=pii_conn_id)
+        except Exception as exc:  # noqa: BLE001 - one entry nobody can open must not stop every later run
+            log.error(
+                "Inbox entry %s cannot be read (%s): left in place for a person", key, type(exc).__name__
+            )
+            continue
         if entry is None:
             continue
         run_id, entry_objects = entry

@@ -132,6 +132,8 @@ def _created_object(
         return "outside_prefix", None
     if not is_image_key(key, suffixes):
         return "other_suffix", None
-    return "", ImageObject(
-        key=key, etag=str(obj.get("eTag") or "").strip('"'), size=int(obj.get("size") or 0)
-    )
+    try:
+        size = int(obj.get("size") or 0)
+    except (TypeError, ValueError):
+        return "unreadable", None
+    return "", ImageObject(key=key, etag=str(obj.get("eTag") or "").strip('"'), size=size)

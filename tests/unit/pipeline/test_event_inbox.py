@@ -129,3 +129,14 @@ def test_pages_that_failed_or_were_left_unsent_keep_the_entries():
 
     assert unfinished_documents([{"n_failed": 0}, {"n_failed": 0, "n_left": 0}, None]) == 0
     assert unfinished_documents([{"n_failed": 2}, {"n_failed": 0, "n_left": 3}]) == 5
+
+
+def test_an_entry_nobody_can_open_is_left_in_place_and_the_others_adopted(s3, caplog):
+    entry(s3, "run_ok", "a.png")
+    broken = entry_key(PREFIX, DAG, "run_broken")
+    s3.load_string("not json", broken, BUCKET)
+    adopted, leftovers = adopt_leftovers(
+        s3, BUCKET, list_entries(s3, BUCKET, PREFIX, DAG), "own", lambda run: "failed", pii_conn_id=None
+    )
+    assert adopted == [entry_key(PREFIX, DAG, "run_ok")] and [o.key for o in leftovers] == ["a.png"]
+    assert broken in caplog.text and broken in list_entries(s3, BUCKET, PREFIX, DAG)

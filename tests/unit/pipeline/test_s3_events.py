@@ -110,3 +110,10 @@ def test_messages_come_from_each_event_payload():
     ]
     messages = messages_of_asset_events(events)
     assert select_created_objects(messages, BUCKET).keys == ["in/a.png", "in/b.png"]
+
+
+def test_a_record_with_a_malformed_size_is_counted_not_raised():
+    bad = record("in/a.png")
+    bad["s3"]["object"]["size"] = "twelve"
+    selection = select_created_objects([message(bad, record("in/b.png"))], BUCKET)
+    assert [o.key for o in selection.objects] == ["in/b.png"] and selection.counts["unreadable"] == 1
