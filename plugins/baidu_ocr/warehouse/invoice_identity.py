@@ -11,8 +11,9 @@ an invoice whose owner is another document is a duplicate: ``duplicate_of`` = th
 Concurrency: on PostgreSQL a second transaction inserting an identity the first one inserted but has not
 committed waits on the unique index until the first ends, then finds its row (READ COMMITTED reads what was
 committed before each statement): exactly one of two parallel loads is the original, and if the first
-rolls back the second becomes it. Identities are registered in sorted order, after nothing else is locked,
-so two loads cannot deadlock on them. SQLite's ``BEGIN IMMEDIATE`` serializes loads outright. Other
+rolls back the second becomes it. Identities are registered in sorted order, so two loads of other
+documents cannot deadlock on them (two loads of the same document whose reading changed could: PostgreSQL
+then aborts one, and the task's retry redoes it). SQLite's ``BEGIN IMMEDIATE`` serializes loads outright. Other
 databases check, then insert: a race there fails one load on the primary key (rolled back, a retry redoes it).
 """
 
