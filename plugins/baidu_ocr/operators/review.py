@@ -124,7 +124,9 @@ class BaiduOcrReviewOperator(HITLOperator):
 
     def execute_complete(self, context: Context, event: dict[str, Any]) -> dict[str, Any]:
         self._delete_images(context)  # the review is closed: the links in its stored body die with it
-        key = {k: self.document[k] for k in ("content_sha256", "endpoint", "options_hash", "page_no")}
+        from baidu_ocr.normalize.schema import DOC_KEY
+
+        key = {k: self.document[k] for k in DOC_KEY}
         result = {"document": {**key, "source_uri": self.document.get("source_uri")}, "corrections": {}}
         if event.get("error_type") == "timeout":
             self.log.info("No answer within %s minute(s): rows stay needs_review", self.timeout_minutes)
@@ -275,7 +277,9 @@ class BaiduOcrInvoiceReviewOperator(BaiduOcrReviewOperator):
 
     def execute_complete(self, context: Context, event: dict[str, Any]) -> dict[str, Any]:
         self._delete_images(context)
-        key = {k: self.document[k] for k in ("content_sha256", "endpoint", "options_hash", "page_no")}
+        from baidu_ocr.normalize.schema import DOC_KEY
+
+        key = {k: self.document[k] for k in DOC_KEY}
         result = {"document": {**key, "source_uri": self.document.get("source_uri")}, "kind": INVOICE_REVIEW}
         if event.get("error_type") == "timeout":
             self.log.info(
