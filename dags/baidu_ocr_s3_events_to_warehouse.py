@@ -147,7 +147,6 @@ def baidu_ocr_s3_events_to_warehouse():
         params: dict, triggering_asset_events=None, inlet_events=None, ti=None, dag_run=None
     ) -> list[dict]:
         """The batches of this run's new objects and of what failed runs left in the inbox."""
-        from datetime import UTC, datetime
 
         from baidu_ocr.pipeline.event_inbox import (
             DEFAULT_INBOX_PREFIX,
@@ -169,7 +168,6 @@ def baidu_ocr_s3_events_to_warehouse():
         s3 = s3_hook(AWS_CONN_ID)
         mark = watermark_key(DEFAULT_INBOX_PREFIX, ti.dag_id)
         floor = read_watermark(s3, bucket, mark) or dag_run.run_after
-        read_at = datetime.now(UTC)
         # This run's events, and the asset's events since the watermark (those no run was queued for).
         recent = list(inlet_events[EVENTS_ASSET].after(floor.isoformat()).limit(MAX_EVENTS_PER_RUN))
         triggering = [e for asset_events in (triggering_asset_events or {}).values() for e in asset_events]
@@ -188,7 +186,7 @@ def baidu_ocr_s3_events_to_warehouse():
         inbox = [own] if objects else []
         complete = len(recent) < MAX_EVENTS_PER_RUN
         write_watermark(
-            s3, bucket, mark, next_watermark(floor, [e.timestamp for e in recent], read_at, complete=complete)
+            s3, bucket, mark, next_watermark(floor, [e.timestamp for e in recent], complete=complete)
         )
         adopted, leftovers = adopt_leftovers(
             s3, bucket, list_entries(s3, bucket, DEFAULT_INBOX_PREFIX, ti.dag_id), own, _run_state(ti.dag_id)

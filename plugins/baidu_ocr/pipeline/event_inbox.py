@@ -208,10 +208,12 @@ def write_watermark(s3: S3Hook, bucket: str, key: str, when: datetime, *, sse: s
     write_output_file(s3, body, bucket, key, content_type="application/json", sse=sse)
 
 
-def next_watermark(
-    previous: datetime, read: Sequence[datetime], read_at: datetime, *, complete: bool = True
-) -> datetime:
-    """Where the next run starts reading: ``read_at`` minus the margin when every event was read, else the
-    last event read (a run that hit ``MAX_EVENTS_PER_RUN``); never backwards."""
-    until = read_at - WATERMARK_MARGIN if complete or not read else max(read)
+def next_watermark(previous: datetime, read: Sequence[datetime], *, complete: bool = True) -> datetime:
+    """Where the next run starts reading: the last event read, less the margin when every event was read (an
+    event committed late may carry an earlier time), exactly the last one when a run hit
+    ``MAX_EVENTS_PER_RUN``; unmoved when nothing was read; never backwards. Event times only: the worker's
+    clock may be skewed against the metadata database's."""
+    if not read:
+        return previous
+    until = max(read) - WATERMARK_MARGIN if complete else max(read)
     return max(previous, until)

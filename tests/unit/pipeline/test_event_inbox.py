@@ -101,14 +101,11 @@ def test_the_watermark_round_trips_beside_the_entries(s3):
 @pytest.mark.parametrize("complete", [True, False])
 def test_the_watermark_moves_on_but_never_back(complete):
     previous = datetime(2026, 12, 6, 10, 0, tzinfo=UTC)
-    read_at = previous + timedelta(minutes=5)
     last = previous + timedelta(minutes=2)
-    expected = read_at - WATERMARK_MARGIN if complete else last
-    assert (
-        next_watermark(previous, [previous + timedelta(minutes=1), last], read_at, complete=complete)
-        == expected
-    )
-    assert next_watermark(read_at, [], previous + timedelta(seconds=1)) == read_at  # a clock behind: kept
+    expected = last - WATERMARK_MARGIN if complete else last
+    assert next_watermark(previous, [previous + timedelta(minutes=1), last], complete=complete) == expected
+    assert next_watermark(last, [], complete=complete) == last  # nothing read: unmoved
+    assert next_watermark(last, [previous], complete=complete) == last  # never backwards
 
 
 def test_a_retried_run_adds_to_its_entry_instead_of_replacing_it(s3):
