@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import math
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
@@ -21,6 +22,9 @@ from baidu_ocr_server.images import ImageLimits
 if TYPE_CHECKING:
     import pypdfium2 as pdfium
 
+# PDFium is not thread-safe (pypdfium2's docs): two request threads in it at once can hang both. Every use of
+# a document, from opening to closing, holds this lock; re-entrant, for a caller that opens one inside another.
+PDFIUM_LOCK = threading.RLock()
 RENDER_DPI = 72  # a point is a pixel: a PDF made from a scan at 72 dpi renders back to its own size
 NOT_READABLE = 216201
 
@@ -30,14 +34,15 @@ def open_pdf(data: bytes) -> Iterator[pdfium.PdfDocument]:
     """The parsed document, closed on exit; 216201 for a broken or encrypted PDF."""
     import pypdfium2 as pdfium
 
-    try:
-        pdf = pdfium.PdfDocument(data)
-    except pdfium.PdfiumError:
-        raise BaiduError(NOT_READABLE) from None
-    try:
-        yield pdf
-    finally:
-        pdf.close()
+    with PDFIUM_LOCK:
+        try:
+            pdf = pdfium.PdfDocument(data)
+        except pdfium.PdfiumError:
+            raise BaiduError(NOT_READABLE) from None
+        try:
+            yield pdf
+        finally:
+            pdf.close()
 
 
 def _scale(width: float, height: float, limits: ImageLimits) -> float:

@@ -191,8 +191,11 @@ def _pdf_pages(data: bytes, max_pixels: int) -> Iterator[bytes]:
                 raise ParseFailed(f"file parse failed: more than {MAX_PAGES} pages")
             if sum(rendered_pixels(pdf, index, FILE_LIMITS) for index in range(count)) > max_pixels:
                 raise ParseFailed(f"file parse failed: the pages hold more than {max_pixels} pixels")
-            for index in range(count):
-                yield render_page(pdf, index, FILE_LIMITS)
+        for index in range(count):
+            # Opened per page: PDFium's lock (documents.PDFIUM_LOCK) is never held across the OCR in between.
+            with open_pdf(data) as pdf:
+                page = render_page(pdf, index, FILE_LIMITS)
+            yield page
     except BaiduError:
         raise ParseFailed("file parse failed: the PDF cannot be read (broken or encrypted)") from None
 

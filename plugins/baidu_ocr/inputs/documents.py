@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import re
+import threading
 import zipfile
 from dataclasses import dataclass
 from xml.etree import ElementTree
@@ -23,6 +24,9 @@ NOT_READABLE = NOT_AN_IMAGE
 
 PDF = "pdf"
 OFD = "ofd"
+# PDFium is not thread-safe (pypdfium2's docs): a task's threads reading PDFs at once could hang in it. Every
+# use of a document in the provider, from opening to closing, holds this lock.
+PDFIUM_LOCK = threading.RLock()
 PDF_MAGIC = b"%PDF-"
 ZIP_MAGIC = b"PK\x03\x04"
 # The form fields of each kind: the file, the 1-based page number, and the page count in the answer.
@@ -81,15 +85,16 @@ def pdf_page_count(data: bytes, *, endpoint: str | None = None) -> int:
     """Pages of a PDF; :class:`BadImage` (216201) when PDFium cannot open it or it needs a password."""
     import pypdfium2 as pdfium
 
-    try:
-        pdf = pdfium.PdfDocument(bytes(data))
-    except pdfium.PdfiumError as exc:
-        reason = "encrypted (password-protected)" if "password" in str(exc).lower() else "broken"
-        raise BadImage(f"The PDF is {reason}: {exc}", code=NOT_AN_IMAGE, endpoint=endpoint) from None
-    try:
-        count = len(pdf)
-    finally:
-        pdf.close()
+    with PDFIUM_LOCK:
+        try:
+            pdf = pdfium.PdfDocument(bytes(data))
+        except pdfium.PdfiumError as exc:
+            reason = "encrypted (password-protected)" if "password" in str(exc).lower() else "broken"
+            raise BadImage(f"The PDF is {reason}: {exc}", code=NOT_AN_IMAGE, endpoint=endpoint) from None
+        try:
+            count = len(pdf)
+        finally:
+            pdf.close()
     if count < 1:
         raise BadImage("The PDF has no page", code=NOT_AN_IMAGE, endpoint=endpoint)
     return count

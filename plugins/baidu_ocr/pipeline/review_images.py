@@ -56,13 +56,16 @@ def page_image(data: bytes, page_no: int, sent_image: Any) -> Image.Image | None
         return None
     import pypdfium2 as pdfium
 
-    pdf = pdfium.PdfDocument(data)
-    try:
-        page = pdf[int(page_no) - 1]
-        scale = min(PDF_RENDER_SCALE, PAGE_MAX_SIDE / max(page.get_size()))
-        return page.render(scale=scale).to_pil()
-    finally:
-        pdf.close()
+    from baidu_ocr.inputs.documents import PDFIUM_LOCK
+
+    with PDFIUM_LOCK:
+        pdf = pdfium.PdfDocument(data)
+        try:
+            page = pdf[int(page_no) - 1]
+            scale = min(PDF_RENDER_SCALE, PAGE_MAX_SIDE / max(page.get_size()))
+            return page.render(scale=scale).to_pil()
+        finally:
+            pdf.close()
 
 
 def review_images(
