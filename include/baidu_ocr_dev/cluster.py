@@ -245,6 +245,8 @@ class Cluster:
                 "login": "postgres",
                 "schema": c.warehouse_db,
             },
+            # The ID-card and invoice DAGs hash and seal ID numbers with its key (a fresh one per cluster).
+            "baidu_ocr_pii": {"conn_type": "baidu_ocr_pii", "password": secrets.token_urlsafe(32)},
         }
         for conn_id, conn in connections.items():
             env[f"AIRFLOW_CONN_{conn_id.upper()}"] = json.dumps(conn)
