@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 # The demo, UI and cluster scripts (include/baidu_ocr_dev) run from the checkout; they are not in the wheel.
 export PYTHONPATH := $(CURDIR)/include$(if $(PYTHONPATH),:$(PYTHONPATH))
 
-.PHONY: install test lint docs demo ui cluster-demo bench-triggerer clean
+.PHONY: install test lint docs wheel demo ui cluster-demo bench-triggerer clean
 
 $(STAMP): requirements.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -40,6 +40,11 @@ test: install lint docs
 	$(PYTEST) $(PYTEST_ARGS) -m "$(AND_MARK)not exclusive" -n $(PYTEST_WORKERS) --dist worksteal $(PHASE_STATUS); \
 	$(PYTEST) $(PYTEST_ARGS) -m "$(AND_MARK)exclusive" $(PHASE_STATUS); \
 	[ $$empty -lt 2 ] || status=5; exit $$status
+
+# Build the sdist and the wheel, install the wheel into a fresh venv (no checkout on sys.path) and run a DAG
+# with it: tests/packaging, which `make test` runs too (an editable install hides a module left out of it).
+wheel: install
+	$(PY) -m pytest tests/packaging $(PYTEST_ARGS)
 
 demo: install
 	$(PY) -m baidu_ocr_dev.demo

@@ -141,7 +141,7 @@ def test_a_burst_becomes_a_few_runs_within_the_qps(cluster):
     event_runs = [r for r in runs if r["run_type"] == "asset_triggered"]
     delta = server_delta(before, stats(cluster))
     print(f"\nburst of {BURST}: {len(event_runs)} event runs, server {json.dumps(delta)}")
-    assert 1 <= len(event_runs) <= 10 and all(r["state"] == "success" for r in event_runs)
+    assert len(event_runs) >= 1 and len(event_runs) <= 10 and all(r["state"] == "success" for r in event_runs)
     assert delta["billable"] == BURST and delta["max_calls_per_content"] == 1
     assert delta["errors"].get("18", 0) == 0
     assert set(loaded(cluster, uploads.uris).values()) == {1}

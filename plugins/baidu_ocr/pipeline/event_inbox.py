@@ -69,16 +69,12 @@ def read_entry(
     s3: S3Hook, bucket: str, key: str, *, pii_conn_id: str | None = DEFAULT_PII_CONN_ID
 ) -> tuple[str, list[ImageObject]] | None:
     """The run id and objects of an entry, or ``None`` when another run deleted it meanwhile."""
-    from botocore.exceptions import ClientError
-
     from baidu_ocr.pipeline.s3_batches import open_key_list
+    from baidu_ocr.pipeline.staging import read_object
 
-    try:
-        body = s3.get_conn().get_object(Bucket=bucket, Key=key)["Body"].read()
-    except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
-            return None
-        raise
+    body = read_object(s3, bucket, key)
+    if body is None:
+        return None
     listed = open_key_list(json.loads(body), pii_conn_id)
     objects = [
         ImageObject(key=str(k), etag=str(e), size=int(n))
@@ -190,14 +186,11 @@ def watermark_key(inbox_prefix: str, dag_id: str) -> str:
 
 def read_watermark(s3: S3Hook, bucket: str, key: str) -> datetime | None:
     """The time up to which the asset's events were read, ``None`` before the first run wrote one."""
-    from botocore.exceptions import ClientError
+    from baidu_ocr.pipeline.staging import read_object
 
-    try:
-        body = s3.get_conn().get_object(Bucket=bucket, Key=key)["Body"].read()
-    except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
-            return None
-        raise
+    body = read_object(s3, bucket, key)
+    if body is None:
+        return None
     return datetime.fromisoformat(json.loads(body)["events_read_until"])
 
 

@@ -124,17 +124,14 @@ def read_batch_keys(
     :raises ValueError: the list is gone (the staging prefix expired: plan the run again) or malformed.
     :raises SealedIdNumbersError: sealed with a key the PII connection neither holds nor lists as retired.
     """
-    from botocore.exceptions import ClientError
+    from baidu_ocr.pipeline.staging import read_object
 
     bucket, key = s3.parse_s3_url(uri)
-    try:
-        body = s3.get_conn().get_object(Bucket=bucket, Key=key)["Body"].read()
-    except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") not in ("NoSuchKey", "404"):
-            raise
+    body = read_object(s3, bucket, key)
+    if body is None:
         raise ValueError(
             f"The batch's key list {uri} is gone (expired with the staging prefix?): rerun the planning task"
-        ) from None
+        )
     listed = json.loads(body)
     if not isinstance(listed, dict) or not isinstance(listed.get("keys"), list):
         raise ValueError(f"The batch's key list {uri} holds no list of keys")

@@ -102,6 +102,18 @@ def write_output_file(
     return s3_uri(bucket, key)
 
 
+def read_object(s3: S3Hook, bucket: str, key: str) -> bytes | None:
+    """An object's bytes, or ``None`` when there is no such key (another run deleted it, or it expired)."""
+    from botocore.exceptions import ClientError
+
+    try:
+        return s3.get_conn().get_object(Bucket=bucket, Key=key)["Body"].read()
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
+            return None
+        raise
+
+
 def records_frame(records: Iterable[dict[str, Any]]) -> pd.DataFrame:
     """Raw records as a DataFrame with exactly the columns and dtypes of ``RAW_RECORD_COLUMNS``."""
     import pandas as pd  # when a task runs, not each time the DAG processor parses a DAG file
