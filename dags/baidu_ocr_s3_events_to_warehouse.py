@@ -220,8 +220,11 @@ def baidu_ocr_s3_events_to_warehouse():
     )
 
     @task
-    def clear_inbox(rows_loaded, params: dict, ti=None) -> int:
-        """Delete the inbox entries this run loaded (upstream all succeeded: every batch and the load)."""
+    def clear_inbox(rows_loaded, manifests, params: dict, ti=None) -> int:
+        """Delete the inbox entries this run loaded (upstream all succeeded: every batch and the load).
+
+        ``manifests`` comes in as the mapped OCR task's output, a sequence however many batches ran; a
+        ``ti.xcom_pull`` of a mapped task returns one bare manifest when only one batch ran."""
         from airflow.sdk.exceptions import AirflowSkipException
         from baidu_ocr.operators.load import UNOPENED_RECORDS_XCOM
         from baidu_ocr.pipeline.event_inbox import delete_entries, unfinished_documents
@@ -232,15 +235,14 @@ def baidu_ocr_s3_events_to_warehouse():
             raise AirflowSkipException(f"Inbox kept: the load failed ({failure}); the next run retries it")
         if ti.xcom_pull(task_ids="normalize_and_load", key=UNOPENED_RECORDS_XCOM):
             raise AirflowSkipException("Inbox kept: staged records could not be opened (sealed_pii)")
-        if unfinished := unfinished_documents(ti.xcom_pull(task_ids="ocr_batch") or []):
+        if unfinished := unfinished_documents(manifests):
             raise AirflowSkipException(
                 f"Inbox kept: {unfinished} failed or unsent; the next run retries them"
             )
         entries = ti.xcom_pull(task_ids="collect_objects", key=INBOX_XCOM) or []
         return delete_entries(s3_hook(AWS_CONN_ID), params["bucket"], entries)
 
-    cleared = clear_inbox(load.output)
-    ocr >> cleared
+    clear_inbox(load.output, ocr.output)
 
     add_review_steps(load, warehouse_conn_id=WAREHOUSE_CONN_ID)
 
