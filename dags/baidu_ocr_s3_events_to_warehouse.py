@@ -27,8 +27,8 @@ DAG runs only its timed catch-up. The README says how to wire a bucket and a que
 `max_billable_calls` reached, a lost worker) leaves its entry, and the next run, at the latest the catch-up
 run every `baidu_ocr_events_catchup_cron` (Variable; default every 15 minutes), OCRs what is missing and
 loads it, without another upload. Nothing is paid twice: with the warehouse down, the OCR task fails at its
-dedupe query before any billable call; what a failed run paid for is in the warehouse or in its staging,
-and the content-hash dedupe skips it. `max_active_runs=1`: two runs never OCR the same new content at once,
+dedupe query before any billable call; what a failed run paid for is in the warehouse (the content-hash
+dedupe skips it) or in its staging (the run that takes its entry on skips it and loads those records). `max_active_runs=1`: two runs never OCR the same new content at once,
 and events that arrive during a run are taken by the next one (a burst of 1,000 uploads is a few runs).
 Open reviews hold the next run, so `params.review_in_ui` is off by default here (gated documents are
 loaded as `needs_review` and queued in `ocr_review_queue`; review them from **baidu_ocr_s3_to_warehouse**
@@ -81,6 +81,8 @@ QUEUE_URL_VARIABLE = "baidu_ocr_events_queue_url"
 CATCHUP_CRON_VARIABLE = "baidu_ocr_events_catchup_cron"
 DEFAULT_CATCHUP_CRON = "*/15 * * * *"
 INBOX_XCOM = "inbox_entries"  # the inbox entries (keys named after run ids) the run takes on
+ADOPTED_STAGING_XCOM = "adopted_staging"  # the staging folders of the runs whose entries it took on
+ADOPTED_STAGING = f"{{{{ ti.xcom_pull(task_ids='collect_objects', key='{ADOPTED_STAGING_XCOM}') }}}}"
 # The SQS trigger's polling (see the doc above): 3 receives of up to 10 messages, each a 2 s long poll, per
 # event; 1 s between empty rounds.
 POLL = {"wait_time_seconds": 2, "waiter_delay": 1, "max_messages": 10, "num_batches": 3}
@@ -163,6 +165,7 @@ def baidu_ocr_s3_events_to_warehouse():
         )
         from baidu_ocr.pipeline.s3_batches import s3_hook, stage_batch_keys
         from baidu_ocr.pipeline.s3_events import messages_of_asset_events, select_created_objects
+        from baidu_ocr.pipeline.staging import DEFAULT_STAGING_PREFIX, run_folder, s3_uri
 
         bucket = params["bucket"]
         s3 = s3_hook(AWS_CONN_ID)
@@ -188,13 +191,25 @@ def baidu_ocr_s3_events_to_warehouse():
         write_watermark(
             s3, bucket, mark, next_watermark(floor, [e.timestamp for e in recent], complete=complete)
         )
-        adopted, leftovers = adopt_leftovers(
+        adoption = adopt_leftovers(
             s3, bucket, list_entries(s3, bucket, DEFAULT_INBOX_PREFIX, ti.dag_id), own, _run_state(ti.dag_id)
         )
-        if adopted:
-            log.info("Taking on %d inbox entr(ies) of earlier runs: %s", len(adopted), adopted)
-        ti.xcom_push(key=INBOX_XCOM, value=inbox + adopted)
-        return stage_batch_keys(_batch_specs(s3, merge_objects(leftovers, objects), params), bucket)
+        if adoption.entries:
+            log.info(
+                "Taking on %d inbox entr(ies) of earlier runs: %s", len(adoption.entries), adoption.entries
+            )
+            # Ours now too: should this run fail as well, the next one reads what it staged (and theirs).
+            objects = record_objects(s3, bucket, own, ti.run_id, merge_objects(adoption.objects, objects))
+            inbox = [own, *adoption.entries]
+        ti.xcom_push(key=INBOX_XCOM, value=inbox)
+        # What those runs staged before they failed is loaded with this run's results, not paid for again.
+        ti.xcom_push(
+            key=ADOPTED_STAGING_XCOM,
+            value=[
+                s3_uri(bucket, run_folder(DEFAULT_STAGING_PREFIX, ti.dag_id, r)) for r in adoption.run_ids
+            ],
+        )
+        return stage_batch_keys(_batch_specs(s3, objects, params), bucket)
 
     batches = collect_objects()
 
@@ -206,6 +221,7 @@ def baidu_ocr_s3_events_to_warehouse():
         options="{{ params.options }}",
         warehouse_conn_id=WAREHOUSE_CONN_ID,
         max_billable_calls="{{ params.max_billable_calls }}",
+        adopted_staging=ADOPTED_STAGING,
         map_index_template="{{ task.batch_label }}",
     ).expand_kwargs(batches)
 
@@ -217,6 +233,7 @@ def baidu_ocr_s3_events_to_warehouse():
         trigger_rule="all_done",  # load what the successful batches staged even if one batch failed
         tables=TABLES,
         min_confidence="{{ params.min_confidence }}",
+        adopted_staging=ADOPTED_STAGING,
     )
 
     @task

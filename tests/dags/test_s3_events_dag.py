@@ -4,6 +4,7 @@ settings the latency needs; without the Variable it still parses and says what t
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 import pytest
 
@@ -50,6 +51,43 @@ def test_the_catch_up_cron_comes_from_its_variable(monkeypatch):
     assert _import_offline(PATH, monkeypatch).dag.timetable.timetable.expression == "*/5 * * * *"
 
 
+DAG_ID = PATH.stem
+INBOX = f"baidu-ocr-inbox/{DAG_ID}/"
+
+
+def left_by_a_gone_run(s3_env, names=("doc_01.jpg", "doc_02.jpg")) -> list[Path]:
+    """Upload samples under incoming/ and write the inbox entry a run that is gone left for them."""
+    from baidu_ocr.inputs.sources import ImageObject
+    from baidu_ocr.pipeline.event_inbox import DEFAULT_INBOX_PREFIX, entry_key, write_entry
+    from baidu_ocr.pipeline.s3_batches import s3_hook
+
+    samples = [SAMPLES_DIR / "documents" / name for name in names]
+    s3_env.upload({f"incoming/{p.name}": p.read_bytes() for p in samples})
+    objects = [
+        ImageObject(key=key, etag=head["ETag"].strip('"'), size=head["ContentLength"])
+        for key in s3_env.keys("incoming/")
+        for head in [s3_env.client.head_object(Bucket=s3_env.bucket, Key=key)]
+    ]
+    gone = "asset_triggered__2026-01-01T00:00:00+00:00_gone"
+    key = entry_key(DEFAULT_INBOX_PREFIX, DAG_ID, gone)
+    write_entry(s3_hook("aws_default"), s3_env.bucket, key, gone, objects)
+    return samples
+
+
+def billable(server) -> int:
+    return int(server.stats()["billable"])
+
+
+def loaded_names(warehouse) -> list[str]:
+    return sorted(
+        uri.rsplit("/", 1)[-1] for (uri,) in warehouse.records("SELECT source_uri FROM ocr_documents")
+    )
+
+
+def inbox_entries(s3_env) -> list[str]:
+    return [k for k in s3_env.keys(INBOX) if k.endswith(".json")]
+
+
 @pytest.mark.integration
 def test_a_catch_up_run_loads_what_a_failed_run_left_and_clears_its_entry(
     airflow_db, s3_env, baidu_ocr_server, sqlite_warehouse
@@ -57,38 +95,50 @@ def test_a_catch_up_run_loads_what_a_failed_run_left_and_clears_its_entry(
     """No event, one entry left by a run that is gone: the timed catch-up OCRs its objects once, loads them,
     deletes the entry; the next catch-up finds an empty inbox and calls nothing. One batch, as a small
     upload makes: the OCR task's output is then one manifest, which the inbox's clearing must still read."""
-    from baidu_ocr.inputs.sources import ImageObject
-    from baidu_ocr.pipeline.event_inbox import DEFAULT_INBOX_PREFIX, entry_key, write_entry
-    from baidu_ocr.pipeline.s3_batches import s3_hook
-
-    dag_id = PATH.stem
-    samples = sorted((SAMPLES_DIR / "documents").glob("doc_0[12].jpg"))
-    s3_env.upload({f"incoming/{p.name}": p.read_bytes() for p in samples})
-    objects = [
-        ImageObject(key=key, etag=head["ETag"].strip('"'), size=head["ContentLength"])
-        for key in s3_env.keys("incoming/")
-        for head in [s3_env.client.head_object(Bucket=s3_env.bucket, Key=key)]
-    ]
-    gone_run = "asset_triggered__2026-01-01T00:00:00+00:00_gone"
-    inbox = f"{DEFAULT_INBOX_PREFIX}/{dag_id}/"
-    write_entry(
-        s3_hook("aws_default"),
-        s3_env.bucket,
-        entry_key(DEFAULT_INBOX_PREFIX, dag_id, gone_run),
-        gone_run,
-        objects,
-    )
+    samples = left_by_a_gone_run(s3_env)
     conf = {"bucket": s3_env.bucket, "batch_size": 10}
 
-    run = run_dag(dag_id, conf)
+    run = run_dag(DAG_ID, conf)
 
     assert run.state == "success"
-    assert int(baidu_ocr_server.stats()["billable"]) == len(samples)
-    loaded = sqlite_warehouse.records("SELECT source_uri FROM ocr_documents")
-    assert sorted(uri.rsplit("/", 1)[-1] for (uri,) in loaded) == [p.name for p in samples]
-    assert [k for k in s3_env.keys(inbox) if k.endswith(".json")] == []
+    assert billable(baidu_ocr_server) == len(samples)
+    assert loaded_names(sqlite_warehouse) == [p.name for p in samples]
+    assert inbox_entries(s3_env) == []
 
-    again = run_dag(dag_id, conf, logical_date=None)
+    again = run_dag(DAG_ID, conf, logical_date=None)
 
     assert again.state == "success"
-    assert int(baidu_ocr_server.stats()["billable"]) == len(samples)
+    assert billable(baidu_ocr_server) == len(samples)
+
+
+@pytest.mark.integration
+def test_what_a_run_paid_for_before_its_load_failed_is_loaded_by_the_next_not_paid_again(
+    airflow_db, s3_env, baidu_ocr_server, sqlite_warehouse, monkeypatch
+):
+    """The warehouse goes down after the OCR staged its results, before the load: the run fails with its
+    entry kept. The next run takes the entry on, reads what the failed run staged, calls nothing, loads it."""
+    from baidu_ocr.warehouse import WarehouseLoader
+
+    samples = left_by_a_gone_run(s3_env)
+    conf = {"bucket": s3_env.bucket, "batch_size": 1}  # one batch per sample: more than one manifest
+    up = WarehouseLoader.load
+
+    def down(self, frames):
+        raise ConnectionError("the warehouse went down before the load")
+
+    monkeypatch.setattr(WarehouseLoader, "load", down)
+    failed = run_dag(DAG_ID, conf)
+
+    assert failed.state == "failed"
+    assert billable(baidu_ocr_server) == len(samples)
+    assert loaded_names(sqlite_warehouse) == []
+    entries = inbox_entries(s3_env)
+    assert len(entries) == 2  # the gone run's, and the failed run's (it took the objects on)
+
+    monkeypatch.setattr(WarehouseLoader, "load", up)
+    recovered = run_dag(DAG_ID, conf, logical_date=None)
+
+    assert recovered.state == "success"
+    assert billable(baidu_ocr_server) == len(samples)  # nothing paid twice
+    assert loaded_names(sqlite_warehouse) == [p.name for p in samples]
+    assert inbox_entries(s3_env) == []

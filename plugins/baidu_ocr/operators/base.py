@@ -22,7 +22,7 @@ from baidu_ocr.pii.policy import mask_id_numbers_in_text
 from baidu_ocr.pipeline.budget import RunBudget
 from baidu_ocr.pipeline.manifests import BatchManifest, build_manifest, check_failure_ratio, staged_where
 from baidu_ocr.pipeline.planning import ImageSelection, select_images_to_ocr
-from baidu_ocr.pipeline.records import OcrOutcome, options_hash, seal_record
+from baidu_ocr.pipeline.records import IMAGE_PAGE, OcrOutcome, options_hash, seal_record
 from baidu_ocr.pipeline.staging import (
     DEFAULT_EXPIRY_DAYS,
     DEFAULT_STAGING_PREFIX,
@@ -87,6 +87,9 @@ class S3ImageBatchOperator(RunCostMixin, OpenLineageMixin, WarehouseOperatorMixi
         run's other tasks recorded in ``ocr_usage`` (with ``warehouse_conn_id``) count against it. Once it
         is reached the batch stops sending: what finished is staged, the rest is left for the next run, and
         the task fails with that reason.
+    :param adopted_staging: staging folders (``s3://bucket/prefix/``) of runs whose objects this run took
+        on (the events DAG adopting what failed runs left in its inbox). What they staged as done is not
+        paid for again: this run's load takes those records on (its ``adopted_staging``).
 
     Every try records what it paid for in the warehouse's ``ocr_usage`` (with ``warehouse_conn_id``;
     prices from the ``baidu_ocr`` connection's extra ``pricing``, see ``baidu_ocr.pipeline.usage``), and reports
@@ -117,9 +120,11 @@ class S3ImageBatchOperator(RunCostMixin, OpenLineageMixin, WarehouseOperatorMixi
         batch_label: str | None = None,
         max_billable_calls: int | None = None,
         pii_conn_id: str | None = DEFAULT_PII_CONN_ID,
+        adopted_staging: Sequence[str] | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        self.adopted_staging = adopted_staging
         self.max_billable_calls = max_billable_calls
         self._budget: RunBudget | None = None  # this try's, once execute has read it
         self.pii_conn_id = pii_conn_id
@@ -170,11 +175,42 @@ class S3ImageBatchOperator(RunCostMixin, OpenLineageMixin, WarehouseOperatorMixi
         """The hashes the warehouse holds in full (images; documents with every page); the done pages of
         the others are kept in ``self._done_pages`` for the OCR call."""
         self._done_pages: dict[str, set[int]] = {}
-        if not self.warehouse_conn_id or not hashes:
-            return set()
-        done = self.warehouse.processed_pages(hashes, self.record_endpoint, options_hash(self.options))
-        self._done_pages = {digest: pages.pages for digest, pages in done.items() if not pages.complete}
-        return {digest for digest, pages in done.items() if pages.complete}
+        complete: set[str] = set()
+        if self.warehouse_conn_id and hashes:
+            done = self.warehouse.processed_pages(hashes, self.record_endpoint, options_hash(self.options))
+            self._done_pages = {
+                digest: set(pages.pages) for digest, pages in done.items() if not pages.complete
+            }
+            complete = {digest for digest, pages in done.items() if pages.complete}
+        for digest, pages in self._adopted_pages(hashes - complete).items():
+            if IMAGE_PAGE in pages:
+                complete.add(digest)
+            else:
+                self._done_pages.setdefault(digest, set()).update(pages)
+        return complete
+
+    def _adopted_pages(self, hashes: set[str]) -> dict[str, set[int]]:
+        """Per content hash, the pages (``IMAGE_PAGE`` for an image) the ``adopted_staging`` folders hold as
+        done for this endpoint and these options: results, and images Baidu refused as bad."""
+        if not self.adopted_staging or not hashes:
+            return {}
+        from baidu_ocr.pipeline.staging import read_records
+
+        frame = read_records(
+            self.s3_hook,
+            list(self.adopted_staging),
+            columns=["content_sha256", "endpoint", "options_hash", "page_no", "status", "error_class"],
+        )
+        done = frame[
+            ((frame["status"] == "ok") | (frame["error_class"] == "bad_image"))
+            & (frame["endpoint"] == self.record_endpoint)
+            & (frame["options_hash"] == options_hash(self.options))
+            & frame["content_sha256"].isin(hashes)
+        ]
+        pages: dict[str, set[int]] = {}
+        for digest, page_no in zip(done["content_sha256"], done["page_no"].fillna(IMAGE_PAGE), strict=True):
+            pages.setdefault(str(digest), set()).add(int(page_no))
+        return pages
 
     def _stager(self, context: Context, *, after_part: Callable[[], Any] | None = None) -> ChunkedStager:
         """This batch's staging folder (parts of earlier tries included), with the expiry rule ensured."""

@@ -37,6 +37,8 @@ class BaiduOcrWarehouseLoadOperator(WarehouseOperatorMixin, BaseOperator):
     :param staging_bucket: with it, the load also reads every part staged for this DAG run under
         ``staging_prefix``, so parts of a batch that died before publishing its manifest are loaded too.
     :param staging_prefix: the OCR tasks' staging prefix.
+    :param adopted_staging: staging folders (``s3://bucket/prefix/``) of runs whose objects this run took on
+        (the OCR tasks' ``adopted_staging``): their parts are loaded too, as what this run did not pay for.
     :param mask_id_numbers: mask ID-number-shaped text in every table (default; see ``normalize.masking``).
     :param min_confidence: the confidence gate (``baidu_ocr.normalize.review_gate``): a text document with a line under it
         (Baidu's ``probability.average``; ask for ``probability=true``), or with no line at all, is loaded
@@ -57,6 +59,7 @@ class BaiduOcrWarehouseLoadOperator(WarehouseOperatorMixin, BaseOperator):
         "staging_bucket",
         "staging_prefix",
         "min_confidence",
+        "adopted_staging",
     )
     ui_color = "#fef7e0"
 
@@ -72,6 +75,7 @@ class BaiduOcrWarehouseLoadOperator(WarehouseOperatorMixin, BaseOperator):
         mask_id_numbers: bool = True,
         tables: Sequence[str] = (),
         min_confidence: Any = None,
+        adopted_staging: Sequence[str] | None = None,
         **kwargs: Any,
     ) -> None:
         from baidu_ocr.pipeline.assets import warehouse_alias
@@ -94,6 +98,7 @@ class BaiduOcrWarehouseLoadOperator(WarehouseOperatorMixin, BaseOperator):
         self._lineage_rows: dict[str, int] | None = None
         self._lineage_cost: dict[str, Any] = {}  # manifests.cost_figures, read while the task runs
         self.min_confidence = min_confidence
+        self.adopted_staging = adopted_staging
 
     def execute(self, context: Context) -> dict[str, int]:
         self._lineage_files, self._lineage_rows, self._lineage_cost = [], None, {}
@@ -112,6 +117,7 @@ class BaiduOcrWarehouseLoadOperator(WarehouseOperatorMixin, BaseOperator):
         from baidu_ocr.pipeline.staging import staged_files
 
         files = staged_files(s3, [m.get("uri") for m in manifest_list(self.manifests)])
+        files += staged_files(s3, list(self.adopted_staging or ()))
         if self.staging_bucket:
             ti = context["ti"]
             run = s3_uri(self.staging_bucket, run_folder(self.staging_prefix, ti.dag_id, ti.run_id))

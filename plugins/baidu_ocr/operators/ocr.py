@@ -54,6 +54,7 @@ class BaiduOcrBatchOperator(S3ImageBatchOperator):
         "warehouse_conn_id",
         "pages",
         "max_billable_calls",
+        "adopted_staging",
     )
     template_fields_renderers = {"options": "json", "keys": "json", "pages": "json"}
     ui_color = "#e8f0fe"

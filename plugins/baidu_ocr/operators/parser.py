@@ -53,6 +53,7 @@ class BaiduOcrParserOperator(AsyncJobsOperator):
         "staging_prefix",
         "warehouse_conn_id",
         "max_billable_calls",
+        "adopted_staging",
     )
     template_fields_renderers = {"options": "json", "keys": "json"}
     ui_color = "#e8f0fe"

@@ -97,6 +97,7 @@ class BaiduOcrTableOperator(AsyncJobsOperator, BaiduOcrBatchOperator):
         "warehouse_conn_id",
         "pages",
         "max_billable_calls",
+        "adopted_staging",
     )
     template_fields_renderers = {"options": "json", "keys": "json", "pages": "json"}
     ui_color = "#e6f4ea"

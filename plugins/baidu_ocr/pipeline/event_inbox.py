@@ -5,7 +5,8 @@ reached, a worker lost) would lose its objects. Its first task therefore writes 
 ``s3://<bucket>/<inbox_prefix>/<dag_id>/<run_id>.json`` and the run deletes that entry only once every batch
 succeeded and the load went through. Every run (and the DAG's timed catch-up run) also takes the entries
 that finished runs left behind; what of them the warehouse already holds costs an S3 GET and no OCR call
-(content-hash dedupe). At least once in delivery, exactly once in effect.
+(content-hash dedupe), and what those runs staged before they failed is loaded from their staging, not paid
+for again (``Adoption.run_ids``). At least once in delivery, exactly once in effect.
 
 The inbox is not under the staging prefix: staged files expire after a few days, an entry must wait for as
 long as the warehouse is down. Keys are sealed like the batches' key lists (a key may be named after an ID
@@ -16,7 +17,8 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -102,17 +104,30 @@ def record_objects(
     return merged
 
 
-def unfinished_documents(manifests: Iterable[Mapping[str, Any] | None]) -> int:
+def unfinished_documents(manifests: Any) -> int:
     """Documents the run's OCR batches did not finish: pages that failed (a batch succeeds under its
     ``max_failure_ratio``) and documents a stop left unsent. Their entries must stay for the next run, which
-    sends only those again (what is loaded, or refused as a bad image, is skipped for free)."""
-    return sum(int((m or {}).get("n_failed") or 0) + int((m or {}).get("n_left") or 0) for m in manifests)
+    sends only those again (what is loaded, or refused as a bad image, is skipped for free). ``manifests``:
+    the mapped OCR task's output, whatever shape XCom gives it (``manifests.manifest_list``)."""
+    from baidu_ocr.pipeline.manifests import manifest_list
+
+    return sum(int(m.get("n_failed") or 0) + int(m.get("n_left") or 0) for m in manifest_list(manifests))
 
 
 def list_entries(s3: S3Hook, bucket: str, inbox_prefix: str, dag_id: str) -> list[str]:
     """The keys of the DAG's inbox entries."""
     prefix = entry_key(inbox_prefix, dag_id, "any").rsplit("/", 1)[0] + "/"
     return [k for k in s3.list_keys(bucket_name=bucket, prefix=prefix) or [] if k.endswith(ENTRY_SUFFIX)]
+
+
+@dataclass
+class Adoption:
+    """What a run takes on from the inbox: the entries, their objects, and the runs that wrote them (whose
+    staging may hold results they paid for before they failed)."""
+
+    entries: list[str] = field(default_factory=list)
+    objects: list[ImageObject] = field(default_factory=list)
+    run_ids: list[str] = field(default_factory=list)
 
 
 def adopt_leftovers(
@@ -123,12 +138,11 @@ def adopt_leftovers(
     run_state: Callable[[str], str | None],
     *,
     pii_conn_id: str | None = DEFAULT_PII_CONN_ID,
-) -> tuple[list[str], list[ImageObject]]:
+) -> Adoption:
     """The entries (and their objects) left by runs that are no longer at work: a run that failed, or one
     deleted from the metadata database (``run_state`` answers ``None``). An entry of a queued or running
     run stays with it (its own clear would otherwise race ours)."""
-    adopted: list[str] = []
-    objects: list[ImageObject] = []
+    adoption = Adoption()
     for key in entries:
         if key == own_entry:
             continue
@@ -144,9 +158,10 @@ def adopt_leftovers(
         run_id, entry_objects = entry
         if run_state(run_id) in ACTIVE_RUN_STATES:
             continue
-        adopted.append(key)
-        objects.extend(entry_objects)
-    return adopted, objects
+        adoption.entries.append(key)
+        adoption.objects.extend(entry_objects)
+        adoption.run_ids.append(run_id)
+    return adoption
 
 
 def merge_objects(*groups: Iterable[ImageObject]) -> list[ImageObject]:

@@ -22,6 +22,9 @@ from baidu_ocr.pii.policy import find_id_numbers, map_json_strings, mask_id_numb
 from baidu_ocr.pii.sealing import MARK, map_runs, seal_id_numbers, seal_id_numbers_across, seal_whole
 from baidu_ocr.pii.tax_ids import TAX_ID_FIELDS, company_tax_ids_in, personal_tax_ids_in
 
+IMAGE_PAGE = (
+    0  # the page_no of an image (and of a document refused as a whole): pages of a PDF/OFD count from 1
+)
 # Column -> pandas dtype of a staged raw record, in order. log_id and error_code are strings on purpose:
 # log_id can exceed 2**53 and error codes include the SDK's own "SDK108".
 RAW_RECORD_COLUMNS: dict[str, str] = {
@@ -166,7 +169,7 @@ class OcrOutcome:
             "content_sha256": self.content_sha256,
             "endpoint": canonical_name(endpoint),
             "options_hash": options_hash(options),
-            "page_no": self.page_no or 0,
+            "page_no": self.page_no or IMAGE_PAGE,
             "page_count": self.page_count,
             "options_json": canonical_options(options),
             "source_uri": source_uri if source_uri is not None else self.key,

@@ -196,3 +196,26 @@ def test_single_image_operator_returns_baidu_json_for_an_s3_uri(s3, monkeypatch)
         "endpoint": "accurate",
         "options": {"probability": "true"},
     }
+
+
+def test_content_a_taken_on_run_staged_is_skipped_unless_its_options_differ(s3, scripted_hook):
+    """``adopted_staging``: what a failed run staged (results, and images refused as bad) is not sent again
+    by the run that takes its objects on; staged with other options, it is another reading and is sent."""
+    images = _upload(s3, 4)
+    scripted_hook.fail = {"in/03.png": "bad_image", "in/02.png": "internal_error"}
+    first = _operator(list(images), options={"probability": "true"}, max_failure_ratio=1.0)
+    failed_run_folder = first.execute(context())["uri"].rsplit("ocr_batch/", 1)[0]
+    scripted_hook.fail = {}
+
+    def taken_on(options: dict) -> tuple[list[str], dict]:
+        ctx = context()
+        ctx["ti"].run_id = f"asset_triggered__2026-01-03T00:00:00+00:00_{options['probability']}"
+        op = _operator(list(images), options=options, adopted_staging=[failed_run_folder])
+        manifest = op.execute(ctx)
+        return sorted(op.hook.called), manifest
+
+    called, manifest = taken_on({"probability": "true"})
+    assert called == ["in/02.png"]  # only the image whose call failed (unbilled) is sent again
+    assert (manifest["n_ok"], manifest["n_skipped"]) == (1, 3)
+    called, _ = taken_on({"probability": "false"})
+    assert called == sorted(images)

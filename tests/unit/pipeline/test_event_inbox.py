@@ -10,6 +10,7 @@ import pytest
 from baidu_ocr.inputs.sources import ImageObject
 from baidu_ocr.pipeline.event_inbox import (
     WATERMARK_MARGIN,
+    Adoption,
     adopt_leftovers,
     delete_entries,
     entry_key,
@@ -65,19 +66,20 @@ def test_leftovers_are_entries_of_runs_no_longer_at_work(s3):
     gone = entry(s3, "run_deleted", "in/c.png")
     states = {"run_failed": "failed", "run_running": "running", "run_now": "running"}
 
-    adopted, found = adopt_leftovers(
+    adoption = adopt_leftovers(
         s3, BUCKET, list_entries(s3, BUCKET, PREFIX, DAG), own, states.get, pii_conn_id=None
     )
-    assert sorted(adopted) == sorted([failed, gone])
-    assert sorted(o.key for o in found) == ["in/a.png", "in/c.png"]
-    assert running not in adopted
+    assert sorted(adoption.entries) == sorted([failed, gone])
+    assert sorted(o.key for o in adoption.objects) == ["in/a.png", "in/c.png"]
+    assert sorted(adoption.run_ids) == ["run_deleted", "run_failed"]  # their staging is read, not paid again
+    assert running not in adoption.entries
 
 
 def test_an_entry_deleted_meanwhile_is_skipped(s3):
     key = entry(s3, "run_failed", "in/a.png")
     delete_entries(s3, BUCKET, [key])
     assert read_entry(s3, BUCKET, key, pii_conn_id=None) is None
-    assert adopt_leftovers(s3, BUCKET, [key], "own", lambda _: "failed", pii_conn_id=None) == ([], [])
+    assert adopt_leftovers(s3, BUCKET, [key], "own", lambda _: "failed", pii_conn_id=None) == Adoption()
 
 
 def test_merging_keeps_one_object_per_key_the_latest_winning():
@@ -126,14 +128,17 @@ def test_pages_that_failed_or_were_left_unsent_keep_the_entries():
 
     assert unfinished_documents([{"n_failed": 0}, {"n_failed": 0, "n_left": 0}, None]) == 0
     assert unfinished_documents([{"n_failed": 2}, {"n_failed": 0, "n_left": 3}]) == 5
+    assert unfinished_documents({"n_failed": 1, "n_left": 1}) == 2  # XCom's answer when one batch ran
 
 
 def test_an_entry_nobody_can_open_is_left_in_place_and_the_others_adopted(s3, caplog):
     entry(s3, "run_ok", "a.png")
     broken = entry_key(PREFIX, DAG, "run_broken")
     s3.load_string("not json", broken, BUCKET)
-    adopted, leftovers = adopt_leftovers(
+    adoption = adopt_leftovers(
         s3, BUCKET, list_entries(s3, BUCKET, PREFIX, DAG), "own", lambda run: "failed", pii_conn_id=None
     )
-    assert adopted == [entry_key(PREFIX, DAG, "run_ok")] and [o.key for o in leftovers] == ["a.png"]
+    assert adoption.entries == [entry_key(PREFIX, DAG, "run_ok")] and [o.key for o in adoption.objects] == [
+        "a.png"
+    ]
     assert broken in caplog.text and broken in list_entries(s3, BUCKET, PREFIX, DAG)
