@@ -28,8 +28,9 @@ DAG runs only its timed catch-up. The README says how to wire a bucket and a que
 run every `baidu_ocr_events_catchup_cron` (Variable; default every 15 minutes), OCRs what is missing and
 loads it, without another upload. Nothing is paid twice: with the warehouse down, the OCR task fails at its
 dedupe query before any billable call; what a failed run paid for is in the warehouse (the content-hash
-dedupe skips it) or in its staging (the run that takes its entry on skips it and loads those records). `max_active_runs=1`: two runs never OCR the same new content at once,
-and events that arrive during a run are taken by the next one (a burst of 1,000 uploads is a few runs).
+dedupe skips it) or in its staging (the run that takes its entry on skips it and loads those records).
+`max_active_runs=1`: two runs never OCR the same new content at once, and events that arrive during a run
+are taken by the next one (a burst of 1,000 uploads is a few runs).
 Open reviews hold the next run, so `params.review_in_ui` is off by default here (gated documents are
 loaded as `needs_review` and queued in `ocr_review_queue`; review them from **baidu_ocr_s3_to_warehouse**
 or turn it on with a short `review_timeout_minutes`).

@@ -22,9 +22,8 @@ from baidu_ocr.pii.policy import find_id_numbers, map_json_strings, mask_id_numb
 from baidu_ocr.pii.sealing import MARK, map_runs, seal_id_numbers, seal_id_numbers_across, seal_whole
 from baidu_ocr.pii.tax_ids import TAX_ID_FIELDS, company_tax_ids_in, personal_tax_ids_in
 
-IMAGE_PAGE = (
-    0  # the page_no of an image (and of a document refused as a whole): pages of a PDF/OFD count from 1
-)
+# The page_no of an image (and of a document refused as a whole); the pages of a PDF/OFD count from 1.
+IMAGE_PAGE = 0
 # Column -> pandas dtype of a staged raw record, in order. log_id and error_code are strings on purpose:
 # log_id can exceed 2**53 and error codes include the SDK's own "SDK108".
 RAW_RECORD_COLUMNS: dict[str, str] = {
