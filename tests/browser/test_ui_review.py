@@ -104,15 +104,6 @@ class ReviewApi(Api):
 
 
 @pytest.fixture(scope="module")
-def ui(tmp_path_factory):
-    from baidu_ocr_dev.ui import deployment
-
-    root = tmp_path_factory.mktemp("ui-review")
-    with deployment(root, engine="fixture", ready_timeout_s=240) as running:
-        yield running
-
-
-@pytest.fixture(scope="module")
 def api(ui):
     api = ReviewApi(ui.url, ui.user, ui.password())
     api.scheduler_log = ui.logs / "standalone.log"
