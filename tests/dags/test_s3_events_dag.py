@@ -1,5 +1,6 @@
-"""The events DAG as the DAG processor sees it: the queue it watches comes from a Variable, with the poll
-settings the latency needs; without the Variable it still parses and says what to set."""
+"""The events DAG as the DAG processor sees it (the queue it watches comes from a Variable, with the poll
+settings the latency needs; without the Variable it still parses and says what to set), and its runs under
+``dag.test()`` taking on what runs that are gone or failed left in the inbox."""
 
 from __future__ import annotations
 
