@@ -9,12 +9,16 @@ warehouse rows a finance analyst can trust.
    `ofd_file_num`).
 2. **ocr_invoices** (mapped, pool `baidu_ocr`) calls `vat_invoice` for new content only: a page the
    warehouse already holds for these options costs nothing (only pages not yet read are sent).
+   With `params.verify_with_tax_authority` (off by default) it also asks the tax authority
+   (`vat_invoice_verification`, one billable call per invoice, under `max_billable_calls`) about each
+   invoice it read, and stages the verdict with the reading.
 3. **normalize_and_load** writes one `ocr_invoices` row per invoice (exact decimals, a real date) and one
    `ocr_invoice_items` row per item line, and **checks every invoice**: the totals add up (before tax + tax =
    including tax), the items add up to both totals, each item's tax matches its rate to the cent, the amount
    in words (大写) says the amount in figures, both tax ids are valid unified social credit codes (or, for a
    private buyer, a valid ID number), the code and number have the layout's shape and the date is a real
-   date, not in the future. An invoice with a failed check is loaded `invalid` with the names of its failed
+   date, not in the future; with the authority asked, that it knows the invoice as read and has not voided
+   it (`authority_status`). An invoice with a failed check is loaded `invalid` with the names of its failed
    checks (`checks_failed`) and queued in `ocr_review_queue`. An invoice already in the warehouse under
    another document (a photo and the PDF of the same invoice, sent by two people or in two months) is
    loaded with `duplicate_of` naming the earlier copy and queued with reason `duplicate_invoice`: in one run,
@@ -75,6 +79,11 @@ TABLES = ("ocr_documents", "ocr_invoices", "ocr_invoice_items", "ocr_review_queu
             description='vat_invoice options: {"type": "normal"} (VAT and e-invoices) or {"type": "roll"} (卷票)',
         ),
         "batch_size": Param(50, type="integer", minimum=1, description="pages per mapped OCR task"),
+        "verify_with_tax_authority": Param(
+            False,
+            type="boolean",
+            description="ask vat_invoice_verification about each invoice read (a billable call per invoice)",
+        ),
         **budget_params(),
         **review_params(what="invoice"),
     },
@@ -102,6 +111,7 @@ def baidu_ocr_invoices_to_warehouse():
         options="{{ params.options }}",
         warehouse_conn_id=WAREHOUSE_CONN_ID,
         max_billable_calls="{{ params.max_billable_calls }}",
+        verify_invoices="{{ params.verify_with_tax_authority }}",
         map_index_template="{{ task.batch_label }}",
     ).expand_kwargs(batches)
 

@@ -135,3 +135,29 @@ def test_a_duplicate_arriving_in_a_later_run_is_caught(
     invoices = {name: row for (name, _), row in _invoices(sqlite_warehouse).items()}
     assert invoices[first]["duplicate_of"] is None
     assert invoices[second]["duplicate_of"] == f"s3://{s3_env.bucket}/january/{first}"
+
+
+def test_with_the_tax_authority_asked_every_issued_invoice_is_consistent_and_a_rerun_asks_nothing(
+    airflow_db, s3_env, baidu_ocr_server, sqlite_warehouse
+):
+    """``verify_with_tax_authority``: one ``vat_invoice_verification`` call per invoice read, the verdict in
+    ``authority_status``; the samples are invoices the local authority issued, so each is consistent."""
+    samples = invoice_answers()
+    s3_env.upload_samples("invoices")
+    conf = {
+        "bucket": s3_env.bucket,
+        "prefix": "samples/invoices/",
+        "review_in_ui": False,
+        "verify_with_tax_authority": True,
+    }
+
+    assert run_dag(DAG_ID, conf).state == "success"
+
+    pages = len(samples)
+    assert _billable(baidu_ocr_server) == 2 * pages  # a reading and a verification per invoice
+    statuses = sqlite_warehouse.records("SELECT authority_status, checks_failed FROM ocr_invoices")
+    assert [status for status, _ in statuses] == ["consistent"] * pages
+    assert not any("tax_authority" in (checks or "") for _, checks in statuses)
+
+    assert run_dag(DAG_ID, conf).state == "success"
+    assert _billable(baidu_ocr_server) == 2 * pages  # nothing read again, nothing asked again

@@ -16,6 +16,7 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from baidu_ocr.normalize.invoice_values import CENT
+from baidu_ocr.normalize.invoice_verification import FAILING_STATUSES
 from baidu_ocr.pii.tax_ids import is_credit_code, is_id_number
 
 # Invoices are dated in China's time: "not in the future" is judged by Beijing's calendar.
@@ -55,6 +56,9 @@ class Invoice:
     amount_incl_tax: Decimal | None = None
     amount_in_words: Decimal | None = None  # the 大写 amount, parsed
     items: tuple[InvoiceItem, ...] = field(default_factory=tuple)
+    authority_status: str | None = (
+        None  # the tax authority's verdict (``invoice_verification``); None: not asked
+    )
 
     @property
     def is_digital(self) -> bool:
@@ -123,6 +127,12 @@ def date_valid(inv: Invoice, today: date) -> bool:
     return inv.invoice_date is not None and EARLIEST_INVOICE_DATE <= inv.invoice_date <= today
 
 
+def tax_authority(inv: Invoice, today: date) -> bool:
+    """The tax authority knows the invoice as read and has not voided it; an invoice it was not asked about
+    (the run did not opt in, or the reading lacks what the query needs) passes: unverified, not failed."""
+    return inv.authority_status not in FAILING_STATUSES
+
+
 CHECKS: tuple[Callable[[Invoice, date], bool], ...] = (
     totals_add_up,
     items_sum_to_amount,
@@ -134,6 +144,7 @@ CHECKS: tuple[Callable[[Invoice, date], bool], ...] = (
     number_shape,
     code_shape,
     date_valid,
+    tax_authority,
 )
 CHECK_NAMES: tuple[str, ...] = tuple(check.__name__ for check in CHECKS)
 

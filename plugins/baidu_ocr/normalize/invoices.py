@@ -23,6 +23,7 @@ from baidu_ocr.normalize.invoice_values import (
     parse_tax_rate,
     parse_total_tax,
 )
+from baidu_ocr.normalize.invoice_verification import VERIFICATION_KEY, authority_status
 from baidu_ocr.pii.policy import PiiPolicy
 from baidu_ocr.pii.tax_ids import BUYER_TAX_ID_FIELD, SELLER_TAX_ID_FIELD, protect_tax_id
 
@@ -74,6 +75,7 @@ def invoice_rows(
             InvoiceItem(row["item_no"], amount=row["amount"], tax_rate=row["tax_rate"], tax=row["tax"])
             for row in items
         ),
+        authority_status=authority_status(result.get(VERIFICATION_KEY)),
     )
     failed = failed_checks(invoice, today)
     buyer_tax_id, buyer_tax_id_hmac = protect_tax_id(invoice.buyer_tax_id, pii)
@@ -95,6 +97,7 @@ def invoice_rows(
         "tax_amount": invoice.tax_amount,
         "amount_incl_tax": invoice.amount_incl_tax,
         "amount_in_words": clean_value(words.get("AmountInWords")),
+        "authority_status": invoice.authority_status,
         "checks_failed": join_check_names(failed),
         "validation_status": INVALID if failed else VALID,
         "duplicate_of": None,  # set by the load (warehouse.invoice_identity)

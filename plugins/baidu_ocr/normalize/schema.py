@@ -271,6 +271,8 @@ TABLES: dict[str, TableSchema] = {
                 "tax_amount": MONEY,  # 合计税额
                 "amount_incl_tax": MONEY,  # 价税合计 (小写)
                 "amount_in_words": "string",  # 价税合计 (大写), as printed
+                # The tax authority's verdict: consistent | mismatch | not_found | voided; NULL: not asked
+                "authority_status": "string",
                 "checks_failed": "string",  # failed check names, comma-separated; "" when all passed
                 "validation_status": "string",  # "valid" | "invalid" (a failed check, or a duplicate)
                 "duplicate_of": "string",  # source_uri of the earlier copy of this invoice, else NULL

@@ -11,7 +11,7 @@ from airflow.sdk import BaseOperator
 
 from baidu_ocr.exceptions import BaiduOcrError
 from baidu_ocr.inputs.sources import S3ImageSource
-from baidu_ocr.operators.base import S3ImageBatchOperator
+from baidu_ocr.operators.base import S3ImageBatchOperator, shown_uri
 from baidu_ocr.operators.cost import count_earlier_calls
 from baidu_ocr.pipeline.manifests import BatchManifest, build_manifest, staged_where
 from baidu_ocr.pipeline.records import OcrOutcome
@@ -38,6 +38,11 @@ class BaiduOcrBatchOperator(S3ImageBatchOperator):
     :param concurrency: calls in flight (default: the hook's, from the connection's QPS).
     :param pages: which pages of PDF/OFD keys to OCR: one spec for all (``"1-3,7"``) or one per key (a
         batch planned by pages, see ``planning.plan_batches``); ``None``: every page.
+    :param verify_invoices: with ``endpoint="vat_invoice"``: ask the tax authority
+        (``vat_invoice_verification``, a billable call under ``max_billable_calls``) about each invoice read,
+        and stage its verdict with the reading (``ocr_invoices.authority_status``; an invoice it does not
+        know, knows otherwise or lists as voided fails the ``tax_authority`` check). A failed query leaves
+        the invoice unverified (``NULL``), never unstaged. Only invoices read in this run are asked.
 
     The other parameters are those of :class:`~baidu_ocr.operators.base.S3ImageBatchOperator`: ``bucket``,
     ``keys``, ``options``, ``staging_bucket``, ``staging_prefix``, ``warehouse_conn_id``,
@@ -55,6 +60,7 @@ class BaiduOcrBatchOperator(S3ImageBatchOperator):
         "pages",
         "max_billable_calls",
         "adopted_staging",
+        "verify_invoices",
     )
     template_fields_renderers = {"options": "json", "keys": "json", "pages": "json"}
     ui_color = "#e8f0fe"
@@ -65,12 +71,14 @@ class BaiduOcrBatchOperator(S3ImageBatchOperator):
         endpoint: str = "general_basic",
         concurrency: int | None = None,
         pages: str | dict[str, str] | None = None,
+        verify_invoices: bool | str = False,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self.endpoint = endpoint
         self.concurrency = concurrency
         self.pages = pages
+        self.verify_invoices = verify_invoices
 
     @property
     def record_endpoint(self) -> str:  # type: ignore[override]
@@ -163,7 +171,40 @@ class BaiduOcrBatchOperator(S3ImageBatchOperator):
         return self._publish_then_check(context, manifest, stopped)
 
     def _before_staging(self, outcome: OcrOutcome) -> None:
-        """A subclass's chance to take something out of a result before it is staged (nothing here)."""
+        """A subclass's chance to take something out of a result before it is staged; here, the tax
+        authority's verdict is added to an invoice's reading (``verify_invoices``)."""
+        if str(self.verify_invoices).lower() == "true" and outcome.ok and isinstance(outcome.result, dict):
+            self._add_authority_verdict(outcome)
+
+    def _add_authority_verdict(self, outcome: OcrOutcome) -> None:
+        """Ask ``vat_invoice_verification`` about the invoice ``outcome`` read; stage the verdict with it."""
+        from baidu_ocr.normalize.invoice_verification import (
+            VERIFICATION_ENDPOINT,
+            VERIFICATION_KEY,
+            verdict,
+            verification_form,
+        )
+        from baidu_ocr.pipeline.budget import RunBudget
+
+        words = outcome.result.get("words_result")
+        form = verification_form(words) if isinstance(words, dict) else None
+        shown = shown_uri(self.bucket, outcome.key)
+        if form is None:
+            self.log.info("Tax authority: %s lacks what the query needs; left unverified", shown)
+            return
+        try:
+            with (self._budget or RunBudget(None)).call():
+                answer = self.hook.post(VERIFICATION_ENDPOINT, form)
+        except Exception as exc:  # the reading is paid for: staged unverified, never lost
+            code = getattr(exc, "code", None)
+            self.log.warning(
+                "Tax authority: %s not verified (%s%s); left unverified",
+                shown,
+                type(exc).__name__,
+                f" {code}" if code is not None else "",
+            )
+            return
+        outcome.result[VERIFICATION_KEY] = verdict(answer)
 
 
 class BaiduOcrImageOperator(BaseOperator):

@@ -69,6 +69,7 @@ def test_the_check_names_are_the_functions_names_in_order():
         "number_shape",
         "code_shape",
         "date_valid",
+        "tax_authority",
     )
     assert [c.__name__ for c in CHECKS] == list(CHECK_NAMES)
 
@@ -110,6 +111,11 @@ def test_a_correct_classic_invoice_and_a_correct_digital_one_pass_every_check():
         ({"invoice_date": date(2025, 6, 2)}, ["date_valid"]),  # tomorrow
         ({"invoice_date": date(1993, 12, 31)}, ["date_valid"]),
         ({"invoice_date": None}, ["date_valid"]),
+        ({"authority_status": "not_found"}, ["tax_authority"]),
+        ({"authority_status": "mismatch"}, ["tax_authority"]),
+        ({"authority_status": "voided"}, ["tax_authority"]),
+        ({"authority_status": "consistent"}, []),
+        ({"authority_status": None}, []),  # not asked: unverified, not failed
     ],
 )
 def test_each_check_fails_on_its_own_fault(changes, failed):

@@ -186,6 +186,7 @@ CREATE TABLE IF NOT EXISTS "ocr_invoices" (
     "tax_amount" NUMERIC(18,2),
     "amount_incl_tax" NUMERIC(18,2),
     "amount_in_words" TEXT,
+    "authority_status" TEXT,
     "checks_failed" TEXT,
     "validation_status" TEXT,
     "duplicate_of" TEXT,

@@ -186,6 +186,7 @@ CREATE TABLE IF NOT EXISTS "ocr_invoices" (
     "tax_amount" TEXT,
     "amount_incl_tax" TEXT,
     "amount_in_words" TEXT,
+    "authority_status" TEXT,
     "checks_failed" TEXT,
     "validation_status" TEXT,
     "duplicate_of" TEXT,
