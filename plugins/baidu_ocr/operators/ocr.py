@@ -91,6 +91,7 @@ class BaiduOcrBatchOperator(S3ImageBatchOperator):
 
     def execute(self, context: Context) -> BatchManifest:
         started_at = time.time()
+        self._authority_stopped: str | None = None  # why this try stopped asking the tax authority
         hook = self.hook
         outcomes: list[OcrOutcome] = []
 
@@ -189,20 +190,19 @@ class BaiduOcrBatchOperator(S3ImageBatchOperator):
         words = outcome.result.get("words_result")
         form = verification_form(words) if isinstance(words, dict) else None
         shown = shown_uri(self.bucket, outcome.key)
-        if form is None:
-            self.log.info("Tax authority: %s lacks what the query needs; left unverified", shown)
+        if form is None or self._authority_stopped:
+            reason = self._authority_stopped or "the reading lacks what the query needs"
+            self.log.info("Tax authority: %s left unverified (%s)", shown, reason)
             return
         try:
             with (self._budget or RunBudget(None)).call():
                 answer = self.hook.post(VERIFICATION_ENDPOINT, form)
         except Exception as exc:  # the reading is paid for: staged unverified, never lost
             code = getattr(exc, "code", None)
-            self.log.warning(
-                "Tax authority: %s not verified (%s%s); left unverified",
-                shown,
-                type(exc).__name__,
-                f" {code}" if code is not None else "",
-            )
+            reason = f"{type(exc).__name__}{f' {code}' if code is not None else ''}"
+            self.log.warning("Tax authority: %s not verified (%s); left unverified", shown, reason)
+            if not getattr(exc, "per_image", False):  # quota, budget, keys: the next query would fail too
+                self._authority_stopped = f"stopped asking after {reason}"
             return
         outcome.result[VERIFICATION_KEY] = verdict(answer)
 

@@ -219,3 +219,59 @@ def test_content_a_taken_on_run_staged_is_skipped_unless_its_options_differ(s3, 
     assert (manifest["n_ok"], manifest["n_skipped"]) == (1, 3)
     called, _ = taken_on({"probability": "false"})
     assert called == sorted(images)
+
+
+def test_a_failed_authority_query_leaves_the_invoice_unverified_and_a_quota_stops_the_asking(
+    s3, scripted_hook, monkeypatch
+):
+    """``verify_invoices``: each reading is staged whatever the authority's query does; a query refused for
+    this invoice leaves it unverified, a quota stops the asking for the rest of the batch."""
+    import json
+
+    from baidu_ocr.exceptions import BadImage
+    from baidu_ocr.normalize.invoice_verification import VERIFICATION_KEY
+    from baidu_ocr.operators.base import S3ImageBatchOperator
+
+    from tests.unit.operators.conftest import ScriptedHook
+
+    invoice = {
+        "InvoiceType": "普通发票",
+        "InvoiceCode": "3100231130",
+        "InvoiceNum": "12345678",
+        "InvoiceDate": "2025年05月15日",
+        "TotalAmount": "1000.00",
+    }
+    answers = iter(
+        [
+            {"VerifyResult": "0009", "VerifyMessage": "查无此票", "InvalidSign": "N"},
+            BadImage("refused for this invoice", code=216201),
+            QuotaExhausted("daily limit", code=17),
+        ]
+    )
+
+    class InvoiceHook(ScriptedHook):
+        asked: list[dict] = []
+
+        def ocr_many(self, items, **kwargs):
+            for outcome in super().ocr_many(items, **kwargs):
+                outcome.result = {"log_id": 1, "words_result": dict(invoice)}
+                yield outcome
+
+        def post(self, endpoint, form):
+            assert endpoint == "vat_invoice_verification"
+            InvoiceHook.asked.append(form)
+            answer = next(answers)
+            if isinstance(answer, Exception):
+                raise answer
+            return answer
+
+    use_hook(monkeypatch, S3ImageBatchOperator, InvoiceHook)
+    images = _upload(s3, 4)
+    manifest = _operator(list(images), endpoint="vat_invoice", verify_invoices="True").execute(context())
+
+    assert manifest["n_ok"] == 4  # every reading staged
+    assert len(InvoiceHook.asked) == 3  # the fourth is not asked after the quota
+    assert InvoiceHook.asked[0]["total_amount"] == "1000.00"
+    staged = read_records(s3, [manifest["uri"]]).sort_values("source_uri")
+    verdicts = [json.loads(text).get(VERIFICATION_KEY) for text in staged["result_json"]]
+    assert verdicts[0]["VerifyResult"] == "0009" and verdicts[1:] == [None, None, None]
