@@ -56,9 +56,8 @@ class Invoice:
     amount_incl_tax: Decimal | None = None
     amount_in_words: Decimal | None = None  # the 大写 amount, parsed
     items: tuple[InvoiceItem, ...] = field(default_factory=tuple)
-    authority_status: str | None = (
-        None  # the tax authority's verdict (``invoice_verification``); None: not asked
-    )
+    # The tax authority's verdict (``normalize.invoice_verification``); None: it was not asked.
+    authority_status: str | None = None
 
     @property
     def is_digital(self) -> bool:
