@@ -13,12 +13,18 @@ import io
 import re
 import threading
 import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from xml.etree import ElementTree
 
 from baidu_ocr.client.errors import NOT_AN_IMAGE
 from baidu_ocr.exceptions import BadImage, ConfigError
 from baidu_ocr.inputs.pdfs import check_encoded_size
+
+if TYPE_CHECKING:
+    import pypdfium2 as pdfium
 
 NOT_READABLE = NOT_AN_IMAGE
 
@@ -81,20 +87,29 @@ def inspect_document(
     return Document(kind=kind, data=bytes(data), page_count=count)
 
 
+@contextmanager
+def open_pdf(data: bytes) -> Iterator[pdfium.PdfDocument]:
+    """The parsed PDF under :data:`PDFIUM_LOCK`, closed on exit (PDFium's errors propagate)."""
+    import pypdfium2 as pdfium
+
+    with PDFIUM_LOCK:
+        pdf = pdfium.PdfDocument(bytes(data))
+        try:
+            yield pdf
+        finally:
+            pdf.close()
+
+
 def pdf_page_count(data: bytes, *, endpoint: str | None = None) -> int:
     """Pages of a PDF; :class:`BadImage` (216201) when PDFium cannot open it or it needs a password."""
     import pypdfium2 as pdfium
 
-    with PDFIUM_LOCK:
-        try:
-            pdf = pdfium.PdfDocument(bytes(data))
-        except pdfium.PdfiumError as exc:
-            reason = "encrypted (password-protected)" if "password" in str(exc).lower() else "broken"
-            raise BadImage(f"The PDF is {reason}: {exc}", code=NOT_AN_IMAGE, endpoint=endpoint) from None
-        try:
+    try:
+        with open_pdf(data) as pdf:
             count = len(pdf)
-        finally:
-            pdf.close()
+    except pdfium.PdfiumError as exc:
+        reason = "encrypted (password-protected)" if "password" in str(exc).lower() else "broken"
+        raise BadImage(f"The PDF is {reason}: {exc}", code=NOT_AN_IMAGE, endpoint=endpoint) from None
     if count < 1:
         raise BadImage("The PDF has no page", code=NOT_AN_IMAGE, endpoint=endpoint)
     return count

@@ -124,33 +124,26 @@ class BaiduOcrReviewOperator(HITLOperator):
 
     def execute_complete(self, context: Context, event: dict[str, Any]) -> dict[str, Any]:
         self._delete_images(context)  # the review is closed: the links in its stored body die with it
-        from baidu_ocr.normalize.schema import DOC_KEY
-
-        key = {k: self.document[k] for k in DOC_KEY}
-        result = {"document": {**key, "source_uri": self.document.get("source_uri")}, "corrections": {}}
+        result = {"document": self._reviewed_document(), "corrections": {}}
         if event.get("error_type") == "timeout":
             self.log.info("No answer within %s minute(s): rows stay needs_review", self.timeout_minutes)
-            return {
-                **result,
-                "decision": TIMED_OUT,
-                "reviewed_by": None,
-                "reviewed_by_id": None,
-                "reviewed_at": None,
-            }
+            return {**result, "decision": TIMED_OUT, **_reviewer(None)}
         answer = super().execute_complete(context, event)
         corrections = {}
         if CORRECT in answer["chosen_options"]:
             corrections = corrections_from(answer.get("params_input") or {}, self.document["low_lines"])
-        user = answer.get("responded_by_user") or {}
-        responded_at = answer.get("responded_at")
         return {
             **result,
             "decision": "corrected" if corrections else "accepted",
             "corrections": {str(n): text for n, text in corrections.items()},  # XCom: JSON keys
-            "reviewed_by": _user_field(user, "name"),
-            "reviewed_by_id": _user_field(user, "id"),  # stable; a display name can change or repeat
-            "reviewed_at": responded_at.isoformat() if isinstance(responded_at, datetime) else responded_at,
+            **_reviewer(answer),
         }
+
+    def _reviewed_document(self) -> dict[str, Any]:
+        """The reviewed document as the answers name it: its key and ``source_uri``."""
+        from baidu_ocr.normalize.schema import DOC_KEY
+
+        return {**{k: self.document[k] for k in DOC_KEY}, "source_uri": self.document.get("source_uri")}
 
     def validate_params_input(self, params_input: Any) -> None:
         """The form is built per document at run time; on resume ``self.params`` is the parse-time set (the
@@ -277,31 +270,31 @@ class BaiduOcrInvoiceReviewOperator(BaiduOcrReviewOperator):
 
     def execute_complete(self, context: Context, event: dict[str, Any]) -> dict[str, Any]:
         self._delete_images(context)
-        from baidu_ocr.normalize.schema import DOC_KEY
-
-        key = {k: self.document[k] for k in DOC_KEY}
-        result = {"document": {**key, "source_uri": self.document.get("source_uri")}, "kind": INVOICE_REVIEW}
+        result = {"document": self._reviewed_document(), "kind": INVOICE_REVIEW}
         if event.get("error_type") == "timeout":
             self.log.info(
                 "No answer within %s minute(s): the invoice stays needs_review", self.timeout_minutes
             )
-            return {
-                **result,
-                "decision": TIMED_OUT,
-                "reviewed_by": None,
-                "reviewed_by_id": None,
-                "reviewed_at": None,
-            }
+            return {**result, "decision": TIMED_OUT, **_reviewer(None)}
         answer = HITLOperator.execute_complete(self, context, event)
-        user = answer.get("responded_by_user") or {}
-        responded_at = answer.get("responded_at")
         return {
             **result,
             "decision": "accepted" if BOOK in answer["chosen_options"] else "rejected",
-            "reviewed_by": _user_field(user, "name"),
-            "reviewed_by_id": _user_field(user, "id"),
-            "reviewed_at": responded_at.isoformat() if isinstance(responded_at, datetime) else responded_at,
+            **_reviewer(answer),
         }
+
+
+def _reviewer(answer: dict[str, Any] | None) -> dict[str, Any]:
+    """Who answered a review and when; all ``None`` for a review nobody answered."""
+    if answer is None:
+        return {"reviewed_by": None, "reviewed_by_id": None, "reviewed_at": None}
+    user = answer.get("responded_by_user") or {}
+    responded_at = answer.get("responded_at")
+    return {
+        "reviewed_by": _user_field(user, "name"),
+        "reviewed_by_id": _user_field(user, "id"),  # stable; a display name can change or repeat
+        "reviewed_at": responded_at.isoformat() if isinstance(responded_at, datetime) else responded_at,
+    }
 
 
 def _user_field(user: Any, name: str) -> str | None:

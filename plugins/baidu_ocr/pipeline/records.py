@@ -92,11 +92,13 @@ def seal_record(record: dict[str, Any], key: bytes | None) -> dict[str, Any]:
     if text and (tax_ids or find_id_numbers(text) or MARK in text or _CHAR_RUN in text):
         parsed = json.loads(text)
         clear, personal = company_tax_ids_in(parsed), personal_tax_ids_in(parsed)
-        result = map_runs(
-            parsed,
-            lambda t: t if t in clear else seal_whole(t, key) if t in personal else seal_id_numbers(t, key),
-            lambda parts: seal_id_numbers_across(parts, key),
-        )
+
+        def sealed(text: str) -> str:
+            if text in clear:
+                return text
+            return seal_whole(text, key) if text in personal else seal_id_numbers(text, key)
+
+        result = map_runs(parsed, sealed, lambda parts: seal_id_numbers_across(parts, key))
         record["result_json"] = json.dumps(result, ensure_ascii=False)
     record["error_msg"] = seal_id_numbers(record.get("error_msg"), key)
     # A key named after an ID number: masked, as the warehouse stores it (the load needs no clear key).

@@ -54,18 +54,12 @@ def page_image(data: bytes, page_no: int, sent_image: Any) -> Image.Image | None
         return image
     if document_kind(data) != PDF:
         return None
-    import pypdfium2 as pdfium
+    from baidu_ocr.inputs.documents import open_pdf
 
-    from baidu_ocr.inputs.documents import PDFIUM_LOCK
-
-    with PDFIUM_LOCK:
-        pdf = pdfium.PdfDocument(data)
-        try:
-            page = pdf[int(page_no) - 1]
-            scale = min(PDF_RENDER_SCALE, PAGE_MAX_SIDE / max(page.get_size()))
-            return page.render(scale=scale).to_pil()
-        finally:
-            pdf.close()
+    with open_pdf(data) as pdf:
+        page = pdf[int(page_no) - 1]
+        scale = min(PDF_RENDER_SCALE, PAGE_MAX_SIDE / max(page.get_size()))
+        return page.render(scale=scale).to_pil()
 
 
 def review_images(
